@@ -1,0 +1,1 @@
+"""Adapters: settings, PostgreSQL, event-store wiring, NATS, the embedded runtime."""

@@ -1,0 +1,101 @@
+"""One bounded PostgreSQL connection pool per process, shared by every tenant."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.autocommit = True
+
+
+class Database:
+    """The process's PostgreSQL: a pool of at most `pool_size` connections, opened lazily."""
+
+    def __init__(self, url: str, pool_size: int, *, name: str = "commonshelf") -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name=name,
+            timeout=30.0,
+            configure=_configure,
+            kwargs={"row_factory": dict_row, "application_name": name},
+            connection_class=psycopg.Connection[DictRow],
+        )
+        self._opened = False
+
+    def open(self) -> None:
+        """Opens the pool, failing fast with a clear message when the server is unreachable."""
+        if not self._opened:
+            self.pool.open(wait=True, timeout=15.0)
+            self._opened = True
+
+    def close(self) -> None:
+        """Closes every connection of the pool."""
+        self.pool.close()
+        self._opened = False
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[DictRow]]:
+        """A pooled connection in autocommit mode; use `conn.transaction()` for atomic work."""
+        self.open()
+        with self.pool.connection() as conn:
+            yield conn
+
+    def ping(self) -> None:
+        """Raises if PostgreSQL does not answer a trivial query."""
+        with self.connection() as conn:
+            conn.execute("SELECT 1")
+
+    def schema_exists(self, schema: str) -> bool:
+        """True if the named schema exists."""
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 AS found FROM pg_namespace WHERE nspname = %s", (schema,)
+            ).fetchone()
+        return row is not None
+
+    def create_schema(self, schema: str) -> bool:
+        """Creates the schema; returns False when it already existed."""
+        _check_schema_name(schema)
+        with self.connection() as conn:
+            try:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            except psycopg.errors.DuplicateSchema:
+                return False
+        return True
+
+    def drop_schema(self, schema: str) -> None:
+        """Drops the schema and everything in it."""
+        _check_schema_name(schema)
+        with self.connection() as conn:
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )
+
+    def connections_in_use(self) -> int:
+        """How many server connections this database has open right now (all processes)."""
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+            ).fetchone()
+        return int(row["n"]) if row else 0
+
+
+def _check_schema_name(schema: str) -> None:
+    if not SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a valid schema name: {schema!r}")

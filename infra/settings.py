@@ -1,0 +1,76 @@
+"""The service's configuration, read once from the environment and the command line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """Where the embedded runtime keeps its data when no --data-dir is given (XDG rules)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "commonshelf"
+
+
+def _int_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know to reach its servers and sign its tokens."""
+
+    data_dir: Path
+    database_url: str | None
+    nats_url: str | None
+    db_pool_size: int = 8
+    db_lock_timeout_s: int = 5
+    signing_key_file: Path | None = None
+    issuer: str = "commonshelf"
+    token_ttl_s: int = 3600
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def embedded(self) -> bool:
+        """True when neither server is given, so the service starts its own."""
+        return self.database_url is None and self.nats_url is None
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None) -> Settings:
+        """Reads DATABASE_URL, NATS_URL and the COMMONSHELF_* variables."""
+        chosen = data_dir or os.environ.get("COMMONSHELF_DATA_DIR") or default_data_dir()
+        database_url = os.environ.get("DATABASE_URL") or None
+        nats_url = os.environ.get("NATS_URL") or None
+        if (database_url is None) != (nats_url is None):
+            missing = "NATS_URL" if nats_url is None else "DATABASE_URL"
+            raise SettingsError(
+                f"{missing} is not set: set both DATABASE_URL and NATS_URL to use external "
+                "servers, or neither to use the embedded PostgreSQL and NATS"
+            )
+        key_file = os.environ.get("COMMONSHELF_SIGNING_KEY_FILE") or None
+        return cls(
+            data_dir=Path(chosen).expanduser().resolve(),
+            database_url=database_url,
+            nats_url=nats_url,
+            db_pool_size=_int_from_env("COMMONSHELF_DB_POOL_SIZE", 8),
+            db_lock_timeout_s=_int_from_env("COMMONSHELF_DB_LOCK_TIMEOUT", 5),
+            signing_key_file=Path(key_file) if key_file else None,
+            issuer=os.environ.get("COMMONSHELF_ISSUER") or "commonshelf",
+            token_ttl_s=_int_from_env("COMMONSHELF_TOKEN_TTL", 3600),
+            max_body_bytes=_int_from_env("COMMONSHELF_MAX_BODY_BYTES", 1024 * 1024),
+        )
+
+    def with_servers(self, database_url: str, nats_url: str) -> Settings:
+        """The same settings, pointed at the given servers (those of the embedded runtime)."""
+        return replace(self, database_url=database_url, nats_url=nats_url)
