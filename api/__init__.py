@@ -1,0 +1,1 @@
+"""The faces: FastAPI app, GraphQL, REST, OAuth 2.0, CLI."""

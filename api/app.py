@@ -1,0 +1,86 @@
+"""The FastAPI application: routers, GraphQL, error handlers, body limits, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.fastapi import GraphQLRouter
+
+from api import errors
+from api.dependencies import Services
+from api.graphql.context import context_getter
+from api.graphql.schema import schema
+from api.rest import admin, health, oauth
+
+
+class BodyLimit:
+    """Answers 413 as soon as a request body grows past the limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLargeError
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLargeError:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (b'{"detail":"the request body is over the limit of %d bytes","code":"TOO_LARGE"}'
+                % self.max_bytes)
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+def create_app(services: Services) -> FastAPI:
+    """The HTTP application over already-built services."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await services.nats.start()
+        try:
+            yield
+        finally:
+            await services.nats.close()
+
+    app = FastAPI(
+        title="CommonShelf",
+        description="The cloud service of a library consortium.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    app.include_router(oauth.router)
+    app.include_router(admin.router)
+    app.include_router(health.router)
+    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
+    return app

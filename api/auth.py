@@ -1,0 +1,231 @@
+"""OAuth 2.0 client credentials (authlib) issuing JWT access tokens, and their verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    OAuth2Error,
+    OAuth2Request,
+)
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+
+from tenants.client import ApiClient
+from tenants.consortium import Consortium
+from tenants.errors import ClientNotFoundError, TenantNotFoundError
+from tenants.tenant import ACTIVE
+
+AUDIENCE = "commonshelf"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class AuthError(Exception):
+    """A request's credentials are missing, wrong, or not enough; carries its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a client of a tenant (or of the office, tenant None) and its scopes."""
+
+    client_id: str
+    tenant: str | None
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        """Refuses the call unless the token carries the scope."""
+        if scope not in self.scopes:
+            raise AuthError(403, "FORBIDDEN", f"this needs the scope {scope!r}; the token has "
+                            f"{sorted(self.scopes)}")
+
+    def require_admin(self) -> None:
+        """Only consortium office clients with consortium:admin pass."""
+        if self.tenant is not None:
+            raise AuthError(403, "FORBIDDEN",
+                            "this is for the consortium office; a member library's token "
+                            "cannot use it")
+        self.require("consortium:admin")
+
+
+class _Client(ClientMixin):  # type: ignore[misc]
+    def __init__(self, client: ApiClient, tenant: str | None) -> None:
+        self.client = client
+        self.tenant = tenant
+
+    def get_client_id(self) -> str:
+        return self.client.client_id
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.client.check_secret(client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == ClientCredentialsGrant.GRANT_TYPE
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return " ".join(self.client.scopes)
+        return " ".join(s for s in scope.split() if s in self.client.scopes)
+
+
+class TenantNotActiveError(OAuth2Error):  # type: ignore[misc]
+    """The client's library is suspended or archived."""
+
+    error = "access_denied"
+    status_code = 403
+
+
+class _Grant(ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+
+    def validate_requested_scope(self) -> None:
+        requested = set((self.request.payload.scope or "").split())
+        client: _Client = self.request.client
+        beyond = sorted(requested - set(client.client.scopes))
+        if beyond:
+            raise InvalidScopeError(
+                description=f"scopes {beyond} are not granted to this client; it has "
+                f"{client.client.scopes}"
+            )
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        client: _Client = self.request.client
+        if client.tenant is not None:
+            status = self.server.consortium.office.get_tenant(client.tenant).status
+            if status != ACTIVE:
+                raise TenantNotActiveError(
+                    description=f"tenant {client.tenant!r} is {status}; ask the consortium "
+                    "office to reactivate it"
+                )
+
+
+class _Tokens(JWTBearerTokenGenerator):  # type: ignore[misc]
+    def __init__(self, issuer: str, key: RSAKey, ttl_s: int) -> None:
+        super().__init__(issuer, alg="RS256", expires_generator=lambda _c, _g: ttl_s)
+        self.key = key
+
+    def get_jwks(self) -> RSAKey:
+        return self.key
+
+    def get_audiences(self, client: _Client, user: Any, scope: str) -> str:
+        return AUDIENCE
+
+    def get_extra_claims(self, client: _Client, grant_type: str, user: Any, scope: str) -> dict[
+        str, Any
+    ]:
+        return {"tenant": client.tenant}
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, consortium: Consortium) -> None:
+        super().__init__(scopes_supported=None)
+        self.consortium = consortium
+
+    def query_client(self, client_id: str) -> _Client | None:
+        try:
+            tenant, client = self.consortium.find_client(client_id)
+        except ClientNotFoundError:
+            return None
+        return _Client(client, tenant)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """JWTs are self-contained: nothing to store (revocation is checked per request)."""
+
+    def handle_response(
+        self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        return status, body, headers
+
+
+class TokenService:
+    """Issues access tokens to clients and turns bearer tokens back into principals."""
+
+    def __init__(self, consortium: Consortium, key: RSAKey, issuer: str, ttl_s: int) -> None:
+        self.consortium = consortium
+        self.key = key
+        self.issuer = issuer
+        self._server = _Server(consortium)
+        self._server.register_grant(_Grant)
+        self._server.register_token_generator("default", _Tokens(issuer, key, ttl_s))
+
+    def issue(
+        self, form: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """Answers a token request: (status, JSON body, headers), per RFC 6749 section 5."""
+        # TLS is terminated in front of the service (ingress); the URI only labels the request.
+        request = OAuth2Request("POST", "https://commonshelf/oauth/token", headers=headers)
+        request.payload = BasicOAuth2Payload(form)
+        result: tuple[int, dict[str, Any], list[tuple[str, str]]] = (
+            self._server.create_token_response(request)
+        )
+        return result
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys that verify our tokens."""
+        public = self.key.as_dict(private=False)
+        return {"keys": [{**public, "use": "sig", "alg": "RS256"}]}
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """Verifies a bearer token and that its client and tenant may still act, right now."""
+        if not authorization:
+            raise AuthError(401, "UNAUTHENTICATED",
+                            "no access token: send 'Authorization: Bearer <token>' "
+                            "(get one from POST /oauth/token)")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError(401, "UNAUTHENTICATED", "the Authorization header must be "
+                            "'Bearer <token>'")
+        claims = self._verified_claims(token.strip())
+        client_id = str(claims.get("client_id") or claims.get("sub") or "")
+        tenant = claims.get("tenant")
+        try:
+            owner, client = self.consortium.find_client(client_id)
+        except ClientNotFoundError:
+            raise AuthError(401, "UNAUTHENTICATED", "the token's client does not exist") from None
+        if client.revoked:
+            raise AuthError(401, "UNAUTHENTICATED", f"client {client_id!r} has been revoked")
+        if owner != tenant:
+            raise AuthError(401, "UNAUTHENTICATED", "the token's tenant does not match its client")
+        if tenant is not None:
+            try:
+                status = self.consortium.office.get_tenant(tenant).status
+            except TenantNotFoundError:
+                raise AuthError(
+                    401, "UNAUTHENTICATED", "the token's tenant does not exist"
+                ) from None
+            if status != ACTIVE:
+                raise AuthError(403, "TENANT_NOT_ACTIVE",
+                                f"tenant {tenant!r} is {status}; its tokens are refused until "
+                                "the consortium office reactivates it")
+        return Principal(client_id, tenant, frozenset(str(claims.get("scope", "")).split()))
+
+    def _verified_claims(self, token: str) -> dict[str, Any]:
+        try:
+            decoded = jwt.decode(token, self.key, algorithms=["RS256"])
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": AUDIENCE},
+                exp={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as error:
+            raise AuthError(401, "UNAUTHENTICATED",
+                            f"the access token is invalid or expired ({error}); "
+                            "get a new one from POST /oauth/token") from None
+        return dict(decoded.claims)

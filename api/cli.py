@@ -1,0 +1,225 @@
+"""The `commonshelf` command: serve, demo, init, tenants and clients."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from api.dependencies import Services, build_services
+from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.settings import Settings, SettingsError
+from tenants.consortium import IssuedClient
+from tenants.errors import TenancyError
+from tenants.tenant import Tenant
+
+DEMO_LIBRARIES = [
+    ("central-university", "Central University Library", "XX-CUL"),
+    ("riverside-public", "Riverside Public Library", "XX-RPL"),
+    ("harbour-college", "Harbour College Library", None),
+]
+LIBRARY_SCOPES = ["library:read", "library:write", "ill", "inventory:upload"]
+
+
+@contextmanager
+def running_services(data_dir: str | None) -> Iterator[Services]:
+    """The services, on the configured servers or on the data directory's embedded ones."""
+    settings = Settings.from_env(data_dir)
+    runtime: EmbeddedRuntime | None = None
+    if settings.embedded:
+        runtime = EmbeddedRuntime(settings.data_dir)
+        endpoints = runtime.start()
+        settings = settings.with_servers(endpoints.database_url, endpoints.nats_url)
+    try:
+        services = build_services(settings)
+        try:
+            yield services
+        finally:
+            services.close()
+    finally:
+        if runtime is not None:
+            runtime.stop()
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's public shape, as the REST API gives it."""
+    return {"slug": tenant.slug, "name": tenant.name, "isil": tenant.isil,
+            "status": tenant.status, "suspension_reason": tenant.suspension_reason}
+
+
+def client_json(issued: IssuedClient) -> dict[str, Any]:
+    """A new client with its secret (shown once)."""
+    return {"client_id": issued.client.client_id, "client_secret": issued.secret,
+            "scopes": issued.client.scopes, "tenant": issued.tenant}
+
+
+def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
+    print(json.dumps(payload, indent=2, ensure_ascii=False) if args.json else text)
+
+
+def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:
+    """Runs the HTTP API until SIGINT/SIGTERM, then stops the embedded servers."""
+    import uvicorn  # noqa: PLC0415 (only serve needs it)
+
+    from api.app import create_app  # noqa: PLC0415
+
+    with running_services(args.data_dir) as services:
+        banner = seed(services) if seed else ""
+        app = create_app(services)
+        url = f"http://{args.host}:{args.port}"
+        print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
+              f"API docs: {url}/docs)", flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def seed_demo(services: Services) -> str:
+    """Seeds the demo consortium once and returns the text that shows its credentials."""
+    path = services.settings.data_dir / "demo-credentials.json"
+    if path.exists():
+        credentials = json.loads(path.read_text())
+    else:
+        consortium = services.consortium
+        office = client_json(consortium.create_client(None, "demo office", ["consortium:admin"]))
+        libraries = []
+        for slug, name, isil in DEMO_LIBRARIES:
+            if not consortium.office.slug_taken(slug):
+                consortium.register_tenant(slug, name, isil)
+            issued = consortium.create_client(slug, f"{name} staff", LIBRARY_SCOPES)
+            libraries.append({"slug": slug, "name": name, **client_json(issued)})
+        credentials = {"office": office, "libraries": libraries}
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+    lines = ["Demo consortium (credentials also in " + str(path) + "):",
+             f"  office      {credentials['office']['client_id']}  "
+             f"{credentials['office']['client_secret']}"]
+    lines += [f"  {lib['slug']:<18} {lib['client_id']}  {lib['client_secret']}"
+              for lib in credentials["libraries"]]
+    lines.append("Get a token: curl -u CLIENT_ID:SECRET -d grant_type=client_credentials "
+                 "http://HOST:PORT/oauth/token")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Creates a consortium office admin client and prints its secret once."""
+    with running_services(args.data_dir) as services:
+        issued = services.consortium.create_client(None, "consortium office admin",
+                                                   ["consortium:admin"])
+    out = {"client_id": issued.client.client_id, "client_secret": issued.secret}
+    _emit(args, out, f"client_id:     {out['client_id']}\nclient_secret: "
+          f"{out['client_secret']}\n(the secret is shown this once; keep it safe)")
+    return 0
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    """Administers member libraries."""
+    with running_services(args.data_dir) as services:
+        office = services.consortium.office
+        if args.action == "list":
+            tenants = office.list_tenants()
+            _emit(args, [tenant_json(t) for t in tenants],
+                  "\n".join(f"{t.slug:<24} {t.status:<10} {t.name}" for t in tenants)
+                  or "no tenants yet")
+            return 0
+        if args.action == "export":
+            for line in services.consortium.export(args.slug):
+                sys.stdout.write(line + "\n")
+            return 0
+        tenant = {
+            "create": lambda: services.consortium.register_tenant(args.slug, args.name, args.isil),
+            "show": lambda: office.get_tenant(args.slug),
+            "suspend": lambda: office.suspend_tenant(args.slug, args.reason),
+            "reactivate": lambda: office.reactivate_tenant(args.slug),
+            "archive": lambda: office.archive_tenant(args.slug),
+        }[args.action]()
+        _emit(args, tenant_json(tenant), f"{tenant.slug}: {tenant.name} ({tenant.status})")
+    return 0
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    """Issues and revokes API clients."""
+    with running_services(args.data_dir) as services:
+        if args.action == "create":
+            scopes = [s for group in args.scope for s in group.split()]
+            issued = services.consortium.create_client(args.tenant, args.name, scopes)
+            out = client_json(issued)
+            _emit(args, out, f"client_id:     {out['client_id']}\nclient_secret: "
+                  f"{out['client_secret']}\nscopes:        {' '.join(out['scopes'])}")
+        else:
+            tenant, _ = services.consortium.registry_for(args.client_id)
+            client = services.consortium.revoke_client(tenant, args.client_id)
+            _emit(args, {"client_id": client.client_id, "revoked": True},
+                  f"{client.client_id} revoked")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=os.environ.get("COMMONSHELF_DATA_DIR"),
+                        help="embedded runtime data (default: ~/.local/share/commonshelf)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    http = argparse.ArgumentParser(add_help=False)
+    http.add_argument("--host", default="127.0.0.1")
+    http.add_argument("--port", type=int, default=8000)
+    http.add_argument("--log-level", default="info")
+
+    top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", parents=[common, http], help="run the service")
+    serve.add_argument("--role", choices=["api"], default="api",
+                       help="process role (relay, projections and scans come with the pipeline)")
+    sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")
+    sub.add_parser("init", parents=[common], help="create the office's first admin client")
+
+    tenants = sub.add_parser("tenants", help="administer member libraries")
+    tsub = tenants.add_subparsers(dest="action", required=True)
+    create = tsub.add_parser("create", parents=[common])
+    create.add_argument("slug")
+    create.add_argument("--name", required=True)
+    create.add_argument("--isil")
+    tsub.add_parser("list", parents=[common])
+    for action in ("show", "reactivate", "archive", "export"):
+        tsub.add_parser(action, parents=[common]).add_argument("slug")
+    suspend = tsub.add_parser("suspend", parents=[common])
+    suspend.add_argument("slug")
+    suspend.add_argument("--reason", required=True)
+
+    clients = sub.add_parser("clients", help="issue and revoke API clients")
+    csub = clients.add_subparsers(dest="action", required=True)
+    ccreate = csub.add_parser("create", parents=[common])
+    ccreate.add_argument("--tenant", help="the library's slug; omit for an office client")
+    ccreate.add_argument("--name", required=True)
+    ccreate.add_argument("--scope", action="append", required=True,
+                         help="a scope (repeat, or give several separated by spaces)")
+    csub.add_parser("revoke", parents=[common]).add_argument("client_id")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = parser().parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": cmd_serve,
+        "demo": lambda a: cmd_serve(a, seed=seed_demo),
+        "init": cmd_init,
+        "tenants": cmd_tenants,
+        "clients": cmd_clients,
+    }
+    try:
+        return handlers[args.command](args)
+    except (TenancyError, SettingsError, EmbeddedRuntimeError) as error:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": type(error).__name__, "message": str(error)}))
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""One place that maps every expected failure to its HTTP status and stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.auth import AuthError
+from tenants.errors import (
+    ClientNotFoundError,
+    ClientScopeInvalidError,
+    TenancyError,
+    TenantFieldInvalidError,
+    TenantNotFoundError,
+    TenantSlugInvalidError,
+    TenantSlugTakenError,
+    TenantStatusError,
+)
+
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    TenantSlugInvalidError: (422, "INVALID_INPUT"),
+    TenantFieldInvalidError: (422, "INVALID_INPUT"),
+    ClientScopeInvalidError: (422, "INVALID_INPUT"),
+    TenantSlugTakenError: (409, "CONFLICT"),
+    TenantStatusError: (409, "CONFLICT"),
+    TenantNotFoundError: (404, "NOT_FOUND"),
+    ClientNotFoundError: (404, "NOT_FOUND"),
+}
+
+
+def status_and_code(error: Exception) -> tuple[int, str]:
+    """The HTTP status and stable code of an expected failure (500/INTERNAL otherwise)."""
+    if isinstance(error, AuthError):
+        return error.status, error.code
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_ERRORS:
+            return DOMAIN_ERRORS[kind]
+    return 500, "INTERNAL"
+
+
+def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": message, "code": code, **extra}
+
+
+def install(app: FastAPI) -> None:
+    """Registers the handlers that turn failures into clear JSON answers."""
+
+    @app.exception_handler(AuthError)
+    async def on_auth(_: Request, error: AuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return JSONResponse(_body(error.code, error.message), error.status, headers=headers)
+
+    @app.exception_handler(TenancyError)
+    async def on_domain(_: Request, error: TenancyError) -> JSONResponse:
+        status, code = status_and_code(error)
+        return JSONResponse(_body(code, str(error)), status)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        if any(e.get("type") == "json_invalid" for e in error.errors()):
+            return JSONResponse(_body("MALFORMED_JSON", "the body is not valid JSON: "
+                                      + "; ".join(p["problem"] for p in problems),
+                                      errors=problems), 400)
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse(_body("INVALID_INPUT", f"invalid input: {summary}", errors=problems),
+                            422)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(_: Request, error: HTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE"}.get(
+            error.status_code, "HTTP_ERROR")
+        return JSONResponse(_body(code, str(error.detail)), error.status_code)

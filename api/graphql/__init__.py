@@ -1,0 +1,1 @@
+"""The GraphQL face for member libraries (strawberry)."""

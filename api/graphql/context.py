@@ -1,0 +1,40 @@
+"""What every resolver gets: the services and the request's caller, checked on demand."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.fastapi import BaseContext
+
+from api.auth import AuthError, Principal
+from api.dependencies import Services
+
+
+class Context(BaseContext):  # type: ignore[misc]
+    """The request context: the caller is verified once, when a resolver first asks."""
+
+    def __init__(self, services: Services, authorization: str | None) -> None:
+        super().__init__()
+        self.services = services
+        self.authorization = authorization
+        self._principal: Principal | None = None
+
+    async def principal(self, scope: str | None = None) -> Principal:
+        """The verified caller; a GraphQL error with a stable code otherwise."""
+        try:
+            if self._principal is None:
+                self._principal = await run_in_threadpool(
+                    self.services.tokens.authenticate, self.authorization
+                )
+            if scope is not None:
+                self._principal.require(scope)
+        except AuthError as error:
+            raise GraphQLError(error.message, extensions={"code": error.code}) from None
+        return self._principal
+
+
+async def context_getter(request: Request) -> Context:
+    """Builds the context for one GraphQL request."""
+    services: Services = request.app.state.services
+    return Context(services, request.headers.get("authorization"))

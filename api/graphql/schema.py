@@ -1,0 +1,75 @@
+"""The GraphQL schema: the viewer now; each context adds its queries and mutations."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import SchemaExtension
+from strawberry.types import Info
+
+from api.errors import status_and_code
+from api.graphql.context import Context
+
+
+@strawberry.type
+class TenantType:
+    """A member library."""
+
+    slug: str
+    name: str
+    status: str
+    isil: str | None
+
+
+@strawberry.type
+class Viewer:
+    """Who the token belongs to."""
+
+    client_id: str
+    tenant: TenantType | None
+    scopes: list[str]
+
+
+class DomainErrorCodes(SchemaExtension):
+    """Gives every expected failure its stable `extensions.code`; hides unexpected ones."""
+
+    def on_operation(self):  # type: ignore[no-untyped-def]
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        mapped = []
+        for error in result.errors:
+            original = error.original_error
+            if error.extensions and "code" in error.extensions:
+                mapped.append(error)
+                continue
+            if original is None:
+                code, message = "INVALID_INPUT", error.message
+            else:
+                status, code = status_and_code(original)
+                message = "internal error" if status == 500 else str(original)
+            mapped.append(GraphQLError(message, nodes=error.nodes, source=error.source,
+                                       positions=error.positions, path=error.path,
+                                       original_error=original, extensions={"code": code}))
+        result.errors = mapped
+
+
+@strawberry.type
+class Query:
+    """Read access for member libraries."""
+
+    @strawberry.field(description="The caller: its tenant and scopes.")
+    async def viewer(self, info: Info[Context, None]) -> Viewer:
+        caller = await info.context.principal()
+        tenant = None
+        if caller.tenant is not None:
+            t = await run_in_threadpool(
+                info.context.services.consortium.office.get_tenant, caller.tenant
+            )
+            tenant = TenantType(slug=t.slug, name=t.name, status=t.status, isil=t.isil)
+        return Viewer(client_id=caller.client_id, tenant=tenant, scopes=sorted(caller.scopes))
+
+
+schema = strawberry.Schema(query=Query, extensions=[DomainErrorCodes])

@@ -1,0 +1,1 @@
+"""REST routers: admin, OAuth 2.0, health."""

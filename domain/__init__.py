@@ -1,0 +1,1 @@
+"""Bounded contexts: catalog, circulation, sharing, lending, acquisition, inventory."""

@@ -1,0 +1,52 @@
+"""NATS JetStream: one client per process, reconnecting on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import nats
+from nats.aio.client import Client
+
+
+class Nats:
+    """A NATS connection that keeps trying in the background while the server is away."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client: Client | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connects now if the server is there, otherwise keeps trying in the background."""
+        self._task = asyncio.create_task(self._connect_until_up())
+
+    async def _connect_until_up(self) -> None:
+        while self.client is None:
+            try:
+                self.client = await nats.connect(
+                    self.url, connect_timeout=2, max_reconnect_attempts=-1,
+                    reconnect_time_wait=1, allow_reconnect=True,
+                )
+            except Exception:  # noqa: BLE001 (any failure to connect means: try again)
+                await asyncio.sleep(1)
+
+    async def ready(self) -> bool:
+        """True if the server answers a JetStream account query within a second."""
+        if self.client is None or not self.client.is_connected:
+            return False
+        try:
+            await self.client.jetstream().account_info(timeout=1)
+        except Exception:  # noqa: BLE001 (readiness only reports; the cause is in the logs)
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Stops connecting and closes the connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.close()

@@ -1,0 +1,1 @@
+"""RFID localization: a Cython kernel and its numpy twin (standalone)."""

@@ -1,0 +1,1 @@
+"""Tenancy: tenants, the consortium office, API clients, tenant scopes."""

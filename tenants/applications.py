@@ -1,0 +1,130 @@
+"""The tenancy use cases as eventsourcing Applications (no I/O but their event store)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from tenants.client import ApiClient, hash_secret
+from tenants.errors import ClientNotFoundError, TenantNotFoundError, TenantSlugTakenError
+from tenants.tenant import Tenant
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock: now, in UTC."""
+    return datetime.now(UTC)
+
+
+class ConsortiumOffice(Application[UUID]):
+    """The consortium office's register of member libraries."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def register_tenant(self, slug: str, name: str, isil: str | None) -> Tenant:
+        """Registers a tenant; a slug already registered (even archived) is refused."""
+        tenant = Tenant.register(slug, name, isil, self.clock())
+        try:
+            self.save(tenant)
+        except IntegrityError:
+            raise TenantSlugTakenError(f"a tenant with slug {slug!r} already exists") from None
+        return tenant
+
+    def slug_taken(self, slug: str) -> bool:
+        """True if a tenant with this slug was ever registered."""
+        try:
+            self.repository.get(Tenant.create_id(slug))
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def get_tenant(self, slug: str) -> Tenant:
+        """The tenant with this slug."""
+        try:
+            tenant: Tenant = self.repository.get(Tenant.create_id(slug))
+        except AggregateNotFoundError:
+            raise TenantNotFoundError(f"no tenant with slug {slug!r}") from None
+        return tenant
+
+    def suspend_tenant(self, slug: str, reason: str) -> Tenant:
+        """Suspends an active tenant: its tokens are refused from now on."""
+        tenant = self.get_tenant(slug)
+        tenant.suspend(reason, self.clock())
+        self.save(tenant)
+        return tenant
+
+    def reactivate_tenant(self, slug: str) -> Tenant:
+        """Lets a suspended tenant's clients in again."""
+        tenant = self.get_tenant(slug)
+        tenant.reactivate(self.clock())
+        self.save(tenant)
+        return tenant
+
+    def archive_tenant(self, slug: str) -> Tenant:
+        """Archives a tenant for good; its events are kept."""
+        tenant = self.get_tenant(slug)
+        tenant.archive(self.clock())
+        self.save(tenant)
+        return tenant
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every tenant ever registered, by slug, folded from the office's own log."""
+        tenants: dict[UUID, Tenant] = {}
+        for notification in self._notifications():
+            domain_event = self.mapper.to_domain_event(notification)
+            if isinstance(domain_event, Tenant.Event):
+                current = tenants.get(domain_event.originator_id)
+                tenants[domain_event.originator_id] = domain_event.mutate(current)  # type: ignore[assignment]
+        return sorted(tenants.values(), key=lambda t: t.slug)
+
+    def _notifications(self) -> Iterator[Any]:
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=500)
+            yield from page
+            if len(page) < 500:
+                return
+            start = page[-1].id + 1
+
+
+class ClientRegistry(Application[UUID]):
+    """The API clients of one tenant (or of the office), kept in that tenant's own store."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def create_client(self, prefix: str, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
+        """Creates a client with a fresh id and secret; the secret is returned once only."""
+        client_id = f"{prefix}.{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        client = ApiClient(
+            client_id=client_id, name=name, scopes=sorted(set(scopes)),
+            secret_hash=hash_secret(secret), created_at=self.clock(),
+        )
+        self.save(client)
+        return client, secret
+
+    def get_client(self, client_id: str) -> ApiClient:
+        """The client with this id."""
+        try:
+            client: ApiClient = self.repository.get(ApiClient.create_id(client_id))
+        except AggregateNotFoundError:
+            raise ClientNotFoundError(f"no API client {client_id!r}") from None
+        return client
+
+    def revoke_client(self, client_id: str) -> ApiClient:
+        """Revokes a client: it can get no new token, and its tokens are refused."""
+        client = self.get_client(client_id)
+        client.revoke(self.clock())
+        self.save(client)
+        return client

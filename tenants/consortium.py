@@ -1,0 +1,179 @@
+"""The consortium: the office's register, each tenant's scope, provisioning and export."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from infra.database import Database
+from infra.eventstore import application_env, create_events_table
+from tenants.applications import ClientRegistry, ConsortiumOffice
+from tenants.client import LIBRARY_SCOPES, OFFICE_SCOPES, ApiClient
+from tenants.errors import (
+    ClientNotFoundError,
+    ClientScopeInvalidError,
+    TenantFieldInvalidError,
+    TenantSlugTakenError,
+)
+from tenants.tenant import ACTIVE, Tenant, check_isil, check_name, check_slug
+
+OFFICE = "office"
+OFFICE_SCHEMA = "office"
+
+
+def tenant_schema(slug: str) -> str:
+    """A tenant's events live in their own schema, named after the slug."""
+    return "t_" + slug.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    """A client just created, with the secret that is shown this once."""
+
+    client: ApiClient
+    secret: str
+    tenant: str | None
+
+
+class TenantScope:
+    """What serves one tenant: its schema and the applications bound to its event store."""
+
+    def __init__(self, database: Database, slug: str, lock_timeout_s: int) -> None:
+        self.slug = slug
+        self.schema = tenant_schema(slug)
+        self.env = application_env(database, self.schema, lock_timeout_s)
+        self.clients = ClientRegistry(env=self.env)
+
+
+class Consortium:
+    """Tenancy use cases that span the office and the tenants' own stores."""
+
+    def __init__(self, database: Database, lock_timeout_s: int = 5, max_scopes: int = 256) -> None:
+        self.database = database
+        self.lock_timeout_s = lock_timeout_s
+        self.max_scopes = max_scopes
+        self._scopes: OrderedDict[str, TenantScope] = OrderedDict()
+        self._scopes_lock = threading.Lock()
+        self.bootstrap()
+        office_env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
+        self.office = ConsortiumOffice(env=office_env)
+        self.office_clients = ClientRegistry(env=office_env)
+
+    def bootstrap(self) -> None:
+        """Creates the office's schema and events table once; safe to repeat."""
+        self.database.create_schema(OFFICE_SCHEMA)
+        create_events_table(self.database, OFFICE_SCHEMA)
+
+    def scope(self, slug: str) -> TenantScope:
+        """The tenant's scope, from a bounded cache (connections are shared, not per scope)."""
+        with self._scopes_lock:
+            scope = self._scopes.get(slug)
+            if scope is None:
+                scope = TenantScope(self.database, slug, self.lock_timeout_s)
+                self._scopes[slug] = scope
+                if len(self._scopes) > self.max_scopes:
+                    self._scopes.popitem(last=False)
+            else:
+                self._scopes.move_to_end(slug)
+            return scope
+
+    def register_tenant(self, slug: str, name: str, isil: str | None) -> Tenant:
+        """Provisions the tenant's schema, then records it; a failure leaves no trace."""
+        check_slug(slug)
+        check_name(name)
+        check_isil(isil)
+        if self.office.slug_taken(slug):
+            raise TenantSlugTakenError(f"a tenant with slug {slug!r} already exists")
+        schema = tenant_schema(slug)
+        if not self.database.create_schema(schema):
+            raise TenantSlugTakenError(f"a tenant with slug {slug!r} is being registered")
+        try:
+            create_events_table(self.database, schema)
+            return self.office.register_tenant(slug, name, isil)
+        except BaseException:
+            self.database.drop_schema(schema)
+            raise
+
+    def create_client(self, tenant: str | None, name: str, scopes: list[str]) -> IssuedClient:
+        """Issues a client to a tenant (library scopes) or to the office (admin scope)."""
+        cleaned = name.strip()
+        if not cleaned or len(cleaned) > 200:
+            raise TenantFieldInvalidError("client name must be 1-200 characters, not blank")
+        allowed = OFFICE_SCOPES if tenant is None else LIBRARY_SCOPES
+        if not scopes:
+            raise ClientScopeInvalidError(f"give at least one scope of: {sorted(allowed)}")
+        unknown = sorted(set(scopes) - allowed)
+        if unknown:
+            whose = "the consortium office" if tenant is None else f"tenant {tenant!r}"
+            raise ClientScopeInvalidError(
+                f"scopes {unknown} are not for {whose}; allowed: {sorted(allowed)}"
+            )
+        if tenant is None:
+            client, secret = self.office_clients.create_client(OFFICE, cleaned, scopes)
+        else:
+            self.office.get_tenant(tenant)
+            client, secret = self.scope(tenant).clients.create_client(tenant, cleaned, scopes)
+        return IssuedClient(client, secret, tenant)
+
+    def registry_for(self, client_id: str) -> tuple[str | None, ClientRegistry]:
+        """The tenant (None for the office) and registry that a client id belongs to."""
+        prefix, dot, _ = client_id.rpartition(".")
+        if not dot:
+            raise ClientNotFoundError(f"no API client {client_id!r}")
+        if prefix == OFFICE:
+            return None, self.office_clients
+        try:
+            check_slug(prefix)
+        except ValueError:
+            raise ClientNotFoundError(f"no API client {client_id!r}") from None
+        if not self.office.slug_taken(prefix):
+            raise ClientNotFoundError(f"no API client {client_id!r}")
+        return prefix, self.scope(prefix).clients
+
+    def find_client(self, client_id: str) -> tuple[str | None, ApiClient]:
+        """The client with this id and its tenant."""
+        tenant, registry = self.registry_for(client_id)
+        return tenant, registry.get_client(client_id)
+
+    def revoke_client(self, tenant: str | None, client_id: str) -> ApiClient:
+        """Revokes a client of the given tenant (a client of another tenant is not found)."""
+        owner, registry = self.registry_for(client_id)
+        if owner != tenant:
+            raise ClientNotFoundError(f"no API client {client_id!r} for this tenant")
+        return registry.revoke_client(client_id)
+
+    def export(self, slug: str) -> Iterator[str]:
+        """The tenant as JSON lines: a header, then every event of its store in order."""
+        tenant = self.office.get_tenant(slug)
+        yield json.dumps({
+            "type": "tenant", "slug": tenant.slug, "name": tenant.name, "isil": tenant.isil,
+            "status": tenant.status, "schema": tenant_schema(slug), "format": 1,
+        })
+        recorder = self.scope(slug).clients.recorder
+        start = 1
+        while True:
+            page = recorder.select_notifications(start=start, limit=1000)
+            for n in page:
+                yield json.dumps({
+                    "type": "event", "position": n.id, "originator_id": str(n.originator_id),
+                    "originator_version": n.originator_version, "topic": n.topic,
+                    "state": _decode_state(n.state),
+                })
+            if len(page) < 1000:
+                return
+            start = page[-1].id + 1
+
+
+def _decode_state(state: bytes) -> Any:
+    """Event state is stored as JSON; anything else (encrypted data) is exported as hex."""
+    try:
+        return json.loads(state)
+    except ValueError:
+        return {"hex": state.hex()}
+
+
+__all__ = ["ACTIVE", "OFFICE", "Consortium", "IssuedClient", "TenantScope", "tenant_schema"]
