@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,10 +149,35 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """JWTs are self-contained: nothing to store (revocation is checked per request)."""
 
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No signal system here: token issuance has nothing to notify."""
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        """TokenService builds the OAuth2Request itself from the HTTP request."""
+        return request
+
     def handle_response(
         self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
     ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         return status, body, headers
+
+
+class _FormRequest(OAuth2Request):  # type: ignore[misc]
+    """A token request whose form body the web framework has already read."""
+
+    def __init__(self, form: dict[str, str], headers: Mapping[str, str]) -> None:
+        # TLS ends in front of the service (ingress); the URI only labels the request.
+        super().__init__("POST", "https://commonshelf/oauth/token", headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
 
 
 class TokenService:
@@ -166,12 +192,10 @@ class TokenService:
         self._server.register_token_generator("default", _Tokens(issuer, key, ttl_s))
 
     def issue(
-        self, form: dict[str, str], headers: dict[str, str]
+        self, form: dict[str, str], headers: Mapping[str, str]
     ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         """Answers a token request: (status, JSON body, headers), per RFC 6749 section 5."""
-        # TLS is terminated in front of the service (ingress); the URI only labels the request.
-        request = OAuth2Request("POST", "https://commonshelf/oauth/token", headers=headers)
-        request.payload = BasicOAuth2Payload(form)
+        request = _FormRequest(form, headers)
         result: tuple[int, dict[str, Any], list[tuple[str, str]]] = (
             self._server.create_token_response(request)
         )

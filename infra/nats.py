@@ -19,24 +19,29 @@ class Nats:
 
     async def start(self) -> None:
         """Connects now if the server is there, otherwise keeps trying in the background."""
-        self._task = asyncio.create_task(self._connect_until_up())
+        if not await self._try_connect():
+            self._task = asyncio.create_task(self._connect_until_up())
+
+    async def _try_connect(self) -> bool:
+        try:
+            self.client = await nats.connect(
+                self.url, connect_timeout=2, max_reconnect_attempts=-1,
+                reconnect_time_wait=1, allow_reconnect=True,
+            )
+        except Exception:  # noqa: BLE001 (any failure to connect means: try again later)
+            return False
+        return True
 
     async def _connect_until_up(self) -> None:
-        while self.client is None:
-            try:
-                self.client = await nats.connect(
-                    self.url, connect_timeout=2, max_reconnect_attempts=-1,
-                    reconnect_time_wait=1, allow_reconnect=True,
-                )
-            except Exception:  # noqa: BLE001 (any failure to connect means: try again)
-                await asyncio.sleep(1)
+        while not await self._try_connect():  # noqa: ASYNC110 (polling a remote server)
+            await asyncio.sleep(1)
 
     async def ready(self) -> bool:
         """True if the server answers a JetStream account query within a second."""
         if self.client is None or not self.client.is_connected:
             return False
         try:
-            await self.client.jetstream().account_info(timeout=1)
+            await self.client.jetstream(timeout=1).account_info()
         except Exception:  # noqa: BLE001 (readiness only reports; the cause is in the logs)
             return False
         return True

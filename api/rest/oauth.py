@@ -24,7 +24,7 @@ async def token(request: Request, svc: ServicesDep) -> JSONResponse:
             status_code=400,
         )
     form = {k: str(v) for k, v in (await request.form()).items()}
-    headers = dict(request.headers)
+    headers = request.headers  # case-insensitive, as authlib expects
     status, body, extra = await run_in_threadpool(svc.tokens.issue, form, headers)
     return JSONResponse(body, status_code=status, headers=dict(extra))
 
