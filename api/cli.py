@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,10 +62,26 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
     print(json.dumps(payload, indent=2, ensure_ascii=False) if args.json else text)
 
 
-def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:
-    """Runs the HTTP API until SIGINT/SIGTERM, then stops the embedded servers."""
+def _http_server(app: Any, host: str, port: int, log_level: str) -> Any:
+    """uvicorn, shutting down gracefully on SIGINT/SIGTERM and then returning to us.
+
+    uvicorn re-raises the signal after its own shutdown, which would kill this process
+    before it stops the embedded servers; here the signal only asks it to exit.
+    """
     import uvicorn  # noqa: PLC0415 (only serve needs it)
 
+    class Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.handle_exit)
+            yield
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+
+
+def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:
+    """Runs the HTTP API until SIGINT/SIGTERM, then stops the embedded servers."""
     from api.app import create_app  # noqa: PLC0415
 
     with running_services(args.data_dir) as services:
@@ -73,7 +90,7 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        _http_server(app, args.host, args.port, args.log_level).run()
     return 0
 
 

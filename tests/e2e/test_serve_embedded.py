@@ -1,0 +1,118 @@
+"""`commonshelf serve` on the embedded default, as a user runs it: over HTTP, as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.embedded import free_port
+
+pytestmark = [pytest.mark.e2e]
+CLI = [sys.executable, "-m", "api.cli"]
+
+
+def _embedded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "NATS_URL"}}
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([*CLI, "serve", "--data-dir", str(data_dir), "--port", str(port),
+                                "--log-level", "warning"], env=_embedded_env())
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "serve exited while starting"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail("serve did not become ready within 90 s")
+
+
+def _cli(data_dir: Path, *args: str) -> dict[str, object]:
+    done = subprocess.run([*CLI, *args, "--data-dir", str(data_dir), "--json"],
+                          env=_embedded_env(), capture_output=True, text=True, check=True,
+                          timeout=120)
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def served(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    process = _serve(data_dir, port)
+    yield process, port
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def test_serve_embedded_over_http_and_restart_keeps_data(
+    served: tuple[subprocess.Popen[bytes], int], data_dir: Path
+) -> None:
+    process, port = served
+    base = f"http://127.0.0.1:{port}"
+    admin = _cli(data_dir, "init")
+    token = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                       auth=(str(admin["client_id"]), str(admin["client_secret"]))).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    created = httpx.post(f"{base}/admin/tenants", json={"slug": "harbour", "name": "Harbour"},
+                         headers=headers)
+    assert created.status_code == 201
+    runtime = json.loads((data_dir / "runtime.json").read_text())
+    pg_port = int(runtime["database_url"].rsplit(":", 1)[1].split("/")[0])
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert not _listening(pg_port)
+
+    port = free_port()
+    again = _serve(data_dir, port)
+    try:
+        listed = httpx.get(f"http://127.0.0.1:{port}/admin/tenants", headers=headers)
+        assert [t["slug"] for t in listed.json()] == ["harbour"]
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=60)
+
+
+def test_servers_stop_when_serve_is_killed(served: tuple[subprocess.Popen[bytes], int],
+                                           data_dir: Path) -> None:
+    process, _ = served
+    runtime = json.loads((data_dir / "runtime.json").read_text())
+    pg_port = int(runtime["database_url"].rsplit(":", 1)[1].split("/")[0])
+    nats_port = int(runtime["nats_url"].rsplit(":", 1)[1])
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (_listening(pg_port) or _listening(nats_port)):
+        time.sleep(0.2)
+    assert not _listening(pg_port)
+    assert not _listening(nats_port)
+
+
+def test_cli_without_serve_runs_its_own_servers(data_dir: Path) -> None:
+    created = _cli(data_dir, "tenants", "create", "lake-view", "--name", "Lake View")
+    assert created["status"] == "active"
+    assert _cli(data_dir, "tenants", "show", "lake-view")["name"] == "Lake View"
+    assert not (data_dir / "runtime.json").exists()
