@@ -77,7 +77,7 @@ class _Client(ClientMixin):  # type: ignore[misc]
         return endpoint == "token" and method in AUTH_METHODS
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == ClientCredentialsGrant.GRANT_TYPE
+        return grant_type == "client_credentials"
 
     def get_allowed_scope(self, scope: str | None) -> str:
         if not scope:

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import threading
 
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    BaseInfrastructureFactory,
-    Environment,
-    EnvType,
-)
+from eventsourcing.persistence import ApplicationRecorder, BaseInfrastructureFactory
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
 )
+from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 from psycopg.types.composite import CompositeInfo, register_composite
 

@@ -11,7 +11,7 @@ from api.auth import AuthError, Principal
 from api.dependencies import Services
 
 
-class Context(BaseContext):  # type: ignore[misc]
+class Context(BaseContext):
     """The request context: the caller is verified once, when a resolver first asks."""
 
     def __init__(self, services: Services, authorization: str | None) -> None:

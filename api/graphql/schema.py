@@ -60,7 +60,7 @@ class DomainErrorCodes(SchemaExtension):
 class Query:
     """Read access for member libraries."""
 
-    @strawberry.field(description="The caller: its tenant and scopes.")
+    @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
     async def viewer(self, info: Info[Context, None]) -> Viewer:
         caller = await info.context.principal()
         tenant = None

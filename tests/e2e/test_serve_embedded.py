@@ -116,3 +116,16 @@ def test_cli_without_serve_runs_its_own_servers(data_dir: Path) -> None:
     assert created["status"] == "active"
     assert _cli(data_dir, "tenants", "show", "lake-view")["name"] == "Lake View"
     assert not (data_dir / "runtime.json").exists()
+
+
+def test_cli_bad_input_exits_1_with_the_reason(data_dir: Path) -> None:
+    done = subprocess.run([*CLI, "tenants", "create", "Not A Slug", "--name", "X",
+                           "--data-dir", str(data_dir)], env=_embedded_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert "slug 'Not A Slug' is invalid" in done.stderr
+    missing = subprocess.run([*CLI, "tenants", "show", "nobody", "--data-dir", str(data_dir)],
+                             env=_embedded_env(), capture_output=True, text=True, timeout=120,
+                             check=False)
+    assert missing.returncode == 1
+    assert "no tenant with slug 'nobody'" in missing.stderr

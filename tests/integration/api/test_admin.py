@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from api.dependencies import Services
+
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
 
@@ -138,3 +140,43 @@ def test_revoke_needs_the_clients_own_tenant(http: TestClient, admin_headers: di
     viewer = http.post("/graphql", json={"query": "{ viewer { scopes } }"},
                        headers={"Authorization": f"Bearer {library['token']}"})
     assert "errors" not in viewer.json()
+
+
+def test_suspend_needs_a_reason(http: TestClient, admin_headers: dict[str, str],
+                                library: dict[str, str]) -> None:
+    path = f"/admin/tenants/{library['slug']}/suspend"
+    missing = http.post(path, json={}, headers=admin_headers)
+    assert missing.status_code == 422
+    assert "reason" in missing.text
+    blank = http.post(path, json={"reason": "  "}, headers=admin_headers)
+    assert blank.status_code == 422
+    assert http.get(f"/admin/tenants/{library['slug']}",
+                    headers=admin_headers).json()["status"] == "active"
+
+
+def test_registration_refused_when_schema_exists_leaves_no_tenant(
+    http: TestClient, admin_headers: dict[str, str], services: Services, unique_slug: str
+) -> None:
+    schema = "t_" + unique_slug.replace("-", "_")
+    services.database.create_schema(schema)
+    try:
+        response = http.post("/admin/tenants", json={"slug": unique_slug, "name": "Clash"},
+                             headers=admin_headers)
+        assert response.status_code == 409
+        assert http.get(f"/admin/tenants/{unique_slug}", headers=admin_headers).status_code == 404
+        assert services.database.schema_exists(schema)
+    finally:
+        services.database.drop_schema(schema)
+
+
+def test_client_name_and_scopes_required(http: TestClient, admin_headers: dict[str, str],
+                                         library: dict[str, str]) -> None:
+    path = f"/admin/tenants/{library['slug']}/clients"
+    assert http.post(path, json={"name": "x", "scopes": []},
+                     headers=admin_headers).status_code == 422
+    assert http.post(path, json={"name": " ", "scopes": ["ill"]},
+                     headers=admin_headers).status_code == 422
+    assert http.post(path, json={"scopes": ["ill"]}, headers=admin_headers).status_code == 422
+    unknown = http.post("/admin/tenants/nobody-here/clients",
+                        json={"name": "x", "scopes": ["ill"]}, headers=admin_headers)
+    assert unknown.status_code == 404
