@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from api.dependencies import Services
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
 from api.rest import admin, health, oauth
+from infra.relay import Relay
 
 
 class BodyLimit:
@@ -59,15 +61,20 @@ class _TooLargeError(Exception):
     pass
 
 
-def create_app(services: Services) -> FastAPI:
-    """The HTTP application over already-built services."""
+def create_app(services: Services, relay: Relay | None = None) -> FastAPI:
+    """The HTTP application over already-built services, with the relay beside it if given."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.nats.start()
+        stop = asyncio.Event()
+        relaying = asyncio.create_task(relay.run(stop)) if relay else None
         try:
             yield
         finally:
+            stop.set()
+            if relaying is not None:
+                await relaying
             await services.nats.close()
 
     app = FastAPI(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -11,8 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from api.dependencies import Services, build_services
+from api.dependencies import Services, build_relay, build_services
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.relay import Relay
 from infra.settings import Settings, SettingsError
 from tenants.consortium import IssuedClient
 from tenants.errors import TenancyError
@@ -85,12 +87,31 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
     from api.app import create_app  # noqa: PLC0415
 
     with running_services(args.data_dir) as services:
+        relay = build_relay(services.settings) if args.role in ("all", "relay") else None
+        if args.role == "relay":
+            assert relay is not None  # noqa: S101 (chosen just above)
+            return _relay_only(relay)
         banner = seed(services) if seed else ""
-        app = create_app(services)
+        app = create_app(services, relay)
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
         _http_server(app, args.host, args.port, args.log_level).run()
+    return 0
+
+
+def _relay_only(relay: Relay) -> int:
+    """Runs the relay alone until SIGINT/SIGTERM."""
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("CommonShelf relay running (standby until it holds the relay lock)", flush=True)
+        await relay.run(stop)
+
+    asyncio.run(run())
     return 0
 
 
@@ -188,9 +209,10 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[common, http], help="run the service")
-    serve.add_argument("--role", choices=["api"], default="api",
-                       help="process role (relay, projections and scans come with the pipeline)")
-    sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")
+    serve.add_argument("--role", choices=["all", "api", "relay"], default="all",
+                       help="process role: api, relay, or all in one process (default)")
+    demo = sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")
+    demo.set_defaults(role="all")
     sub.add_parser("init", parents=[common], help="create the office's first admin client")
 
     tenants = sub.add_parser("tenants", help="administer member libraries")

@@ -10,9 +10,10 @@ from fastapi import Depends, Header, Request
 from api.auth import Principal, TokenService
 from infra.database import Database
 from infra.nats import Nats
+from infra.relay import Relay
 from infra.settings import Settings
 from infra.signing import load_signing_key
-from tenants.consortium import Consortium
+from tenants.consortium import Consortium, log_name
 
 
 @dataclass
@@ -40,6 +41,13 @@ def build_services(settings: Settings) -> Services:
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens)
+
+
+def build_relay(settings: Settings) -> Relay:
+    """The relay of every tenant's event log into JetStream."""
+    if settings.database_url is None or settings.nats_url is None:
+        raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
+    return Relay(settings.database_url, settings.nats_url, log_name)
 
 
 def services(request: Request) -> Services:

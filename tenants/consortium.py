@@ -30,6 +30,11 @@ def tenant_schema(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
+def log_name(schema: str) -> str:
+    """The name a schema's events travel under: the tenant's slug, or `office`."""
+    return schema.removeprefix("t_").replace("_", "-")
+
+
 @dataclass(frozen=True)
 class IssuedClient:
     """A client just created, with the secret that is shown this once."""
@@ -176,4 +181,6 @@ def _decode_state(state: bytes) -> Any:
         return {"hex": state.hex()}
 
 
-__all__ = ["ACTIVE", "OFFICE", "Consortium", "IssuedClient", "TenantScope", "tenant_schema"]
+__all__ = [
+    "ACTIVE", "OFFICE", "Consortium", "IssuedClient", "TenantScope", "log_name", "tenant_schema",
+]

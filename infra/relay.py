@@ -1,0 +1,181 @@
+"""The relay: every tenant's notification log, in order, into NATS JetStream.
+
+Each schema with an `events` table is one log. The relay reads past its recorded position,
+publishes each event to `cs.<tenant>.<aggregate>.<event>` with the message id
+`<tenant>:<notification id>` (JetStream drops a republished one), and records the new
+position only after JetStream has acknowledged. eventsourcing's insert takes an exclusive
+table lock, so notification ids commit in order and reading past the position skips
+nothing. One relay is active at a time (a PostgreSQL advisory lock held on its own
+connection); a standby polls for the lock and takes over when the active one dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+import nats
+import psycopg
+from nats.js.api import StreamConfig
+from nats.js.errors import NotFoundError
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+STREAM = "CS_EVENTS"
+SUBJECTS = "cs.>"
+RELAY_LOCK_KEY = 0x43530001  # an arbitrary, fixed advisory lock id: "CS" relay
+POSITIONS_SCHEMA = "relay"
+
+
+@dataclass
+class RelayStats:
+    """What the relay has done since it started."""
+
+    published: int = 0
+    by_tenant: dict[str, int] = field(default_factory=dict)
+
+
+def subject_for(tenant: str, topic: str, prefix: str = "cs") -> str:
+    """`cs.<tenant>.<aggregate>.<event>` from an eventsourcing topic `module:Aggregate.Event`."""
+    qualname = topic.rpartition(":")[2]
+    aggregate, _, event = qualname.rpartition(".")
+    return f"{prefix}.{tenant}.{aggregate or 'Unknown'}.{event}"
+
+
+class Relay:
+    """Publishes the event stores' notification logs to JetStream, leader-elected."""
+
+    def __init__(
+        self,
+        database_url: str,
+        nats_url: str,
+        tenant_of: Callable[[str], str],
+        *,
+        stream: str = STREAM,
+        subject_prefix: str = "cs",
+        batch: int = 1000,
+        idle_s: float = 0.05,
+        duplicate_window_s: float = 3600,
+    ) -> None:
+        self.database_url = database_url
+        self.nats_url = nats_url
+        self.tenant_of = tenant_of
+        self.stream = stream
+        self.subject_prefix = subject_prefix
+        self.batch = batch
+        self.idle_s = idle_s
+        self.duplicate_window_s = duplicate_window_s
+        self.stats = RelayStats()
+        self.leading = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Waits to lead, then relays until `stop` is set; reconnects through outages."""
+        while not stop.is_set():
+            try:
+                await self._lead_and_relay(stop)
+            except (OSError, psycopg.OperationalError, nats.errors.Error) as error:
+                self.leading.clear()
+                log.warning("relay interrupted (%s); retrying in 1 s", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1)
+
+    async def _lead_and_relay(self, stop: asyncio.Event) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.database_url, autocommit=True
+        ) as conn:
+            while not stop.is_set():
+                row = await (await conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS locked", (RELAY_LOCK_KEY,)
+                )).fetchone()
+                if row and row[0]:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1)
+            if stop.is_set():
+                return
+            await self._prepare(conn)
+            nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
+                                    allow_reconnect=False)
+            try:
+                js = nc.jetstream()
+                await self._ensure_stream(js)
+                self.leading.set()
+                while not stop.is_set():
+                    moved = 0
+                    for schema in await self._schemas(conn):
+                        moved += await self._relay_schema(conn, js, schema)
+                    if moved == 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), self.idle_s)
+            finally:
+                self.leading.clear()
+                await nc.close()
+
+    async def _prepare(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+            sql.Identifier(POSITIONS_SCHEMA)))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS relay.positions "
+            "(log text PRIMARY KEY, position bigint NOT NULL)"
+        )
+
+    async def _ensure_stream(self, js: nats.js.JetStreamContext) -> None:
+        config = StreamConfig(name=self.stream, subjects=[f"{self.subject_prefix}.>"],
+                              duplicate_window=self.duplicate_window_s)
+        try:
+            await js.stream_info(self.stream)
+        except NotFoundError:
+            await js.add_stream(config)
+
+    async def _schemas(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
+        rows = await (await conn.execute(
+            "SELECT schemaname FROM pg_tables WHERE tablename = 'events' ORDER BY schemaname"
+        )).fetchall()
+        return [str(r[0]) for r in rows]
+
+    async def _relay_schema(
+        self, conn: psycopg.AsyncConnection[tuple[object, ...]],
+        js: nats.js.JetStreamContext, schema: str,
+    ) -> int:
+        row = await (await conn.execute(
+            "SELECT position FROM relay.positions WHERE log = %s", (schema,)
+        )).fetchone()
+        position = int(row[0]) if row else 0  # type: ignore[call-overload]
+        rows = await (await conn.execute(
+            sql.SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(sql.Identifier(schema, "events")),
+            (position, self.batch),
+        )).fetchall()
+        if not rows:
+            return 0
+        tenant = self.tenant_of(schema)
+        acks = []
+        for notification_id, originator_id, version, topic, state in rows:
+            headers = {
+                "Nats-Msg-Id": f"{tenant}:{notification_id}",
+                "Cs-Tenant": tenant,
+                "Cs-Position": str(notification_id),
+                "Cs-Originator-Id": str(originator_id),
+                "Cs-Originator-Version": str(version),
+                "Cs-Topic": str(topic),
+            }
+            subject = subject_for(tenant, str(topic), self.subject_prefix)
+            acks.append(await js.publish_async(subject, cast(bytes, state), stream=self.stream,
+                                               headers=headers))
+        await asyncio.gather(*acks)
+        last = int(rows[-1][0])  # type: ignore[call-overload]
+        await conn.execute(
+            "INSERT INTO relay.positions (log, position) VALUES (%s, %s) "
+            "ON CONFLICT (log) DO UPDATE SET position = EXCLUDED.position",
+            (schema, last),
+        )
+        self.stats.published += len(rows)
+        self.stats.by_tenant[tenant] = self.stats.by_tenant.get(tenant, 0) + len(rows)
+        return len(rows)
