@@ -157,8 +157,13 @@ class Relay:
             return 0
         tenant = self.tenant_of(schema)
         acks = []
+        previous = position
         for notification_id, originator_id, version, topic, state in rows:
             headers = {
+                # The position before this one in the same log: consumers apply an event only
+                # right after its predecessor, so no redelivery or reordering can skip one
+                # (notification ids have gaps, so "position + 1" would not do).
+                "Cs-Previous": str(previous),
                 "Nats-Msg-Id": f"{tenant}:{notification_id}",
                 "Cs-Tenant": tenant,
                 "Cs-Position": str(notification_id),
@@ -167,6 +172,7 @@ class Relay:
                 "Cs-Topic": str(topic),
             }
             subject = subject_for(tenant, str(topic), self.subject_prefix)
+            previous = cast(int, notification_id)
             acks.append(await js.publish_async(subject, cast(bytes, state), stream=self.stream,
                                                headers=headers))
         await asyncio.gather(*acks)

@@ -1,0 +1,1 @@
+"""Per-tenant activity: events per aggregate type per day."""

@@ -1,0 +1,38 @@
+"""The activity read model's tables and SQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from psycopg import Cursor, sql
+
+from projections.framework import EventRecord, Projection
+from projections.postgres import SCHEMA
+
+
+class Activity(Projection):
+    """Counts each tenant's events per aggregate type per day."""
+
+    name = "activity"
+
+    def create_tables(self, cur: Cursor[Any]) -> None:
+        cur.execute(sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (tenant text NOT NULL, day date NOT NULL, "
+            "aggregate text NOT NULL, events bigint NOT NULL, "
+            "PRIMARY KEY (tenant, day, aggregate))"
+        ).format(sql.Identifier(SCHEMA, self.table("daily"))))
+
+    def apply(self, cur: Cursor[Any], record: EventRecord) -> None:
+        cur.execute(sql.SQL(
+            "INSERT INTO {} AS a (tenant, day, aggregate, events) VALUES (%s, %s, %s, 1) "
+            "ON CONFLICT (tenant, day, aggregate) DO UPDATE SET events = a.events + 1"
+        ).format(sql.Identifier(SCHEMA, self.table("daily"))),
+            (record.tenant, record.timestamp().date(), record.aggregate))
+
+    def daily(self, cur: Cursor[Any], tenant: str) -> list[tuple[date, str, int]]:
+        """The tenant's activity, oldest day first."""
+        rows = cur.execute(sql.SQL(
+            "SELECT day, aggregate, events FROM {} WHERE tenant = %s ORDER BY day, aggregate"
+        ).format(sql.Identifier(SCHEMA, self.table("daily"))), (tenant,)).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]

@@ -1,0 +1,43 @@
+"""The projections' shared tables: what each projection applied, per tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import Cursor
+
+SCHEMA = "projections"
+
+
+def create_tracking(cur: Cursor[Any]) -> None:
+    """Creates the schema and the tracking table once."""
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS projections.tracking (projection text NOT NULL, "
+        "generation int NOT NULL, tenant text NOT NULL, position bigint NOT NULL, "
+        "PRIMARY KEY (projection, generation, tenant))"
+    )
+
+
+def tracked_position(cur: Cursor[Any], projection: str, generation: int, tenant: str) -> int:
+    """The last position applied for the tenant, locked until the transaction ends."""
+    row = cur.execute(
+        "SELECT position FROM projections.tracking WHERE projection = %s AND generation = %s "
+        "AND tenant = %s FOR UPDATE", (projection, generation, tenant)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def track(cur: Cursor[Any], projection: str, generation: int, tenant: str, position: int) -> None:
+    """Records the position applied, in the caller's transaction."""
+    cur.execute(
+        "INSERT INTO projections.tracking (projection, generation, tenant, position) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, generation, tenant) "
+        "DO UPDATE SET position = EXCLUDED.position", (projection, generation, tenant, position))
+
+
+def positions(cur: Cursor[Any], projection: str, generation: int) -> dict[str, int]:
+    """Every tenant's applied position for a projection generation."""
+    rows = cur.execute(
+        "SELECT tenant, position FROM projections.tracking WHERE projection = %s "
+        "AND generation = %s", (projection, generation)).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}

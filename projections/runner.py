@@ -1,0 +1,140 @@
+"""Projection workers: durable JetStream pull consumers that apply events exactly once.
+
+A worker fetches a batch, and in one PostgreSQL transaction applies every event whose
+predecessor (`Cs-Previous`) is the tenant's tracked position, records the new positions,
+then commits and acks. An event already applied (position <= tracked) is acked and skipped;
+one whose predecessor has not been applied yet (another worker holds it, or it is being
+redelivered) is nak'ed with a short delay and comes back. So a crash at any point, a
+redelivery, or several workers at once never apply an event twice or skip one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import nats
+import psycopg
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import FetchTimeoutError
+
+from projections.framework import EventRecord, Projection
+from projections.postgres import create_tracking, track, tracked_position
+
+log = logging.getLogger(__name__)
+DDL_LOCK_KEY = 0x43530002  # serializes the projections' CREATE statements
+
+
+def record_of(msg: Msg) -> EventRecord:
+    """The event a relayed message carries."""
+    headers = msg.headers or {}
+    return EventRecord(
+        tenant=headers["Cs-Tenant"],
+        position=int(headers["Cs-Position"]),
+        previous=int(headers["Cs-Previous"]),
+        originator_id=headers["Cs-Originator-Id"],
+        originator_version=int(headers["Cs-Originator-Version"]),
+        topic=headers["Cs-Topic"],
+        state=msg.data,
+    )
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did since it started."""
+
+    applied: int = 0
+    skipped_duplicates: int = 0
+    deferred: int = 0
+
+
+class ProjectionWorker:
+    """Feeds one projection from the events stream."""
+
+    def __init__(
+        self, projection: Projection, database_url: str, nats_url: str, *,
+        stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
+    ) -> None:
+        self.projection = projection
+        self.database_url = database_url
+        self.nats_url = nats_url
+        self.stream = stream
+        self.subject_prefix = subject_prefix
+        self.batch = batch
+        self.stats = WorkerStats()
+        self.durable = f"projection_{projection.name}_g{projection.generation}"
+
+    def prepare(self) -> None:
+        """Creates the tracking table and the projection's tables."""
+        with psycopg.connect(self.database_url) as conn, conn.transaction(), conn.cursor() as cur:
+            # Several workers start at once; IF NOT EXISTS alone still races in the catalog.
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+            create_tracking(cur)
+            self.projection.create_tables(cur)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consumes until `stop` is set, reconnecting through outages."""
+        await asyncio.to_thread(self.prepare)
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+            except (OSError, psycopg.OperationalError, nats.errors.Error) as error:
+                log.warning("projection %s interrupted (%s); retrying", self.projection.name,
+                            error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False)
+        try:
+            js = nc.jetstream()
+            sub = await js.pull_subscribe(
+                f"{self.subject_prefix}.>", durable=self.durable, stream=self.stream,
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30,
+                                      max_ack_pending=10_000),
+            )
+            with psycopg.connect(self.database_url) as conn:
+                while not stop.is_set():
+                    try:
+                        msgs = await sub.fetch(self.batch, timeout=0.5)
+                    except (FetchTimeoutError, TimeoutError):
+                        continue
+                    outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)
+                    for msg, outcome in zip(msgs, outcomes, strict=True):
+                        if outcome == "defer":
+                            await msg.nak(delay=0.2)
+                        else:
+                            await msg.ack()
+        finally:
+            await nc.close()
+
+    def _apply_batch(self, conn: psycopg.Connection[tuple[object, ...]],
+                     msgs: list[Msg]) -> list[str]:
+        """Applies what can be applied, in one transaction; says what to do with each."""
+        outcomes: list[str] = []
+        name, generation = self.projection.name, self.projection.generation
+        with conn.transaction(), conn.cursor() as cur:
+            tracked: dict[str, int] = {}
+            for msg in msgs:
+                record = record_of(msg)
+                if record.tenant not in tracked:
+                    tracked[record.tenant] = tracked_position(cur, name, generation, record.tenant)
+                current = tracked[record.tenant]
+                if record.position <= current:
+                    outcomes.append("duplicate")
+                elif record.previous != current:
+                    outcomes.append("defer")
+                else:
+                    if self.projection.handles(record):
+                        self.projection.apply(cur, record)
+                    tracked[record.tenant] = record.position
+                    outcomes.append("applied")
+            for tenant, position in tracked.items():
+                track(cur, name, generation, tenant, position)
+        self.stats.applied += outcomes.count("applied")
+        self.stats.skipped_duplicates += outcomes.count("duplicate")
+        self.stats.deferred += outcomes.count("defer")
+        return outcomes

@@ -1,0 +1,82 @@
+"""Projection workers on real PostgreSQL and NATS: exactly-once effect, several workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import nats
+import psycopg
+import pytest
+from psycopg import sql
+
+from infra.relay import Relay
+from projections.activity.postgres import Activity
+from projections.runner import ProjectionWorker
+from tests.integration.test_relay import _seed, database_url, stream, tenant_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+__all__ = ["database_url", "stream"]  # fixtures shared with the relay tests
+
+
+def _from_event_store(url: str) -> Counter[tuple[str, str, str]]:
+    """The activity figures computed straight from every event store: the truth."""
+    truth: Counter[tuple[str, str, str]] = Counter()
+    with psycopg.connect(url) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "SELECT schemaname FROM pg_tables WHERE tablename = 'events'").fetchall()]
+        for schema in schemas:
+            rows = conn.execute(sql.SQL(
+                "SELECT topic, convert_from(state, 'UTF8')::json->'timestamp'->>'_data_' "
+                "FROM {}").format(sql.Identifier(schema, "events"))).fetchall()
+            for topic, stamp in rows:
+                aggregate = topic.rpartition(":")[2].rpartition(".")[0]
+                truth[(tenant_of(schema), stamp[:10], aggregate)] += 1
+    return truth
+
+
+def _read_model(url: str, projection: Activity) -> Counter[tuple[str, str, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(sql.SQL("SELECT tenant, day, aggregate, events FROM {}").format(
+            sql.Identifier("projections", projection.table("daily")))).fetchall()
+    return Counter({(t, d.isoformat(), a): n for t, d, a, n in rows})
+
+
+async def _until(condition, seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_two_workers_and_a_redelivery_apply_each_event_once(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    expected = await asyncio.to_thread(_seed, database_url, 4, 5)
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0], subject_prefix=stream[1])
+    workers = [ProjectionWorker(Activity(), database_url, servers[1], stream=stream[0],
+                                subject_prefix=stream[1], batch=7) for _ in range(2)]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop))]
+    tasks += [asyncio.create_task(w.run(stop)) for w in workers]
+    await _until(lambda: sum(w.stats.applied for w in workers) >= expected)
+    assert sum(w.stats.applied for w in workers) == expected
+    truth = await asyncio.to_thread(_from_event_store, database_url)
+    assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth
+
+    # Redeliver everything: drop the durable consumer, so the stream is read again.
+    stop.set()
+    await asyncio.gather(*tasks)
+    nc = await nats.connect(servers[1])
+    await nc.jetstream().delete_consumer(stream[0], workers[0].durable)
+    await nc.close()
+    again = ProjectionWorker(Activity(), database_url, servers[1], stream=stream[0],
+                             subject_prefix=stream[1])
+    stop = asyncio.Event()
+    task = asyncio.create_task(again.run(stop))
+    await _until(lambda: again.stats.skipped_duplicates >= expected)
+    stop.set()
+    await task
+    assert again.stats.skipped_duplicates == expected
+    assert again.stats.applied == 0
+    assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth
