@@ -16,6 +16,7 @@ from api.graphql.context import context_getter
 from api.graphql.schema import schema
 from api.rest import admin, health, oauth
 from infra.relay import Relay
+from projections.runner import ProjectionWorker
 
 
 class BodyLimit:
@@ -61,20 +62,21 @@ class _TooLargeError(Exception):
     pass
 
 
-def create_app(services: Services, relay: Relay | None = None) -> FastAPI:
-    """The HTTP application over already-built services, with the relay beside it if given."""
+def create_app(services: Services, relay: Relay | None = None,
+               workers: list[ProjectionWorker] | None = None) -> FastAPI:
+    """The HTTP application over built services, with the relay and workers beside it."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.nats.start()
         stop = asyncio.Event()
-        relaying = asyncio.create_task(relay.run(stop)) if relay else None
+        background = [asyncio.create_task(relay.run(stop))] if relay else []
+        background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         try:
             yield
         finally:
             stop.set()
-            if relaying is not None:
-                await relaying
+            await asyncio.gather(*background)
             await services.nats.close()
 
     app = FastAPI(

@@ -12,10 +12,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from api.dependencies import Services, build_relay, build_services
+from api.dependencies import (
+    Services,
+    build_relay,
+    build_services,
+    build_workers,
+    projection_status,
+)
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
+from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient
 from tenants.errors import TenancyError
 from tenants.tenant import Tenant
@@ -88,11 +95,11 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
 
     with running_services(args.data_dir) as services:
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
-        if args.role == "relay":
-            assert relay is not None  # noqa: S101 (chosen just above)
-            return _relay_only(relay)
+        workers = build_workers(services.settings) if args.role in ("all", "projections") else []
+        if args.role in ("relay", "projections"):
+            return _background_only(relay, workers)
         banner = seed(services) if seed else ""
-        app = create_app(services, relay)
+        app = create_app(services, relay, workers)
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
@@ -100,16 +107,20 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
     return 0
 
 
-def _relay_only(relay: Relay) -> int:
-    """Runs the relay alone until SIGINT/SIGTERM."""
+def _background_only(relay: Relay | None, workers: list[ProjectionWorker]) -> int:
+    """Runs the relay or the projection workers without HTTP, until SIGINT/SIGTERM."""
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print("CommonShelf relay running (standby until it holds the relay lock)", flush=True)
-        await relay.run(stop)
+        tasks = [relay.run(stop)] if relay else []
+        tasks += [w.run(stop) for w in workers]
+        what = "relay (standby until it holds the relay lock)" if relay else (
+            "projection workers: " + ", ".join(w.projection.name for w in workers))
+        print(f"CommonShelf {what} running", flush=True)
+        await asyncio.gather(*tasks)
 
     asyncio.run(run())
     return 0
@@ -178,6 +189,16 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_projections(args: argparse.Namespace) -> int:
+    """Shows each projection's position and lag per tenant."""
+    with running_services(args.data_dir) as services:
+        rows = projection_status(services)
+    _emit(args, rows, "\n".join(
+        f"{r['name']:<16} {r['tenant']:<24} position {r['position']:>8}  lag {r['lag']:>6}"
+        for r in rows) or "no event logs yet")
+    return 0
+
+
 def cmd_clients(args: argparse.Namespace) -> int:
     """Issues and revokes API clients."""
     with running_services(args.data_dir) as services:
@@ -209,8 +230,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[common, http], help="run the service")
-    serve.add_argument("--role", choices=["all", "api", "relay"], default="all",
-                       help="process role: api, relay, or all in one process (default)")
+    serve.add_argument("--role", choices=["all", "api", "relay", "projections"], default="all",
+                       help="process role: api, relay, projections, or all in one (default)")
     demo = sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")
     demo.set_defaults(role="all")
     sub.add_parser("init", parents=[common], help="create the office's first admin client")
@@ -227,6 +248,10 @@ def parser() -> argparse.ArgumentParser:
     suspend = tsub.add_parser("suspend", parents=[common])
     suspend.add_argument("slug")
     suspend.add_argument("--reason", required=True)
+
+    projections = sub.add_parser("projections", help="read models fed by the event pipeline")
+    psub = projections.add_subparsers(dest="action", required=True)
+    psub.add_parser("status", parents=[common])
 
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)
@@ -248,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "init": cmd_init,
         "tenants": cmd_tenants,
         "clients": cmd_clients,
+        "projections": cmd_projections,
     }
     try:
         return handlers[args.command](args)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService
 from infra.database import Database
@@ -13,6 +14,9 @@ from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings
 from infra.signing import load_signing_key
+from projections.catalogue import PROJECTIONS
+from projections.postgres import create_tracking, event_logs, events_after, positions
+from projections.runner import ProjectionWorker
 from tenants.consortium import Consortium, log_name
 
 
@@ -48,6 +52,30 @@ def build_relay(settings: Settings) -> Relay:
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name)
+
+
+def build_workers(settings: Settings) -> list[ProjectionWorker]:
+    """One worker per projection the service runs."""
+    if settings.database_url is None or settings.nats_url is None:
+        raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
+    return [ProjectionWorker(projection(), settings.database_url, settings.nats_url)
+            for projection in PROJECTIONS.values()]
+
+
+def projection_status(services: Services) -> list[dict[str, object]]:
+    """Each projection's applied position and lag, per tenant (office included)."""
+    out: list[dict[str, object]] = []
+    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        create_tracking(cur)
+        logs = event_logs(cur)
+        for name, projection in PROJECTIONS.items():
+            applied = positions(cur, name, projection().generation)
+            for schema in logs:
+                tenant = log_name(schema)
+                position = applied.get(tenant, 0)
+                out.append({"name": name, "tenant": tenant, "position": position,
+                            "lag": events_after(cur, schema, position)})
+    return out
 
 
 def services(request: Request) -> Services:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import Cursor
+from psycopg import Cursor, sql
 
 SCHEMA = "projections"
 
@@ -41,3 +41,19 @@ def positions(cur: Cursor[Any], projection: str, generation: int) -> dict[str, i
         "SELECT tenant, position FROM projections.tracking WHERE projection = %s "
         "AND generation = %s", (projection, generation)).fetchall()
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+def events_after(cur: Cursor[Any], schema: str, position: int) -> int:
+    """How many events of a log lie beyond a position: a projection's lag for that tenant."""
+    row = cur.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE notification_id > %s").format(
+            sql.Identifier(schema, "events")), (position,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def event_logs(cur: Cursor[Any]) -> list[str]:
+    """The schemas that hold an event log."""
+    rows = cur.execute(
+        "SELECT schemaname FROM pg_tables WHERE tablename = 'events' ORDER BY schemaname"
+    ).fetchall()
+    return [str(r[0]) for r in rows]

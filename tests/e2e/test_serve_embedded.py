@@ -49,6 +49,14 @@ def _cli(data_dir: Path, *args: str) -> dict[str, object]:
     return result
 
 
+def _cli_list(data_dir: Path, *args: str) -> list[dict[str, object]]:
+    done = subprocess.run([*CLI, *args, "--data-dir", str(data_dir), "--json"],
+                          env=_embedded_env(), capture_output=True, text=True, check=True,
+                          timeout=120)
+    result: list[dict[str, object]] = json.loads(done.stdout)
+    return result
+
+
 def _listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), 0.5):
@@ -79,6 +87,20 @@ def test_serve_embedded_over_http_and_restart_keeps_data(
     created = httpx.post(f"{base}/admin/tenants", json={"slug": "harbour", "name": "Harbour"},
                          headers=headers)
     assert created.status_code == 201
+    client = httpx.post(f"{base}/admin/tenants/harbour/clients",
+                        json={"name": "desk", "scopes": ["library:read"]}, headers=headers)
+    assert client.status_code == 201
+    status: list[dict[str, object]] = []
+    for _ in range(100):  # the pipeline is eventually consistent: wait for it to catch up
+        status = _cli_list(data_dir, "projections", "status")
+        if {"harbour", "office"} <= {r["tenant"] for r in status} and all(
+                r["lag"] == 0 for r in status):
+            break
+        time.sleep(0.2)
+    harbour = next(r for r in status if r["tenant"] == "harbour")
+    assert harbour["name"] == "activity"
+    assert harbour["lag"] == 0
+    assert int(str(harbour["position"])) > 0
     runtime = json.loads((data_dir / "runtime.json").read_text())
     pg_port = int(runtime["database_url"].rsplit(":", 1)[1].split("/")[0])
 

@@ -1,0 +1,8 @@
+"""Every projection the service runs, by its stable snake_case name."""
+
+from __future__ import annotations
+
+from projections.activity.postgres import Activity
+from projections.framework import Projection
+
+PROJECTIONS: dict[str, type[Projection]] = {Activity.name: Activity}
