@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from api import errors
-from api.dependencies import Services
+from api.dependencies import Services, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
-from api.rest import admin, health, oauth
+from api.rest import admin, health, metrics, oauth
+from infra.metrics import REQUEST_SECONDS, REQUESTS
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 
@@ -62,6 +66,37 @@ class _TooLargeError(Exception):
     pass
 
 
+class RequestMetrics:
+    """Counts requests and times them, labelled by route template (not raw path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], path, str(status)).inc()
+            REQUEST_SECONDS.labels(scope["method"], path).observe(time.perf_counter() - started)
+
+
+_collectors: list[Collector] = []
+
+
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None) -> FastAPI:
     """The HTTP application over built services, with the relay and workers beside it."""
@@ -90,6 +125,13 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(oauth.router)
     app.include_router(admin.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
+    collector = metrics.PipelineCollector(lambda: projection_status(services))
+    while _collectors:  # one pipeline collector per process, even when apps are rebuilt
+        REGISTRY.unregister(_collectors.pop())
+    REGISTRY.register(collector)
+    _collectors.append(collector)
     return app

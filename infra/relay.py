@@ -24,6 +24,8 @@ from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 from psycopg import sql
 
+from infra.metrics import EVENTS_RELAYED
+
 log = logging.getLogger(__name__)
 
 STREAM = "CS_EVENTS"
@@ -182,6 +184,7 @@ class Relay:
             "ON CONFLICT (log) DO UPDATE SET position = EXCLUDED.position",
             (schema, last),
         )
+        EVENTS_RELAYED.labels(tenant).inc(len(rows))
         self.stats.published += len(rows)
         self.stats.by_tenant[tenant] = self.stats.by_tenant.get(tenant, 0) + len(rows)
         return len(rows)

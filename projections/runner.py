@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import FetchTimeoutError
 
+from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED
 from projections.framework import EventRecord, Projection
 from projections.postgres import create_tracking, track, tracked_position
 
@@ -134,6 +135,8 @@ class ProjectionWorker:
                     outcomes.append("applied")
             for tenant, position in tracked.items():
                 track(cur, name, generation, tenant, position)
+        EVENTS_APPLIED.labels(name).inc(outcomes.count("applied"))
+        EVENTS_DEFERRED.labels(name).inc(outcomes.count("defer"))
         self.stats.applied += outcomes.count("applied")
         self.stats.skipped_duplicates += outcomes.count("duplicate")
         self.stats.deferred += outcomes.count("defer")

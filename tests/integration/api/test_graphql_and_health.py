@@ -51,3 +51,13 @@ def test_export_has_every_event_of_the_tenant_only(services: Services,
     assert [e["topic"] for e in events] == ["tenants.client:ApiClient.Created"]
     assert events[0]["state"]["client_id"] == library["client_id"]
     assert "client_secret" not in json.dumps(events)
+
+
+def test_metrics_count_requests_and_show_pipeline(http: TestClient,
+                                                  library: dict[str, str]) -> None:
+    http.get("/healthz")
+    text = http.get("/metrics").text
+    assert 'commonshelf_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "commonshelf_request_seconds_bucket" in text
+    lag = f'commonshelf_projection_lag_events{{projection="activity",tenant="{library["slug"]}"}}'
+    assert lag in text
