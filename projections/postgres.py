@@ -19,12 +19,23 @@ def create_tracking(cur: Cursor[Any]) -> None:
     )
 
 
-def tracked_position(cur: Cursor[Any], projection: str, generation: int, tenant: str) -> int:
-    """The last position applied for the tenant, locked until the transaction ends."""
-    row = cur.execute(
-        "SELECT position FROM projections.tracking WHERE projection = %s AND generation = %s "
-        "AND tenant = %s FOR UPDATE", (projection, generation, tenant)).fetchone()
-    return int(row[0]) if row else 0
+def lock_positions(cur: Cursor[Any], projection: str, generation: int,
+                   tenants: set[str]) -> dict[str, int]:
+    """The tenants' applied positions, locked until the transaction ends.
+
+    Rows are created first and locked in one order, so concurrent workers queue behind
+    each other instead of deadlocking or both reading "nothing applied yet".
+    """
+    ordered = sorted(tenants)
+    cur.executemany(
+        "INSERT INTO projections.tracking (projection, generation, tenant, position) "
+        "VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING",
+        [(projection, generation, t) for t in ordered])
+    rows = cur.execute(
+        "SELECT tenant, position FROM projections.tracking WHERE projection = %s "
+        "AND generation = %s AND tenant = ANY(%s) ORDER BY tenant FOR UPDATE",
+        (projection, generation, ordered)).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 def track(cur: Cursor[Any], projection: str, generation: int, tenant: str, position: int) -> None:

@@ -23,7 +23,7 @@ from nats.js.errors import FetchTimeoutError
 
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED
 from projections.framework import EventRecord, Projection
-from projections.postgres import create_tracking, track, tracked_position
+from projections.postgres import create_tracking, lock_positions, track
 
 log = logging.getLogger(__name__)
 DDL_LOCK_KEY = 0x43530002  # serializes the projections' CREATE statements
@@ -82,7 +82,7 @@ class ProjectionWorker:
         while not stop.is_set():
             try:
                 await self._consume(stop)
-            except (OSError, psycopg.OperationalError, nats.errors.Error) as error:
+            except (OSError, psycopg.Error, nats.errors.Error) as error:
                 log.warning("projection %s interrupted (%s); retrying", self.projection.name,
                             error)
                 with contextlib.suppress(TimeoutError):
@@ -103,7 +103,13 @@ class ProjectionWorker:
                         msgs = await sub.fetch(self.batch, timeout=0.5)
                     except (FetchTimeoutError, TimeoutError):
                         continue
-                    outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)
+                    try:
+                        outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)
+                    except psycopg.Error:
+                        # Hand the batch back at once rather than after ack_wait.
+                        for msg in msgs:
+                            await msg.nak(delay=0.5)
+                        raise
                     for msg, outcome in zip(msgs, outcomes, strict=True):
                         if outcome == "defer":
                             await msg.nak(delay=0.2)
@@ -117,12 +123,10 @@ class ProjectionWorker:
         """Applies what can be applied, in one transaction; says what to do with each."""
         outcomes: list[str] = []
         name, generation = self.projection.name, self.projection.generation
+        records = [record_of(msg) for msg in msgs]
         with conn.transaction(), conn.cursor() as cur:
-            tracked: dict[str, int] = {}
-            for msg in msgs:
-                record = record_of(msg)
-                if record.tenant not in tracked:
-                    tracked[record.tenant] = tracked_position(cur, name, generation, record.tenant)
+            tracked = lock_positions(cur, name, generation, {r.tenant for r in records})
+            for record in records:
                 current = tracked[record.tenant]
                 if record.position <= current:
                     outcomes.append("duplicate")
