@@ -69,3 +69,8 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, cur: Cursor[Any], record: EventRecord) -> None:
         """Applies one event to the read model."""
+
+    def apply_batch(self, cur: Cursor[Any], records: list[EventRecord]) -> None:
+        """Applies events in order; a projection may override it to write in bulk."""
+        for record in records:
+            self.apply(cur, record)

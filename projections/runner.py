@@ -126,6 +126,7 @@ class ProjectionWorker:
         records = [record_of(msg) for msg in msgs]
         with conn.transaction(), conn.cursor() as cur:
             tracked = lock_positions(cur, name, generation, {r.tenant for r in records})
+            applicable: list[EventRecord] = []
             for record in records:
                 current = tracked[record.tenant]
                 if record.position <= current:
@@ -134,9 +135,10 @@ class ProjectionWorker:
                     outcomes.append("defer")
                 else:
                     if self.projection.handles(record):
-                        self.projection.apply(cur, record)
+                        applicable.append(record)
                     tracked[record.tenant] = record.position
                     outcomes.append("applied")
+            self.projection.apply_batch(cur, applicable)
             for tenant, position in tracked.items():
                 track(cur, name, generation, tenant, position)
         EVENTS_APPLIED.labels(name).inc(outcomes.count("applied"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -24,11 +25,17 @@ class Activity(Projection):
         ).format(sql.Identifier(SCHEMA, self.table("daily"))))
 
     def apply(self, cur: Cursor[Any], record: EventRecord) -> None:
-        cur.execute(sql.SQL(
-            "INSERT INTO {} AS a (tenant, day, aggregate, events) VALUES (%s, %s, %s, 1) "
-            "ON CONFLICT (tenant, day, aggregate) DO UPDATE SET events = a.events + 1"
+        self.apply_batch(cur, [record])
+
+    def apply_batch(self, cur: Cursor[Any], records: list[EventRecord]) -> None:
+        """Counts are additive: one upsert per tenant, day and aggregate of the batch."""
+        counts = Counter((r.tenant, r.timestamp().date(), r.aggregate) for r in records)
+        cur.executemany(sql.SQL(
+            "INSERT INTO {} AS a (tenant, day, aggregate, events) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (tenant, day, aggregate) DO UPDATE SET events = a.events + "
+            "EXCLUDED.events"
         ).format(sql.Identifier(SCHEMA, self.table("daily"))),
-            (record.tenant, record.timestamp().date(), record.aggregate))
+            [(*key, n) for key, n in sorted(counts.items())])
 
     def daily(self, cur: Cursor[Any], tenant: str) -> list[tuple[date, str, int]]:
         """The tenant's activity, oldest day first."""
