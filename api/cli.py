@@ -22,8 +22,10 @@ from api.dependencies import (
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
+from projections.catalogue import PROJECTIONS
+from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
-from tenants.consortium import IssuedClient
+from tenants.consortium import IssuedClient, log_name
 from tenants.errors import TenancyError
 from tenants.tenant import Tenant
 
@@ -189,8 +191,32 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(done: int, total: int) -> None:
+    """A progress bar on stderr when it is a terminal; a line per 10% otherwise."""
+    width = 40
+    filled = width * done // max(total, 1)
+    line = f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events"
+    if sys.stderr.isatty():
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    elif done == total or done * 10 // max(total, 1) != (done - 1) * 10 // max(total, 1):
+        sys.stderr.write(line.strip() + "\n")
+
+
 def cmd_projections(args: argparse.Namespace) -> int:
-    """Shows each projection's position and lag per tenant."""
+    """Shows each projection's position and lag per tenant, or rebuilds one."""
+    if args.action == "rebuild":
+        if args.name not in PROJECTIONS:
+            raise SettingsError(f"no projection named {args.name!r}; there are: "
+                                f"{', '.join(sorted(PROJECTIONS))}")
+        with running_services(args.data_dir) as services:
+            url = str(services.settings.database_url)
+            generation, events = rebuild(PROJECTIONS[args.name], url, log_name, _progress_bar)
+        sys.stderr.write("\n")
+        _emit(args, {"name": args.name, "generation": generation, "events": events},
+              f"{args.name}: rebuilt from {events:,} events as generation {generation}, "
+              "now serving")
+        return 0
     with running_services(args.data_dir) as services:
         rows = projection_status(services)
     _emit(args, rows, "\n".join(
@@ -252,6 +278,7 @@ def parser() -> argparse.ArgumentParser:
     projections = sub.add_parser("projections", help="read models fed by the event pipeline")
     psub = projections.add_subparsers(dest="action", required=True)
     psub.add_parser("status", parents=[common])
+    psub.add_parser("rebuild", parents=[common]).add_argument("name")
 
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)

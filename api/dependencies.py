@@ -15,7 +15,13 @@ from infra.relay import Relay
 from infra.settings import Settings
 from infra.signing import load_signing_key
 from projections.catalogue import PROJECTIONS
-from projections.postgres import create_tracking, event_logs, events_after, positions
+from projections.postgres import (
+    active_generation,
+    create_tracking,
+    event_logs,
+    events_after,
+    positions,
+)
 from projections.runner import ProjectionWorker
 from tenants.consortium import Consortium, log_name
 
@@ -68,8 +74,8 @@ def projection_status(services: Services) -> list[dict[str, object]]:
     with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
         create_tracking(cur)
         logs = event_logs(cur)
-        for name, projection in PROJECTIONS.items():
-            applied = positions(cur, name, projection().generation)
+        for name in PROJECTIONS:
+            applied = positions(cur, name, active_generation(cur, name))
             for schema in logs:
                 tenant = log_name(schema)
                 position = applied.get(tenant, 0)

@@ -50,6 +50,7 @@ class Projection(ABC):
 
     name: ClassVar[str]
     aggregates: ClassVar[frozenset[str] | None] = None  # the aggregates handled; None: all
+    tables: ClassVar[tuple[str, ...]]  # the base names of the tables it owns
 
     def __init__(self, generation: int = 1) -> None:
         self.generation = generation

@@ -17,6 +17,7 @@ def create_tracking(cur: Cursor[Any]) -> None:
         "generation int NOT NULL, tenant text NOT NULL, position bigint NOT NULL, "
         "PRIMARY KEY (projection, generation, tenant))"
     )
+    create_generations(cur)
 
 
 def lock_positions(cur: Cursor[Any], projection: str, generation: int,
@@ -68,3 +69,48 @@ def event_logs(cur: Cursor[Any]) -> list[str]:
         "SELECT schemaname FROM pg_tables WHERE tablename = 'events' ORDER BY schemaname"
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def create_generations(cur: Cursor[Any]) -> None:
+    """The table that says which generation of each projection serves queries."""
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS projections.generations "
+        "(projection text PRIMARY KEY, generation int NOT NULL)")
+
+
+def active_generation(cur: Cursor[Any], projection: str) -> int:
+    """The generation that serves queries (1 until a rebuild switches it)."""
+    row = cur.execute("SELECT generation FROM projections.generations WHERE projection = %s",
+                      (projection,)).fetchone()
+    return int(row[0]) if row else 1
+
+
+def switch_generation(cur: Cursor[Any], projection: str, generation: int) -> None:
+    """Makes a rebuilt generation the one that serves."""
+    cur.execute(
+        "INSERT INTO projections.generations (projection, generation) VALUES (%s, %s) "
+        "ON CONFLICT (projection) DO UPDATE SET generation = EXCLUDED.generation",
+        (projection, generation))
+
+
+def drop_generation(cur: Cursor[Any], projection: str, generation: int, tables: list[str]) -> None:
+    """Drops a retired generation's tables and tracking."""
+    for table in tables:
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, table)))
+    cur.execute("DELETE FROM projections.tracking WHERE projection = %s AND generation = %s",
+                (projection, generation))
+
+
+def read_log(cur: Cursor[Any], schema: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+    """A page of one event log: (position, originator id, version, topic, state)."""
+    return cur.execute(sql.SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+        "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+    ).format(sql.Identifier(schema, "events")), (after, limit)).fetchall()
+
+
+def log_size(cur: Cursor[Any], schema: str) -> int:
+    """How many events a log holds."""
+    row = cur.execute(sql.SQL("SELECT count(*) FROM {}").format(
+        sql.Identifier(schema, "events"))).fetchone()
+    return int(row[0]) if row else 0

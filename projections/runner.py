@@ -23,7 +23,7 @@ from nats.js.errors import FetchTimeoutError
 
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED
 from projections.framework import EventRecord, Projection
-from projections.postgres import create_tracking, lock_positions, track
+from projections.postgres import active_generation, create_tracking, lock_positions, track
 
 log = logging.getLogger(__name__)
 DDL_LOCK_KEY = 0x43530002  # serializes the projections' CREATE statements
@@ -66,7 +66,21 @@ class ProjectionWorker:
         self.subject_prefix = subject_prefix
         self.batch = batch
         self.stats = WorkerStats()
-        self.durable = f"projection_{projection.name}_g{projection.generation}"
+
+    @property
+    def durable(self) -> str:
+        """The JetStream consumer of this projection's current generation."""
+        return f"projection_{self.projection.name}_g{self.projection.generation}"
+
+    def _follow_generation(self, conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+        """Switches to the generation that serves; True if it changed."""
+        with conn.cursor() as cur:
+            generation = active_generation(cur, self.projection.name)
+        conn.commit()
+        if generation == self.projection.generation:
+            return False
+        self.projection = type(self.projection)(generation=generation)
+        return True
 
     def prepare(self) -> None:
         """Creates the tracking table and the projection's tables."""
@@ -89,6 +103,8 @@ class ProjectionWorker:
                     await asyncio.wait_for(stop.wait(), 1)
 
     async def _consume(self, stop: asyncio.Event) -> None:
+        with psycopg.connect(self.database_url) as conn:
+            await asyncio.to_thread(self._follow_generation, conn)
         nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False)
         try:
             js = nc.jetstream()
@@ -102,6 +118,8 @@ class ProjectionWorker:
                     try:
                         msgs = await sub.fetch(self.batch, timeout=0.5)
                     except (FetchTimeoutError, TimeoutError):
+                        if await asyncio.to_thread(self._follow_generation, conn):
+                            return  # a rebuild switched generations: consume the new one
                         continue
                     try:
                         outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)

@@ -16,6 +16,7 @@ class Activity(Projection):
     """Counts each tenant's events per aggregate type per day."""
 
     name = "activity"
+    tables = ("daily",)
 
     def create_tables(self, cur: Cursor[Any]) -> None:
         cur.execute(sql.SQL(

@@ -12,8 +12,9 @@ from psycopg import sql
 
 from infra.relay import Relay
 from projections.activity.postgres import Activity
+from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
-from tests.integration.test_relay import _seed, database_url, stream, tenant_of
+from tests.integration.test_relay import _seed, _seed_more, database_url, stream, tenant_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 __all__ = ["database_url", "stream"]  # fixtures shared with the relay tests
@@ -80,3 +81,34 @@ async def test_two_workers_and_a_redelivery_apply_each_event_once(
     assert again.stats.skipped_duplicates == expected
     assert again.stats.applied == 0
     assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth
+
+
+async def test_rebuild_switches_generation_and_workers_follow(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    expected = await asyncio.to_thread(_seed, database_url, 2, 3)
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0], subject_prefix=stream[1])
+    worker = ProjectionWorker(Activity(), database_url, servers[1], stream=stream[0],
+                              subject_prefix=stream[1])
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(worker.run(stop))]
+    await _until(lambda: worker.stats.applied >= expected)
+
+    seen: list[tuple[int, int]] = []
+    generation, events = await asyncio.to_thread(
+        rebuild, Activity, database_url, tenant_of, lambda d, t: seen.append((d, t)))
+    assert (generation, events) == (2, expected)
+    assert seen[-1] == (expected, expected)
+    truth = await asyncio.to_thread(_from_event_store, database_url)
+    assert await asyncio.to_thread(_read_model, database_url, Activity(generation=2)) == truth
+    with psycopg.connect(database_url) as conn:
+        old = conn.execute("SELECT to_regclass('projections.activity_g1_daily')").fetchone()
+    assert old == (None,)
+
+    await _until(lambda: worker.projection.generation == 2, 10)
+    await asyncio.to_thread(_seed_more, database_url)
+    await _until(lambda: worker.stats.applied >= expected + 1)
+    stop.set()
+    await asyncio.gather(*tasks)
+    truth = await asyncio.to_thread(_from_event_store, database_url)
+    assert await asyncio.to_thread(_read_model, database_url, Activity(generation=2)) == truth
