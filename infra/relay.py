@@ -177,7 +177,8 @@ class Relay:
             previous = cast(int, notification_id)
             acks.append(await js.publish_async(subject, cast(bytes, state), stream=self.stream,
                                                headers=headers))
-        await asyncio.gather(*acks)
+        # Bounded: acks of a connection that dropped would never come (TimeoutError retries).
+        await asyncio.wait_for(asyncio.gather(*acks), 30)
         last = int(rows[-1][0])  # type: ignore[call-overload]
         await conn.execute(
             "INSERT INTO relay.positions (log, position) VALUES (%s, %s) "
