@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,12 +18,14 @@ from infra.signing import load_signing_key
 from projections.catalogue import PROJECTIONS
 from projections.postgres import (
     active_generation,
+    applied_position,
     create_tracking,
     event_logs,
     events_after,
     positions,
 )
 from projections.runner import ProjectionWorker
+from projections.tenant_directory.postgres import TenantDirectory
 from tenants.consortium import Consortium, log_name
 
 
@@ -39,6 +42,29 @@ class Services:
     def close(self) -> None:
         """Closes the database pool (NATS is closed by the app's lifespan)."""
         self.database.close()
+
+    def wait_for_office_views(self) -> bool:
+        """Read-your-writes: waits until the tenant directory has applied every office event
+        recorded so far (so the caller's own), up to the configured time; False on timeout."""
+        target = self.consortium.office.recorder.max_notification_id() or 0
+        deadline = time.monotonic() + self.settings.read_your_writes_s
+        delay = 0.002
+        while True:
+            with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+                if applied_position(cur, TenantDirectory.name, "office") >= target:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def tenant_directory(self) -> list[dict[str, object]]:
+        """The directory read model, as the serving generation has it."""
+        with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            create_tracking(cur)
+            view = TenantDirectory(generation=active_generation(cur, TenantDirectory.name))
+            view.create_tables(cur)
+            return view.tenants(cur)
 
 
 def build_services(settings: Settings) -> Services:
@@ -57,14 +83,16 @@ def build_relay(settings: Settings) -> Relay:
     """The relay of every tenant's event log into JetStream."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
-    return Relay(settings.database_url, settings.nats_url, log_name)
+    return Relay(settings.database_url, settings.nats_url, log_name,
+                 stream=settings.events_stream, subject_prefix=settings.nats_prefix)
 
 
 def build_workers(settings: Settings) -> list[ProjectionWorker]:
     """One worker per projection the service runs."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
-    return [ProjectionWorker(projection(), settings.database_url, settings.nats_url)
+    return [ProjectionWorker(projection(), settings.database_url, settings.nats_url,
+                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)
             for projection in PROJECTIONS.values()]
 
 

@@ -40,6 +40,13 @@ class Settings:
     issuer: str = "commonshelf"
     token_ttl_s: int = 3600
     max_body_bytes: int = 1024 * 1024
+    nats_prefix: str = "cs"
+    read_your_writes_s: float = 5.0
+
+    @property
+    def events_stream(self) -> str:
+        """The JetStream stream that carries every tenant's events."""
+        return f"{self.nats_prefix.upper()}_EVENTS"
 
     @property
     def embedded(self) -> bool:
@@ -69,6 +76,7 @@ class Settings:
             issuer=os.environ.get("COMMONSHELF_ISSUER") or "commonshelf",
             token_ttl_s=_int_from_env("COMMONSHELF_TOKEN_TTL", 3600),
             max_body_bytes=_int_from_env("COMMONSHELF_MAX_BODY_BYTES", 1024 * 1024),
+            nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
         )
 
     def with_servers(self, database_url: str, nats_url: str) -> Settings:

@@ -4,5 +4,9 @@ from __future__ import annotations
 
 from projections.activity.postgres import Activity
 from projections.framework import Projection
+from projections.tenant_directory.postgres import TenantDirectory
 
-PROJECTIONS: dict[str, type[Projection]] = {Activity.name: Activity}
+PROJECTIONS: dict[str, type[Projection]] = {
+    Activity.name: Activity,
+    TenantDirectory.name: TenantDirectory,
+}

@@ -114,3 +114,12 @@ def log_size(cur: Cursor[Any], schema: str) -> int:
     row = cur.execute(sql.SQL("SELECT count(*) FROM {}").format(
         sql.Identifier(schema, "events"))).fetchone()
     return int(row[0]) if row else 0
+
+
+def applied_position(cur: Cursor[Any], projection: str, tenant: str) -> int:
+    """The position the serving generation of a projection has applied for a tenant."""
+    row = cur.execute(
+        "SELECT t.position FROM projections.tracking t WHERE t.projection = %s AND t.tenant = %s "
+        "AND t.generation = COALESCE((SELECT generation FROM projections.generations g "
+        "WHERE g.projection = t.projection), 1)", (projection, tenant)).fetchone()
+    return int(row[0]) if row else 0

@@ -63,13 +63,15 @@ def tenant_out(tenant: Tenant) -> TenantOut:
 @router.post("/tenants", status_code=201)
 def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Registers a member library and provisions its event store."""
-    return tenant_out(svc.consortium.register_tenant(body.slug, body.name, body.isil))
+    tenant = svc.consortium.register_tenant(body.slug, body.name, body.isil)
+    svc.wait_for_office_views()
+    return tenant_out(tenant)
 
 
 @router.get("/tenants")
 def list_tenants(svc: ServicesDep, _: AdminDep) -> list[TenantOut]:
-    """Every member library, by slug."""
-    return [tenant_out(t) for t in svc.consortium.office.list_tenants()]
+    """Every member library, by slug, from the tenant directory read model."""
+    return [TenantOut.model_validate(row) for row in svc.tenant_directory()]
 
 
 @router.get("/tenants/{slug}")
@@ -81,19 +83,25 @@ def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
 @router.post("/tenants/{slug}/suspend")
 def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Suspends an active tenant: its tokens are refused at once."""
-    return tenant_out(svc.consortium.office.suspend_tenant(slug, body.reason))
+    tenant = svc.consortium.office.suspend_tenant(slug, body.reason)
+    svc.wait_for_office_views()
+    return tenant_out(tenant)
 
 
 @router.post("/tenants/{slug}/reactivate")
 def reactivate_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Reactivates a suspended tenant."""
-    return tenant_out(svc.consortium.office.reactivate_tenant(slug))
+    tenant = svc.consortium.office.reactivate_tenant(slug)
+    svc.wait_for_office_views()
+    return tenant_out(tenant)
 
 
 @router.post("/tenants/{slug}/archive")
 def archive_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Archives a tenant for good."""
-    return tenant_out(svc.consortium.office.archive_tenant(slug))
+    tenant = svc.consortium.office.archive_tenant(slug)
+    svc.wait_for_office_views()
+    return tenant_out(tenant)
 
 
 @router.post("/tenants/{slug}/clients", status_code=201)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.dependencies import Services, build_services
+from api.dependencies import Services, build_relay, build_services, build_workers
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -23,7 +27,7 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
     database_url, nats_url = servers
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("data")),
                         database_url=database_url, nats_url=nats_url, db_pool_size=4,
-                        max_body_bytes=64 * 1024)
+                        max_body_bytes=64 * 1024, nats_prefix=f"cstest{secrets.token_hex(4)}")
     built = build_services(settings)
     yield built
     built.close()
@@ -31,9 +35,21 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def http(services: Services) -> Iterator[TestClient]:
-    """An HTTP client of the app (lifespan included)."""
-    with TestClient(create_app(services)) as client:
-        yield client
+    """An HTTP client of the app, with the relay and projection workers running beside it."""
+    settings = services.settings
+    app = create_app(services, build_relay(settings), build_workers(settings))
+    try:
+        with TestClient(app) as client:
+            yield client
+    finally:
+        asyncio.run(_delete_stream(str(settings.nats_url), settings.events_stream))
+
+
+async def _delete_stream(url: str, name: str) -> None:
+    nc = await nats.connect(url)
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await nc.jetstream().delete_stream(name)
+    await nc.close()
 
 
 def token_for(http: TestClient, client_id: str, secret: str, scope: str | None = None) -> str:

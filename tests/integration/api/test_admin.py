@@ -24,6 +24,9 @@ def test_tenant_lifecycle_through_admin_api(http: TestClient, admin_headers: dic
     suspended = http.post(f"{path}/suspend", json={"reason": "fees"}, headers=admin_headers)
     assert suspended.json()["status"] == "suspended"
     assert suspended.json()["suspension_reason"] == "fees"
+    listed_now = {t["slug"]: t for t in http.get("/admin/tenants", headers=admin_headers).json()}
+    assert listed_now[unique_slug]["status"] == "suspended"  # read-your-writes, via the view
+    assert listed_now[unique_slug]["suspension_reason"] == "fees"
     assert http.post(f"{path}/reactivate", headers=admin_headers).json()["status"] == "active"
     assert http.post(f"{path}/archive", headers=admin_headers).json()["status"] == "archived"
     again = http.post(f"{path}/reactivate", headers=admin_headers)

@@ -1,0 +1,1 @@
+"""The consortium tenant directory: what /admin/tenants lists."""
