@@ -87,13 +87,6 @@ class Database:
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
 
-    def connections_in_use(self) -> int:
-        """How many server connections this database has open right now (all processes)."""
-        with self.connection() as conn:
-            row = conn.execute(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
-            ).fetchone()
-        return int(row["n"]) if row else 0
 
 
 def _check_schema_name(schema: str) -> None:

@@ -4,26 +4,25 @@ restarted while events flow. Afterwards the read model equals the event stores' 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra.database import Database
 from infra.embedded import free_port
 from projections.activity.postgres import Activity
 from tenants.consortium import Consortium
 from tests.integration.test_projections import _from_event_store, _read_model
+from tests.integration.test_relay import database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
+__all__ = ["database_url"]  # the per-test database fixture of the relay tests
 NATS_BIN = Path(sys.prefix) / "bin" / "nats-server"
 
 
@@ -45,18 +44,6 @@ class OwnNats:
         if self.process is not None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def own_db(servers: tuple[str, str]) -> Iterator[str]:
-    name = f"cs_faults_{secrets.token_hex(4)}"
-    with psycopg.connect(servers[0], autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    params = conninfo_to_dict(servers[0])
-    params["dbname"] = name
-    yield make_conninfo(**params)
-    with psycopg.connect(servers[0], autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _role(role: str, db: str, nats_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -84,12 +71,12 @@ def _lag(db: str) -> int:
 
 
 def test_worker_killed_and_nats_restarted_lose_and_duplicate_nothing(
-    own_db: str, tmp_path: Path
+    database_url: str, tmp_path: Path
 ) -> None:
     nats_server = OwnNats(tmp_path / "nats")
     nats_server.start()
     nats_url = f"nats://127.0.0.1:{nats_server.port}"
-    database = Database(own_db, 2, name="faults-writer")
+    database = Database(database_url, 2, name="faults-writer")
     consortium = Consortium(database)
     for t in range(3):
         consortium.register_tenant(f"fault-{t}", f"Fault {t}", None)
@@ -100,24 +87,24 @@ def test_worker_killed_and_nats_restarted_lose_and_duplicate_nothing(
             time.sleep(0.01)
 
     writer = threading.Thread(target=write)
-    relay = _role("relay", own_db, nats_url, tmp_path)
-    worker = _role("projections", own_db, nats_url, tmp_path)
+    relay = _role("relay", database_url, nats_url, tmp_path)
+    worker = _role("projections", database_url, nats_url, tmp_path)
     try:
         writer.start()
         time.sleep(1.0)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
-        worker = _role("projections", own_db, nats_url, tmp_path)
+        worker = _role("projections", database_url, nats_url, tmp_path)
         time.sleep(0.5)
         nats_server.stop()
         time.sleep(1.0)
         nats_server.start()
         writer.join()
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and _lag(own_db) > 0:
+        while time.monotonic() < deadline and _lag(database_url) > 0:
             time.sleep(0.2)
-        assert _lag(own_db) == 0
-        assert _read_model(own_db, Activity()) == _from_event_store(own_db)
+        assert _lag(database_url) == 0
+        assert _read_model(database_url, Activity()) == _from_event_store(database_url)
     finally:
         for process in (worker, relay):
             process.send_signal(signal.SIGTERM)

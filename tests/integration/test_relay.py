@@ -14,13 +14,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra.database import Database
 from infra.relay import Relay, subject_for
-from tenants.consortium import Consortium
+from tenants.consortium import Consortium, log_name
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
 
-def tenant_of(schema: str) -> str:
-    return schema.removeprefix("t_").replace("_", "-")
+tenant_of = log_name
 
 
 @pytest.fixture
