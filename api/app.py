@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,8 +16,8 @@ from api import errors
 from api.dependencies import Services, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
+from api.observability import RequestMetrics
 from api.rest import admin, health, metrics, oauth
-from infra.metrics import REQUEST_SECONDS, REQUESTS
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 
@@ -64,34 +63,6 @@ class BodyLimit:
 
 class _TooLargeError(Exception):
     pass
-
-
-class RequestMetrics:
-    """Counts requests and times them, labelled by route template (not raw path)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            REQUESTS.labels(scope["method"], path, str(status)).inc()
-            REQUEST_SECONDS.labels(scope["method"], path).observe(time.perf_counter() - started)
 
 
 _collectors: list[Collector] = []

@@ -18,6 +18,8 @@ SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.autocommit = True
 
+DDL_LOCK_KEY = 0x43530002  # serializes CREATE ... IF NOT EXISTS across processes
+
 
 class Database:
     """The process's PostgreSQL: a pool of at most `pool_size` connections, opened lazily."""
@@ -56,6 +58,17 @@ class Database:
         with self.pool.connection() as conn:
             yield conn
 
+    @contextmanager
+    def ddl(self) -> Iterator[psycopg.Connection[DictRow]]:
+        """A transaction for `CREATE ... IF NOT EXISTS` that several processes may run at once.
+
+        IF NOT EXISTS alone still races in PostgreSQL's catalog (a unique violation on
+        pg_type); the advisory lock makes concurrent starters take turns.
+        """
+        with self.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+            yield conn
+
     def ping(self, timeout_s: int = 2) -> None:
         """Raises if PostgreSQL does not answer a trivial query within the timeout."""
         with psycopg.connect(self.url, connect_timeout=timeout_s, autocommit=True) as conn:
@@ -72,11 +85,11 @@ class Database:
     def create_schema(self, schema: str) -> bool:
         """Creates the schema; returns False when it already existed."""
         _check_schema_name(schema)
-        with self.connection() as conn:
-            try:
-                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-            except psycopg.errors.DuplicateSchema:
+        with self.ddl() as conn:
+            if conn.execute("SELECT 1 AS found FROM pg_namespace WHERE nspname = %s",
+                            (schema,)).fetchone():
                 return False
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         return True
 
     def drop_schema(self, schema: str) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 PG_USER_WHEN_ROOT = "embedded_postgres"
 DATABASE_NAME = "commonshelf"
@@ -171,12 +172,27 @@ class EmbeddedRuntime:
         self._children.append((what, process, stop_signal))
         return process
 
-    def _start_postgres(self) -> int:
+    def stop_postgres(self) -> None:
+        """Stops the PostgreSQL this runtime started (fast shutdown); NATS keeps running."""
+        for entry in [c for c in self._children if c[0] == "PostgreSQL"]:
+            _, process, sig = entry
+            process.send_signal(sig)
+            process.wait(timeout=30)
+            self._children.remove(entry)
+
+    def start_postgres(self) -> None:
+        """Starts PostgreSQL again on the port it had, after `stop_postgres`."""
+        if self.endpoints is None or not self.owner:
+            raise EmbeddedRuntimeError("this runtime did not start the servers")
+        port = conninfo_to_dict(self.endpoints.database_url)["port"]
+        self._start_postgres(int(str(port)))
+
+    def _start_postgres(self, port: int | None = None) -> int:
         bin_path = _postgres_bin()
         run_as = self._postgres_user()
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb(bin_path / "initdb", run_as)
-        port = free_port()
+        port = port or free_port()
         argv = [
             str(bin_path / "postgres"),
             "-D", str(self.pgdata),

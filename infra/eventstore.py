@@ -20,7 +20,7 @@ from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 from psycopg.types.composite import CompositeInfo, register_composite
 
-from infra.database import Database
+from infra.database import DDL_LOCK_KEY, Database
 
 EVENTS_TABLE = "events"
 TYPES_SCHEMA = "eventstore"
@@ -112,6 +112,24 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
                 "topic text, state bytea)"
             ).format(row_type=row_type),
         )
+
+    def create_table(self) -> None:
+        """Creates the row type (once, for all schemas), the table and its index.
+
+        In one transaction under the DDL advisory lock: processes that start together
+        would otherwise race in PostgreSQL's catalog (the library only forgives an
+        existing type, not a concurrent CREATE TYPE).
+        """
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+            row = curs.execute("SELECT to_regtype(%s) AS found",
+                               (f"{TYPES_SCHEMA}.{self.stored_event_type_name}",)).fetchone()
+            type_exists = row is not None and row["found"] is not None
+            for statement in self.sql_create_statements:
+                if type_exists and statement.as_string().startswith("CREATE TYPE"):
+                    continue
+                curs.execute(statement, prepare=False)
+        self.datastore.register_type_adapters()
 
 
 class SharedPoolFactory(PostgresFactory):

@@ -13,9 +13,20 @@ EVENTS_APPLIED = Counter(
 EVENTS_DEFERRED = Counter(
     "commonshelf_projection_events_deferred_total",
     "Events handed back because their predecessor was not applied yet", ["projection"])
+EVENTS_FAILED = Counter(
+    "commonshelf_projection_events_failed_total",
+    "Events a projection could not apply (retried; the tenant waits behind them)",
+    ["projection", "tenant"])
 REQUESTS = Counter(
     "commonshelf_requests_total", "HTTP requests and GraphQL operations (commands)",
     ["method", "route", "status"])
 REQUEST_SECONDS = Histogram(
     "commonshelf_request_seconds", "Time to answer a request", ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+COMMANDS = Counter(
+    "commonshelf_graphql_operations_total",
+    "GraphQL operations by root field: mutations are the commands", ["kind", "field", "outcome"])
+COMMAND_SECONDS = Histogram(
+    "commonshelf_graphql_operation_seconds", "Time to run a GraphQL operation",
+    ["kind", "field"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))

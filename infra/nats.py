@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import nats
 from nats.aio.client import Client
+
+log = logging.getLogger(__name__)
+
+
+async def log_error(error: Exception) -> None:
+    """nats-py's default error callback prints a traceback per failed connect; one line does."""
+    log.warning("nats: %s", error or type(error).__name__)
 
 
 class Nats:
@@ -26,7 +34,7 @@ class Nats:
         try:
             self.client = await nats.connect(
                 self.url, connect_timeout=2, max_reconnect_attempts=-1,
-                reconnect_time_wait=1, allow_reconnect=True,
+                reconnect_time_wait=1, allow_reconnect=True, error_cb=log_error,
             )
         except Exception:  # noqa: BLE001 (any failure to connect means: try again later)
             return False

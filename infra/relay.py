@@ -25,6 +25,7 @@ from nats.js.errors import NotFoundError
 from psycopg import sql
 
 from infra.metrics import EVENTS_RELAYED
+from infra.nats import log_error
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Relay:
                 return
             await self._prepare(conn)
             nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
-                                    allow_reconnect=False)
+                                    allow_reconnect=False, error_cb=log_error)
             try:
                 js = nc.jetstream()
                 await self._ensure_stream(js)

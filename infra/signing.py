@@ -32,7 +32,7 @@ def load_signing_key(database: Database, key_file: Path | None) -> RSAKey:
         pem = key_file.read_text()
     else:
         database.create_schema(KEYS_SCHEMA)
-        with database.connection() as conn, conn.transaction():
+        with database.ddl() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS auth.signing_key "
                 "(id int PRIMARY KEY CHECK (id = 1), pem text NOT NULL, "

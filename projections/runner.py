@@ -21,12 +21,13 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import FetchTimeoutError
 
-from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED
+from infra.database import DDL_LOCK_KEY
+from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED, EVENTS_FAILED
+from infra.nats import log_error
 from projections.framework import EventRecord, Projection
 from projections.postgres import active_generation, create_tracking, lock_positions, track
 
 log = logging.getLogger(__name__)
-DDL_LOCK_KEY = 0x43530002  # serializes the projections' CREATE statements
 
 
 def record_of(msg: Msg) -> EventRecord:
@@ -50,6 +51,7 @@ class WorkerStats:
     applied: int = 0
     skipped_duplicates: int = 0
     deferred: int = 0
+    failed: int = 0
 
 
 class ProjectionWorker:
@@ -58,6 +60,7 @@ class ProjectionWorker:
     def __init__(
         self, projection: Projection, database_url: str, nats_url: str, *,
         stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
+        ack_wait_s: float = 10, failure_delay_s: float = 5,
     ) -> None:
         self.projection = projection
         self.database_url = database_url
@@ -65,6 +68,9 @@ class ProjectionWorker:
         self.stream = stream
         self.subject_prefix = subject_prefix
         self.batch = batch
+        # A batch a dead worker held comes back after ack_wait; batches take milliseconds.
+        self.ack_wait_s = ack_wait_s
+        self.failure_delay_s = failure_delay_s
         self.stats = WorkerStats()
 
     @property
@@ -92,9 +98,9 @@ class ProjectionWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set, reconnecting through outages."""
-        await asyncio.to_thread(self.prepare)
         while not stop.is_set():
             try:
+                await asyncio.to_thread(self.prepare)
                 await self._consume(stop)
             except (OSError, psycopg.Error, nats.errors.Error) as error:
                 log.warning("projection %s interrupted (%s); retrying", self.projection.name,
@@ -105,12 +111,13 @@ class ProjectionWorker:
     async def _consume(self, stop: asyncio.Event) -> None:
         with psycopg.connect(self.database_url) as conn:
             await asyncio.to_thread(self._follow_generation, conn)
-        nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False)
+        nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
+                                error_cb=log_error)
         try:
             js = nc.jetstream()
             sub = await js.pull_subscribe(
                 f"{self.subject_prefix}.>", durable=self.durable, stream=self.stream,
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30,
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
                                       max_ack_pending=10_000),
             )
             with psycopg.connect(self.database_url) as conn:
@@ -123,18 +130,50 @@ class ProjectionWorker:
                         continue
                     try:
                         outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)
-                    except psycopg.Error:
+                    except psycopg.OperationalError:
                         # Hand the batch back at once rather than after ack_wait.
                         for msg in msgs:
                             await msg.nak(delay=0.5)
                         raise
+                    except Exception:  # noqa: BLE001 (a projection's bug or a bad event)
+                        outcomes = await asyncio.to_thread(self._apply_by_tenant, conn, msgs)
                     for msg, outcome in zip(msgs, outcomes, strict=True):
                         if outcome == "defer":
                             await msg.nak(delay=0.2)
+                        elif outcome == "failed":
+                            await msg.nak(delay=self.failure_delay_s)
                         else:
                             await msg.ack()
         finally:
             await nc.close()
+
+    def _apply_by_tenant(self, conn: psycopg.Connection[tuple[object, ...]],
+                         msgs: list[Msg]) -> list[str]:
+        """After a batch failed: each tenant's events on their own, so one tenant's bad
+        event holds back that tenant alone (its events stay in order behind it; the lag
+        shows it) while every other tenant's read model moves on."""
+        by_tenant: dict[str, list[int]] = {}
+        for index, msg in enumerate(msgs):
+            by_tenant.setdefault((msg.headers or {}).get("Cs-Tenant", ""), []).append(index)
+        outcomes = ["failed"] * len(msgs)
+        for tenant, indexes in by_tenant.items():
+            group = [msgs[i] for i in indexes]
+            try:
+                results = self._apply_batch(conn, group)
+            except psycopg.OperationalError:
+                raise
+            except Exception:
+                first = group[0].headers or {}
+                log.exception("projection %s cannot apply tenant %s's events from position "
+                              "%s (%s); retrying in %s s", self.projection.name, tenant,
+                              first.get("Cs-Position"), first.get("Cs-Topic"),
+                              self.failure_delay_s)
+                EVENTS_FAILED.labels(self.projection.name, tenant).inc(len(group))
+                self.stats.failed += len(group)
+                continue
+            for i, result in zip(indexes, results, strict=True):
+                outcomes[i] = result
+        return outcomes
 
     def _apply_batch(self, conn: psycopg.Connection[tuple[object, ...]],
                      msgs: list[Msg]) -> list[str]:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from api.errors import status_and_code
 from api.graphql.context import Context
+from api.observability import OperationMetrics
 
 
 @strawberry.type
@@ -72,4 +73,4 @@ class Query:
         return Viewer(client_id=caller.client_id, tenant=tenant, scopes=sorted(caller.scopes))
 
 
-schema = strawberry.Schema(query=Query, extensions=[DomainErrorCodes])
+schema = strawberry.Schema(query=Query, extensions=[DomainErrorCodes, OperationMetrics])

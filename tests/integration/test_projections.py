@@ -112,3 +112,38 @@ async def test_rebuild_switches_generation_and_workers_follow(
     await asyncio.gather(*tasks)
     truth = await asyncio.to_thread(_from_event_store, database_url)
     assert await asyncio.to_thread(_read_model, database_url, Activity(generation=2)) == truth
+
+
+class _BrokenForOneTenant(Activity):
+    """The activity projection with a bug that bites on one tenant's events until fixed."""
+
+    broken_tenant: str | None = "relay-1"
+
+    def apply_batch(self, cur, records):  # type: ignore[no-untyped-def]
+        if any(r.tenant == self.broken_tenant for r in records):
+            raise ValueError("cannot read this event")
+        super().apply_batch(cur, records)
+
+
+async def test_a_failing_event_holds_back_its_tenant_only_until_fixed(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    expected = await asyncio.to_thread(_seed, database_url, 3, 2)
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0], subject_prefix=stream[1])
+    worker = ProjectionWorker(_BrokenForOneTenant(), database_url, servers[1], stream=stream[0],
+                              subject_prefix=stream[1], failure_delay_s=0.3)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(worker.run(stop))]
+    held_back = 2  # relay-1's own log: its two clients
+    await _until(lambda: worker.stats.applied >= expected - held_back and
+                 worker.stats.failed > 0)
+    truth = await asyncio.to_thread(_from_event_store, database_url)
+    model = await asyncio.to_thread(_read_model, database_url, Activity())
+    assert model == Counter({k: n for k, n in truth.items() if k[0] != "relay-1"})
+    assert not any(t.done() for t in tasks)  # the worker is alive and retrying
+
+    worker.projection.broken_tenant = None  # type: ignore[attr-defined]  # the fix ships
+    await _until(lambda: worker.stats.applied >= expected)
+    stop.set()
+    await asyncio.gather(*tasks)
+    assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth

@@ -56,7 +56,12 @@ def test_export_has_every_event_of_the_tenant_only(services: Services,
 def test_metrics_count_requests_and_show_pipeline(http: TestClient,
                                                   library: dict[str, str]) -> None:
     http.get("/healthz")
+    http.post("/graphql", json={"query": "{ viewer { clientId } }"},
+              headers={"Authorization": f"Bearer {library['token']}"})
     text = http.get("/metrics").text
+    assert ('commonshelf_graphql_operations_total{field="viewer",kind="query",outcome="ok"}'
+            in text)
+    assert 'commonshelf_graphql_operation_seconds_count{field="viewer",kind="query"}' in text
     assert 'commonshelf_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "commonshelf_request_seconds_bucket" in text
     lag = f'commonshelf_projection_lag_events{{projection="activity",tenant="{library["slug"]}"}}'
