@@ -99,7 +99,7 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
         workers = build_workers(services.settings) if args.role in ("all", "projections") else []
         if args.role in ("relay", "projections"):
-            return _background_only(relay, workers)
+            return _background_only(relay, workers, args.host, args.port)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers)
         url = f"http://{args.host}:{args.port}"
@@ -109,8 +109,13 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
     return 0
 
 
-def _background_only(relay: Relay | None, workers: list[ProjectionWorker]) -> int:
-    """Runs the relay or the projection workers without HTTP, until SIGINT/SIGTERM."""
+def _background_only(relay: Relay | None, workers: list[ProjectionWorker], host: str,
+                     port: int) -> int:
+    """Runs the relay or the projection workers until SIGINT/SIGTERM; HTTP serves /metrics."""
+    from prometheus_client import start_http_server  # noqa: PLC0415
+
+    server, _ = start_http_server(port, addr=host)
+    print(f"metrics at http://{host}:{server.server_port}/metrics", flush=True)
 
     async def run() -> None:
         stop = asyncio.Event()

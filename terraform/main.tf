@@ -85,16 +85,20 @@ resource "kubernetes_deployment" "role" {
           port {
             container_port = 8000
           }
-          readiness_probe {
-            http_get {
-              path = "/readyz"
-              port = 8000
+          # The API answers /readyz; relay and workers serve only /metrics on the port.
+          dynamic "readiness_probe" {
+            for_each = each.key == "api" ? [1] : []
+            content {
+              http_get {
+                path = "/readyz"
+                port = 8000
+              }
+              period_seconds = 5
             }
-            period_seconds = 5
           }
           liveness_probe {
             http_get {
-              path = "/healthz"
+              path = each.key == "api" ? "/healthz" : "/metrics"
               port = 8000
             }
             period_seconds = 10

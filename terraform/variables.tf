@@ -53,7 +53,7 @@ variable "replicas" {
 }
 
 variable "enabled_roles" {
-  description = "Process roles this release supports."
+  description = "Process roles this release runs (scans comes with the inventory robots)."
   type        = list(string)
-  default     = ["api"]
+  default     = ["api", "relay", "projections"]
 }

@@ -6,11 +6,13 @@ and the stream holds every tenant's events once each, in order."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from tests.integration.test_relay import database_url
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
 __all__ = ["database_url"]  # the per-test database fixture of the relay tests
 NATS_BIN = Path(sys.prefix) / "bin" / "nats-server"
+LOGS: dict[str, Path] = {}  # the last started process of each role: its output
 
 
 class OwnNats:
@@ -53,9 +56,11 @@ class OwnNats:
 
 def _role(role: str, db: str, nats_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": db, "NATS_URL": nats_url}
-    log = (data_dir / f"{role}-{time.monotonic_ns()}.log").open("wb")  # read it when a test fails
+    path = data_dir / f"{role}-{time.monotonic_ns()}.log"  # read it when a test fails
+    log = path.open("wb")
+    LOGS[role] = path
     return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--role", role,
-                             "--data-dir", str(data_dir)], env=env,
+                             "--data-dir", str(data_dir), "--port", "0"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -193,6 +198,11 @@ def test_postgres_stopped_while_relay_runs_loses_and_duplicates_nothing(tmp_path
         _settle(db)
         assert _read_model(db, Activity()) == _from_event_store(db)
         assert _stream_logs(nats_url) == _store_logs(db)
+        metrics_url = re.search(r"metrics at (\S+)", LOGS["relay"].read_text())
+        assert metrics_url is not None
+        with urllib.request.urlopen(metrics_url.group(1)) as response:  # noqa: S310
+            text = response.read().decode()
+        assert 'commonshelf_events_relayed_total{tenant="pg-1"} 70.0' in text
         assert relay.poll() is None  # both rode it out
         assert worker.poll() is None
     finally:
