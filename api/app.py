@@ -17,7 +17,7 @@ from api.dependencies import Services, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
 from api.observability import RequestMetrics
-from api.rest import admin, health, metrics, oauth
+from api.rest import admin, catalog, health, metrics, oauth
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 
@@ -25,17 +25,20 @@ from projections.runner import ProjectionWorker
 class BodyLimit:
     """Answers 413 as soon as a request body grows past the limit, declared or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 by_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.by_path = by_path or {}  # larger limits for upload paths (MARC files, scans)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.by_path.get(scope["path"].rstrip("/"), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
 
@@ -43,18 +46,18 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLargeError
             return message
 
         try:
             await self.app(scope, counted, send)
         except _TooLargeError:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = (b'{"detail":"the request body is over the limit of %d bytes","code":"TOO_LARGE"}'
-                % self.max_bytes)
+                % limit)
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -95,10 +98,12 @@ def create_app(services: Services, relay: Relay | None = None,
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(admin.router)
+    app.include_router(catalog.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
-    app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
+                       by_path={"/catalog/imports": services.settings.max_import_bytes})
     app.add_middleware(RequestMetrics)
     collector = metrics.PipelineCollector(lambda: projection_status(services))
     while _collectors:  # one pipeline collector per process, even when apps are rebuilt

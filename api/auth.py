@@ -53,6 +53,14 @@ class Principal:
             raise AuthError(403, "FORBIDDEN", f"this needs the scope {scope!r}; the token has "
                             f"{sorted(self.scopes)}")
 
+    def library(self, scope: str) -> str:
+        """The caller's tenant, for a member library's client holding the scope."""
+        if self.tenant is None:
+            raise AuthError(403, "FORBIDDEN", "this is for a member library's client; the "
+                            "consortium office's token has no catalog of its own")
+        self.require(scope)
+        return self.tenant
+
     def require_admin(self) -> None:
         """Only consortium office clients with consortium:admin pass."""
         if self.tenant is not None:

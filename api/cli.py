@@ -1,4 +1,4 @@
-"""The `commonshelf` command: serve, demo, init, tenants and clients."""
+"""The `commonshelf` command: serve, demo, init, tenants, clients, projections, catalog."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from api.dependencies import (
@@ -19,7 +20,10 @@ from api.dependencies import (
     build_workers,
     projection_status,
 )
+from api.imports import ImportSummary, MarcImport
+from domain.catalog.errors import CatalogError
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.marc import MarcFormatError
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
 from projections.catalogue import PROJECTIONS
@@ -196,11 +200,11 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(done: int, total: int) -> None:
+def _progress_bar(done: int, total: int, unit: str = "events") -> None:
     """A progress bar on stderr when it is a terminal; a line per 10% otherwise."""
     width = 40
     filled = width * done // max(total, 1)
-    line = f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events"
+    line = f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {unit}"
     if sys.stderr.isatty():
         sys.stderr.write(line)
         sys.stderr.flush()
@@ -227,6 +231,32 @@ def cmd_projections(args: argparse.Namespace) -> int:
     _emit(args, rows, "\n".join(
         f"{r['name']:<16} {r['tenant']:<24} position {r['position']:>8}  lag {r['lag']:>6}"
         for r in rows) or "no event logs yet")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """Imports a MARC 21 or MARCXML file into a library's catalog."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise SettingsError(f"{path}: no such file")
+    total = path.stat().st_size
+
+    def progress(done: int, summary: ImportSummary) -> None:
+        _progress_bar(done, total, f"bytes, {summary.read:,} records")
+
+    with running_services(args.data_dir) as services:
+        services.consortium.office.get_tenant(args.tenant)
+        catalog = services.consortium.scope(args.tenant).catalog
+        with path.open("rb") as stream:
+            summary = MarcImport(catalog, progress).run(stream, args.format)
+    sys.stderr.write("\n")
+    out = summary.as_json()
+    text = (f"{args.tenant}: read {summary.read:,} records: {summary.created:,} created, "
+            f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
+            f"{summary.skipped:,} skipped; {summary.items_added:,} items added")
+    text += "".join(f"\n  record {e['record']} (byte {e['offset']}): {e['reason']}"
+                    for e in summary.errors)
+    _emit(args, out, text)
     return 0
 
 
@@ -285,6 +315,14 @@ def parser() -> argparse.ArgumentParser:
     psub.add_parser("status", parents=[common])
     psub.add_parser("rebuild", parents=[common]).add_argument("name")
 
+    catalog = sub.add_parser("catalog", help="a library's catalog")
+    catsub = catalog.add_subparsers(dest="action", required=True)
+    imp = catsub.add_parser("import", parents=[common],
+                            help="import MARC 21 (ISO 2709) or MARCXML records")
+    imp.add_argument("--tenant", required=True, help="the library's slug")
+    imp.add_argument("--format", choices=["auto", "marc21", "marcxml"], default="auto")
+    imp.add_argument("file")
+
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)
     ccreate = csub.add_parser("create", parents=[common])
@@ -306,10 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         "tenants": cmd_tenants,
         "clients": cmd_clients,
         "projections": cmd_projections,
+        "catalog": cmd_catalog,
     }
     try:
         return handlers[args.command](args)
-    except (TenancyError, SettingsError, EmbeddedRuntimeError) as error:
+    except (TenancyError, CatalogError, MarcFormatError, SettingsError,
+            EmbeddedRuntimeError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
+from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService
-from infra.database import Database
+from infra.database import DDL_LOCK_KEY, Database
+from infra.import_jobs import ImportJobs
+from infra.marc import to_marcxml
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings
 from infra.signing import load_signing_key
 from projections.catalogue import PROJECTIONS
+from projections.framework import Projection
+from projections.local_catalog.postgres import LocalCatalog
 from projections.postgres import (
     active_generation,
     applied_position,
@@ -28,6 +36,8 @@ from projections.runner import ProjectionWorker
 from projections.tenant_directory.postgres import TenantDirectory
 from tenants.consortium import Consortium, log_name
 
+P = TypeVar("P", bound=Projection)
+
 
 @dataclass
 class Services:
@@ -38,25 +48,59 @@ class Services:
     nats: Nats
     consortium: Consortium
     tokens: TokenService
+    import_jobs: ImportJobs
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
+    _views_ready: set[tuple[str, int]] = field(default_factory=set)
 
     def close(self) -> None:
-        """Closes the database pool (NATS is closed by the app's lifespan)."""
+        """Stops background jobs and closes the database pool (NATS: the app's lifespan)."""
+        self.background.shutdown(wait=True, cancel_futures=True)
         self.database.close()
 
     def wait_for_office_views(self) -> bool:
-        """Read-your-writes: waits until the tenant directory has applied every office event
-        recorded so far (so the caller's own), up to the configured time; False on timeout."""
-        target = self.consortium.office.recorder.max_notification_id() or 0
+        """Read-your-writes for office commands: the tenant directory has them."""
+        return self.wait_for_view(TenantDirectory.name, "office",
+                                  self.consortium.office.recorder.max_notification_id() or 0)
+
+    def wait_for_catalog(self, tenant: str) -> bool:
+        """Read-your-writes for a library's catalog commands: the local catalog has them."""
+        recorder = self.consortium.scope(tenant).catalog.recorder
+        return self.wait_for_view(LocalCatalog.name, tenant, recorder.max_notification_id() or 0)
+
+    def wait_for_view(self, projection: str, tenant: str, target: int) -> bool:
+        """Waits until the projection has applied the tenant's log up to `target` (so every
+        event the caller recorded before asking), up to the configured time; False on
+        timeout. Works however the projection is run: the tracked position is in PostgreSQL."""
         deadline = time.monotonic() + self.settings.read_your_writes_s
         delay = 0.002
         while True:
             with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                if applied_position(cur, TenantDirectory.name, "office") >= target:
+                if applied_position(cur, projection, tenant) >= target:
                     return True
             if time.monotonic() > deadline:
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+    @contextmanager
+    def view(self, projection: type[P]) -> Iterator[tuple[P, Cursor[tuple[Any, ...]]]]:
+        """The serving generation of a read model and a cursor to query it with."""
+        with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            generation = active_generation(cur, projection.name)
+            view = projection(generation=generation)
+            if (projection.name, generation) not in self._views_ready:
+                with conn.transaction():
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+                    view.create_tables(cur)  # no worker may have run yet
+                self._views_ready.add((projection.name, generation))
+            yield view, cur
+
+    def marcxml(self, original_format: str | None, original: str | None) -> str | None:
+        """A record's original as MARCXML (None for records catalogued by hand)."""
+        if original_format is None or original is None:
+            return None
+        return to_marcxml(original_format, original)
 
     def tenant_directory(self) -> list[dict[str, object]]:
         """The directory read model, as the serving generation has it."""
@@ -76,7 +120,8 @@ def build_services(settings: Settings) -> Services:
     consortium = Consortium(database, settings.db_lock_timeout_s)
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
-    return Services(settings, database, Nats(settings.nats_url), consortium, tokens)
+    return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
+                    ImportJobs(database))
 
 
 def build_relay(settings: Settings) -> Relay:

@@ -10,6 +10,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.auth import AuthError
+from domain.catalog.errors import (
+    BarcodeTakenError,
+    CatalogError,
+    EpcTakenError,
+    ItemFieldInvalidError,
+    ItemNotFoundError,
+    ItemWithdrawnError,
+    RecordFieldInvalidError,
+    RecordNotFoundError,
+)
 from tenants.errors import (
     ClientNotFoundError,
     ClientScopeInvalidError,
@@ -29,6 +39,13 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     TenantStatusError: (409, "CONFLICT"),
     TenantNotFoundError: (404, "NOT_FOUND"),
     ClientNotFoundError: (404, "NOT_FOUND"),
+    RecordNotFoundError: (404, "NOT_FOUND"),
+    ItemNotFoundError: (404, "NOT_FOUND"),
+    RecordFieldInvalidError: (422, "INVALID_INPUT"),
+    ItemFieldInvalidError: (422, "INVALID_INPUT"),
+    BarcodeTakenError: (409, "BARCODE_TAKEN"),
+    EpcTakenError: (409, "EPC_TAKEN"),
+    ItemWithdrawnError: (409, "ITEM_WITHDRAWN"),
 }
 
 
@@ -55,7 +72,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(error.code, error.message), error.status, headers=headers)
 
     @app.exception_handler(TenancyError)
-    async def on_domain(_: Request, error: TenancyError) -> JSONResponse:
+    @app.exception_handler(CatalogError)
+    async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)
         return JSONResponse(_body(code, str(error)), status)
 
@@ -75,6 +93,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE"}.get(
+        code = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+                413: "TOO_LARGE", 415: "UNSUPPORTED_FORMAT"}.get(
             error.status_code, "HTTP_ERROR")
         return JSONResponse(_body(code, str(error.detail)), error.status_code)

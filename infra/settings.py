@@ -40,6 +40,7 @@ class Settings:
     issuer: str = "commonshelf"
     token_ttl_s: int = 3600
     max_body_bytes: int = 1024 * 1024
+    max_import_bytes: int = 100 * 1024 * 1024
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
 
@@ -76,6 +77,7 @@ class Settings:
             issuer=os.environ.get("COMMONSHELF_ISSUER") or "commonshelf",
             token_ttl_s=_int_from_env("COMMONSHELF_TOKEN_TTL", 3600),
             max_body_bytes=_int_from_env("COMMONSHELF_MAX_BODY_BYTES", 1024 * 1024),
+            max_import_bytes=_int_from_env("COMMONSHELF_MAX_IMPORT_BYTES", 100 * 1024 * 1024),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
         )
 

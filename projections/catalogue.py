@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from projections.activity.postgres import Activity
 from projections.framework import Projection
+from projections.local_catalog.postgres import LocalCatalog
 from projections.tenant_directory.postgres import TenantDirectory
 
 PROJECTIONS: dict[str, type[Projection]] = {
     Activity.name: Activity,
     TenantDirectory.name: TenantDirectory,
+    LocalCatalog.name: LocalCatalog,
 }

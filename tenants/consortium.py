@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from domain.catalog.application import Catalog
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from tenants.applications import ClientRegistry, ConsortiumOffice
@@ -52,6 +53,7 @@ class TenantScope:
         self.schema = tenant_schema(slug)
         self.env = application_env(database, self.schema, lock_timeout_s)
         self.clients = ClientRegistry(env=self.env)
+        self.catalog = Catalog(env=self.env)
 
 
 class Consortium:

@@ -9,6 +9,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from api.errors import status_and_code
+from api.graphql.catalog.mutations import CatalogMutations
+from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.context import Context
 from api.observability import OperationMetrics
 
@@ -58,7 +60,7 @@ class DomainErrorCodes(SchemaExtension):
 
 
 @strawberry.type
-class Query:
+class Query(CatalogQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -73,4 +75,10 @@ class Query:
         return Viewer(client_id=caller.client_id, tenant=tenant, scopes=sorted(caller.scopes))
 
 
-schema = strawberry.Schema(query=Query, extensions=[DomainErrorCodes, OperationMetrics])
+@strawberry.type
+class Mutation(CatalogMutations):
+    """Changes member libraries make."""
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation,
+                           extensions=[DomainErrorCodes, OperationMetrics])

@@ -1,0 +1,247 @@
+"""Catalog mutations (scope library:write): records catalogued and edited, items added,
+moved and withdrawn. Each returns once the local catalog shows the change (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from api.graphql.catalog.types import Item, Record
+from api.graphql.context import Context
+from domain.catalog.item import Item as ItemAggregate
+from domain.catalog.item import ItemDetails, Location
+from domain.catalog.record import Record as RecordAggregate
+from projections.local_catalog.postgres import record_row
+
+_TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
+                "extent", "control_number", "control_source", "lccn")
+_LIST_FIELDS = ("isbns", "subjects", "series", "languages", "alt_titles")
+
+
+@strawberry.input
+class RecordInput:
+    """A record catalogued by hand: a title at least."""
+
+    title: str
+    subtitle: str | None = None
+    responsibility: str | None = None
+    authors: list[str] | None = strawberry.field(
+        default=None, description="the first is the main entry (100), the rest added (700)")
+    isbns: list[str] | None = None
+    year: str | None = None
+    publisher: str | None = None
+    place: str | None = None
+    edition: str | None = None
+    extent: str | None = None
+    subjects: list[str] | None = None
+    series: list[str] | None = None
+    languages: list[str] | None = strawberry.field(default=None,
+                                                   description="MARC language codes, e.g. eng")
+    alt_titles: list[str] | None = None
+    control_number: str | None = None
+    control_source: str | None = None
+    lccn: str | None = None
+
+
+@strawberry.input
+class EditRecordInput:
+    """Fields to change on a record; a field left out stays as it is."""
+
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    subtitle: str | None = strawberry.UNSET
+    responsibility: str | None = strawberry.UNSET
+    authors: list[str] | None = strawberry.UNSET
+    isbns: list[str] | None = strawberry.UNSET
+    year: str | None = strawberry.UNSET
+    publisher: str | None = strawberry.UNSET
+    place: str | None = strawberry.UNSET
+    edition: str | None = strawberry.UNSET
+    extent: str | None = strawberry.UNSET
+    subjects: list[str] | None = strawberry.UNSET
+    series: list[str] | None = strawberry.UNSET
+    languages: list[str] | None = strawberry.UNSET
+    alt_titles: list[str] | None = strawberry.UNSET
+    control_number: str | None = strawberry.UNSET
+    control_source: str | None = strawberry.UNSET
+    lccn: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class LocationInput:
+    """Where an item belongs."""
+
+    branch: str
+    collection: str | None = None
+    shelf: str | None = None
+
+
+@strawberry.input
+class AddItemInput:
+    """A copy of a record to add."""
+
+    record_id: strawberry.ID
+    barcode: str
+    location: LocationInput
+    epc: str | None = strawberry.field(default=None, description="RFID EPC, hexadecimal")
+    call_number: str | None = None
+    call_number_scheme: str | None = strawberry.field(
+        default=None, description="lc, dewey, clc or local")
+    material_type: str = "book"
+
+
+@strawberry.input
+class MoveItemInput:
+    """An item's new place."""
+
+    barcode: str
+    location: LocationInput
+
+
+@strawberry.input
+class WithdrawItemInput:
+    """An item to take out of the collection for good."""
+
+    barcode: str
+    reason: str = "withdrawn"
+
+
+@strawberry.type
+class RecordPayload:
+    """The record as it now is."""
+
+    record: Record
+
+
+@strawberry.type
+class ItemPayload:
+    """The item as it now is."""
+
+    item: Item
+
+
+def _description(given: Any) -> dict[str, Any]:
+    """The description keys an input sets (UNSET ones left out; lists never null)."""
+    out: dict[str, Any] = {}
+    for key in (*_TEXT_FIELDS, *_LIST_FIELDS):
+        value = getattr(given, key)
+        if value is strawberry.UNSET:
+            continue
+        out[key] = (value or []) if key in _LIST_FIELDS else value
+    if given.authors is not strawberry.UNSET:
+        names = [n.strip() for n in given.authors or [] if n.strip()]
+        out["authors"] = [{"name": n, "role": "main" if i == 0 else "added",
+                           "tag": "100" if i == 0 else "700"} for i, n in enumerate(names)]
+    return out
+
+
+def record_node(tenant: str, record: RecordAggregate) -> Record:
+    """A record straight from its aggregate: what the local catalog now shows."""
+    row = record_row(str(record.id), description=record.description,
+                     original_format=record.original_format, original=record.original,
+                     catalogued_at=record.catalogued_at, revised_at=record.revised_at)
+    return Record.of(tenant, row)
+
+
+def item_node(item: ItemAggregate) -> Item:
+    """An item straight from its aggregate."""
+    return Item.of({"id": item.id, "barcode": item.barcode, "epc": item.epc,
+                    "status": item.status, "call_number": item.call_number,
+                    "call_number_scheme": item.call_number_scheme,
+                    "branch": item.location.branch, "collection": item.location.collection,
+                    "shelf": item.location.shelf, "material_type": item.material_type,
+                    "record_id": item.record_id})
+
+
+def _record_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise GraphQLError(f"recordId: {value!r} is not a record id",
+                           extensions={"code": "INVALID_INPUT"}) from None
+
+
+@strawberry.type
+class CatalogMutations:
+    """What a library changes in its catalog."""
+
+    @strawberry.mutation(description="Catalogue a record by hand.")  # type: ignore[untyped-decorator]
+    async def create_record(self, info: Info[Context, None], input: RecordInput) -> RecordPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        services = info.context.services
+
+        def run() -> RecordAggregate:
+            record = services.consortium.scope(tenant).catalog.catalogue_record(
+                _description(input))
+            services.wait_for_catalog(tenant)
+            return record
+
+        return RecordPayload(record=record_node(tenant, await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Change some fields of a record.")  # type: ignore[untyped-decorator]
+    async def edit_record(self, info: Info[Context, None],
+                          input: EditRecordInput) -> RecordPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        services = info.context.services
+        record_id = _record_id(str(input.id))
+
+        def run() -> RecordAggregate:
+            record = services.consortium.scope(tenant).catalog.revise_record(
+                record_id, _description(input))
+            services.wait_for_catalog(tenant)
+            return record
+
+        return RecordPayload(record=record_node(tenant, await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Add a copy of a record.")  # type: ignore[untyped-decorator]
+    async def add_item(self, info: Info[Context, None], input: AddItemInput) -> ItemPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        services = info.context.services
+        details = ItemDetails(
+            barcode=input.barcode, record_id=_record_id(str(input.record_id)),
+            location=Location(input.location.branch, input.location.collection,
+                              input.location.shelf),
+            epc=input.epc, call_number=input.call_number,
+            call_number_scheme=input.call_number_scheme, material_type=input.material_type)
+
+        def run() -> ItemAggregate:
+            item = services.consortium.scope(tenant).catalog.add_item(details)
+            services.wait_for_catalog(tenant)
+            return item
+
+        return ItemPayload(item=item_node(await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Give an item a new branch, collection or shelf.")  # type: ignore[untyped-decorator]
+    async def move_item(self, info: Info[Context, None], input: MoveItemInput) -> ItemPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        services = info.context.services
+        location = Location(input.location.branch, input.location.collection,
+                            input.location.shelf)
+
+        def run() -> ItemAggregate:
+            item = services.consortium.scope(tenant).catalog.move_item(input.barcode, location)
+            services.wait_for_catalog(tenant)
+            return item
+
+        return ItemPayload(item=item_node(await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Withdraw an item for good.")  # type: ignore[untyped-decorator]
+    async def withdraw_item(self, info: Info[Context, None],
+                            input: WithdrawItemInput) -> ItemPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        services = info.context.services
+
+        def run() -> ItemAggregate:
+            item = services.consortium.scope(tenant).catalog.withdraw_item(input.barcode,
+                                                                            input.reason)
+            services.wait_for_catalog(tenant)
+            return item
+
+        return ItemPayload(item=item_node(await run_in_threadpool(run)))
+

@@ -1,0 +1,189 @@
+"""GraphQL types of the catalog, built from the local catalog read model's rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from projections.local_catalog.postgres import LocalCatalog
+
+
+@strawberry.enum
+class ItemStatus(Enum):
+    """Where a copy stands."""
+
+    AVAILABLE = "available"
+    CHECKED_OUT = "checked_out"
+    ON_HOLD_SHELF = "on_hold_shelf"
+    IN_TRANSIT = "in_transit"
+    MISSING = "missing"
+    LOST = "lost"
+    WITHDRAWN = "withdrawn"
+
+
+@strawberry.type
+class Author:
+    """A main (1XX) or added (7XX) entry."""
+
+    name: str
+    role: str = strawberry.field(description="main or added")
+    tag: str
+
+
+@strawberry.type
+class OtherClassification:
+    """A classification number from 084 with its source ($2)."""
+
+    number: str
+    source: str | None
+
+
+@strawberry.type
+class Classification:
+    """Classification numbers: LC (050), Dewey (082), Chinese Library Classification (084
+    $2 clc), and others (084)."""
+
+    lc: str | None
+    dewey: str | None
+    clc: str | None
+    other: list[OtherClassification]
+
+
+@strawberry.type
+class Location:
+    """Where an item belongs."""
+
+    branch: str
+    collection: str | None
+    shelf: str | None
+
+
+@strawberry.type
+class Item:
+    """A copy of a record."""
+
+    id: strawberry.ID
+    barcode: str
+    epc: str | None
+    status: ItemStatus
+    call_number: str | None
+    call_number_scheme: str | None
+    location: Location
+    material_type: str
+    record_id: strawberry.ID
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Item:
+        """The item as the read model has it."""
+        return cls(id=strawberry.ID(str(row["id"])), barcode=row["barcode"], epc=row["epc"],
+                   status=ItemStatus(row["status"]), call_number=row["call_number"],
+                   call_number_scheme=row["call_number_scheme"],
+                   location=Location(branch=row["branch"], collection=row["collection"],
+                                     shelf=row["shelf"]),
+                   material_type=row["material_type"],
+                   record_id=strawberry.ID(str(row["record_id"])))
+
+
+@strawberry.type
+class Record:
+    """A bibliographic record of the library."""
+
+    id: strawberry.ID
+    title: str = strawberry.field(description="245 $a $b $n $p, as displayed")
+    isbns: list[str]
+    authors: list[str]
+    year: str | None
+    language: str | None = strawberry.field(description="the first language (008/35-37, 041)")
+    languages: list[str]
+    subjects: list[str]
+    alt_titles: list[str] = strawberry.field(
+        description="the title in other scripts (880 linked to 245)")
+    alt_authors: list[str]
+    subtitle: str | None
+    responsibility: str | None
+    edition: str | None
+    place: str | None
+    publisher: str | None
+    extent: str | None
+    series: list[str]
+    control_number: str | None
+    control_source: str | None
+    lccn: str | None
+    cancelled_isbns: list[str]
+    issns: list[str]
+    system_numbers: list[str]
+    author_entries: list[Author]
+    classification: Classification
+    catalogued_at: datetime
+    revised_at: datetime
+    original_format: str | None = strawberry.field(
+        description="marc21 or marcxml for imported records; null when catalogued here")
+    _original: strawberry.Private[str | None]
+    _tenant: strawberry.Private[str]
+
+    @strawberry.field(description="the record as MARCXML (imported records: the original)")  # type: ignore[untyped-decorator]
+    async def marcxml(self, info: Info[Context, None]) -> str | None:
+        return await run_in_threadpool(info.context.services.marcxml, self.original_format,
+                                       self._original)
+
+    @strawberry.field(description="the record's items, by barcode")  # type: ignore[untyped-decorator]
+    async def items(self, info: Info[Context, None]) -> list[Item]:
+        def read() -> list[dict[str, Any]]:
+            with info.context.services.view(LocalCatalog) as (view, cur):
+                return view.items_of(cur, self._tenant, str(self.id))
+
+        return [Item.of(row) for row in await run_in_threadpool(read)]
+
+    @classmethod
+    def of(cls, tenant: str, row: dict[str, Any]) -> Record:
+        """The record as the read model has it."""
+        d = row["description"]
+        c = d.get("classification") or {}
+        return cls(
+            id=strawberry.ID(str(row["id"])), title=row["title"], isbns=d.get("isbns") or [],
+            authors=row["authors"], year=row["year"],
+            language=row["languages"][0] if row["languages"] else None,
+            languages=row["languages"], subjects=row["subjects"],
+            alt_titles=d.get("alt_titles") or [], alt_authors=d.get("alt_authors") or [],
+            subtitle=d.get("subtitle"), responsibility=d.get("responsibility"),
+            edition=d.get("edition"), place=d.get("place"), publisher=d.get("publisher"),
+            extent=d.get("extent"), series=d.get("series") or [],
+            control_number=d.get("control_number"), control_source=d.get("control_source"),
+            lccn=d.get("lccn"), cancelled_isbns=d.get("cancelled_isbns") or [],
+            issns=d.get("issns") or [], system_numbers=d.get("system_numbers") or [],
+            author_entries=[Author(**a) for a in d.get("authors") or []],
+            classification=Classification(
+                lc=c.get("lc"), dewey=c.get("dewey"), clc=c.get("clc"),
+                other=[OtherClassification(**o) for o in c.get("other") or []]),
+            catalogued_at=row["catalogued_at"], revised_at=row["revised_at"],
+            original_format=row["original_format"], _original=row["original"], _tenant=tenant)
+
+
+@strawberry.type
+class PageInfo:
+    """Where a page ends and whether another follows."""
+
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class RecordEdge:
+    """A record and the cursor just after it."""
+
+    cursor: str
+    node: Record
+
+
+@strawberry.type
+class RecordConnection:
+    """A page of records (Relay-style)."""
+
+    edges: list[RecordEdge]
+    page_info: PageInfo

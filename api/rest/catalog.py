@@ -1,0 +1,97 @@
+"""MARC imports over REST: `POST /catalog/imports` takes the file as the body and answers at
+once with a job id; `GET /catalog/imports/{id}` reports progress and, when done, the result."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.dependencies import PrincipalDep, ServicesDep
+from api.imports import check_format, run_import_job
+from tenants.consortium import tenant_schema
+
+router = APIRouter(prefix="/catalog", tags=["catalog"])
+_HEAD = 1 << 16  # enough of the body to tell MARC 21 from MARCXML
+
+
+def _spool_file() -> str:
+    handle, name = tempfile.mkstemp(prefix="commonshelf-import-", suffix=".marc")
+    os.close(handle)
+    return name
+
+
+def _format_of(head: bytes, size: int, fmt: str) -> str:
+    """The body's MARC format; 400 for an empty body, 415 for one that is not MARC."""
+    try:
+        return check_format(head, fmt)
+    except ValueError as error:
+        raise HTTPException(400 if size == 0 else 415, str(error)) from None
+
+
+def _job_json(job: dict[str, Any]) -> dict[str, Any]:
+    total = int(job["bytes_total"]) or 1
+    return {
+        "import_id": str(job["id"]), "status": job["status"], "format": job["format"],
+        "progress": round(min(int(job["bytes_read"]) / total, 1.0), 4),
+        "bytes_total": job["bytes_total"], "bytes_read": job["bytes_read"],
+        "result": job["summary"], "error": job["error"],
+        "started_at": job["started_at"].isoformat(), "updated_at": job["updated_at"].isoformat(),
+    }
+
+
+@router.post("/imports", status_code=202, openapi_extra={"requestBody": {
+    "description": "a MARC 21 (ISO 2709, MARC-8 or UTF-8) or MARCXML file",
+    "content": {"application/marc": {}, "application/marcxml+xml": {},
+                "application/octet-stream": {}}}})
+async def start_import(
+    request: Request, response: Response, svc: ServicesDep, caller: PrincipalDep,
+    fmt: Annotated[str, Query(alias="format", pattern="^(auto|marc21|marcxml)$")] = "auto",
+) -> dict[str, Any]:
+    """Stores the body, checks it is MARC, and starts importing it (scope library:write)."""
+    tenant = caller.library("library:write")
+    spool = anyio.Path(await run_in_threadpool(_spool_file))
+    handed_over = False  # to the import job, which removes the file when it is done
+    try:
+        size, head = 0, b""
+        async with await anyio.open_file(spool, "wb") as out:
+            async for chunk in request.stream():
+                if len(head) < _HEAD:
+                    head += chunk[:_HEAD - len(head)]
+                size += len(chunk)
+                await out.write(chunk)
+        detected = _format_of(head, size, fmt)
+        job_id = uuid.uuid4()
+        schema = tenant_schema(tenant)
+        await run_in_threadpool(svc.import_jobs.start, schema, job_id, caller.client_id,
+                                detected, size)
+        catalog = svc.consortium.scope(tenant).catalog
+        svc.background.submit(run_import_job, svc.import_jobs, catalog, schema, job_id,
+                              path=Path(spool), fmt=detected)
+        handed_over = True
+    finally:
+        if not handed_over:
+            await spool.unlink(missing_ok=True)
+    response.headers["Location"] = f"/catalog/imports/{job_id}"
+    return {"import_id": str(job_id), "status": "running", "format": detected, "bytes": size}
+
+
+@router.get("/imports/{import_id}")
+async def import_status(import_id: str, svc: ServicesDep,
+                        caller: PrincipalDep) -> dict[str, Any]:
+    """An import's progress and result (scope library:read); only the tenant's own."""
+    tenant = caller.library("library:read")
+    try:
+        job_id = uuid.UUID(import_id)
+    except ValueError:
+        raise HTTPException(404, f"no import {import_id!r}") from None
+    job = await run_in_threadpool(svc.import_jobs.get, tenant_schema(tenant), job_id)
+    if job is None:
+        raise HTTPException(404, f"no import {import_id!r} for this library")
+    return _job_json(job)

@@ -1,0 +1,1 @@
+"""The catalog context: bibliographic records and the items that carry them."""

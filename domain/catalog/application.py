@@ -1,0 +1,253 @@
+"""The catalog's use cases: records catalogued, edited and imported; items added, moved,
+withdrawn. No I/O but the tenant's event store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.catalog.description import (
+    Description,
+    check_description,
+    describe,
+    identity_of,
+)
+from domain.catalog.errors import (
+    BarcodeTakenError,
+    CatalogError,
+    EpcTakenError,
+    ItemNotFoundError,
+    RecordFieldInvalidError,
+    RecordNotFoundError,
+)
+from domain.catalog.item import EpcTag, Item, ItemDetails, Location, check_barcode, check_epc
+from domain.catalog.record import Record
+
+Clock = Callable[[], datetime]
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+def utc_now() -> datetime:
+    """The default clock: now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ImportEntry:
+    """One record read from a file: its description, original and the items it lists."""
+
+    description: Description
+    original_format: str | None
+    original: str | None
+    items: list[ItemDetails] = field(default_factory=list)  # record_id is filled in here
+
+
+@dataclass
+class ImportOutcome:
+    """What importing one record did."""
+
+    status: str
+    record_id: UUID
+    items_added: int = 0
+    item_problems: list[str] = field(default_factory=list)
+
+
+class Catalog(Application[UUID]):
+    """One tenant's catalog."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def catalogue_record(self, description: Description) -> Record:
+        """Catalogues a record entered by hand (a title at least)."""
+        checked = check_description(dict(description))
+        identity = (identity_of(checked) if checked.get("control_number")
+                    else f"local:{uuid.uuid4()}")
+        record = Record(identity=identity, description=_complete(checked),
+                        original_format=None, original=None, catalogued_at=self.clock())
+        try:
+            self.save(record)
+        except IntegrityError:
+            raise RecordFieldInvalidError(
+                f"control_number: the tenant already has a record {identity!r}") from None
+        return record
+
+    def revise_record(self, record_id: UUID, changes: Description) -> Record:
+        """Edits a record: only the fields given change."""
+        record = self.get_record(record_id)
+        checked = check_description({"title": record.description.get("title"), **changes})
+        if record.revise({k: checked[k] for k in changes}, None, None, self.clock()):
+            self.save(record)
+        return record
+
+    def get_record(self, record_id: UUID) -> Record:
+        """The record with this id."""
+        try:
+            record: Record = self.repository.get(record_id)
+        except AggregateNotFoundError:
+            raise RecordNotFoundError(f"no record {record_id} in this library") from None
+        if not isinstance(record, Record):
+            raise RecordNotFoundError(f"no record {record_id} in this library")
+        return record
+
+    def add_item(self, details: ItemDetails) -> Item:
+        """Adds a copy of an existing record; barcode and EPC must be the tenant's only."""
+        checked = details.checked()
+        self.get_record(checked.record_id)
+        item = Item.add(checked, self.clock())
+        pending: list[Aggregate] = [item]
+        if item.epc is not None:
+            pending.append(EpcTag(epc=item.epc, item_id=item.id))
+        try:
+            self.save(*pending)
+        except IntegrityError:
+            self._raise_taken(checked)
+            raise
+        return item
+
+    def _raise_taken(self, details: ItemDetails) -> None:
+        if self._exists(Item.create_id(details.barcode)):
+            raise BarcodeTakenError(f"barcode {details.barcode!r} already belongs to an item "
+                                    "of this library")
+        if details.epc is not None and self._exists(EpcTag.create_id(details.epc)):
+            raise EpcTakenError(f"epc {details.epc!r} is already on an item of this library")
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def item_by_barcode(self, barcode: str) -> Item:
+        """The item with this barcode."""
+        try:
+            item: Item = self.repository.get(Item.create_id(check_barcode(barcode)))
+        except AggregateNotFoundError:
+            raise ItemNotFoundError(f"no item with barcode {barcode!r} in this library") from None
+        return item
+
+    def item_by_epc(self, epc: str) -> Item:
+        """The item carrying this RFID EPC."""
+        cleaned = check_epc(epc) or ""
+        try:
+            tag: EpcTag = self.repository.get(EpcTag.create_id(cleaned))
+        except AggregateNotFoundError:
+            raise ItemNotFoundError(f"no item with epc {epc!r} in this library") from None
+        found: Item = self.repository.get(tag.item_id)
+        return found
+
+    def move_item(self, barcode: str, location: Location) -> Item:
+        """Gives an item a new branch, collection or shelf."""
+        item = self.item_by_barcode(barcode)
+        if item.move(location, self.clock()):
+            self.save(item)
+        return item
+
+    def withdraw_item(self, barcode: str, reason: str) -> Item:
+        """Withdraws an item for good."""
+        item = self.item_by_barcode(barcode)
+        item.withdraw(reason, self.clock())
+        self.save(item)
+        return item
+
+    def import_records(self, entries: list[ImportEntry]) -> list[ImportOutcome]:
+        """Imports a batch in one atomic write: new records catalogued, changed ones revised
+        with only what changed, the same ones left alone; their items added."""
+        batch = _ImportBatch(self)
+        outcomes = [batch.take(entry) for entry in entries]
+        try:
+            self.save(*batch.pending.values())
+        except IntegrityError:
+            # Someone else wrote one of these meanwhile: take each record on its own.
+            if len(entries) == 1:
+                raise
+            return [o for entry in entries for o in self.import_records([entry])]
+        return outcomes
+
+
+def _complete(description: Description) -> Description:
+    completed: dict[str, Any] = describe([])  # every key, empty
+    completed.update(description)
+    return completed
+
+
+class _ImportBatch:
+    """The aggregates one import batch will save, so a record or barcode seen twice in the
+    batch is found in it rather than in the store."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.pending: dict[UUID, Aggregate] = {}
+        self.now = catalog.clock()
+
+    def _get(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id in self.pending:
+            return self.pending[aggregate_id]
+        try:
+            found: Aggregate = self.catalog.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def take(self, entry: ImportEntry) -> ImportOutcome:
+        identity = identity_of(entry.description)
+        record_id = Record.create_id(identity)
+        record = self._get(record_id)
+        if record is None:
+            record = Record(identity=identity, description=entry.description,
+                            original_format=entry.original_format, original=entry.original,
+                            catalogued_at=self.now)
+            self.pending[record_id] = record
+            outcome = ImportOutcome(CREATED, record_id)
+        elif not isinstance(record, Record):
+            raise CatalogError(f"id {record_id} is not a record")  # cannot happen: uuid5
+        elif record.revise(entry.description, entry.original_format, entry.original, self.now):
+            self.pending[record_id] = record
+            outcome = ImportOutcome(UPDATED, record_id)
+        else:
+            outcome = ImportOutcome(UNCHANGED, record_id)
+        for details in entry.items:
+            self._take_item(replace(details, record_id=record_id), outcome)
+        return outcome
+
+    def _take_item(self, details: ItemDetails, outcome: ImportOutcome) -> None:
+        try:
+            checked = details.checked()
+        except CatalogError as error:
+            outcome.item_problems.append(str(error))
+            return
+        item_id = Item.create_id(checked.barcode)
+        existing = self._get(item_id)
+        if isinstance(existing, Item):
+            if existing.record_id != checked.record_id:
+                outcome.item_problems.append(
+                    f"barcode {checked.barcode!r} already belongs to another record's item; "
+                    "item skipped")
+            elif existing.move(checked.location, self.now):
+                self.pending[item_id] = existing
+                if outcome.status == UNCHANGED:
+                    outcome.status = UPDATED
+            return
+        if checked.epc is not None and self._get(EpcTag.create_id(checked.epc)) is not None:
+            outcome.item_problems.append(
+                f"epc {checked.epc!r} is already on another item; item {checked.barcode!r} "
+                "skipped")
+            return
+        item = Item.add(checked, self.now)
+        self.pending[item_id] = item
+        if checked.epc is not None:
+            tag = EpcTag(epc=checked.epc, item_id=item_id)
+            self.pending[tag.id] = tag
+        outcome.items_added += 1
+        if outcome.status == UNCHANGED:
+            outcome.status = UPDATED

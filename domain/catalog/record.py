@@ -1,0 +1,70 @@
+"""The bibliographic record: what a library knows about a work, and the MARC it came in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.catalog.description import KEYS, Description
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:record")
+
+
+class Record(Aggregate):
+    """A bibliographic record of one tenant, identified by its identity key."""
+
+    class Catalogued(Aggregate.Created):
+        identity: str
+        description: dict[str, Any]
+        original_format: str | None  # "marc21" (base64 of the ISO 2709 bytes), "marcxml"
+        original: str | None
+        catalogued_at: datetime
+
+    class Revised(Aggregate.Event):
+        changes: dict[str, Any]  # only the description's keys that changed
+        original_format: str | None
+        original: str | None
+        revised_at: datetime
+
+    @staticmethod
+    def create_id(identity: str) -> UUID:
+        """The same identity gives the same id: a re-import finds the record it made."""
+        return uuid5(_NAMESPACE, identity)
+
+    @event(Catalogued)
+    def __init__(self, identity: str, description: dict[str, Any], original_format: str | None,
+                 original: str | None, catalogued_at: datetime) -> None:
+        self.identity = identity
+        self.description: Description = dict(description)
+        self.original_format = original_format
+        self.original = original
+        self.catalogued_at = catalogued_at
+        self.revised_at = catalogued_at
+
+    def changes_to(self, description: Description) -> dict[str, Any]:
+        """The keys whose values differ from this record's."""
+        return {k: description.get(k) for k in KEYS
+                if description.get(k) != self.description.get(k)}
+
+    def revise(self, description: Description, original_format: str | None,
+               original: str | None, at: datetime) -> bool:
+        """Records what changed (the fields given; the original if a new one came); False
+        when nothing did."""
+        changes = self.changes_to({**self.description, **description})
+        if original == self.original:
+            original_format, original = None, None
+        if not changes and original is None:
+            return False
+        self._revised(changes, original_format, original, at)
+        return True
+
+    @event(Revised)
+    def _revised(self, changes: dict[str, Any], original_format: str | None,
+                 original: str | None, revised_at: datetime) -> None:
+        self.description.update(changes)
+        if original is not None:
+            self.original_format, self.original = original_format, original
+        self.revised_at = revised_at

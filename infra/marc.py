@@ -1,0 +1,284 @@
+"""Reading MARC 21 files as they come from real systems: ISO 2709 and MARCXML, streamed.
+
+ISO 2709 records are split at their record terminator (0x1D), not at the length the leader
+states (exports that count characters instead of bytes get it wrong), and fields are cut
+by their terminators when the directory does not add up. Each record read carries its
+number and byte offset in the file, and either a pymarc Record or the reason it could not
+be read; a bad record never stops the records after it.
+"""
+
+from __future__ import annotations
+
+import base64
+import xml.parsers.expat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pymarc
+from pymarc.marc8 import marc8_to_unicode
+
+RECORD_END, FIELD_END, SUBFIELD = b"\x1d", b"\x1e", b"\x1f"
+MARC21, MARCXML = "marc21", "marcxml"
+_CHUNK = 1 << 16
+
+
+class MarcFormatError(ValueError):
+    """The file is not MARC 21 (ISO 2709) or MARCXML at all, or is empty."""
+
+
+class _RecordError(ValueError):
+    """One record cannot be read; the message says why and where in it."""
+
+
+@dataclass
+class MarcRead:
+    """One record of a file: where it was, and what was read (or why nothing was)."""
+
+    number: int  # 1-based position in the file
+    offset: int  # byte offset of the record's first byte
+    original_format: str
+    original: str  # base64 of the ISO 2709 bytes, or the record as MARCXML
+    record: pymarc.Record | None = None
+    error: str | None = None
+
+
+def detect_format(head: bytes) -> str:
+    """`marc21` or `marcxml` from a file's first bytes; MarcFormatError otherwise."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        raise MarcFormatError("the file is empty: send MARC 21 (ISO 2709) or MARCXML records")
+    if text.startswith(b"<"):
+        return MARCXML
+    if len(text) >= 5 and text[:5].isdigit():
+        return MARC21
+    raise MarcFormatError(
+        "the file is neither MARC 21 (ISO 2709: it starts with a 5-digit record length) nor "
+        f"MARCXML (it starts with '<'); it starts with {text[:16]!r}")
+
+
+def read_marc(stream: BinaryIO, fmt: str = "auto") -> Iterator[MarcRead]:
+    """The records of a MARC file, one by one, in file order."""
+    head = stream.read(_CHUNK)
+    detected = detect_format(head)
+    if fmt not in ("auto", detected):
+        raise MarcFormatError(f"--format {fmt} was asked for, but the file is {detected}")
+    if detected == MARCXML:
+        return _read_marcxml(head, stream)
+    return _read_iso2709(head, stream)
+
+
+def _read_iso2709(head: bytes, stream: BinaryIO) -> Iterator[MarcRead]:
+    buffer, base_offset, number = head, 0, 0
+    while True:
+        end = buffer.find(RECORD_END)
+        if end < 0:
+            more = stream.read(_CHUNK)
+            if more:
+                buffer += more
+                continue
+            rest = buffer.strip(b" \t\r\n\x00")
+            if rest:
+                number += 1
+                offset = base_offset + buffer.index(rest[:1])
+                yield MarcRead(number, offset, MARC21, base64.b64encode(rest).decode(),
+                               error="truncated: the file ends inside this record "
+                                     "(no record terminator 0x1D)")
+            return
+        chunk = buffer[:end + 1]
+        stripped = chunk.lstrip(b" \t\r\n\x00")  # some exports put newlines between records
+        offset = base_offset + len(chunk) - len(stripped)
+        base_offset += len(chunk)
+        buffer = buffer[end + 1:]
+        if len(stripped) <= 1:
+            continue
+        number += 1
+        read = MarcRead(number, offset, MARC21, base64.b64encode(stripped).decode())
+        try:
+            read.record = decode_iso2709(stripped)
+        except _RecordError as error:
+            read.error = str(error)
+        yield read
+
+
+def decode_iso2709(raw: bytes) -> pymarc.Record:
+    """One ISO 2709 record (ending in 0x1D) as a pymarc Record."""
+    if len(raw) < 26:
+        raise _RecordError(f"only {len(raw)} bytes: shorter than a leader and a directory")
+    try:
+        leader = raw[:24].decode("ascii")
+    except UnicodeDecodeError:
+        raise _RecordError("leader: not ASCII (bytes 0-23)") from None
+    if not leader[12:17].isdigit():
+        raise _RecordError(f"leader/12-16: base address {leader[12:17]!r} is not a number")
+    base = int(leader[12:17])
+    if base < 25 or base > len(raw) or raw[base - 1:base] != FIELD_END:
+        raise _RecordError(f"leader/12-16: base address {base} does not end the directory")
+    directory = raw[24:base - 1]
+    if len(directory) % 12:
+        raise _RecordError(f"directory: {len(directory)} bytes is not a whole number of "
+                           "12-byte entries")
+    entries = [directory[i:i + 12] for i in range(0, len(directory), 12)]
+    data = raw[base:]
+    chunks = _field_chunks(entries, data)
+    utf8 = leader[9] == "a"
+    record = pymarc.Record(leader=leader, force_utf8=utf8)
+    for entry, chunk in zip(entries, chunks, strict=True):
+        tag = entry[:3].decode("ascii", "replace")
+        record.add_field(_field(tag, chunk, utf8))
+    return record
+
+
+def _field_chunks(entries: list[bytes], data: bytes) -> list[bytes]:
+    """Each field's bytes by the directory; by field terminators where it does not add up
+    (lengths counted in characters rather than bytes are a common export bug)."""
+    chunks = []
+    for entry in entries:
+        if not entry[3:12].isdigit():
+            break
+        length, start = int(entry[3:7]), int(entry[7:12])
+        chunk = data[start:start + length]
+        if length < 1 or not chunk.endswith(FIELD_END):
+            break
+        chunks.append(chunk[:-1])
+    else:
+        return chunks
+    pieces = data.rstrip(RECORD_END).split(FIELD_END)
+    if pieces and not pieces[-1]:
+        pieces.pop()
+    if len(pieces) != len(entries):
+        raise _RecordError(f"directory: {len(entries)} entries but {len(pieces)} fields, and "
+                           "the entries' lengths and offsets do not match the data")
+    return pieces
+
+
+def _text(raw: bytes, utf8: bool, where: str) -> str:
+    if utf8:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _RecordError(f"{where}: invalid UTF-8 at byte {error.start} of the field "
+                               "(leader/09 says UTF-8)") from None
+    try:
+        return marc8_to_unicode(raw, hide_utf8_warnings=True)
+    except Exception as error:  # noqa: BLE001 (pymarc raises several kinds on bad MARC-8)
+        raise _RecordError(f"{where}: not valid MARC-8 ({error})") from None
+
+
+def _field(tag: str, chunk: bytes, utf8: bool) -> pymarc.Field:
+    if tag < "010" and tag.isdigit():
+        return pymarc.Field(tag=tag, data=_text(chunk, utf8, f"field {tag}"))
+    parts = chunk.split(SUBFIELD)
+    indicators = parts[0].decode("ascii", "replace").ljust(2)[:2]
+    subfields = []
+    for part in parts[1:]:
+        if not part:
+            continue
+        code = part[:1].decode("ascii", "backslashreplace")
+        subfields.append(pymarc.Subfield(code, _text(part[1:], utf8, f"field {tag} ${code}")))
+    return pymarc.Field(tag=tag, indicators=pymarc.Indicators(*indicators), subfields=subfields)
+
+
+class _MarcXmlHandler:
+    """Builds pymarc Records from expat events, noting where each record began."""
+
+    def __init__(self, parser: xml.parsers.expat.XMLParserType) -> None:
+        self.parser = parser
+        self.done: list[MarcRead] = []
+        self.number = 0
+        self.record: pymarc.Record | None = None
+        self.offset = 0
+        self.text: list[str] = []
+        self.field: pymarc.Field | None = None
+        self.code = ""
+        self.problem: str | None = None
+
+    @staticmethod
+    def _local(name: str) -> str:
+        return name.rpartition(" ")[2]
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        local = self._local(name)
+        self.text = []
+        if local == "record":
+            self.number += 1
+            self.offset = self.parser.CurrentByteIndex
+            self.record = pymarc.Record(force_utf8=True)
+            self.problem = None
+        elif self.record is None:
+            return
+        elif local == "datafield":
+            tag = attrs.get("tag", "")
+            self.field = pymarc.Field(tag=tag, indicators=pymarc.Indicators(
+                attrs.get("ind1", " ")[:1] or " ", attrs.get("ind2", " ")[:1] or " "))
+            if not tag:
+                self.problem = "datafield without a tag attribute"
+        elif local == "controlfield":
+            self.field = pymarc.Field(tag=attrs.get("tag", ""), data="")
+        elif local == "subfield":
+            self.code = attrs.get("code", "")
+
+    def chars(self, data: str) -> None:
+        self.text.append(data)
+
+    def end(self, name: str) -> None:
+        local = self._local(name)
+        value = "".join(self.text)
+        if self.record is None:
+            return
+        if local == "leader":
+            self.record.leader = pymarc.Leader(value.ljust(24)[:24])
+        elif local == "controlfield" and self.field is not None:
+            self.field.data = value
+            self.record.add_field(self.field)
+            self.field = None
+        elif local == "subfield" and self.field is not None:
+            self.field.add_subfield(self.code, value)
+        elif local == "datafield" and self.field is not None:
+            self.record.add_field(self.field)
+            self.field = None
+        elif local == "record":
+            record, self.record = self.record, None
+            original = _xml(record)
+            self.done.append(MarcRead(self.number, self.offset, MARCXML, original,
+                                      record=None if self.problem else record,
+                                      error=self.problem))
+
+
+def _read_marcxml(head: bytes, stream: BinaryIO) -> Iterator[MarcRead]:
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    handler = _MarcXmlHandler(parser)
+    parser.StartElementHandler = handler.start
+    parser.EndElementHandler = handler.end
+    parser.CharacterDataHandler = handler.chars
+    parser.buffer_text = True
+    chunk, final = head, False
+    while True:
+        try:
+            parser.Parse(chunk, final)
+        except xml.parsers.expat.ExpatError as error:
+            yield from handler.done
+            yield MarcRead(handler.number or 1, handler.offset, MARCXML, "",
+                           error=f"malformed XML at line {error.lineno}, column {error.offset}: "
+                                 f"{xml.parsers.expat.ErrorString(error.code)}; the rest of "
+                                 "the file cannot be read")
+            return
+        yield from handler.done
+        handler.done.clear()
+        if final:
+            return
+        chunk = stream.read(_CHUNK)
+        final = not chunk
+
+
+def to_marcxml(original_format: str, original: str) -> str:
+    """A record kept as imported, as MARCXML (ISO 2709 originals are converted)."""
+    if original_format == MARCXML:
+        return original
+    return _xml(decode_iso2709(base64.b64decode(original)))
+
+
+def _xml(record: pymarc.Record) -> str:
+    xml_bytes: bytes = pymarc.record_to_xml(record, namespace=True)
+    return xml_bytes.decode("utf-8")
+
