@@ -9,21 +9,27 @@ connections a process holds is the pool size, however many tenants it serves.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, BaseInfrastructureFactory
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    BaseInfrastructureFactory,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
 )
 from eventsourcing.utils import Environment, EnvType
-from psycopg import sql
-from psycopg.types.composite import CompositeInfo, register_composite
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
 
 from infra.database import DDL_LOCK_KEY, Database
 
 EVENTS_TABLE = "events"
-TYPES_SCHEMA = "eventstore"
 _DATABASE_KEY = "COMMONSHELF_DATABASE"
 _SCHEMA_KEY = "COMMONSHELF_SCHEMA"
 _LOCK_TIMEOUT_KEY = "COMMONSHELF_LOCK_TIMEOUT"
@@ -67,18 +73,8 @@ class SchemaDatastore(PostgresDatastore):
         self.pool = database.pool  # type: ignore[assignment]
 
     def register_type_adapters(self) -> None:
-        """Registers the composite row type, which every schema shares (see TYPES_SCHEMA)."""
-        missing = [n for n in self.db_type_names if n not in self.psycopg_type_adapters]
-        if not missing:
-            return
-        with self.get_connection() as conn:
-            for name in missing:
-                info = CompositeInfo.fetch(conn, f"{TYPES_SCHEMA}.{name}")
-                if info is None:
-                    continue
-                register_composite(info, conn)
-                self.psycopg_type_adapters[name] = info
-                self.psycopg_python_types[name] = info.python_type
+        """Nothing to register: our recorder inserts events as plain arrays, not rows of a
+        composite type."""
 
     def close(self) -> None:
         """The pool belongs to the process, not to one schema: nothing to close here."""
@@ -92,44 +88,55 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         # The library names the channel after the table alone; every schema has an
         # `events` table, so without this one tenant's writes would wake all listeners.
         self.channel_name = f"{datastore.schema}_{EVENTS_TABLE}"
-        # Pooled connections serve every schema, so the composite row type used for
-        # batched inserts must be one type, not one per schema: it lives in TYPES_SCHEMA.
-        row_type = sql.Identifier(TYPES_SCHEMA, self.stored_event_type_name)
+        # Events go in as four parallel arrays, sent in binary: no composite row type (the
+        # library makes one per schema, which clashes on pooled connections serving every
+        # schema), and no text escaping of each event's bytes on the client.
         self.insert_events_statement = sql.SQL(
-            "INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%s::{row_type}[]) RETURNING notification_id"
-        ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE), row_type=row_type)
+            "INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE))
         self.sql_create_statements = [
             statement
             for statement in self.sql_create_statements
             if not statement.as_string().startswith(("CREATE TYPE", "CREATE OR REPLACE FUNCTION"))
         ]
-        self.sql_create_statements.insert(
-            0,
-            sql.SQL(
-                "CREATE TYPE {row_type} AS (originator_id uuid, originator_version bigint, "
-                "topic text, state bytea)"
-            ).format(row_type=row_type),
-        )
+
+    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                              **_: Any) -> None:
+        """Locks the table (notification ids commit in order), notifies, inserts the batch."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_events_statement, (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        ), binary=True)
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every event of many aggregates, in one query (an import looks up a whole batch)."""
+        statement = sql.SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(sql.Identifier(self.datastore.schema, EVENTS_TABLE))
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(statement, (list(originator_ids),))
+            for row in cur.fetchall():
+                found.setdefault(row["originator_id"], []).append(StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"], state=bytes(row["state"])))
+        return found
 
     def create_table(self) -> None:
-        """Creates the row type (once, for all schemas), the table and its index.
-
-        In one transaction under the DDL advisory lock: processes that start together
-        would otherwise race in PostgreSQL's catalog (the library only forgives an
-        existing type, not a concurrent CREATE TYPE).
-        """
+        """Creates the table and its index, under the DDL advisory lock: processes that
+        start together would otherwise race in PostgreSQL's catalog."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-            row = curs.execute("SELECT to_regtype(%s) AS found",
-                               (f"{TYPES_SCHEMA}.{self.stored_event_type_name}",)).fetchone()
-            type_exists = row is not None and row["found"] is not None
             for statement in self.sql_create_statements:
-                if type_exists and statement.as_string().startswith("CREATE TYPE"):
-                    continue
                 curs.execute(statement, prepare=False)
-        self.datastore.register_type_adapters()
 
 
 class SharedPoolFactory(PostgresFactory):
@@ -158,7 +165,6 @@ class SharedPoolFactory(PostgresFactory):
 
 def create_events_table(database: Database, schema: str) -> None:
     """Creates `<schema>.events` and its index (the schema must exist)."""
-    database.create_schema(TYPES_SCHEMA)
     TenantEventsRecorder(SchemaDatastore(database, schema, 5)).create_table()
 
 

@@ -4,13 +4,13 @@ withdrawn. No I/O but the tenant's event store."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -58,6 +58,13 @@ class ImportOutcome:
     record_id: UUID
     items_added: int = 0
     item_problems: list[str] = field(default_factory=list)
+
+
+class BatchReader(Protocol):
+    """A recorder that reads many aggregates' events in one go (ours does)."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[Any]]:
+        """Each aggregate's stored events, by id; absent ids have none."""
 
 
 class Catalog(Application[UUID]):
@@ -160,10 +167,30 @@ class Catalog(Application[UUID]):
         self.save(item)
         return item
 
+    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
+        """The aggregates that exist among these ids, read in one query when the store can."""
+        reader = self.recorder
+        if not hasattr(reader, "select_events_of"):
+            return {i: a for i in aggregate_ids if (a := self._get_or_none(i)) is not None}
+        stored = cast(BatchReader, reader).select_events_of(aggregate_ids)
+        loaded: dict[UUID, Aggregate] = {}
+        for aggregate_id, events in stored.items():
+            aggregate = project_aggregate(None, map(self.mapper.to_domain_event, events))
+            if isinstance(aggregate, Aggregate):
+                loaded[aggregate_id] = aggregate
+        return loaded
+
+    def _get_or_none(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            found: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found
+
     def import_records(self, entries: list[ImportEntry]) -> list[ImportOutcome]:
         """Imports a batch in one atomic write: new records catalogued, changed ones revised
         with only what changed, the same ones left alone; their items added."""
-        batch = _ImportBatch(self)
+        batch = _ImportBatch(self, entries)
         outcomes = [batch.take(entry) for entry in entries]
         try:
             self.save(*batch.pending.values())
@@ -181,23 +208,30 @@ def _complete(description: Description) -> Description:
     return completed
 
 
+def _ids_touched(entries: list[ImportEntry]) -> list[UUID]:
+    """Every aggregate an import batch may read: its records, items and EPC tags."""
+    ids = {Record.create_id(identity_of(e.description)) for e in entries}
+    for entry in entries:
+        for details in entry.items:
+            barcode, epc = details.barcode.strip(), (details.epc or "").strip().upper()
+            ids.add(Item.create_id(barcode))
+            if epc:
+                ids.add(EpcTag.create_id(epc))
+    return sorted(ids)
+
+
 class _ImportBatch:
     """The aggregates one import batch will save, so a record or barcode seen twice in the
     batch is found in it rather than in the store."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, entries: list[ImportEntry]) -> None:
         self.catalog = catalog
         self.pending: dict[UUID, Aggregate] = {}
         self.now = catalog.clock()
+        self.stored = catalog.load_many(_ids_touched(entries))
 
     def _get(self, aggregate_id: UUID) -> Aggregate | None:
-        if aggregate_id in self.pending:
-            return self.pending[aggregate_id]
-        try:
-            found: Aggregate = self.catalog.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found
+        return self.pending.get(aggregate_id) or self.stored.get(aggregate_id)
 
     def take(self, entry: ImportEntry) -> ImportOutcome:
         identity = identity_of(entry.description)
