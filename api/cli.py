@@ -101,7 +101,9 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
 
     with running_services(args.data_dir) as services:
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
-        workers = build_workers(services.settings) if args.role in ("all", "projections") else []
+        only = [n for group in args.projections or [] for n in group.split(",") if n]
+        workers = (build_workers(services.settings, only)
+                   if args.role in ("all", "projections") else [])
         if args.role in ("relay", "projections"):
             return _background_only(relay, workers, args.host, args.port)
         banner = seed(services) if seed else ""
@@ -293,8 +295,10 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common, http], help="run the service")
     serve.add_argument("--role", choices=["all", "api", "relay", "projections"], default="all",
                        help="process role: api, relay, projections, or all in one (default)")
+    serve.add_argument("--projections", action="append", metavar="NAME[,NAME]",
+                       help="run only these projections' workers (default: all of them)")
     demo = sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")
-    demo.set_defaults(role="all")
+    demo.set_defaults(role="all", projections=None)
     sub.add_parser("init", parents=[common], help="create the office's first admin client")
 
     tenants = sub.add_parser("tenants", help="administer member libraries")

@@ -19,7 +19,7 @@ from infra.import_jobs import ImportJobs
 from infra.marc import to_marcxml
 from infra.nats import Nats
 from infra.relay import Relay
-from infra.settings import Settings
+from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_key
 from projections.catalogue import PROJECTIONS
 from projections.framework import Projection
@@ -132,13 +132,17 @@ def build_relay(settings: Settings) -> Relay:
                  stream=settings.events_stream, subject_prefix=settings.nats_prefix)
 
 
-def build_workers(settings: Settings) -> list[ProjectionWorker]:
-    """One worker per projection the service runs."""
+def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
+    """One worker per projection the service runs (or per one of those named)."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
+    unknown = sorted(set(only or []) - set(PROJECTIONS))
+    if unknown:
+        raise SettingsError(f"no projection named {', '.join(unknown)}; there are: "
+                            f"{', '.join(sorted(PROJECTIONS))}")
     return [ProjectionWorker(projection(), settings.database_url, settings.nats_url,
                              stream=settings.events_stream, subject_prefix=settings.nats_prefix)
-            for projection in PROJECTIONS.values()]
+            for name, projection in PROJECTIONS.items() if not only or name in only]
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

@@ -80,14 +80,14 @@ class MarcImport:
         self._note(read, reason)
 
     def _take(self, read: MarcRead) -> None:
-        if read.record is None:
+        if read.fields is None:
             self._skip(read, read.error or "unreadable")
             return
-        description = describe(read.record.fields)
+        description = describe(read.fields)
         if not description["title"]:
             self._skip(read, "no title: field 245 $a is missing or empty")
             return
-        items, problems = holdings(read.record.fields)
+        items, problems = holdings(read.fields)
         for problem in problems:
             self._note(read, problem)
         self._pending.append((read, ImportEntry(description, read.original_format,

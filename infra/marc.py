@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import xml.parsers.expat
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, NamedTuple
 
 import pymarc
 from pymarc.marc8 import marc8_to_unicode
@@ -39,7 +39,7 @@ class MarcRead:
     offset: int  # byte offset of the record's first byte
     original_format: str
     original: str  # base64 of the ISO 2709 bytes, or the record as MARCXML
-    record: pymarc.Record | None = None
+    fields: Sequence[Any] | None = None  # MarcField or pymarc Field: the same shape
     error: str | None = None
 
 
@@ -95,14 +95,32 @@ def _read_iso2709(head: bytes, stream: BinaryIO) -> Iterator[MarcRead]:
         number += 1
         read = MarcRead(number, offset, MARC21, base64.b64encode(stripped).decode())
         try:
-            read.record = decode_iso2709(stripped)
+            _, read.fields = decode_iso2709(stripped)
         except _RecordError as error:
             read.error = str(error)
         yield read
 
 
-def decode_iso2709(raw: bytes) -> pymarc.Record:
-    """One ISO 2709 record (ending in 0x1D) as a pymarc Record."""
+class Subfield(NamedTuple):
+    """A subfield: its code and value."""
+
+    code: str
+    value: str
+
+
+@dataclass(slots=True)
+class MarcField:
+    """A field as read from ISO 2709: control fields have `data`, the others indicators and
+    subfields (lighter than pymarc's Field, which an import would build by the million)."""
+
+    tag: str
+    data: str | None = None
+    indicators: tuple[str, str] | None = None
+    subfields: list[Subfield] = field(default_factory=list)
+
+
+def decode_iso2709(raw: bytes) -> tuple[str, list[MarcField]]:
+    """One ISO 2709 record (ending in 0x1D): its leader and its fields."""
     if len(raw) < 26:
         raise _RecordError(f"only {len(raw)} bytes: shorter than a leader and a directory")
     try:
@@ -119,14 +137,11 @@ def decode_iso2709(raw: bytes) -> pymarc.Record:
         raise _RecordError(f"directory: {len(directory)} bytes is not a whole number of "
                            "12-byte entries")
     entries = [directory[i:i + 12] for i in range(0, len(directory), 12)]
-    data = raw[base:]
-    chunks = _field_chunks(entries, data)
+    chunks = _field_chunks(entries, raw[base:])
     utf8 = leader[9] == "a"
-    record = pymarc.Record(leader=leader, force_utf8=utf8)
-    for entry, chunk in zip(entries, chunks, strict=True):
-        tag = entry[:3].decode("ascii", "replace")
-        record.add_field(_field(tag, chunk, utf8))
-    return record
+    fields = [_field(entry[:3].decode("ascii", "replace"), chunk, utf8)
+              for entry, chunk in zip(entries, chunks, strict=True)]
+    return leader, fields
 
 
 def _field_chunks(entries: list[bytes], data: bytes) -> list[bytes]:
@@ -157,7 +172,7 @@ def _text(raw: bytes, utf8: bool, where: str) -> str:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise _RecordError(f"{where}: invalid UTF-8 at byte {error.start} of the field "
+            raise _RecordError(f"{where}: invalid UTF-8 at byte {error.start} of its value "
                                "(leader/09 says UTF-8)") from None
     try:
         return marc8_to_unicode(raw, hide_utf8_warnings=True)
@@ -165,18 +180,44 @@ def _text(raw: bytes, utf8: bool, where: str) -> str:
         raise _RecordError(f"{where}: not valid MARC-8 ({error})") from None
 
 
-def _field(tag: str, chunk: bytes, utf8: bool) -> pymarc.Field:
+def _field(tag: str, chunk: bytes, utf8: bool) -> MarcField:
     if tag < "010" and tag.isdigit():
-        return pymarc.Field(tag=tag, data=_text(chunk, utf8, f"field {tag}"))
-    parts = chunk.split(SUBFIELD)
-    indicators = parts[0].decode("ascii", "replace").ljust(2)[:2]
+        return MarcField(tag, data=_text(chunk, utf8, f"field {tag}"))
+    if utf8:
+        try:  # the common case, at once: 0x1F is ASCII, so it splits the decoded text alike
+            parts = chunk.decode("utf-8").split("\x1f")
+        except UnicodeDecodeError:
+            parts = []  # find the subfield to blame, below
+        if parts:
+            indicators = parts[0].ljust(2)[:2]
+            subfields = [Subfield(part[0], part[1:]) for part in parts[1:] if part]
+            for sub in subfields:
+                if not sub.code.isascii():
+                    raise _RecordError(f"field {tag}: subfield code {sub.code!r} is not an "
+                                       "ASCII character (a character of the data in its place?)")
+            return MarcField(tag, indicators=(indicators[0], indicators[1]), subfields=subfields)
+    raw_parts = chunk.split(SUBFIELD)
+    indicators = raw_parts[0].decode("ascii", "replace").ljust(2)[:2]
     subfields = []
-    for part in parts[1:]:
-        if not part:
-            continue
-        code = part[:1].decode("ascii", "backslashreplace")
-        subfields.append(pymarc.Subfield(code, _text(part[1:], utf8, f"field {tag} ${code}")))
-    return pymarc.Field(tag=tag, indicators=pymarc.Indicators(*indicators), subfields=subfields)
+    for part in raw_parts[1:]:
+        if part:
+            code = part[:1].decode("ascii", "backslashreplace")
+            subfields.append(Subfield(code, _text(part[1:], utf8, f"field {tag} ${code}")))
+    return MarcField(tag, indicators=(indicators[0], indicators[1]), subfields=subfields)
+
+
+def to_pymarc(leader: str, fields: list[MarcField]) -> pymarc.Record:
+    """The record as pymarc's, for what pymarc writes (MARCXML)."""
+    record = pymarc.Record(leader=leader, force_utf8=True)
+    for f in fields:
+        if f.data is not None:
+            record.add_field(pymarc.Field(tag=f.tag, data=f.data))
+        else:
+            indicators = f.indicators or (" ", " ")
+            record.add_field(pymarc.Field(
+                tag=f.tag, indicators=pymarc.Indicators(*indicators),
+                subfields=[pymarc.Subfield(s.code, s.value) for s in f.subfields]))
+    return record
 
 
 class _MarcXmlHandler:
@@ -241,7 +282,7 @@ class _MarcXmlHandler:
             record, self.record = self.record, None
             original = _xml(record)
             self.done.append(MarcRead(self.number, self.offset, MARCXML, original,
-                                      record=None if self.problem else record,
+                                      fields=None if self.problem else record.fields,
                                       error=self.problem))
 
 
@@ -275,7 +316,7 @@ def to_marcxml(original_format: str, original: str) -> str:
     """A record kept as imported, as MARCXML (ISO 2709 originals are converted)."""
     if original_format == MARCXML:
         return original
-    return _xml(decode_iso2709(base64.b64decode(original)))
+    return _xml(to_pymarc(*decode_iso2709(base64.b64decode(original))))
 
 
 def _xml(record: pymarc.Record) -> str:

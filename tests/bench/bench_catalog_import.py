@@ -17,9 +17,10 @@ import io
 import json
 import os
 import secrets
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -33,10 +34,7 @@ from api.imports import BATCH, MarcImport
 from infra.database import Database
 from infra.embedded import EmbeddedRuntime
 from infra.eventstore import SchemaDatastore, TenantEventsRecorder, create_events_table
-from infra.relay import Relay
-from projections.local_catalog.postgres import LocalCatalog
-from projections.runner import ProjectionWorker
-from tenants.consortium import Consortium, log_name, tenant_schema
+from tenants.consortium import Consortium, tenant_schema
 
 SAMPLE = Path(__file__).parents[3] / "shared" / "data" / "marc" / "pymarc" / "marc.dat"
 
@@ -60,19 +58,13 @@ def make_file(n: int) -> bytes:
     return out.getvalue()
 
 
-def run_pipeline(url: str, nats_url: str, prefix: str, stop: asyncio.Event,
-                 loop_ready: threading.Event, holder: dict[str, object]) -> None:
-    """The relay and the local catalog's worker, on an event loop of their own."""
-
-    async def main() -> None:
-        holder["loop"] = asyncio.get_running_loop()
-        relay = Relay(url, nats_url, log_name, stream=prefix.upper(), subject_prefix=prefix)
-        worker = ProjectionWorker(LocalCatalog(), url, nats_url, stream=prefix.upper(),
-                                  subject_prefix=prefix, batch=512)
-        loop_ready.set()
-        await asyncio.gather(relay.run(stop), worker.run(stop))
-
-    asyncio.run(main())
+def start_pipeline(url: str, nats_url: str, prefix: str) -> list[subprocess.Popen[bytes]]:
+    """The relay and the projection workers as their own processes, as in production."""
+    env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url,
+           "COMMONSHELF_NATS_PREFIX": prefix}
+    roles = [["--role", "relay"], ["--role", "projections", "--projections", "local_catalog"]]
+    return [subprocess.Popen([sys.executable, "-m", "api.cli", "serve", *role, "--port", "0"],
+                             env=env, stdout=subprocess.DEVNULL) for role in roles]
 
 
 def caught_up(url: str, tenant: str, schema: str) -> bool:
@@ -122,13 +114,12 @@ def measure(url: str, nats_url: str, n: int) -> None:
     consortium = Consortium(database)
     tenant = "bench-import"
     consortium.register_tenant(tenant, "Bench", None)
+    consortium.create_client(tenant, "bench", ["library:read"])  # the log is not empty
     schema = tenant_schema(tenant)
     prefix = f"benchcat{secrets.token_hex(3)}"
-    stop, ready, holder = asyncio.Event(), threading.Event(), {}
-    pipeline = threading.Thread(target=run_pipeline,
-                                args=(url, nats_url, prefix, stop, ready, holder))
-    pipeline.start()
-    ready.wait()
+    pipeline = start_pipeline(url, nats_url, prefix)
+    while not caught_up(url, tenant, schema):  # the workers are up and have the tenant
+        time.sleep(0.1)
 
     def progress(done: int, summary: object) -> None:
         sys.stderr.write(f"\r  importing: {done * 100 // len(data)}%")
@@ -142,10 +133,9 @@ def measure(url: str, nats_url: str, n: int) -> None:
     end_to_end = time.perf_counter() - started
     sys.stderr.write("\n")
     assert summary.created == n, summary.as_json()
-    loop = holder["loop"]
-    assert isinstance(loop, asyncio.AbstractEventLoop)
-    loop.call_soon_threadsafe(stop.set)
-    pipeline.join()
+    for process in pipeline:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
     with psycopg.connect(url) as conn:
         events = [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
@@ -158,7 +148,7 @@ def measure(url: str, nats_url: str, n: int) -> None:
     recorder_rate = recorder_baseline(database, schema, events, int(BATCH * per_record))
     copy_rate, _ = copy_baseline(url, schema)
     database.close()
-    asyncio.run(_delete_stream(nats_url, prefix.upper()))
+    asyncio.run(_delete_stream(nats_url, prefix.upper() + "_EVENTS"))
 
     rate = n / end_to_end
     recorder_records = recorder_rate / per_record

@@ -17,14 +17,18 @@ def _read(data: bytes, fmt: str = "auto") -> list:  # type: ignore[type-arg]
     return list(read_marc(io.BytesIO(data), fmt))
 
 
+def _field(read, tag: str):  # type: ignore[no-untyped-def]
+    return next(f for f in read.fields if f.tag == tag)
+
+
 def _title(read) -> str:  # type: ignore[no-untyped-def]
-    return str(read.record["245"]["a"])
+    return next(s.value for s in _field(read, "245").subfields if s.code == "a")
 
 
 def test_every_shared_sample_file_reads_with_positions() -> None:
     reads = _read(MARC_DAT)
     assert len(reads) == 20
-    assert all(r.record is not None for r in reads)
+    assert all(r.fields is not None for r in reads)
     offsets = [r.offset for r in reads]
     assert offsets[0] == 0
     assert offsets == sorted(offsets)
@@ -32,7 +36,7 @@ def test_every_shared_sample_file_reads_with_positions() -> None:
     assert int(MARC_DAT[offsets[5]:offsets[5] + 5]) == offsets[6] - offsets[5]
     xml = _read((SHARED / "mod-reservoir" / "record10.xml").read_bytes())
     assert [r.number for r in xml] == list(range(1, 11))
-    assert all(r.record is not None for r in xml)
+    assert all(r.fields is not None for r in xml)
 
 
 def test_a_wrong_leader_length_does_not_lose_the_record_or_the_next() -> None:
@@ -57,7 +61,7 @@ def test_directory_lengths_in_characters_fall_back_to_field_terminators() -> Non
     broken = raw[:24] + bytes(directory) + raw[base - 1:]
     again = _read(broken)[0]
     assert again.error is None
-    assert str(again.record["245"]) == str(record.record["245"])
+    assert _field(again, "245") == _field(record, "245")
 
 
 def test_truncation_newlines_and_bad_utf8_are_reported_per_record() -> None:
@@ -67,9 +71,14 @@ def test_truncation_newlines_and_bad_utf8_are_reported_per_record() -> None:
     assert reads[1].offset == len(one) + 2
     assert "truncated" in (reads[2].error or "")
     bad = _read((SHARED / "pymarc" / "utf8_invalid.mrc").read_bytes())[0]
-    assert bad.record is None
-    assert "field 260" in (bad.error or "")
-    assert "invalid UTF-8" in (bad.error or "")
+    assert bad.fields is None
+    assert "field 260: subfield code '\ufffd' is not an ASCII character" in (bad.error or "")
+    utf8 = (SHARED / "pymarc" / "diacritic.dat").read_bytes()
+    at = utf8.index(b"Amateur media")
+    broken = _read(utf8[:at] + b"\xff" + utf8[at + 1:])[0]  # same length: offsets hold
+    assert broken.fields is None
+    assert broken.error == ("field 245 $a: invalid UTF-8 at byte 0 of its value "
+                            "(leader/09 says UTF-8)")
 
 
 def test_marc8_is_converted_to_unicode() -> None:
