@@ -63,10 +63,18 @@ class Services:
         return self.wait_for_view(TenantDirectory.name, "office",
                                   self.consortium.office.recorder.max_notification_id() or 0)
 
-    def wait_for_catalog(self, tenant: str) -> bool:
-        """Read-your-writes for a library's catalog commands: the local catalog has them."""
-        recorder = self.consortium.scope(tenant).catalog.recorder
-        return self.wait_for_view(LocalCatalog.name, tenant, recorder.max_notification_id() or 0)
+    def wait_for_catalog(self, tenant: str | None, *, shared: bool = False) -> bool:
+        """Read-your-writes for catalog commands: the local catalog has the tenant's events
+        (and, with `shared`, the consortium's shared records) recorded so far."""
+        caught_up = True
+        if tenant is not None:
+            recorder = self.consortium.scope(tenant).catalog.recorder
+            caught_up = self.wait_for_view(LocalCatalog.name, tenant,
+                                           recorder.max_notification_id() or 0)
+        if shared:
+            office = self.consortium.shared.recorder.max_notification_id() or 0
+            caught_up = self.wait_for_view(LocalCatalog.name, "office", office) and caught_up
+        return caught_up
 
     def wait_for_view(self, projection: str, tenant: str, target: int) -> bool:
         """Waits until the projection has applied the tenant's log up to `target` (so every

@@ -18,7 +18,17 @@ from domain.catalog.errors import (
     ItemNotFoundError,
     ItemWithdrawnError,
     RecordFieldInvalidError,
+    RecordLinkedError,
     RecordNotFoundError,
+    RecordNotLinkedError,
+)
+from domain.shared.errors import DescriptionInvalidError
+from domain.sharing.errors import (
+    MergeInvalidError,
+    NotContributorError,
+    SharedRecordMergedError,
+    SharedRecordNotFoundError,
+    SharingError,
 )
 from tenants.errors import (
     ClientNotFoundError,
@@ -42,10 +52,17 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     RecordNotFoundError: (404, "NOT_FOUND"),
     ItemNotFoundError: (404, "NOT_FOUND"),
     RecordFieldInvalidError: (422, "INVALID_INPUT"),
+    DescriptionInvalidError: (422, "INVALID_INPUT"),
     ItemFieldInvalidError: (422, "INVALID_INPUT"),
     BarcodeTakenError: (409, "BARCODE_TAKEN"),
     EpcTakenError: (409, "EPC_TAKEN"),
     ItemWithdrawnError: (409, "ITEM_WITHDRAWN"),
+    RecordLinkedError: (409, "RECORD_LINKED"),
+    RecordNotLinkedError: (409, "RECORD_NOT_LINKED"),
+    SharedRecordNotFoundError: (404, "NOT_FOUND"),
+    SharedRecordMergedError: (409, "SHARED_RECORD_MERGED"),
+    NotContributorError: (403, "FORBIDDEN"),
+    MergeInvalidError: (422, "INVALID_INPUT"),
 }
 
 
@@ -73,6 +90,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TenancyError)
     @app.exception_handler(CatalogError)
+    @app.exception_handler(SharingError)
+    @app.exception_handler(DescriptionInvalidError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)
         return JSONResponse(_body(code, str(error)), status)

@@ -16,8 +16,8 @@ from typing import Any, BinaryIO
 from uuid import UUID
 
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
-from domain.catalog.description import describe
 from domain.catalog.holdings import holdings
+from domain.shared.description import describe
 from infra.import_jobs import ImportJobs
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.catalog.application import Catalog
+from domain.sharing.application import SharedCatalog
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from tenants.applications import ClientRegistry, ConsortiumOffice
@@ -69,6 +70,7 @@ class Consortium:
         office_env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.office = ConsortiumOffice(env=office_env)
         self.office_clients = ClientRegistry(env=office_env)
+        self.shared = SharedCatalog(env=office_env)
 
     def bootstrap(self) -> None:
         """Creates the office's schema and events table once; safe to repeat."""

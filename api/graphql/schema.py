@@ -12,6 +12,8 @@ from api.errors import status_and_code
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.context import Context
+from api.graphql.sharing.mutations import SharingMutations
+from api.graphql.sharing.queries import SharingQueries
 from api.observability import OperationMetrics
 
 
@@ -60,7 +62,7 @@ class DomainErrorCodes(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries):
+class Query(CatalogQueries, SharingQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -76,7 +78,7 @@ class Query(CatalogQueries):
 
 
 @strawberry.type
-class Mutation(CatalogMutations):
+class Mutation(CatalogMutations, SharingMutations):
     """Changes member libraries make."""
 
 

@@ -14,22 +14,23 @@ from eventsourcing.application import AggregateNotFoundError, Application, proje
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.catalog.description import (
-    Description,
-    check_description,
-    describe,
-    identity_of,
-)
 from domain.catalog.errors import (
     BarcodeTakenError,
     CatalogError,
     EpcTakenError,
     ItemNotFoundError,
     RecordFieldInvalidError,
+    RecordLinkedError,
     RecordNotFoundError,
 )
 from domain.catalog.item import EpcTag, Item, ItemDetails, Location, check_barcode, check_epc
 from domain.catalog.record import Record
+from domain.shared.description import (
+    Description,
+    check_description,
+    describe,
+    identity_of,
+)
 
 Clock = Callable[[], datetime]
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -91,6 +92,10 @@ class Catalog(Application[UUID]):
     def revise_record(self, record_id: UUID, changes: Description) -> Record:
         """Edits a record: only the fields given change."""
         record = self.get_record(record_id)
+        if record.shared_record_id is not None:
+            raise RecordLinkedError(
+                f"record {record_id} shows shared record {record.shared_record_id}: edit the "
+                "shared record, or unlink this one to edit a local copy")
         checked = check_description({"title": record.description.get("title"), **changes})
         if record.revise({k: checked[k] for k in changes}, None, None, self.clock()):
             self.save(record)
@@ -104,6 +109,33 @@ class Catalog(Application[UUID]):
             raise RecordNotFoundError(f"no record {record_id} in this library") from None
         if not isinstance(record, Record):
             raise RecordNotFoundError(f"no record {record_id} in this library")
+        return record
+
+    def link_to_shared(self, record_id: UUID, shared_record_id: UUID) -> Record:
+        """A record of ours shows a shared record's metadata from now on."""
+        record = self.get_record(record_id)
+        if record.link(shared_record_id, self.clock()):
+            self.save(record)
+        return record
+
+    def use_shared_record(self, shared_record_id: UUID) -> Record:
+        """A holding of ours for a shared record, without a copy of its metadata (the same
+        holding again if we already have one)."""
+        record_id = Record.create_id(f"shared:{shared_record_id}")
+        existing = self._get_or_none(record_id)
+        if isinstance(existing, Record):
+            return self.link_to_shared(record_id, shared_record_id)
+        record = Record(identity=f"shared:{shared_record_id}", description=describe([]),
+                        original_format=None, original=None, catalogued_at=self.clock())
+        record.link(shared_record_id, self.clock())
+        self.save(record)
+        return record
+
+    def unlink_from_shared(self, record_id: UUID, description: Description) -> Record:
+        """Stops following the shared record, keeping its metadata as our own copy."""
+        record = self.get_record(record_id)
+        record.unlink(description, self.clock())
+        self.save(record)
         return record
 
     def add_item(self, details: ItemDetails) -> Item:

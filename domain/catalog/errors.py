@@ -31,3 +31,11 @@ class EpcTakenError(CatalogError):
 
 class ItemWithdrawnError(CatalogError):
     """The item was withdrawn: it cannot be moved or changed any more."""
+
+
+class RecordLinkedError(CatalogError):
+    """The record shows a shared record's metadata: edit that, or unlink first."""
+
+
+class RecordNotLinkedError(CatalogError):
+    """The record is not linked to a shared record."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from domain.catalog.description import FieldLike
 from domain.catalog.item import ItemDetails, Location
+from domain.shared.description import FieldLike
 
 UNFILED = UUID(int=0)  # the record id an import fills in
 _KOHA_SCHEMES = {"ddc": "dewey", "lcc": "lc", "clc": "clc", "z": "local"}

@@ -8,7 +8,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.catalog.description import KEYS, Description
+from domain.catalog.errors import RecordNotLinkedError
+from domain.shared.description import KEYS, Description
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:record")
 
@@ -29,6 +30,14 @@ class Record(Aggregate):
         original: str | None
         revised_at: datetime
 
+    class LinkedToShared(Aggregate.Event):
+        shared_record_id: UUID
+        linked_at: datetime
+
+    class UnlinkedFromShared(Aggregate.Event):
+        description: dict[str, Any]  # the shared metadata as it was: now the record's own
+        unlinked_at: datetime
+
     @staticmethod
     def create_id(identity: str) -> UUID:
         """The same identity gives the same id: a re-import finds the record it made."""
@@ -43,6 +52,7 @@ class Record(Aggregate):
         self.original = original
         self.catalogued_at = catalogued_at
         self.revised_at = catalogued_at
+        self.shared_record_id: UUID | None = None
 
     def changes_to(self, description: Description) -> dict[str, Any]:
         """The keys whose values differ from this record's."""
@@ -68,3 +78,27 @@ class Record(Aggregate):
         if original is not None:
             self.original_format, self.original = original_format, original
         self.revised_at = revised_at
+
+    def link(self, shared_record_id: UUID, at: datetime) -> bool:
+        """Shows the shared record's metadata from now on; False if it already does."""
+        if self.shared_record_id == shared_record_id:
+            return False
+        self._linked(shared_record_id, at)
+        return True
+
+    @event(LinkedToShared)
+    def _linked(self, shared_record_id: UUID, linked_at: datetime) -> None:
+        self.shared_record_id = shared_record_id
+        self.revised_at = linked_at
+
+    def unlink(self, description: Description, at: datetime) -> None:
+        """Keeps a local copy of the shared metadata and stops following the shared record."""
+        if self.shared_record_id is None:
+            raise RecordNotLinkedError(f"record {self.id} is not linked to a shared record")
+        self._unlinked(description, at)
+
+    @event(UnlinkedFromShared)
+    def _unlinked(self, description: dict[str, Any], unlinked_at: datetime) -> None:
+        self.description = dict(description)
+        self.shared_record_id = None
+        self.revised_at = unlinked_at

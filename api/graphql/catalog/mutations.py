@@ -126,7 +126,7 @@ class ItemPayload:
     item: Item
 
 
-def _description(given: Any) -> dict[str, Any]:
+def description_of(given: Any) -> dict[str, Any]:
     """The description keys an input sets (UNSET ones left out; lists never null)."""
     out: dict[str, Any] = {}
     for key in (*_TEXT_FIELDS, *_LIST_FIELDS):
@@ -159,11 +159,11 @@ def item_node(item: ItemAggregate) -> Item:
                     "record_id": item.record_id})
 
 
-def _record_id(value: str) -> uuid.UUID:
+def parse_id(value: str, field: str = "recordId") -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise GraphQLError(f"recordId: {value!r} is not a record id",
+        raise GraphQLError(f"{field}: {value!r} is not an id of ours",
                            extensions={"code": "INVALID_INPUT"}) from None
 
 
@@ -178,7 +178,7 @@ class CatalogMutations:
 
         def run() -> RecordAggregate:
             record = services.consortium.scope(tenant).catalog.catalogue_record(
-                _description(input))
+                description_of(input))
             services.wait_for_catalog(tenant)
             return record
 
@@ -189,11 +189,11 @@ class CatalogMutations:
                           input: EditRecordInput) -> RecordPayload:
         tenant = (await info.context.principal()).library("library:write")
         services = info.context.services
-        record_id = _record_id(str(input.id))
+        record_id = parse_id(str(input.id), "id")
 
         def run() -> RecordAggregate:
             record = services.consortium.scope(tenant).catalog.revise_record(
-                record_id, _description(input))
+                record_id, description_of(input))
             services.wait_for_catalog(tenant)
             return record
 
@@ -204,7 +204,7 @@ class CatalogMutations:
         tenant = (await info.context.principal()).library("library:write")
         services = info.context.services
         details = ItemDetails(
-            barcode=input.barcode, record_id=_record_id(str(input.record_id)),
+            barcode=input.barcode, record_id=parse_id(str(input.record_id)),
             location=Location(input.location.branch, input.location.collection,
                               input.location.shelf),
             epc=input.epc, call_number=input.call_number,

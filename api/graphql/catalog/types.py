@@ -91,8 +91,16 @@ class Item:
 
 
 @strawberry.type
-class Record:
-    """A bibliographic record of the library."""
+class PageInfo:
+    """Where a page ends and whether another follows."""
+
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.interface
+class Bibliographic:
+    """What describes a work: the fields a librarian needs from MARC 21."""
 
     id: strawberry.ID
     title: str = strawberry.field(description="245 $a $b $n $p, as displayed")
@@ -120,17 +128,51 @@ class Record:
     system_numbers: list[str]
     author_entries: list[Author]
     classification: Classification
-    catalogued_at: datetime
-    revised_at: datetime
     original_format: str | None = strawberry.field(
-        description="marc21 or marcxml for imported records; null when catalogued here")
+        description="marc21 or marcxml when imported; null when catalogued by hand")
     _original: strawberry.Private[str | None]
-    _tenant: strawberry.Private[str]
 
     @strawberry.field(description="the record as MARCXML (imported records: the original)")  # type: ignore[untyped-decorator]
     async def marcxml(self, info: Info[Context, None]) -> str | None:
         return await run_in_threadpool(info.context.services.marcxml, self.original_format,
                                        self._original)
+
+
+def described(row: dict[str, Any]) -> dict[str, Any]:
+    """The Bibliographic fields of a read-model row."""
+    d = row["description"]
+    c = d.get("classification") or {}
+    return {
+        "id": strawberry.ID(str(row["id"])), "title": row["title"],
+        "isbns": d.get("isbns") or [], "authors": row["authors"], "year": row["year"],
+        "language": row["languages"][0] if row["languages"] else None,
+        "languages": row["languages"], "subjects": row["subjects"],
+        "alt_titles": d.get("alt_titles") or [], "alt_authors": d.get("alt_authors") or [],
+        "subtitle": d.get("subtitle"), "responsibility": d.get("responsibility"),
+        "edition": d.get("edition"), "place": d.get("place"), "publisher": d.get("publisher"),
+        "extent": d.get("extent"), "series": d.get("series") or [],
+        "control_number": d.get("control_number"), "control_source": d.get("control_source"),
+        "lccn": d.get("lccn"), "cancelled_isbns": d.get("cancelled_isbns") or [],
+        "issns": d.get("issns") or [], "system_numbers": d.get("system_numbers") or [],
+        "author_entries": [Author(**a) for a in d.get("authors") or []],
+        "classification": Classification(
+            lc=c.get("lc"), dewey=c.get("dewey"), clc=c.get("clc"),
+            other=[OtherClassification(**o) for o in c.get("other") or []]),
+        "original_format": row["original_format"], "_original": row["original"],
+    }
+
+
+@strawberry.type
+class Record(Bibliographic):
+    """A bibliographic record of the library (showing a shared record's metadata when it
+    is linked to one)."""
+
+    catalogued_at: datetime
+    revised_at: datetime
+    shared_record_id: strawberry.ID | None = strawberry.field(
+        description="the shared record whose metadata this record shows (after a merge: the "
+                    "survivor); null for a record with its own metadata")
+    _tenant: strawberry.Private[str]
 
     @strawberry.field(description="the record's items, by barcode")  # type: ignore[untyped-decorator]
     async def items(self, info: Info[Context, None]) -> list[Item]:
@@ -143,34 +185,47 @@ class Record:
     @classmethod
     def of(cls, tenant: str, row: dict[str, Any]) -> Record:
         """The record as the read model has it."""
-        d = row["description"]
-        c = d.get("classification") or {}
-        return cls(
-            id=strawberry.ID(str(row["id"])), title=row["title"], isbns=d.get("isbns") or [],
-            authors=row["authors"], year=row["year"],
-            language=row["languages"][0] if row["languages"] else None,
-            languages=row["languages"], subjects=row["subjects"],
-            alt_titles=d.get("alt_titles") or [], alt_authors=d.get("alt_authors") or [],
-            subtitle=d.get("subtitle"), responsibility=d.get("responsibility"),
-            edition=d.get("edition"), place=d.get("place"), publisher=d.get("publisher"),
-            extent=d.get("extent"), series=d.get("series") or [],
-            control_number=d.get("control_number"), control_source=d.get("control_source"),
-            lccn=d.get("lccn"), cancelled_isbns=d.get("cancelled_isbns") or [],
-            issns=d.get("issns") or [], system_numbers=d.get("system_numbers") or [],
-            author_entries=[Author(**a) for a in d.get("authors") or []],
-            classification=Classification(
-                lc=c.get("lc"), dewey=c.get("dewey"), clc=c.get("clc"),
-                other=[OtherClassification(**o) for o in c.get("other") or []]),
-            catalogued_at=row["catalogued_at"], revised_at=row["revised_at"],
-            original_format=row["original_format"], _original=row["original"], _tenant=tenant)
+        shared = row.get("shared_record_id")
+        return cls(**described(row), catalogued_at=row["catalogued_at"],
+                   revised_at=row["revised_at"],
+                   shared_record_id=strawberry.ID(str(shared)) if shared else None,
+                   _tenant=tenant)
 
 
 @strawberry.type
-class PageInfo:
-    """Where a page ends and whether another follows."""
+class SharedRecord(Bibliographic):
+    """A record a member shared with the consortium; members may show it instead of keeping
+    their own copy of the metadata."""
 
-    has_next_page: bool
-    end_cursor: str | None
+    contributor: str = strawberry.field(description="the slug of the library that shared it")
+    contributed_at: datetime
+    edited_at: datetime
+    merged_into: strawberry.ID | None = strawberry.field(
+        description="set once the consortium office merged it into another (the survivor)")
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> SharedRecord:
+        """The shared record as the read model has it."""
+        merged = row.get("merged_into")
+        return cls(**described(row), contributor=row["contributor"],
+                   contributed_at=row["catalogued_at"], edited_at=row["revised_at"],
+                   merged_into=strawberry.ID(str(merged)) if merged else None)
+
+
+@strawberry.type
+class SharedRecordEdge:
+    """A shared record and the cursor just after it."""
+
+    cursor: str
+    node: SharedRecord
+
+
+@strawberry.type
+class SharedRecordConnection:
+    """A page of shared records (Relay-style)."""
+
+    edges: list[SharedRecordEdge]
+    page_info: PageInfo
 
 
 @strawberry.type

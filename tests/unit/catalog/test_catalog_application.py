@@ -9,7 +9,6 @@ import pytest
 from pymarc import Field, Indicators, Subfield
 
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
-from domain.catalog.description import describe
 from domain.catalog.errors import (
     BarcodeTakenError,
     EpcTakenError,
@@ -20,6 +19,7 @@ from domain.catalog.errors import (
 from domain.catalog.holdings import UNFILED, holdings
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record
+from domain.shared.description import describe
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from domain.catalog.errors import RecordFieldInvalidError
+from domain.shared.errors import DescriptionInvalidError
 
 Description = dict[str, Any]
 
@@ -290,22 +290,22 @@ def check_description(d: Description) -> Description:
     """A description entered by hand: a title is required; every key known; lists of text."""
     unknown = sorted(set(d) - set(KEYS))
     if unknown:
-        raise RecordFieldInvalidError(f"unknown fields {unknown}; known: {list(KEYS)}")
+        raise DescriptionInvalidError(f"unknown fields {unknown}; known: {list(KEYS)}")
     title = d.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise RecordFieldInvalidError("title: a record needs a title (245 $a), not blank")
+        raise DescriptionInvalidError("title: a record needs a title (245 $a), not blank")
     if len(title) > 2000:
-        raise RecordFieldInvalidError("title: at most 2000 characters")
+        raise DescriptionInvalidError("title: at most 2000 characters")
     if "isbns" in d:
         d = {**d, "isbns": [_checked_isbn(isbn) for isbn in d["isbns"] or []]}
     year = d.get("year")
     if year is not None and not (isinstance(year, str) and re.fullmatch(r"[0-9]{4}", year)):
-        raise RecordFieldInvalidError(f"year: {year!r} is not a four-digit year")
+        raise DescriptionInvalidError(f"year: {year!r} is not a four-digit year")
     return d
 
 
 def _checked_isbn(isbn: str) -> str:
     normalized = normalize_isbn(isbn)
     if normalized is None or not isbn_is_valid(normalized):
-        raise RecordFieldInvalidError(f"isbns: {isbn!r} is not a valid ISBN-10 or ISBN-13")
+        raise DescriptionInvalidError(f"isbns: {isbn!r} is not a valid ISBN-10 or ISBN-13")
     return normalized

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pymarc import Field, Indicators, Subfield
 
-from domain.catalog.description import (
+from domain.shared.description import (
     check_description,
     describe,
     display_title,
@@ -15,7 +15,7 @@ from domain.catalog.description import (
     isbn_is_valid,
     normalize_isbn,
 )
-from domain.catalog.errors import RecordFieldInvalidError
+from domain.shared.errors import DescriptionInvalidError
 
 
 def _df(tag: str, *subfields: tuple[str, str], ind: str = "  ") -> Field:
@@ -112,5 +112,5 @@ def test_fold_ignores_case_diacritics_and_width() -> None:
     ({"title": "X", "colour": "red"}, "colour"),
 ])
 def test_check_description_names_the_bad_field(given: dict[str, object], field: str) -> None:
-    with pytest.raises(RecordFieldInvalidError, match=field):
+    with pytest.raises(DescriptionInvalidError, match=field):
         check_description(given)

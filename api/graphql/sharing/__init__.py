@@ -1,0 +1,1 @@
+"""Shared metadata in GraphQL: sharing records, linking to them, editing and merging."""

@@ -1,0 +1,1 @@
+"""Shared metadata: records members contribute to the consortium, edited and merged there."""

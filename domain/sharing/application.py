@@ -1,0 +1,91 @@
+"""Shared metadata's use cases, in the consortium office's event store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from domain.shared.description import check_description
+from domain.sharing.errors import (
+    MergeInvalidError,
+    NotContributorError,
+    SharedRecordNotFoundError,
+)
+from domain.sharing.shared_record import OFFICE, SharedRecord
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock: now, in UTC."""
+    return datetime.now(UTC)
+
+
+class SharedCatalog(Application[UUID]):
+    """The consortium's shared records."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def contribute(self, contributor: str, source_record_id: UUID, description: dict[str, Any],
+                   original_format: str | None, original: str | None) -> SharedRecord:
+        """Shares a member's record; sharing it again returns the same shared record."""
+        shared_id = SharedRecord.create_id(contributor, source_record_id)
+        try:
+            existing: SharedRecord = self.repository.get(shared_id)
+        except AggregateNotFoundError:
+            pass
+        else:
+            return existing
+        shared = SharedRecord(contributor=contributor, source_record_id=source_record_id,
+                              description=description, original_format=original_format,
+                              original=original, contributed_at=self.clock())
+        self.save(shared)
+        return shared
+
+    def get(self, shared_id: UUID) -> SharedRecord:
+        """The shared record with this id (merged ones included)."""
+        try:
+            shared: SharedRecord = self.repository.get(shared_id)
+        except AggregateNotFoundError:
+            raise SharedRecordNotFoundError(f"no shared record {shared_id}") from None
+        if not isinstance(shared, SharedRecord):
+            raise SharedRecordNotFoundError(f"no shared record {shared_id}")
+        return shared
+
+    def resolve(self, shared_id: UUID) -> SharedRecord:
+        """The shared record a link leads to: through merges, to the survivor."""
+        shared = self.get(shared_id)
+        for _ in range(100):  # merges form a chain; a bound keeps a bad store from looping
+            if shared.merged_into is None:
+                return shared
+            shared = self.get(shared.merged_into)
+        raise MergeInvalidError(f"shared record {shared_id} leads through too many merges")
+
+    def edit(self, shared_id: UUID, changes: dict[str, Any], by: str) -> SharedRecord:
+        """Edits a shared record: its contributor or the consortium office only."""
+        shared = self.get(shared_id)
+        if not shared.may_be_edited_by(by):
+            raise NotContributorError(
+                f"only {shared.contributor} (its contributor) or the consortium office may "
+                "edit this shared record")
+        checked = check_description({"title": shared.description.get("title"), **changes})
+        if shared.edit({k: checked[k] for k in changes}, by, self.clock()):
+            self.save(shared)
+        return shared
+
+    def merge(self, survivor_id: UUID, merged_id: UUID, by: str) -> SharedRecord:
+        """Merges a duplicate into the survivor (the consortium office only)."""
+        if by != OFFICE:
+            raise NotContributorError("only the consortium office merges shared records")
+        if survivor_id == merged_id:
+            raise MergeInvalidError("a shared record cannot be merged into itself")
+        survivor, merged = self.get(survivor_id), self.get(merged_id)
+        merged.merge_into(survivor, self.clock())
+        self.save(merged, survivor)
+        return survivor
