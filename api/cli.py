@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from api.dependencies import (
 )
 from api.imports import ImportSummary, MarcImport
 from domain.catalog.errors import CatalogError
+from domain.catalog.record import Record
+from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
 from infra.marc import MarcFormatError
 from infra.relay import Relay
@@ -139,6 +142,22 @@ def _background_only(relay: Relay | None, workers: list[ProjectionWorker], host:
     return 0
 
 
+def _seed_demo_catalog(services: Services) -> None:
+    """Two libraries catalogue the demo classics; the third shows one the first shares."""
+    consortium = services.consortium
+    demo_file = resources.files("api") / "demo_catalog.xml"
+    for slug in ("central-university", "riverside-public"):
+        with demo_file.open("rb") as stream:
+            MarcImport(consortium.scope(slug).catalog).run(stream)
+    central = consortium.scope("central-university").catalog
+    moby = central.get_record(Record.create_id(identity_of({"control_number": "demo0001",
+                                                            "control_source": "CSDEMO"})))
+    shared = consortium.shared.contribute("central-university", moby.id, moby.description,
+                                          moby.original_format, moby.original)
+    central.link_to_shared(moby.id, shared.id)
+    consortium.scope("harbour-college").catalog.use_shared_record(shared.id)
+
+
 def seed_demo(services: Services) -> str:
     """Seeds the demo consortium once and returns the text that shows its credentials."""
     path = services.settings.data_dir / "demo-credentials.json"
@@ -154,6 +173,7 @@ def seed_demo(services: Services) -> str:
             issued = consortium.create_client(slug, f"{name} staff", LIBRARY_SCOPES)
             libraries.append({"slug": slug, "name": name, **client_json(issued)})
         credentials = {"office": office, "libraries": libraries}
+        _seed_demo_catalog(services)
         path.write_text(json.dumps(credentials, indent=2))
         path.chmod(0o600)
     lines = ["Demo consortium (credentials also in " + str(path) + "):",

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 from uuid import UUID
 
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
@@ -58,7 +58,7 @@ class MarcImport:
         self.summary = ImportSummary()
         self._pending: list[tuple[MarcRead, ImportEntry]] = []
 
-    def run(self, stream: BinaryIO, fmt: str = "auto") -> ImportSummary:
+    def run(self, stream: IO[bytes], fmt: str = "auto") -> ImportSummary:
         """Reads and imports every record; MarcFormatError if the file is not MARC at all."""
         last_offset = 0
         for read in read_marc(stream, fmt):

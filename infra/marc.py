@@ -13,7 +13,7 @@ import base64
 import xml.parsers.expat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import pymarc
 from pymarc.marc8 import marc8_to_unicode
@@ -57,7 +57,7 @@ def detect_format(head: bytes) -> str:
         f"MARCXML (it starts with '<'); it starts with {text[:16]!r}")
 
 
-def read_marc(stream: BinaryIO, fmt: str = "auto") -> Iterator[MarcRead]:
+def read_marc(stream: IO[bytes], fmt: str = "auto") -> Iterator[MarcRead]:
     """The records of a MARC file, one by one, in file order."""
     head = stream.read(_CHUNK)
     detected = detect_format(head)
@@ -68,7 +68,7 @@ def read_marc(stream: BinaryIO, fmt: str = "auto") -> Iterator[MarcRead]:
     return _read_iso2709(head, stream)
 
 
-def _read_iso2709(head: bytes, stream: BinaryIO) -> Iterator[MarcRead]:
+def _read_iso2709(head: bytes, stream: IO[bytes]) -> Iterator[MarcRead]:
     buffer, base_offset, number = head, 0, 0
     while True:
         end = buffer.find(RECORD_END)
@@ -286,7 +286,7 @@ class _MarcXmlHandler:
                                       error=self.problem))
 
 
-def _read_marcxml(head: bytes, stream: BinaryIO) -> Iterator[MarcRead]:
+def _read_marcxml(head: bytes, stream: IO[bytes]) -> Iterator[MarcRead]:
     parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
     handler = _MarcXmlHandler(parser)
     parser.StartElementHandler = handler.start

@@ -25,9 +25,10 @@ def _embedded_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "NATS_URL"}}
 
 
-def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([*CLI, "serve", "--data-dir", str(data_dir), "--port", str(port),
-                                "--log-level", "warning"], env=_embedded_env())
+def _serve(data_dir: Path, port: int, command: str = "serve") -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([*CLI, command, "--data-dir", str(data_dir), "--port", str(port),
+                                "--log-level", "warning"], env=_embedded_env(),
+                               stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert process.poll() is None, "serve exited while starting"
@@ -151,3 +152,35 @@ def test_cli_bad_input_exits_1_with_the_reason(data_dir: Path) -> None:
                              check=False)
     assert missing.returncode == 1
     assert "no tenant with slug 'nobody'" in missing.stderr
+
+
+def test_demo_seeds_libraries_with_a_searchable_shared_catalog(data_dir: Path) -> None:
+    port = free_port()
+    process = _serve(data_dir, port, "demo")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        credentials = json.loads((data_dir / "demo-credentials.json").read_text())
+        tokens = {}
+        for library in credentials["libraries"]:
+            answer = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                                auth=(library["client_id"], library["client_secret"])).json()
+            tokens[library["slug"]] = answer["access_token"]
+        query = "{ records(first: 50) { edges { node { title sharedRecordId } } } }"
+
+        def titles(slug: str) -> list[dict[str, object]]:
+            body = httpx.post(f"{base}/graphql", json={"query": query},
+                              headers={"Authorization": f"Bearer {tokens[slug]}"}).json()
+            return [e["node"] for e in body["data"]["records"]["edges"]]
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (len(titles("central-university")) < 12
+                                               or not titles("harbour-college")):
+            time.sleep(0.2)
+        assert len(titles("central-university")) == 12
+        assert len(titles("riverside-public")) == 12
+        [shown] = titles("harbour-college")
+        assert shown["title"] == "Moby-Dick, or, The whale"
+        assert shown["sharedRecordId"] is not None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)

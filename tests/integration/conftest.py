@@ -27,7 +27,8 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
     database_url, nats_url = servers
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("data")),
                         database_url=database_url, nats_url=nats_url, db_pool_size=4,
-                        max_body_bytes=64 * 1024, nats_prefix=f"cstest{secrets.token_hex(4)}")
+                        max_body_bytes=64 * 1024, max_import_bytes=4 * 1024 * 1024,
+                        nats_prefix=f"cstest{secrets.token_hex(4)}")
     built = build_services(settings)
     yield built
     built.close()
