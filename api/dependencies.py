@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -95,28 +96,42 @@ class Services:
     def view(self, projection: type[P]) -> Iterator[tuple[P, Cursor[tuple[Any, ...]]]]:
         """The serving generation of a read model and a cursor to query it with."""
         with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            if not self._views_ready:
+                with conn.transaction():
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+                    create_tracking(cur)  # no worker may have run yet
             generation = active_generation(cur, projection.name)
             view = projection(generation=generation)
             if (projection.name, generation) not in self._views_ready:
                 with conn.transaction():
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    view.create_tables(cur)  # no worker may have run yet
+                    view.create_tables(cur)
                 self._views_ready.add((projection.name, generation))
             yield view, cur
 
-    def marcxml(self, original_format: str | None, original: str | None) -> str | None:
-        """A record's original as MARCXML (None for records catalogued by hand)."""
-        if original_format is None or original is None:
-            return None
-        return to_marcxml(original_format, original)
-
     def tenant_directory(self) -> list[dict[str, object]]:
         """The directory read model, as the serving generation has it."""
-        with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            create_tracking(cur)
-            view = TenantDirectory(generation=active_generation(cur, TenantDirectory.name))
-            view.create_tables(cur)
+        with self.view(TenantDirectory) as (view, cur):
             return view.tenants(cur)
+
+    def record_marcxml(self, tenant: str, record_id: str) -> str | None:
+        """A record's original as MARCXML, from the event store (read models keep no
+        originals); a record showing a shared record gives the shared one's."""
+        record = self.consortium.scope(tenant).catalog.get_record(uuid.UUID(record_id))
+        if record.shared_record_id is not None:
+            return self.shared_marcxml(str(record.shared_record_id))
+        return _marcxml(record.original_format, record.original)
+
+    def shared_marcxml(self, shared_id: str) -> str | None:
+        """A shared record's original as MARCXML (through merges, the survivor's)."""
+        shared = self.consortium.shared.resolve(uuid.UUID(shared_id))
+        return _marcxml(shared.original_format, shared.original)
+
+
+def _marcxml(original_format: str | None, original: str | None) -> str | None:
+    if original_format is None or original is None:
+        return None  # catalogued by hand: there is no original
+    return to_marcxml(original_format, original)
 
 
 def build_services(settings: Settings) -> Services:

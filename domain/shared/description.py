@@ -7,6 +7,7 @@ the field they render: a Chinese title in 880 counts as the record's title as mu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -282,8 +283,17 @@ def identity_of(d: Description) -> str:
 
 def fold(text: str) -> str:
     """Lowercase, without diacritics ("thư viện" → "thu vien"; đ → d), width-normalized."""
+    if text.isascii():
+        return text.lower()  # most of a catalog: nothing to decompose
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _combining_marks().sub("", decomposed)
+
+
+@functools.cache
+def _combining_marks() -> re.Pattern[str]:
+    """Every combining mark (Unicode's, not only the Latin ones), as one character class."""
+    marks = "".join(chr(c) for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
+    return re.compile("[" + re.escape(marks) + "]")
 
 
 def check_description(d: Description) -> Description:

@@ -19,12 +19,12 @@ from projections.postgres import SCHEMA
 
 _ISBN_QUERY = re.compile(r"^[0-9Xx][0-9Xx -]{8,16}$")
 _RECORD_COLUMNS = ("id", "title", "sort_key", "authors", "isbns", "year", "languages",
-                   "subjects", "description", "original_format", "original", "search",
+                   "subjects", "description", "original_format", "search",
                    "catalogued_at", "revised_at", "own_description", "shared_record_id",
                    "shows_shared_id")
 _SHARED_COLUMNS = ("id", "contributor", "title", "sort_key", "authors", "isbns", "year",
-                   "languages", "subjects", "description", "original_format", "original",
-                   "search", "contributed_at", "edited_at", "merged_into")
+                   "languages", "subjects", "description", "original_format", "search",
+                   "contributed_at", "edited_at", "merged_into")
 _JSON_COLUMNS = frozenset({"description", "own_description"})
 
 
@@ -35,7 +35,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-Shown = tuple[str, dict[str, Any], str | None, str | None]  # id, description, original
+Shown = tuple[str, dict[str, Any], str | None]  # id, description, original format
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Page:
 
 
 def record_row(record_id: str, *, description: dict[str, Any], original_format: str | None,
-               original: str | None, catalogued_at: Any, revised_at: Any) -> dict[str, Any]:
+               catalogued_at: Any, revised_at: Any) -> dict[str, Any]:
     """A record's row in the read model (the search text folded, both ISBN forms kept)."""
     title = display_title(description)
     authors = [a["name"] for a in description.get("authors") or []]
@@ -62,7 +62,7 @@ def record_row(record_id: str, *, description: dict[str, Any], original_format: 
         "isbns": isbns, "year": description.get("year"),
         "languages": description.get("languages") or [],
         "subjects": description.get("subjects") or [], "description": description,
-        "original_format": original_format, "original": original,
+        "original_format": original_format,
         "search": fold(" \x1f ".join(s for s in searchable if s)),
         "catalogued_at": catalogued_at, "revised_at": revised_at,
     }
@@ -99,7 +99,7 @@ class LocalCatalog(Projection):
             "title text NOT NULL, sort_key text NOT NULL, authors text[] NOT NULL, "
             "isbns text[] NOT NULL, year text, languages text[] NOT NULL, "
             "subjects text[] NOT NULL, description jsonb NOT NULL, original_format text, "
-            "original text, search text NOT NULL, catalogued_at timestamptz NOT NULL, "
+            "search text NOT NULL, catalogued_at timestamptz NOT NULL, "
             "revised_at timestamptz NOT NULL, PRIMARY KEY (tenant, id))").format(records))
         cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (tenant, sort_key, id)").format(
             sql.Identifier(self.table("records") + "_sort"), records))
@@ -126,7 +126,7 @@ class LocalCatalog(Projection):
             "title text NOT NULL, sort_key text NOT NULL, authors text[] NOT NULL, "
             "isbns text[] NOT NULL, year text, languages text[] NOT NULL, "
             "subjects text[] NOT NULL, description jsonb NOT NULL, original_format text, "
-            "original text, search text NOT NULL, contributed_at timestamptz NOT NULL, "
+            "search text NOT NULL, contributed_at timestamptz NOT NULL, "
             "edited_at timestamptz NOT NULL, merged_into uuid)").format(self._t("shared")))
 
     def handles(self, record: EventRecord) -> bool:
@@ -173,7 +173,6 @@ class LocalCatalog(Projection):
         if event == "Catalogued":
             rows[key] = {"description": data["description"],
                          "original_format": data["original_format"],
-                         "original": data["original"],
                          "catalogued_at": plain(data["catalogued_at"]),
                          "revised_at": plain(data["catalogued_at"]),
                          "shared_record_id": None}
@@ -185,7 +184,6 @@ class LocalCatalog(Projection):
             current["description"] = {**current["description"], **data["changes"]}
             if data.get("original") is not None:
                 current["original_format"] = data["original_format"]
-                current["original"] = data["original"]
             current["revised_at"] = plain(data["revised_at"])
         elif event == "LinkedToShared":
             current["shared_record_id"] = plain(data["shared_record_id"])
@@ -198,12 +196,13 @@ class LocalCatalog(Projection):
 
     def _stored(self, cur: Cursor[Any], key: tuple[str, str]) -> dict[str, Any] | None:
         row = cur.execute(sql.SQL(
-            "SELECT own_description, original_format, original, catalogued_at, revised_at, "
+            "SELECT COALESCE(own_description, description), original_format, catalogued_at, "
+            "revised_at, "
             "shared_record_id::text FROM {} WHERE tenant = %s AND id = %s").format(
                 self._t("records")), key).fetchone()
         if row is None:
             return None
-        return dict(zip(("description", "original_format", "original", "catalogued_at",
+        return dict(zip(("description", "original_format", "catalogued_at",
                          "revised_at", "shared_record_id"), row, strict=True))
 
     def _apply_shared(self, cur: Cursor[Any], shared_id: str, event: str,
@@ -212,7 +211,6 @@ class LocalCatalog(Projection):
         if event == "Contributed":
             row = record_row(shared_id, description=data["description"],
                              original_format=data["original_format"],
-                             original=data["original"],
                              catalogued_at=plain(data["contributed_at"]),
                              revised_at=plain(data["contributed_at"]))
             values = {**row, "contributor": data["contributor"],
@@ -222,17 +220,17 @@ class LocalCatalog(Projection):
                 "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING").format(
                     table, sql.SQL(", ").join(map(sql.Identifier, _SHARED_COLUMNS)),
                     sql.SQL(", ").join(sql.Placeholder() * len(_SHARED_COLUMNS))),
-                [Jsonb(values[c]) if c in _JSON_COLUMNS else values[c]
+                [_json_or_none(values[c]) if c in _JSON_COLUMNS else values[c]
                  for c in _SHARED_COLUMNS])
         elif event == "Edited":
-            found = cur.execute(sql.SQL("SELECT description, original_format, original, "
-                                        "contributed_at FROM {} WHERE id = %s").format(table),
+            found = cur.execute(sql.SQL("SELECT description, original_format, contributed_at "
+                                        "FROM {} WHERE id = %s").format(table),
                                 (shared_id,)).fetchone()
             if found is None:
                 return
             description = {**found[0], **data["changes"]}
             row = record_row(shared_id, description=description, original_format=found[1],
-                             original=found[2], catalogued_at=found[3],
+                             catalogued_at=found[2],
                              revised_at=plain(data["edited_at"]))
             cur.execute(sql.SQL(
                 "UPDATE {} SET title = %s, sort_key = %s, authors = %s, isbns = %s, year = %s, "
@@ -257,12 +255,12 @@ class LocalCatalog(Projection):
             current, found = shared_id, None
             for _ in range(100):
                 row = cur.execute(sql.SQL(
-                    "SELECT merged_into::text, description, original_format, original "
+                    "SELECT merged_into::text, description, original_format "
                     "FROM {} WHERE id = %s").format(self._t("shared")), (current,)).fetchone()
                 if row is None:
                     break
                 if row[0] is None:
-                    found = (current, row[1], row[2], row[3])
+                    found = (current, row[1], row[2])
                     break
                 current = row[0]
             cache[shared_id] = found
@@ -280,11 +278,11 @@ class LocalCatalog(Projection):
                 break
             ids |= merged
         rows = cur.execute(sql.SQL(
-            "SELECT tenant, id::text, own_description, original_format, original, "
+            "SELECT tenant, id::text, COALESCE(own_description, description), original_format, "
             "catalogued_at, revised_at, shared_record_id::text FROM {} "
             "WHERE shared_record_id = ANY(%s::uuid[])").format(self._t("records")),
             (list(ids),)).fetchall()
-        keys = ("description", "original_format", "original", "catalogued_at", "revised_at",
+        keys = ("description", "original_format", "catalogued_at", "revised_at",
                 "shared_record_id")
         return {(r[0], r[1]): dict(zip(keys, r[2:], strict=True)) for r in rows}
 
@@ -322,17 +320,17 @@ class LocalCatalog(Projection):
         """A record's columns: it shows its shared record's metadata when it has one."""
         shown = self._resolve(cur, values.get("shared_record_id"), cache)
         if shown is not None:
-            _, description, original_format, original = shown
+            _, description, original_format = shown
         else:
-            description = values["description"]
-            original_format, original = values["original_format"], values["original"]
+            description, original_format = values["description"], values["original_format"]
         row = record_row(record_id, description=description, original_format=original_format,
-                         original=original, catalogued_at=values["catalogued_at"],
+                         catalogued_at=values["catalogued_at"],
                          revised_at=values["revised_at"])
-        row["own_description"] = values["description"]
+        # A record's own metadata is kept apart only while it shows a shared record's.
+        row["own_description"] = values["description"] if shown is not None else None
         row["shared_record_id"] = values.get("shared_record_id")
         row["shows_shared_id"] = shown[0] if shown else values.get("shared_record_id")
-        return [Jsonb(row[c]) if c in _JSON_COLUMNS else row[c] for c in _RECORD_COLUMNS]
+        return [_json_or_none(row[c]) if c in _JSON_COLUMNS else row[c] for c in _RECORD_COLUMNS]
 
     # The view: what the API asks of the read model.
 
@@ -394,10 +392,10 @@ class LocalCatalog(Projection):
 
 _RECORD_SELECT = sql.SQL(
     "id, title, authors, isbns, year, languages, subjects, description, original_format, "
-    "original, catalogued_at, revised_at, sort_key, shows_shared_id")
+    "catalogued_at, revised_at, sort_key, shows_shared_id")
 _SHARED_SELECT = sql.SQL(
     "id, title, authors, isbns, year, languages, subjects, description, original_format, "
-    "original, contributed_at, edited_at, sort_key, contributor, merged_into")
+    "contributed_at, edited_at, sort_key, contributor, merged_into")
 
 
 def _search(cur: Cursor[Any], table: sql.Identifier, columns: sql.SQL, *,
@@ -423,9 +421,14 @@ def _search(cur: Cursor[Any], table: sql.Identifier, columns: sql.SQL, *,
             columns, table, sql.SQL(" AND ").join(conditions)), [*params, first + 1]).fetchall())
 
 
+def _json_or_none(value: Any) -> Jsonb | None:
+    """A JSON column's value; None stays SQL NULL (not JSON null, which COALESCE keeps)."""
+    return None if value is None else Jsonb(value)
+
+
 def _shared_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     keys = ("id", "title", "authors", "isbns", "year", "languages", "subjects", "description",
-            "original_format", "original", "catalogued_at", "revised_at", "sort_key",
+            "original_format", "catalogued_at", "revised_at", "sort_key",
             "contributor", "merged_into")
     return dict(zip(keys, row, strict=True))
 
@@ -438,7 +441,7 @@ def _isbn_query(query: str | None) -> str | None:
 
 def _record_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     keys = ("id", "title", "authors", "isbns", "year", "languages", "subjects", "description",
-            "original_format", "original", "catalogued_at", "revised_at", "sort_key",
+            "original_format", "catalogued_at", "revised_at", "sort_key",
             "shared_record_id")
     return dict(zip(keys, row, strict=True))
 

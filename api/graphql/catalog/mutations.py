@@ -144,7 +144,7 @@ def description_of(given: Any) -> dict[str, Any]:
 def record_node(tenant: str, record: RecordAggregate) -> Record:
     """A record straight from its aggregate: what the local catalog now shows."""
     row = record_row(str(record.id), description=record.description,
-                     original_format=record.original_format, original=record.original,
+                     original_format=record.original_format,
                      catalogued_at=record.catalogued_at, revised_at=record.revised_at)
     return Record.of(tenant, row)
 

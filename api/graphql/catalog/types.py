@@ -130,12 +130,6 @@ class Bibliographic:
     classification: Classification
     original_format: str | None = strawberry.field(
         description="marc21 or marcxml when imported; null when catalogued by hand")
-    _original: strawberry.Private[str | None]
-
-    @strawberry.field(description="the record as MARCXML (imported records: the original)")  # type: ignore[untyped-decorator]
-    async def marcxml(self, info: Info[Context, None]) -> str | None:
-        return await run_in_threadpool(info.context.services.marcxml, self.original_format,
-                                       self._original)
 
 
 def described(row: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +152,7 @@ def described(row: dict[str, Any]) -> dict[str, Any]:
         "classification": Classification(
             lc=c.get("lc"), dewey=c.get("dewey"), clc=c.get("clc"),
             other=[OtherClassification(**o) for o in c.get("other") or []]),
-        "original_format": row["original_format"], "_original": row["original"],
+        "original_format": row["original_format"],
     }
 
 
@@ -173,6 +167,12 @@ class Record(Bibliographic):
         description="the shared record whose metadata this record shows (after a merge: the "
                     "survivor); null for a record with its own metadata")
     _tenant: strawberry.Private[str]
+
+    @strawberry.field(description="the record as MARCXML: the original as imported (or as "  # type: ignore[untyped-decorator]
+                      "shared, for a record showing a shared one); null if catalogued by hand")
+    async def marcxml(self, info: Info[Context, None]) -> str | None:
+        return await run_in_threadpool(info.context.services.record_marcxml, self._tenant,
+                                       str(self.id))
 
     @strawberry.field(description="the record's items, by barcode")  # type: ignore[untyped-decorator]
     async def items(self, info: Info[Context, None]) -> list[Item]:
@@ -202,6 +202,10 @@ class SharedRecord(Bibliographic):
     edited_at: datetime
     merged_into: strawberry.ID | None = strawberry.field(
         description="set once the consortium office merged it into another (the survivor)")
+
+    @strawberry.field(description="the shared record as MARCXML (the original as shared)")  # type: ignore[untyped-decorator]
+    async def marcxml(self, info: Info[Context, None]) -> str | None:
+        return await run_in_threadpool(info.context.services.shared_marcxml, str(self.id))
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> SharedRecord:
