@@ -93,7 +93,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         # schema), and no text escaping of each event's bytes on the client.
         self.insert_events_statement = sql.SQL(
             "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
         ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE))
         self.sql_create_statements = [
@@ -112,7 +112,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
-        ), binary=True)
+        ))
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every event of many aggregates, in one query (an import looks up a whole batch)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -108,6 +109,7 @@ class Item(Aggregate):
         withdrawn_at: datetime
 
     @staticmethod
+    @functools.lru_cache(maxsize=8192)  # an import asks for the same ids several times
     def create_id(barcode: str) -> UUID:
         """A barcode names one item of the tenant for good."""
         return uuid5(_NAMESPACE, barcode)
@@ -118,7 +120,8 @@ class Item(Aggregate):
         d = details.checked()
         return cls(barcode=d.barcode, record_id=d.record_id, epc=d.epc,
                    call_number=d.call_number, call_number_scheme=d.call_number_scheme,
-                   **asdict(d.location), material_type=d.material_type, added_at=at)
+                   branch=d.location.branch, collection=d.location.collection,
+                   shelf=d.location.shelf, material_type=d.material_type, added_at=at)
 
     @event(Added)
     def __init__(self, *, barcode: str, record_id: UUID, epc: str | None,
@@ -174,6 +177,7 @@ class EpcTag(Aggregate):
         item_id: UUID
 
     @staticmethod
+    @functools.lru_cache(maxsize=8192)
     def create_id(epc: str) -> UUID:
         """One aggregate per EPC per tenant."""
         return uuid5(_EPC_NAMESPACE, epc)

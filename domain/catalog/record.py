@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -39,6 +40,7 @@ class Record(Aggregate):
         unlinked_at: datetime
 
     @staticmethod
+    @functools.lru_cache(maxsize=8192)  # an import asks for the same ids several times
     def create_id(identity: str) -> UUID:
         """The same identity gives the same id: a re-import finds the record it made."""
         return uuid5(_NAMESPACE, identity)
