@@ -10,15 +10,17 @@ be read; a bad record never stops the records after it.
 from __future__ import annotations
 
 import base64
+import re
 import xml.parsers.expat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, NamedTuple
 
 import pymarc
 from pymarc.marc8 import marc8_to_unicode
 
 RECORD_END, FIELD_END, SUBFIELD = b"\x1d", b"\x1e", b"\x1f"
+_NON_ASCII_CODE = re.compile("\x1f[^\x00-\x7f]")
 MARC21, MARCXML = "marc21", "marcxml"
 _CHUNK = 1 << 16
 
@@ -108,15 +110,45 @@ class Subfield(NamedTuple):
     value: str
 
 
-@dataclass(slots=True)
 class MarcField:
     """A field as read from ISO 2709: control fields have `data`, the others indicators and
-    subfields (lighter than pymarc's Field, which an import would build by the million)."""
+    subfields. Lighter than pymarc's Field (an import reads them by the million), and a
+    data field is split into subfields only when something asks for them."""
 
-    tag: str
-    data: str | None = None
-    indicators: tuple[str, str] | None = None
-    subfields: list[Subfield] = field(default_factory=list)
+    __slots__ = ("_subfields", "_text", "data", "tag")
+
+    def __init__(self, tag: str, data: str | None = None, text: str = "",
+                 subfields: list[Subfield] | None = None) -> None:
+        self.tag = tag
+        self.data = data  # control fields (00X) only
+        self._text = text  # a data field as decoded: indicators, then 0x1F-led subfields
+        self._subfields = subfields
+
+    @property
+    def indicators(self) -> tuple[str, str] | None:
+        """The two indicators (blank when missing); None for a control field."""
+        if self.data is not None:
+            return None
+        head = self._text.split("\x1f", 1)[0].ljust(2)
+        return head[0], head[1]
+
+    @property
+    def subfields(self) -> list[Subfield]:
+        """The subfields, in order."""
+        if self._subfields is None:
+            self._subfields = [Subfield(part[0], part[1:])
+                               for part in self._text.split("\x1f")[1:] if part]
+        return self._subfields
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, MarcField) and (self.tag, self.data, self.indicators,
+                                                  self.subfields) ==
+                (other.tag, other.data, other.indicators, other.subfields))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (the subfields are cached)
+
+    def __repr__(self) -> str:
+        return f"MarcField({self.tag!r}, data={self.data!r}, subfields={self.subfields!r})"
 
 
 def decode_iso2709(raw: bytes) -> tuple[str, list[MarcField]]:
@@ -185,17 +217,15 @@ def _field(tag: str, chunk: bytes, utf8: bool) -> MarcField:
         return MarcField(tag, data=_text(chunk, utf8, f"field {tag}"))
     if utf8:
         try:  # the common case, at once: 0x1F is ASCII, so it splits the decoded text alike
-            parts = chunk.decode("utf-8").split("\x1f")
+            text = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            parts = []  # find the subfield to blame, below
-        if parts:
-            indicators = parts[0].ljust(2)[:2]
-            subfields = [Subfield(part[0], part[1:]) for part in parts[1:] if part]
-            for sub in subfields:
-                if not sub.code.isascii():
-                    raise _RecordError(f"field {tag}: subfield code {sub.code!r} is not an "
-                                       "ASCII character (a character of the data in its place?)")
-            return MarcField(tag, indicators=(indicators[0], indicators[1]), subfields=subfields)
+            pass  # find the subfield to blame, below
+        else:
+            bad = _NON_ASCII_CODE.search(text)
+            if bad:
+                raise _RecordError(f"field {tag}: subfield code {bad.group(0)[1]!r} is not an "
+                                   "ASCII character (a character of the data in its place?)")
+            return MarcField(tag, text=text)
     raw_parts = chunk.split(SUBFIELD)
     indicators = raw_parts[0].decode("ascii", "replace").ljust(2)[:2]
     subfields = []
@@ -203,7 +233,7 @@ def _field(tag: str, chunk: bytes, utf8: bool) -> MarcField:
         if part:
             code = part[:1].decode("ascii", "backslashreplace")
             subfields.append(Subfield(code, _text(part[1:], utf8, f"field {tag} ${code}")))
-    return MarcField(tag, indicators=(indicators[0], indicators[1]), subfields=subfields)
+    return MarcField(tag, text=indicators, subfields=subfields)
 
 
 def to_pymarc(leader: str, fields: list[MarcField]) -> pymarc.Record:
