@@ -1,0 +1,1 @@
+"""Circulation: patrons, loan policies, loans, renewals and holds."""

@@ -1,0 +1,292 @@
+"""Circulation's use cases. Patrons arrive as a patron id and a pseudonym (the id of their
+key, kept by the vault apart from the events); loans and holds name only the pseudonym.
+No I/O but the tenant's event store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.circulation.errors import (
+    HoldNotFoundError,
+    ItemNotAvailableError,
+    NotOnLoanError,
+    PatronHasLoansError,
+    PatronNotFoundError,
+)
+from domain.circulation.holds import HoldQueue
+from domain.circulation.lending import Lending
+from domain.circulation.patron import Borrower, Patron
+from domain.circulation.policy import ANY, LoanPolicies, LoanPolicy
+
+Clock = Callable[[], datetime]
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
+LENDABLE = frozenset({"available", "checked_out", "on_hold_shelf", "in_transit"})
+
+
+def utc_now() -> datetime:
+    """The default clock: now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """What circulation needs to know of a catalog item."""
+
+    item_id: UUID
+    barcode: str
+    record_id: UUID
+    material_type: str
+    catalog_status: str  # the catalog's own: available, missing, lost, withdrawn
+
+
+@dataclass(frozen=True)
+class Card:
+    """A patron as circulation meets them: the patron's id and pseudonym."""
+
+    patron_id: UUID
+    pseudonym: UUID
+
+
+class DateAsIso(Transcoding):
+    """Dates (a patron's expiry) in the stored events."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        """The date as YYYY-MM-DD."""
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        """The date back."""
+        return date.fromisoformat(data)
+
+
+class Circulation(Application[UUID]):
+    """One tenant's circulation desk."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """The library's transcodings, and dates."""
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsIso())
+
+    def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            found: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
+
+    def _retrying(self, command: Callable[[], T]) -> T:
+        """Runs a command; when another desk wrote first, runs it again on the new state."""
+        for _ in range(RETRIES - 1):
+            try:
+                return command()
+            except IntegrityError:
+                continue
+        return command()
+
+    # Patrons
+
+    def register_patron(self, sealed: str, patron_group: str, expires_on: date) -> Patron:
+        """Records a patron whose personal data is sealed with their own key."""
+        patron = Patron(sealed=sealed, patron_group=patron_group, expires_on=expires_on,
+                        registered_at=self.clock())
+        self.save(patron)
+        return patron
+
+    def get_patron(self, patron_id: UUID) -> Patron:
+        """The patron with this id."""
+        patron = self._get(Patron, patron_id)
+        if patron is None:
+            raise PatronNotFoundError(f"no patron {patron_id} in this library")
+        return patron
+
+    def block_patron(self, patron_id: UUID, reason: str) -> Patron:
+        """Blocks a patron from borrowing."""
+        patron = self.get_patron(patron_id)
+        patron.block(reason, self.clock())
+        self.save(patron)
+        return patron
+
+    def unblock_patron(self, patron_id: UUID) -> Patron:
+        """Lifts a patron's blocks."""
+        patron = self.get_patron(patron_id)
+        patron.unblock(self.clock())
+        self.save(patron)
+        return patron
+
+    def open_loans(self, pseudonym: UUID) -> int:
+        """How many items the patron has on loan."""
+        borrower = self._get(Borrower, Borrower.create_id(pseudonym))
+        return len(borrower.open_loans) if borrower else 0
+
+    def erase_patron(self, card: Card) -> Patron:
+        """Records the erasure (the vault destroys the key); refused while loans are open."""
+        patron = self.get_patron(card.patron_id)
+        borrower = self._get(Borrower, Borrower.create_id(card.pseudonym))
+        if borrower is not None and borrower.open_loans:
+            raise PatronHasLoansError(
+                f"the patron has {len(borrower.open_loans)} items on loan: check them in "
+                "(or record them lost) before erasing the patron")
+        now = self.clock()
+        patron.erase(now)
+        pending: list[Aggregate] = [patron]
+        if borrower is not None:
+            borrower.forget(now)
+            pending.append(borrower)
+        self.save(*pending)
+        return patron
+
+    # Policies
+
+    def policies(self) -> LoanPolicies:
+        """The library's loan policies (the defaults until one is set)."""
+        return self._get(LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
+
+    def set_policy(self, patron_group: str, material_type: str,
+                   policy: LoanPolicy) -> LoanPolicies:
+        """Sets the policy for a patron group and a material type ("*" for any)."""
+
+        def run() -> LoanPolicies:
+            policies = self.policies()
+            policies.set(patron_group, material_type, policy)
+            self.save(policies)
+            return policies
+
+        return self._retrying(run)
+
+    # Loans
+
+    def lending_of(self, copy: Copy) -> Lending:
+        """The item's lending state (a fresh one for an item never lent)."""
+        return self._get(Lending, Lending.create_id(copy.item_id)) or Lending(
+            item_id=copy.item_id, item_barcode=copy.barcode, record_id=copy.record_id)
+
+    def check_out(self, copy: Copy, card: Card) -> Lending:
+        """Lends the item to the patron, within their policy's limit."""
+        if copy.catalog_status not in LENDABLE:
+            raise ItemNotAvailableError(f"item {copy.barcode} is {copy.catalog_status}")
+
+        def run() -> Lending:
+            now = self.clock()
+            patron = self.get_patron(card.patron_id)
+            patron.check_may_borrow(now.date())
+            policy = self.policies().for_loan(patron.patron_group, copy.material_type)
+            lending = self.lending_of(copy)
+            loan_id = lending.check_out(card.pseudonym, patron.patron_group,
+                                        copy.material_type, policy, now)
+            borrower = self._get(Borrower, Borrower.create_id(card.pseudonym)) or Borrower(
+                pseudonym=card.pseudonym)
+            borrower.open(loan_id, policy.max_loans)
+            self.save(lending, borrower)
+            return lending
+
+        return self._retrying(run)
+
+    def check_in(self, copy: Copy) -> Lending:
+        """Closes the loan; the copy goes to the hold shelf for the next in the queue."""
+
+        def run() -> Lending:
+            lending = self._get(Lending, Lending.create_id(copy.item_id))
+            if lending is None:
+                raise NotOnLoanError(f"item {copy.barcode} is not on loan")
+            now = self.clock()
+            loan_id, pseudonym = lending.check_in(now)
+            pending: list[Aggregate] = [lending]
+            borrower = self._get(Borrower, Borrower.create_id(pseudonym))
+            if borrower is not None:
+                borrower.close(loan_id)
+                pending.append(borrower)
+            pending += self._shelve_for_next(lending, now)
+            self.save(*pending)
+            return lending
+
+        return self._retrying(run)
+
+    def _shelve_for_next(self, lending: Lending, now: datetime) -> list[Aggregate]:
+        queue = self._get(HoldQueue, HoldQueue.create_id(lending.record_id))
+        waiting = queue.next_waiting() if queue else None
+        if queue is None or waiting is None:
+            return []
+        hold_id, pseudonym = waiting
+        days = self.policies().for_loan(ANY, ANY).hold_shelf_days
+        lending.hold_for(hold_id, pseudonym, days, now)
+        queue.fill(hold_id, lending.item_id, now)
+        return [queue]
+
+    def renew(self, copy: Copy) -> Lending:
+        """A new due date, per the policy of the loan's patron group."""
+
+        def run() -> Lending:
+            lending = self._get(Lending, Lending.create_id(copy.item_id))
+            if lending is None:
+                raise NotOnLoanError(f"item {copy.barcode} is not on loan")
+            policy = self.policies().for_loan(lending.patron_group, copy.material_type)
+            queue = self._get(HoldQueue, HoldQueue.create_id(lending.record_id))
+            waiting = queue is not None and queue.next_waiting() is not None
+            lending.renew(policy, waiting, self.clock())
+            self.save(lending)
+            return lending
+
+        return self._retrying(run)
+
+    # Holds
+
+    def place_hold(self, record_id: UUID, card: Card) -> tuple[UUID, int]:
+        """Joins the record's queue; the hold's id and position."""
+
+        def run() -> tuple[UUID, int]:
+            patron = self.get_patron(card.patron_id)
+            patron.check_may_borrow(self.clock().date())
+            queue = self._get(HoldQueue, HoldQueue.create_id(record_id)) or HoldQueue(
+                record_id=record_id)
+            placed = queue.place(card.pseudonym, self.clock())
+            self.save(queue)
+            return placed
+
+        return self._retrying(run)
+
+    def hold_queue(self, record_id: UUID) -> HoldQueue | None:
+        """The record's queue, if anyone ever waited for it."""
+        return self._get(HoldQueue, HoldQueue.create_id(record_id))
+
+    def cancel_hold(self, record_id: UUID, hold_id: UUID, pseudonym: UUID | None) -> None:
+        """Leaves the queue (a patron's own hold, or any when pseudonym is None)."""
+
+        def run() -> None:
+            queue = self._get(HoldQueue, HoldQueue.create_id(record_id))
+            if queue is None:
+                raise HoldNotFoundError(f"no hold {hold_id} for this record")
+            queue.cancel(hold_id, pseudonym, self.clock())
+            self.save(queue)
+
+        self._retrying(run)
+
+    def expire_pickup(self, copy: Copy) -> bool:
+        """An uncollected hold expired: the copy passes to the next in the queue (or back to
+        the shelf). False when it had not expired."""
+
+        def run() -> bool:
+            lending = self._get(Lending, Lending.create_id(copy.item_id))
+            now = self.clock()
+            if lending is None or lending.expire_pickup(now) is None:
+                return False
+            self.save(lending, *self._shelve_for_next(lending, now))
+            return True
+
+        return self._retrying(run)
