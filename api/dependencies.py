@@ -16,13 +16,16 @@ from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService
 from infra.database import DDL_LOCK_KEY, Database
+from infra.idempotency import IdempotencyStore
 from infra.import_jobs import ImportJobs
 from infra.marc import to_marcxml
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_key
+from infra.vault import PatronVault
 from projections.catalogue import PROJECTIONS
+from projections.circulation.postgres import CirculationView
 from projections.framework import Projection
 from projections.local_catalog.postgres import LocalCatalog
 from projections.postgres import (
@@ -50,6 +53,8 @@ class Services:
     consortium: Consortium
     tokens: TokenService
     import_jobs: ImportJobs
+    vault: PatronVault
+    idempotency: IdempotencyStore
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
     _views_ready: set[tuple[str, int]] = field(default_factory=set)
@@ -76,6 +81,12 @@ class Services:
             office = self.consortium.shared.recorder.max_notification_id() or 0
             caught_up = self.wait_for_view(LocalCatalog.name, "office", office) and caught_up
         return caught_up
+
+    def wait_for_circulation(self, tenant: str) -> bool:
+        """Read-your-writes for circulation commands: the circulation view has them."""
+        recorder = self.consortium.scope(tenant).circulation.recorder
+        return self.wait_for_view(CirculationView.name, tenant,
+                                  recorder.max_notification_id() or 0)
 
     def wait_for_view(self, projection: str, tenant: str, target: int) -> bool:
         """Waits until the projection has applied the tenant's log up to `target` (so every
@@ -144,7 +155,7 @@ def build_services(settings: Settings) -> Services:
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
-                    ImportJobs(database))
+                    ImportJobs(database), PatronVault(database), IdempotencyStore(database))
 
 
 def build_relay(settings: Settings) -> Relay:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.activity.postgres import Activity
+from projections.circulation.postgres import CirculationView
 from projections.framework import Projection
 from projections.local_catalog.postgres import LocalCatalog
 from projections.tenant_directory.postgres import TenantDirectory
@@ -11,4 +12,5 @@ PROJECTIONS: dict[str, type[Projection]] = {
     Activity.name: Activity,
     TenantDirectory.name: TenantDirectory,
     LocalCatalog.name: LocalCatalog,
+    CirculationView.name: CirculationView,
 }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.catalog.application import Catalog
+from domain.circulation.application import Circulation
 from domain.sharing.application import SharedCatalog
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
@@ -55,6 +56,7 @@ class TenantScope:
         self.env = application_env(database, self.schema, lock_timeout_s)
         self.clients = ClientRegistry(env=self.env)
         self.catalog = Catalog(env=self.env)
+        self.circulation = Circulation(env=self.env)
 
 
 class Consortium:

@@ -102,10 +102,11 @@ class Circulation(Application[UUID]):
 
     # Patrons
 
-    def register_patron(self, sealed: str, patron_group: str, expires_on: date) -> Patron:
+    def register_patron(self, patron_id: UUID, sealed: str, patron_group: str,
+                        expires_on: date) -> Patron:
         """Records a patron whose personal data is sealed with their own key."""
-        patron = Patron(sealed=sealed, patron_group=patron_group, expires_on=expires_on,
-                        registered_at=self.clock())
+        patron = Patron(patron_id=patron_id, sealed=sealed, patron_group=patron_group,
+                        expires_on=expires_on, registered_at=self.clock())
         self.save(patron)
         return patron
 

@@ -20,6 +20,7 @@ class HoldQueue(Aggregate):
 
     class HoldPlaced(Aggregate.Event):
         hold_id: UUID
+        record_id: UUID
         borrower: UUID
         placed_at: datetime
 
@@ -47,11 +48,12 @@ class HoldQueue(Aggregate):
         if any(b == borrower for _, b in self.waiting):
             raise HoldExistsError("the patron already waits for this title")
         hold_id = uuid4()
-        self._placed(hold_id, borrower, at)
+        self._placed(hold_id, self.record_id, borrower, at)
         return hold_id, len(self.waiting)
 
     @event(HoldPlaced)
-    def _placed(self, hold_id: UUID, borrower: UUID, placed_at: datetime) -> None:
+    def _placed(self, hold_id: UUID, record_id: UUID, borrower: UUID,
+                placed_at: datetime) -> None:
         self.waiting.append((hold_id, borrower))
 
     def position(self, hold_id: UUID) -> int:

@@ -52,7 +52,7 @@ def _copy(n: int = 1, status: str = "available") -> Copy:
 
 def _card(desk: Circulation, group: str = "undergraduate",
           expires: date = date(2030, 1, 1)) -> Card:
-    patron = desk.register_patron("sealed", group, expires)
+    patron = desk.register_patron(uuid4(), "sealed", group, expires)
     return Card(patron.id, uuid4())
 
 

@@ -1,0 +1,160 @@
+"""The circulation desk of one library: finds patrons through the vault and items through
+the catalog, runs circulation's use cases, and keeps personal data sealed.
+
+Shared by the GraphQL mutations and the pickup sweeper; nothing here speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from api.dependencies import Services
+from domain.catalog.errors import ItemNotFoundError
+from domain.catalog.item import Item
+from domain.circulation.application import Card, Circulation, Copy
+from domain.circulation.errors import PatronBarcodeTakenError, PatronNotFoundError
+from domain.circulation.lending import Lending
+from domain.circulation.patron import Patron, check_patron
+from domain.circulation.policy import LoanPolicy
+from infra.vault import BarcodeTakenError, PatronKey
+from projections.circulation.postgres import CirculationView
+from tenants.consortium import tenant_schema
+
+log = logging.getLogger(__name__)
+
+
+class Desk:
+    """One library's circulation, as its staff and systems use it."""
+
+    def __init__(self, services: Services, tenant: str) -> None:
+        self.services = services
+        self.tenant = tenant
+        self.schema = tenant_schema(tenant)
+        scope = services.consortium.scope(tenant)
+        self.circulation: Circulation = scope.circulation
+        self.catalog = scope.catalog
+
+    # Patrons
+
+    def register_patron(self, barcode: str, name: str, email: str | None, patron_group: str,
+                        expires_on: date) -> Patron:
+        """A new patron: a key of their own in the vault, their personal data sealed with it."""
+        barcode, group = barcode.strip(), patron_group.strip().lower()
+        check_patron(barcode, name, email, group)
+        patron_id = uuid.uuid4()
+        try:
+            key = self.services.vault.create(self.schema, patron_id, barcode)
+        except BarcodeTakenError as error:
+            raise PatronBarcodeTakenError(str(error)) from None
+        sealed = key.seal({"barcode": barcode, "name": name.strip(), "email": email})
+        try:
+            return self.circulation.register_patron(patron_id, sealed, group, expires_on)
+        except BaseException:
+            self.services.vault.destroy(self.schema, patron_id)
+            raise
+
+    def key_of(self, barcode: str) -> PatronKey:
+        """The vault's row of the patron with this barcode (erased patrons have none)."""
+        key = self.services.vault.by_barcode(self.schema, barcode.strip())
+        if key is None:
+            raise PatronNotFoundError(f"no patron with barcode {barcode!r} in this library")
+        return key
+
+    def card(self, barcode: str) -> Card:
+        """The patron with this barcode, as circulation knows them."""
+        key = self.key_of(barcode)
+        return Card(key.patron_id, key.pseudonym)
+
+    def patron(self, *, barcode: str | None = None,
+               patron_id: uuid.UUID | None = None) -> dict[str, Any]:
+        """A patron with their personal data opened; an erased one shows as erased."""
+        key: PatronKey | None
+        if barcode is not None:
+            key = self.key_of(barcode)
+            patron = self.circulation.get_patron(key.patron_id)
+        elif patron_id is not None:
+            patron = self.circulation.get_patron(patron_id)
+            key = self.services.vault.by_patron(self.schema, patron_id)
+        else:
+            raise PatronNotFoundError("give a patron's barcode or id")
+        personal = key.open(patron.sealed) if key and not patron.erased else {}
+        return {"id": patron.id, "barcode": personal.get("barcode"),
+                "name": personal.get("name"), "email": personal.get("email"),
+                "patron_group": patron.patron_group, "expires_on": patron.expires_on,
+                "blocks": list(patron.blocks), "erased": patron.erased,
+                "pseudonym": key.pseudonym if key else None}
+
+    def erase_patron(self, barcode: str) -> None:
+        """Crypto-shreds the patron: the erasure is recorded, then their key destroyed."""
+        key = self.key_of(barcode)
+        self.circulation.erase_patron(Card(key.patron_id, key.pseudonym))
+        self.services.vault.destroy(self.schema, key.patron_id)
+
+    # Items and loans
+
+    def copy(self, item_barcode: str) -> Copy:
+        """The catalog's item with this barcode, as circulation needs it."""
+        try:
+            item = self.catalog.item_by_barcode(item_barcode)
+        except ItemNotFoundError:
+            raise ItemNotFoundError(
+                f"no item with barcode {item_barcode!r} in this library") from None
+        return Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
+
+    def check_out(self, item_barcode: str, patron_barcode: str) -> Lending:
+        """Lends an item to a patron."""
+        copy, card = self.copy(item_barcode), self.card(patron_barcode)
+        return self.circulation.check_out(copy, card)
+
+    def check_in(self, item_barcode: str) -> Lending:
+        """Takes an item back (to the hold shelf if someone waits for its title)."""
+        return self.circulation.check_in(self.copy(item_barcode))
+
+    def renew(self, item_barcode: str) -> Lending:
+        """Renews the loan of an item."""
+        return self.circulation.renew(self.copy(item_barcode))
+
+    def place_hold(self, record_id: uuid.UUID, patron_barcode: str) -> tuple[uuid.UUID, int]:
+        """Puts a patron in a record's queue."""
+        self.catalog.get_record(record_id)
+        return self.circulation.place_hold(record_id, self.card(patron_barcode))
+
+    def set_policy(self, patron_group: str, material_type: str,
+                   policy: LoanPolicy) -> None:
+        """Sets a loan policy."""
+        self.circulation.set_policy(patron_group, material_type, policy)
+
+    def lending_state(self, item_id: uuid.UUID) -> dict[str, Any] | None:
+        """An item's lending state from the circulation view."""
+        with self.services.view(CirculationView) as (view, cur):
+            return view.lending(cur, self.tenant, str(item_id))
+
+
+async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float = 60) -> None:
+    """Expires holds nobody collected in time, so their copy passes to the next patron."""
+    while not stop.is_set():
+        try:
+            await run_in_threadpool(_sweep_once, services)
+        except Exception:
+            log.exception("expiring uncollected holds failed; retrying in %s s", every_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+
+
+def _sweep_once(services: Services) -> int:
+    with services.view(CirculationView) as (view, cur):
+        due = view.expired_pickups(cur, datetime.now(UTC))
+    expired = 0
+    for tenant, item_id in due:
+        desk = Desk(services, tenant)
+        item: Item = desk.catalog.repository.get(uuid.UUID(item_id))
+        copy = Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
+        expired += desk.circulation.expire_pickup(copy)
+    return expired
