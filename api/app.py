@@ -14,6 +14,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from api import errors
 from api.dependencies import Services, projection_status
+from api.desk import sweep_pickups
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
 from api.observability import RequestMetrics
@@ -81,6 +82,7 @@ def create_app(services: Services, relay: Relay | None = None,
         stop = asyncio.Event()
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
+        background.append(asyncio.create_task(sweep_pickups(services, stop)))
         try:
             yield
         finally:

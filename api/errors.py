@@ -22,6 +22,25 @@ from domain.catalog.errors import (
     RecordNotFoundError,
     RecordNotLinkedError,
 )
+from domain.circulation.errors import (
+    CirculationError,
+    HeldForAnotherError,
+    HoldExistsError,
+    HoldNotFoundError,
+    HoldWaitingError,
+    ItemNotAvailableError,
+    LimitReachedError,
+    NotOnLoanError,
+    PatronBarcodeTakenError,
+    PatronBlockedError,
+    PatronErasedError,
+    PatronExpiredError,
+    PatronFieldInvalidError,
+    PatronHasLoansError,
+    PatronNotFoundError,
+    PolicyInvalidError,
+    RenewalLimitError,
+)
 from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
@@ -30,6 +49,7 @@ from domain.sharing.errors import (
     SharedRecordNotFoundError,
     SharingError,
 )
+from infra.idempotency import KeyReusedError
 from tenants.errors import (
     ClientNotFoundError,
     ClientScopeInvalidError,
@@ -63,6 +83,23 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     SharedRecordMergedError: (409, "SHARED_RECORD_MERGED"),
     NotContributorError: (403, "FORBIDDEN"),
     MergeInvalidError: (422, "INVALID_INPUT"),
+    PatronNotFoundError: (404, "NOT_FOUND"),
+    PatronFieldInvalidError: (422, "INVALID_INPUT"),
+    PatronBarcodeTakenError: (409, "PATRON_BARCODE_TAKEN"),
+    PatronBlockedError: (409, "PATRON_BLOCKED"),
+    PatronExpiredError: (409, "PATRON_EXPIRED"),
+    PatronErasedError: (409, "PATRON_ERASED"),
+    PatronHasLoansError: (409, "PATRON_HAS_LOANS"),
+    LimitReachedError: (409, "LIMIT_REACHED"),
+    ItemNotAvailableError: (409, "ITEM_NOT_AVAILABLE"),
+    HeldForAnotherError: (409, "HELD_FOR_ANOTHER_PATRON"),
+    NotOnLoanError: (409, "NOT_ON_LOAN"),
+    RenewalLimitError: (409, "RENEWAL_LIMIT_REACHED"),
+    HoldWaitingError: (409, "HOLD_WAITING"),
+    HoldExistsError: (409, "HOLD_EXISTS"),
+    HoldNotFoundError: (404, "NOT_FOUND"),
+    PolicyInvalidError: (422, "INVALID_INPUT"),
+    KeyReusedError: (422, "INVALID_INPUT"),
 }
 
 
@@ -91,6 +128,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TenancyError)
     @app.exception_handler(CatalogError)
     @app.exception_handler(SharingError)
+    @app.exception_handler(CirculationError)
     @app.exception_handler(DescriptionInvalidError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from api.errors import status_and_code
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.circulation.mutations import CirculationMutations
+from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
@@ -50,8 +53,8 @@ class DomainErrorCodes(SchemaExtension):
             if error.extensions and "code" in error.extensions:
                 mapped.append(error)
                 continue
-            if original is None:
-                code, message = "INVALID_INPUT", error.message
+            if original is None or isinstance(original, StrawberryInputCoercionError):
+                code, message = "INVALID_INPUT", error.message  # names the variable and field
             else:
                 status, code = status_and_code(original)
                 message = "internal error" if status == 500 else str(original)
@@ -62,7 +65,7 @@ class DomainErrorCodes(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries, SharingQueries):
+class Query(CatalogQueries, SharingQueries, CirculationQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -78,7 +81,7 @@ class Query(CatalogQueries, SharingQueries):
 
 
 @strawberry.type
-class Mutation(CatalogMutations, SharingMutations):
+class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
     """Changes member libraries make."""
 
 

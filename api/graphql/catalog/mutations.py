@@ -149,9 +149,9 @@ def record_node(tenant: str, record: RecordAggregate) -> Record:
     return Record.of(tenant, row)
 
 
-def item_node(item: ItemAggregate) -> Item:
+def item_node(tenant: str, item: ItemAggregate) -> Item:
     """An item straight from its aggregate."""
-    return Item.of({"id": item.id, "barcode": item.barcode, "epc": item.epc,
+    return Item.of(tenant, {"id": item.id, "barcode": item.barcode, "epc": item.epc,
                     "status": item.status, "call_number": item.call_number,
                     "call_number_scheme": item.call_number_scheme,
                     "branch": item.location.branch, "collection": item.location.collection,
@@ -215,7 +215,7 @@ class CatalogMutations:
             services.wait_for_catalog(tenant)
             return item
 
-        return ItemPayload(item=item_node(await run_in_threadpool(run)))
+        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
 
     @strawberry.mutation(description="Give an item a new branch, collection or shelf.")  # type: ignore[untyped-decorator]
     async def move_item(self, info: Info[Context, None], input: MoveItemInput) -> ItemPayload:
@@ -229,7 +229,7 @@ class CatalogMutations:
             services.wait_for_catalog(tenant)
             return item
 
-        return ItemPayload(item=item_node(await run_in_threadpool(run)))
+        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
 
     @strawberry.mutation(description="Withdraw an item for good.")  # type: ignore[untyped-decorator]
     async def withdraw_item(self, info: Info[Context, None],
@@ -243,5 +243,5 @@ class CatalogMutations:
             services.wait_for_catalog(tenant)
             return item
 
-        return ItemPayload(item=item_node(await run_in_threadpool(run)))
+        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
 

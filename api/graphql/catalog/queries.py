@@ -37,7 +37,7 @@ def read_item(context: Context, tenant: str, barcode: str | None,
     """One of the tenant's items by barcode or EPC, or None."""
     with context.services.view(LocalCatalog) as (view, cur):
         row = view.item(cur, tenant, barcode=barcode, epc=epc.upper() if epc else None)
-    return Item.of(row) if row else None
+    return Item.of(tenant, row) if row else None
 
 
 @strawberry.type

@@ -10,7 +10,10 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from api.graphql.circulation.types import Loan
 from api.graphql.context import Context
+from domain.catalog.item import LOST, MISSING, WITHDRAWN
+from projections.circulation.postgres import CirculationView
 from projections.local_catalog.postgres import LocalCatalog
 
 
@@ -71,23 +74,46 @@ class Item:
     id: strawberry.ID
     barcode: str
     epc: str | None
-    status: ItemStatus
     call_number: str | None
     call_number_scheme: str | None
     location: Location
     material_type: str
     record_id: strawberry.ID
+    _catalog_status: strawberry.Private[str]
+    _tenant: strawberry.Private[str]
+
+    def _lending(self, info: Info[Context, None]) -> dict[str, Any] | None:
+        with info.context.services.view(CirculationView) as (view, cur):
+            return view.lending(cur, self._tenant, str(self.id))
+
+    @strawberry.field(description="withdrawn, missing or lost as catalogued; otherwise where "  # type: ignore[untyped-decorator]
+                      "circulation has it (available, checked out, on the hold shelf)")
+    async def status(self, info: Info[Context, None]) -> ItemStatus:
+        if self._catalog_status in (MISSING, LOST, WITHDRAWN):
+            return ItemStatus(self._catalog_status)
+        lending = await run_in_threadpool(self._lending, info)
+        return ItemStatus(lending["status"] if lending else self._catalog_status)
+
+    @strawberry.field(description="the current loan, if the item is on loan")  # type: ignore[untyped-decorator]
+    async def loan(self, info: Info[Context, None]) -> Loan | None:
+        lending = await run_in_threadpool(self._lending, info)
+        if not lending or lending["loan_id"] is None:
+            return None
+        return Loan(id=strawberry.ID(str(lending["loan_id"])), due_at=lending["due_at"],
+                    renewals=lending["renewals"], item_barcode=self.barcode,
+                    record_id=self.record_id)
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> Item:
+    def of(cls, tenant: str, row: dict[str, Any]) -> Item:
         """The item as the read model has it."""
         return cls(id=strawberry.ID(str(row["id"])), barcode=row["barcode"], epc=row["epc"],
-                   status=ItemStatus(row["status"]), call_number=row["call_number"],
+                   call_number=row["call_number"],
                    call_number_scheme=row["call_number_scheme"],
                    location=Location(branch=row["branch"], collection=row["collection"],
                                      shelf=row["shelf"]),
                    material_type=row["material_type"],
-                   record_id=strawberry.ID(str(row["record_id"])))
+                   record_id=strawberry.ID(str(row["record_id"])),
+                   _catalog_status=row["status"], _tenant=tenant)
 
 
 @strawberry.type
@@ -174,13 +200,21 @@ class Record(Bibliographic):
         return await run_in_threadpool(info.context.services.record_marcxml, self._tenant,
                                        str(self.id))
 
+    @strawberry.field(description="how many patrons wait for this title")  # type: ignore[untyped-decorator]
+    async def hold_queue_length(self, info: Info[Context, None]) -> int:
+        def read() -> int:
+            with info.context.services.view(CirculationView) as (view, cur):
+                return view.queue_length(cur, self._tenant, str(self.id))
+
+        return await run_in_threadpool(read)
+
     @strawberry.field(description="the record's items, by barcode")  # type: ignore[untyped-decorator]
     async def items(self, info: Info[Context, None]) -> list[Item]:
         def read() -> list[dict[str, Any]]:
             with info.context.services.view(LocalCatalog) as (view, cur):
                 return view.items_of(cur, self._tenant, str(self.id))
 
-        return [Item.of(row) for row in await run_in_threadpool(read)]
+        return [Item.of(self._tenant, row) for row in await run_in_threadpool(read)]
 
     @classmethod
     def of(cls, tenant: str, row: dict[str, Any]) -> Record:

@@ -1,0 +1,1 @@
+"""Circulation in GraphQL: patrons, loans, renewals, holds and loan policies."""

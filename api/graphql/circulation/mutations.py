@@ -1,0 +1,308 @@
+"""Circulation mutations (scope library:write). Check-out, check-in, renewal and holds take
+an idempotency key: a retry with the same key answers as the first call did and records
+nothing new. Each answers once the circulation view shows the change."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from api.desk import Desk
+from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
+from api.graphql.context import Context
+from domain.circulation.lending import Lending
+from domain.circulation.policy import LoanPolicy as Policy
+from tenants.consortium import tenant_schema
+
+
+@strawberry.input
+class RegisterPatronInput:
+    """A new patron."""
+
+    barcode: str
+    name: str
+    email: str | None = None
+    patron_group: str = strawberry.field(description="e.g. undergraduate, faculty, public")
+    expires_on: date
+
+
+@strawberry.input
+class PatronInput:
+    """A patron, by barcode."""
+
+    barcode: str
+
+
+@strawberry.input
+class BlockPatronInput:
+    """A patron to block, and why."""
+
+    barcode: str
+    reason: str
+
+
+@strawberry.input
+class CheckOutInput:
+    """An item to lend to a patron."""
+
+    item_barcode: str
+    patron_barcode: str
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class ItemActionInput:
+    """An item to check in or renew."""
+
+    item_barcode: str
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class PlaceHoldInput:
+    """A patron joining a title's queue."""
+
+    record_id: strawberry.ID
+    patron_barcode: str
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class CancelHoldInput:
+    """A hold to cancel."""
+
+    record_id: strawberry.ID
+    hold_id: strawberry.ID
+
+
+@strawberry.input
+class LoanPolicyInput:
+    """A loan policy for a patron group and a material type ('*' for any)."""
+
+    patron_group: str = "*"
+    material_type: str = "*"
+    loan_days: int = 21
+    max_renewals: int = 2
+    max_loans: int = 10
+    hold_blocks_renewal: bool = True
+    hold_shelf_days: int = 7
+
+
+@strawberry.type
+class PatronPayload:
+    """The patron as registered."""
+
+    patron: Patron
+
+
+@strawberry.type
+class LoanPayload:
+    """The loan as it now is."""
+
+    loan: Loan
+
+
+@strawberry.type
+class CheckInItem:
+    """An item just checked in."""
+
+    barcode: str
+    status: str = strawberry.field(description="AVAILABLE, or ON_HOLD_SHELF for the next "
+                                               "patron in the queue")
+
+
+@strawberry.type
+class CheckInPayload:
+    """The item, back."""
+
+    item: CheckInItem
+
+
+@strawberry.type
+class HoldPayload:
+    """The hold, with its place in the queue."""
+
+    hold: Hold
+
+
+@strawberry.type
+class ErasePayload:
+    """Whether the patron is erased."""
+
+    erased: bool
+
+
+@strawberry.type
+class LoanPolicyPayload:
+    """The policy as set."""
+
+    policy: LoanPolicy
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise GraphQLError(f"{field}: {value!r} is not an id of ours",
+                           extensions={"code": "INVALID_INPUT"}) from None
+
+
+def _loan(lending: Lending) -> dict[str, Any]:
+    return {"id": str(lending.loan_id), "due_at": lending.due_at.isoformat() if lending.due_at
+            else None, "renewals": lending.renewals, "item_barcode": lending.item_barcode,
+            "record_id": str(lending.record_id),
+            "checked_out_at": lending.checked_out_at.isoformat() if lending.checked_out_at
+            else None}
+
+
+async def _run(info: Info[Context, None], operation: str, key: str | None,
+               command: Callable[[Desk], dict[str, Any]]) -> dict[str, Any]:
+    """Runs a desk command once per idempotency key, then waits for the circulation view."""
+    tenant = (await info.context.principal()).library("library:write")
+    services = info.context.services
+    schema = tenant_schema(tenant)
+
+    def go() -> dict[str, Any]:
+        if key is not None:
+            first = services.idempotency.answer(schema, key, operation)
+            if first is not None:
+                return first
+        answer = command(Desk(services, tenant))
+        if key is not None:
+            answer = services.idempotency.remember(schema, key, operation, answer)
+        services.wait_for_circulation(tenant)
+        return answer
+
+    return await run_in_threadpool(go)
+
+
+@strawberry.type
+class CirculationMutations:
+    """What a library's desk does."""
+
+    @strawberry.mutation(description="Register a patron; name and e-mail are sealed with "  # type: ignore[untyped-decorator]
+                         "the patron's own key.")
+    async def register_patron(self, info: Info[Context, None],
+                              input: RegisterPatronInput) -> PatronPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        desk = Desk(info.context.services, tenant)
+
+        def run() -> dict[str, Any]:
+            patron = desk.register_patron(input.barcode, input.name, input.email,
+                                          input.patron_group, input.expires_on)
+            return desk.patron(patron_id=patron.id)
+
+        return PatronPayload(patron=Patron.of(tenant, await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Block a patron from borrowing, with the reason.")  # type: ignore[untyped-decorator]
+    async def block_patron(self, info: Info[Context, None],
+                           input: BlockPatronInput) -> PatronPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        desk = Desk(info.context.services, tenant)
+
+        def run() -> dict[str, Any]:
+            desk.circulation.block_patron(desk.card(input.barcode).patron_id, input.reason)
+            return desk.patron(barcode=input.barcode)
+
+        return PatronPayload(patron=Patron.of(tenant, await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Lift a patron's blocks.")  # type: ignore[untyped-decorator]
+    async def unblock_patron(self, info: Info[Context, None],
+                             input: PatronInput) -> PatronPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        desk = Desk(info.context.services, tenant)
+
+        def run() -> dict[str, Any]:
+            desk.circulation.unblock_patron(desk.card(input.barcode).patron_id)
+            return desk.patron(barcode=input.barcode)
+
+        return PatronPayload(patron=Patron.of(tenant, await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Erase a patron for good: their key is destroyed, so "  # type: ignore[untyped-decorator]
+                         "nobody can read who they were or which loans were theirs. Refused "
+                         "while they have items on loan.")
+    async def erase_patron(self, info: Info[Context, None],
+                           input: PatronInput) -> ErasePayload:
+        tenant = (await info.context.principal()).library("library:write")
+        desk = Desk(info.context.services, tenant)
+
+        def run() -> None:
+            desk.erase_patron(input.barcode)
+            info.context.services.wait_for_circulation(tenant)
+
+        await run_in_threadpool(run)
+        return ErasePayload(erased=True)
+
+    @strawberry.mutation(description="Lend an item to a patron.")  # type: ignore[untyped-decorator]
+    async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
+        answer = await _run(info, "checkOut", input.idempotency_key, lambda desk: {
+            "loan": _loan(desk.check_out(input.item_barcode, input.patron_barcode))})
+        return LoanPayload(loan=Loan.of(answer["loan"]))
+
+    @strawberry.mutation(description="Take an item back; it goes to the hold shelf when "  # type: ignore[untyped-decorator]
+                         "someone waits for its title.")
+    async def check_in(self, info: Info[Context, None],
+                       input: ItemActionInput) -> CheckInPayload:
+        def command(desk: Desk) -> dict[str, Any]:
+            lending = desk.check_in(input.item_barcode)
+            return {"barcode": lending.item_barcode, "status": lending.status.upper()}
+
+        answer = await _run(info, "checkIn", input.idempotency_key, command)
+        return CheckInPayload(item=CheckInItem(**answer))
+
+    @strawberry.mutation(description="Renew the loan of an item.")  # type: ignore[untyped-decorator]
+    async def renew(self, info: Info[Context, None], input: ItemActionInput) -> LoanPayload:
+        answer = await _run(info, "renew", input.idempotency_key, lambda desk: {
+            "loan": _loan(desk.renew(input.item_barcode))})
+        return LoanPayload(loan=Loan.of(answer["loan"]))
+
+    @strawberry.mutation(description="Put a patron in a title's queue.")  # type: ignore[untyped-decorator]
+    async def place_hold(self, info: Info[Context, None], input: PlaceHoldInput) -> HoldPayload:
+        record_id = _uuid(str(input.record_id), "recordId")
+
+        def command(desk: Desk) -> dict[str, Any]:
+            hold_id, position = desk.place_hold(record_id, input.patron_barcode)
+            return {"id": str(hold_id), "position": position, "record_id": str(record_id)}
+
+        answer = await _run(info, "placeHold", input.idempotency_key, command)
+        return HoldPayload(hold=Hold(id=strawberry.ID(answer["id"]), position=answer["position"],
+                                     status="WAITING",
+                                     record_id=strawberry.ID(answer["record_id"])))
+
+    @strawberry.mutation(description="Cancel a hold.")  # type: ignore[untyped-decorator]
+    async def cancel_hold(self, info: Info[Context, None], input: CancelHoldInput) -> bool:
+        record_id = _uuid(str(input.record_id), "recordId")
+        hold_id = _uuid(str(input.hold_id), "holdId")
+        def command(desk: Desk) -> dict[str, Any]:
+            desk.circulation.cancel_hold(record_id, hold_id, None)
+            return {}
+
+        await _run(info, "cancelHold", None, command)
+        return True
+
+    @strawberry.mutation(description="Set the loan policy of a patron group and a material "  # type: ignore[untyped-decorator]
+                         "type ('*' for any).")
+    async def set_loan_policy(self, info: Info[Context, None],
+                              input: LoanPolicyInput) -> LoanPolicyPayload:
+        policy = Policy(loan_days=input.loan_days, max_renewals=input.max_renewals,
+                        max_loans=input.max_loans, hold_blocks_renewal=input.hold_blocks_renewal,
+                        hold_shelf_days=input.hold_shelf_days)
+
+        def command(desk: Desk) -> dict[str, Any]:
+            desk.set_policy(input.patron_group, input.material_type, policy)
+            return {}
+
+        await _run(info, "setLoanPolicy", None, command)
+        return LoanPolicyPayload(policy=LoanPolicy(
+            patron_group=input.patron_group.strip().lower(),
+            material_type=input.material_type.strip().lower(), loan_days=policy.loan_days,
+            max_renewals=policy.max_renewals, max_loans=policy.max_loans,
+            hold_blocks_renewal=policy.hold_blocks_renewal,
+            hold_shelf_days=policy.hold_shelf_days))

@@ -1,0 +1,291 @@
+"""Circulation end to end over GraphQL and against the real event store: loans, renewals,
+holds, idempotency, races between desks, erasure by crypto-shredding, bad input, tenants."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import Counter
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from api.dependencies import Services
+from api.desk import Desk
+from domain.circulation.errors import CirculationError
+from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
+from tests.integration.conftest import token_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+
+REGISTER = """mutation($input: RegisterPatronInput!) { registerPatron(input: $input) {
+  patron { id barcode name } } }"""
+CHECK_OUT = """mutation($item: String!, $patron: String!, $key: String) {
+  checkOut(input: {itemBarcode: $item, patronBarcode: $patron, idempotencyKey: $key}) {
+    loan { id dueAt renewals } } }"""
+CHECK_IN = """mutation($item: String!, $key: String) {
+  checkIn(input: {itemBarcode: $item, idempotencyKey: $key}) { item { barcode status } } }"""
+RENEW = """mutation($item: String!, $key: String) {
+  renew(input: {itemBarcode: $item, idempotencyKey: $key}) { loan { id dueAt renewals } } }"""
+HOLD = """mutation($record: ID!, $patron: String!, $key: String) {
+  placeHold(input: {recordId: $record, patronBarcode: $patron, idempotencyKey: $key}) {
+    hold { id position } } }"""
+ITEM = "query($b: String!) { item(barcode: $b) { barcode status loan { id dueAt } } }"
+PATRON = """query($b: String, $id: ID) { patron(barcode: $b, id: $id) { id barcode name email
+  patronGroup erased blocks loans { id itemBarcode } holds { id position status }
+  history { id checkedInAt } } }"""
+
+
+def _patron(http: TestClient, token: str, barcode: str, name: str | None = None,
+            email: str | None = None) -> str:
+    answer = data(gql(http, token, REGISTER, input={
+        "barcode": barcode, "name": name or f"Patron {barcode}", "email": email,
+        "patronGroup": "undergraduate", "expiresOn": "2030-06-30"}))
+    patron_id: str = answer["registerPatron"]["patron"]["id"]
+    return patron_id
+
+
+@pytest.fixture
+def shelf(http: TestClient, library: dict[str, str]) -> dict[str, Any]:
+    """A record with three copies (I-1..I-3) and patrons P-1..P-4."""
+    token = library["token"]
+    record = data(gql(http, token, CREATE, input={"title": "Middlemarch"}))
+    record_id = record["createRecord"]["record"]["id"]
+    for n in (1, 2, 3):
+        data(gql(http, token, ADD_ITEM, input={"recordId": record_id, "barcode": f"I-{n}",
+                                               "location": {"branch": "MAIN"}}))
+    patrons = {f"P-{n}": _patron(http, token, f"P-{n}") for n in (1, 2, 3, 4)}
+    return {"token": token, "record": record_id, "patrons": patrons}
+
+
+def test_check_out_renew_and_check_in_with_idempotent_retries(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    loan = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1", key="k-1"))
+    loan = loan["checkOut"]["loan"]
+    assert loan["renewals"] == 0
+    item = data(gql(http, token, ITEM, b="I-1"))["item"]
+    assert item == {"barcode": "I-1", "status": "CHECKED_OUT",
+                    "loan": {"id": loan["id"], "dueAt": loan["dueAt"]}}
+
+    recorder = services.consortium.scope(library["slug"]).circulation.recorder
+    before = recorder.max_notification_id()
+    retried = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1", key="k-1"))
+    assert retried["checkOut"]["loan"] == loan  # the first answer, nothing new recorded
+    assert recorder.max_notification_id() == before
+    assert code(gql(http, token, RENEW, item="I-1", key="k-1")) == "INVALID_INPUT"
+
+    assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == "ITEM_NOT_AVAILABLE"
+    renewed = data(gql(http, token, RENEW, item="I-1", key="r-1"))["renew"]["loan"]
+    assert renewed["id"] == loan["id"]
+    assert renewed["renewals"] == 1
+    assert renewed["dueAt"] >= loan["dueAt"]
+    back = data(gql(http, token, CHECK_IN, item="I-1", key="c-1"))["checkIn"]["item"]
+    assert back == {"barcode": "I-1", "status": "AVAILABLE"}
+    again = data(gql(http, token, CHECK_IN, item="I-1", key="c-1"))["checkIn"]["item"]
+    assert again == back
+    assert code(gql(http, token, CHECK_IN, item="I-1")) == "NOT_ON_LOAN"
+    patron = data(gql(http, token, PATRON, b="P-1"))["patron"]
+    assert patron["loans"] == []
+    assert [h["id"] for h in patron["history"]] == [loan["id"]]
+
+
+def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any]) -> None:
+    token, record = shelf["token"], shelf["record"]
+    for item in ("I-1", "I-2", "I-3"):
+        data(gql(http, token, CHECK_OUT, item=item, patron="P-1"))
+    first = data(gql(http, token, HOLD, record=record, patron="P-2"))["placeHold"]["hold"]
+    second = data(gql(http, token, HOLD, record=record, patron="P-3"))["placeHold"]["hold"]
+    assert (first["position"], second["position"]) == (1, 2)
+    assert code(gql(http, token, HOLD, record=record, patron="P-2")) == "HOLD_EXISTS"
+    queue = data(gql(http, token, "query($id: ID!) { record(id: $id) { holdQueueLength } }",
+                     id=record))
+    assert queue["record"]["holdQueueLength"] == 2
+    assert code(gql(http, token, RENEW, item="I-1")) == "HOLD_WAITING"
+
+    shelved = data(gql(http, token, CHECK_IN, item="I-1"))["checkIn"]["item"]
+    assert shelved["status"] == "ON_HOLD_SHELF"
+    assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "ON_HOLD_SHELF"
+    waiting = data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"]
+    assert waiting == [{"id": second["id"], "position": 1, "status": "WAITING"}]
+    on_shelf = data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"]
+    assert on_shelf[0]["status"] == "ON_SHELF"
+    assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-3")) == (
+        "HELD_FOR_ANOTHER_PATRON")
+    collected = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-2"))
+    assert collected["checkOut"]["loan"]["renewals"] == 0
+    assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
+
+
+def _race(*calls: Any) -> list[str]:
+    """Runs the calls at once; each one's outcome: "ok" or the error's class name."""
+    outcomes: list[str] = [""] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(i: int, call: Any) -> None:
+        barrier.wait()
+        try:
+            call()
+            outcomes[i] = "ok"
+        except CirculationError as error:
+            outcomes[i] = type(error).__name__
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_desks_racing_for_one_copy_exactly_one_wins(
+    shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    desk = Desk(services, library["slug"])
+    outcomes = _race(*(lambda p=p: desk.check_out("I-2", p) for p in
+                       ("P-1", "P-2", "P-3", "P-4")))
+    assert Counter(outcomes) == {"ok": 1, "ItemNotAvailableError": 3}
+
+    outcomes = _race(lambda: desk.check_in("I-2"), lambda: desk.renew("I-2"))
+    assert outcomes[0] == "ok"  # check-in always ends the loan; renew won or lost the race
+    assert outcomes[1] in ("ok", "NotOnLoanError")
+    assert desk.circulation.lending_of(desk.copy("I-2")).status == "available"
+
+    record = desk.copy("I-2").record_id
+    positions = []
+    lock = threading.Lock()
+
+    def hold(patron: str) -> None:
+        _, position = desk.place_hold(record, patron)
+        with lock:
+            positions.append(position)
+
+    assert _race(*(lambda p=p: hold(p) for p in ("P-1", "P-2", "P-3", "P-4"))) == ["ok"] * 4
+    assert sorted(positions) == [1, 2, 3, 4]
+
+
+def _database_holds(url: str, needle: str) -> list[str]:
+    """Every table column, in every schema, whose text or bytes contain the needle."""
+    found = []
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+            "table_schema NOT IN ('pg_catalog', 'information_schema') "
+            "AND table_type = 'BASE TABLE'").fetchall()
+        for schema, table in tables:
+            for row in conn.execute(sql.SQL("SELECT * FROM {}").format(
+                    sql.Identifier(schema, table))):
+                for value in row:
+                    text = (bytes(value).decode("utf-8", "replace")
+                            if isinstance(value, (bytes, memoryview)) else str(value))
+                    if needle in text:
+                        found.append(f"{schema}.{table}")
+    return found
+
+
+def test_erasure_shreds_the_patron_and_keeps_the_statistics(
+    http: TestClient, shelf: dict[str, Any], services: Services
+) -> None:
+    token = shelf["token"]
+    name, email = f"Ada {secrets.token_hex(4)}", f"ada.{secrets.token_hex(4)}@example.org"
+    patron_id = _patron(http, token, "ERASE-ME", name, email)
+    shown = data(gql(http, token, PATRON, b="ERASE-ME"))["patron"]
+    assert (shown["name"], shown["email"]) == (name, email)
+    loan = data(gql(http, token, CHECK_OUT, item="I-3", patron="ERASE-ME"))["checkOut"]["loan"]
+    refused = gql(http, token, "mutation { erasePatron(input: {barcode: \"ERASE-ME\"}) "
+                               "{ erased } }")
+    assert code(refused) == "PATRON_HAS_LOANS"
+    assert "check them in" in refused["errors"][0]["message"]
+    data(gql(http, token, CHECK_IN, item="I-3"))
+    erased = data(gql(http, token, "mutation { erasePatron(input: {barcode: \"ERASE-ME\"}) "
+                                    "{ erased } }"))
+    assert erased == {"erasePatron": {"erased": True}}
+
+    assert code(gql(http, token, PATRON, b="ERASE-ME")) == "NOT_FOUND"
+    after = data(gql(http, token, PATRON, id=patron_id))["patron"]
+    assert after["erased"] is True
+    assert (after["name"], after["email"], after["barcode"]) == (None, None, None)
+    assert after["history"] == []
+    url = services.settings.database_url
+    assert url is not None
+    assert _database_holds(url, name) == []
+    assert _database_holds(url, email) == []
+    with psycopg.connect(url) as conn:  # the loan still counts, without its patron
+        row = conn.execute(sql.SQL("SELECT borrower, checked_in_at FROM {} WHERE loan_id = %s")
+                           .format(sql.Identifier("projections", "circulation_g1_loans")),
+                           (loan["id"],)).fetchone()
+    assert row is not None
+    assert row[0] is None
+    assert row[1] is not None
+    # the same barcode may be given to someone new
+    _patron(http, token, "ERASE-ME")
+
+
+def test_bad_circulation_input_gets_a_code_and_records_nothing(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    recorder = services.consortium.scope(library["slug"]).circulation.recorder
+    before = recorder.max_notification_id()
+    assert code(gql(http, token, CHECK_OUT, item="NOPE", patron="P-1")) == "NOT_FOUND"
+    assert code(gql(http, token, CHECK_OUT, item="I-1", patron="NOBODY")) == "NOT_FOUND"
+    duplicate = gql(http, token, REGISTER, input={
+        "barcode": "P-1", "name": "Again", "patronGroup": "staff", "expiresOn": "2030-01-01"})
+    assert code(duplicate) == "PATRON_BARCODE_TAKEN"
+    bad_date = gql(http, token, REGISTER, input={
+        "barcode": "P-9", "name": "Bad", "patronGroup": "staff", "expiresOn": "2030-13-01"})
+    assert code(bad_date) == "INVALID_INPUT"
+    assert "expiresOn" in bad_date["errors"][0]["message"]
+    bad_email = gql(http, token, REGISTER, input={
+        "barcode": "P-9", "name": "Bad", "email": "not-an-address", "patronGroup": "staff",
+        "expiresOn": "2030-01-01"})
+    assert code(bad_email) == "INVALID_INPUT"
+    negative = gql(http, token, """mutation { setLoanPolicy(input: {loanDays: -3}) {
+        policy { loanDays } } }""")
+    assert code(negative) == "INVALID_INPUT"
+    assert "loan_days" in negative["errors"][0]["message"]
+    assert recorder.max_notification_id() == before
+    data(gql(http, token, """mutation { withdrawItem(input: {barcode: "I-3"}) {
+        item { status } } }"""))
+    withdrawn = gql(http, token, CHECK_OUT, item="I-3", patron="P-1")
+    assert code(withdrawn) == "ITEM_NOT_AVAILABLE"
+    assert "withdrawn" in withdrawn["errors"][0]["message"]
+    blocked = data(gql(http, token, """mutation { blockPatron(input: {barcode: "P-4",
+        reason: "lost card"}) { patron { blocks } } }"""))
+    assert blocked["blockPatron"]["patron"]["blocks"] == ["lost card"]
+    assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-4")) == "PATRON_BLOCKED"
+    data(gql(http, token, """mutation { setLoanPolicy(input: {patronGroup: "undergraduate",
+        maxLoans: 1}) { policy { maxLoans } } }"""))
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))
+    assert code(gql(http, token, CHECK_OUT, item="I-2", patron="P-1")) == "LIMIT_REACHED"
+
+
+def test_another_library_reaches_none_of_our_patrons_or_items(
+    http: TestClient, shelf: dict[str, Any], admin_headers: dict[str, str],
+    library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))
+    other = library["slug"] + "-o"
+    http.post("/admin/tenants", json={"slug": other, "name": "Other"}, headers=admin_headers)
+    client = http.post(f"/admin/tenants/{other}/clients",
+                       json={"name": "desk", "scopes": ["library:read", "library:write"]},
+                       headers=admin_headers).json()
+    theirs = token_for(http, client["client_id"], client["client_secret"])
+    _patron(http, theirs, "P-1")  # the same barcode in another library is another patron
+    assert code(gql(http, theirs, PATRON, id=shelf["patrons"]["P-1"])) == "NOT_FOUND"
+    assert code(gql(http, theirs, CHECK_OUT, item="I-2", patron="P-1")) == "NOT_FOUND"
+    assert code(gql(http, theirs, CHECK_IN, item="I-1")) == "NOT_FOUND"
+    assert code(gql(http, theirs, RENEW, item="I-1")) == "NOT_FOUND"
+    assert code(gql(http, theirs, HOLD, record=shelf["record"], patron="P-1")) == "NOT_FOUND"
+    assert data(gql(http, theirs, ITEM, b="I-1"))["item"] is None
+    assert data(gql(http, theirs, PATRON, b="P-1"))["patron"]["loans"] == []
+    assert data(gql(http, theirs, "{ overdueLoans { id } }"))["overdueLoans"] == []
+
+    reader = token_for(http, library["client_id"], library["client_secret"], "library:read")
+    assert code(gql(http, reader, CHECK_OUT, item="I-2", patron="P-2")) == "FORBIDDEN"
+    assert data(gql(http, reader, PATRON, b="P-2"))["patron"]["name"] == "Patron P-2"
