@@ -38,13 +38,18 @@ class CirculationQueries:
                                                             patron_id=patron_id))
         return Patron.of(tenant, found)
 
-    @strawberry.field(description="Loans past their due date, most overdue first.")  # type: ignore[untyped-decorator]
-    async def overdue_loans(self, info: Info[Context, None], first: int = 100) -> list[Loan]:
+    @strawberry.field(description="Loans past their due date, most overdue first: the "  # type: ignore[untyped-decorator]
+                      "library's, or one patron's.")
+    async def overdue_loans(self, info: Info[Context, None], first: int = 100,
+                            patron_barcode: str | None = None) -> list[Loan]:
         tenant = (await info.context.principal()).library("library:read")
+        desk = Desk(info.context.services, tenant)
 
         def read() -> list[Loan]:
+            borrower = (str(desk.key_of(patron_barcode).pseudonym)
+                        if patron_barcode is not None else None)
             with info.context.services.view(CirculationView) as (view, cur):
-                rows = view.loans(cur, tenant, overdue_at=datetime.now(UTC),
+                rows = view.loans(cur, tenant, borrower=borrower, overdue_at=datetime.now(UTC),
                                   limit=max(1, min(first, 1000)))
             return sorted((Loan.of(r) for r in rows), key=lambda loan: loan.due_at)
 

@@ -196,12 +196,12 @@ def test_erasure_shreds_the_patron_and_keeps_the_statistics(
     shown = data(gql(http, token, PATRON, b="ERASE-ME"))["patron"]
     assert (shown["name"], shown["email"]) == (name, email)
     loan = data(gql(http, token, CHECK_OUT, item="I-3", patron="ERASE-ME"))["checkOut"]["loan"]
-    refused = gql(http, token, "mutation { erasePatron(input: {barcode: \"ERASE-ME\"}) "
+    refused = gql(http, token, 'mutation { erasePatron(input: {barcode: "ERASE-ME"}) '
                                "{ erased } }")
     assert code(refused) == "PATRON_HAS_LOANS"
     assert "check them in" in refused["errors"][0]["message"]
     data(gql(http, token, CHECK_IN, item="I-3"))
-    erased = data(gql(http, token, "mutation { erasePatron(input: {barcode: \"ERASE-ME\"}) "
+    erased = data(gql(http, token, 'mutation { erasePatron(input: {barcode: "ERASE-ME"}) '
                                     "{ erased } }"))
     assert erased == {"erasePatron": {"erased": True}}
 
