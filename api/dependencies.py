@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,6 @@ from projections.framework import Projection
 from projections.local_catalog.postgres import LocalCatalog
 from projections.postgres import (
     active_generation,
-    applied_position,
     create_tracking,
     event_logs,
     events_after,
@@ -38,6 +36,7 @@ from projections.postgres import (
 )
 from projections.runner import ProjectionWorker
 from projections.tenant_directory.postgres import TenantDirectory
+from projections.watch import AppliedWatch
 from tenants.consortium import Consortium, log_name
 
 P = TypeVar("P", bound=Projection)
@@ -55,6 +54,7 @@ class Services:
     import_jobs: ImportJobs
     vault: PatronVault
     idempotency: IdempotencyStore
+    watch: AppliedWatch
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
     _views_ready: set[tuple[str, int]] = field(default_factory=set)
@@ -62,6 +62,7 @@ class Services:
     def close(self) -> None:
         """Stops background jobs and closes the database pool (NATS: the app's lifespan)."""
         self.background.shutdown(wait=True, cancel_futures=True)
+        self.watch.close()
         self.database.close()
 
     def wait_for_office_views(self) -> bool:
@@ -91,17 +92,9 @@ class Services:
     def wait_for_view(self, projection: str, tenant: str, target: int) -> bool:
         """Waits until the projection has applied the tenant's log up to `target` (so every
         event the caller recorded before asking), up to the configured time; False on
-        timeout. Works however the projection is run: the tracked position is in PostgreSQL."""
-        deadline = time.monotonic() + self.settings.read_your_writes_s
-        delay = 0.002
-        while True:
-            with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                if applied_position(cur, projection, tenant) >= target:
-                    return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        timeout. Works however the projection is run: the tracked position is in PostgreSQL,
+        watched by one thread per process that the workers' NOTIFY wakes."""
+        return self.watch.wait(projection, tenant, target, self.settings.read_your_writes_s)
 
     @contextmanager
     def view(self, projection: type[P]) -> Iterator[tuple[P, Cursor[tuple[Any, ...]]]]:
@@ -155,7 +148,8 @@ def build_services(settings: Settings) -> Services:
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
-                    ImportJobs(database), PatronVault(database), IdempotencyStore(database))
+                    ImportJobs(database), PatronVault(database), IdempotencyStore(database),
+                    AppliedWatch(settings.database_url))
 
 
 def build_relay(settings: Settings) -> Relay:

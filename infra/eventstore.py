@@ -30,6 +30,7 @@ from psycopg.rows import DictRow
 from infra.database import DDL_LOCK_KEY, Database
 
 EVENTS_TABLE = "events"
+EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
 _DATABASE_KEY = "COMMONSHELF_DATABASE"
 _SCHEMA_KEY = "COMMONSHELF_SCHEMA"
 _LOCK_TIMEOUT_KEY = "COMMONSHELF_LOCK_TIMEOUT"
@@ -107,6 +108,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         """Locks the table (notification ids commit in order), notifies, inserts the batch."""
         self._lock_table(curs)
         self._notify_channel(curs)
+        curs.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(EVENTS_CHANNEL)))
         curs.execute(self.insert_events_statement, (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],

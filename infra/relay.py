@@ -24,6 +24,7 @@ from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 from psycopg import sql
 
+from infra.eventstore import EVENTS_CHANNEL
 from infra.metrics import EVENTS_RELAYED
 from infra.nats import log_error
 
@@ -62,7 +63,7 @@ class Relay:
         stream: str = STREAM,
         subject_prefix: str = "cs",
         batch: int = 1000,
-        idle_s: float = 0.05,
+        idle_s: float = 0.5,
         duplicate_window_s: float = 3600,
     ) -> None:
         self.database_url = database_url
@@ -75,6 +76,7 @@ class Relay:
         self.duplicate_window_s = duplicate_window_s
         self.stats = RelayStats()
         self.leading = asyncio.Event()
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Waits to lead, then relays until `stop` is set; reconnects through outages."""
@@ -104,20 +106,43 @@ class Relay:
             await self._prepare(conn)
             nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
                                     allow_reconnect=False, error_cb=log_error)
+            listening = asyncio.create_task(self._listen())
             try:
                 js = nc.jetstream()
                 await self._ensure_stream(js)
                 self.leading.set()
                 while not stop.is_set():
+                    self._wake.clear()  # a commit from now on wakes the next idle wait
                     moved = 0
                     for schema in await self._schemas(conn):
                         moved += await self._relay_schema(conn, js, schema)
                     if moved == 0:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), self.idle_s)
+                        await self._idle(stop)
             finally:
                 self.leading.clear()
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
                 await nc.close()
+
+    async def _listen(self) -> None:
+        """Wakes the relay as soon as any event store commits (polling stays the fallback)."""
+        with contextlib.suppress(OSError, psycopg.Error):
+            async with await psycopg.AsyncConnection.connect(
+                self.database_url, autocommit=True
+            ) as conn:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
+                async for _ in conn.notifies():
+                    self._wake.set()
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Waits for a commit to be notified, for `idle_s`, or for the stop."""
+        stopping = asyncio.create_task(stop.wait())
+        waking = asyncio.create_task(self._wake.wait())
+        await asyncio.wait({stopping, waking}, timeout=self.idle_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, waking):
+            task.cancel()
 
     async def _prepare(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
         await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(

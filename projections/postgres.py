@@ -123,3 +123,23 @@ def applied_position(cur: Cursor[Any], projection: str, tenant: str) -> int:
         "AND t.generation = COALESCE((SELECT generation FROM projections.generations g "
         "WHERE g.projection = t.projection), 1)", (projection, tenant)).fetchone()
     return int(row[0]) if row else 0
+
+
+APPLIED_CHANNEL = "commonshelf_applied"  # notified when a projection commits a batch
+
+
+def notify_applied(cur: Cursor[Any]) -> None:
+    """Tells read-your-writes waiters that positions moved (delivered at commit)."""
+    cur.execute(f"NOTIFY {APPLIED_CHANNEL}")
+
+
+def applied_positions(cur: Cursor[Any], keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The serving generations' positions for many (projection, tenant) pairs at once."""
+    rows = cur.execute(
+        "SELECT t.projection, t.tenant, t.position FROM projections.tracking t "
+        "JOIN unnest(%s::text[], %s::text[]) AS k(projection, tenant) "
+        "ON k.projection = t.projection AND k.tenant = t.tenant "
+        "WHERE t.generation = COALESCE((SELECT generation FROM projections.generations g "
+        "WHERE g.projection = t.projection), 1)",
+        ([k[0] for k in keys], [k[1] for k in keys])).fetchall()
+    return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}

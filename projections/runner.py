@@ -25,7 +25,13 @@ from infra.database import DDL_LOCK_KEY
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED, EVENTS_FAILED
 from infra.nats import log_error
 from projections.framework import EventRecord, Projection
-from projections.postgres import active_generation, create_tracking, lock_positions, track
+from projections.postgres import (
+    active_generation,
+    create_tracking,
+    lock_positions,
+    notify_applied,
+    track,
+)
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +204,7 @@ class ProjectionWorker:
             self.projection.apply_batch(cur, applicable)
             for tenant, position in tracked.items():
                 track(cur, name, generation, tenant, position)
+            notify_applied(cur)
         EVENTS_APPLIED.labels(name).inc(outcomes.count("applied"))
         EVENTS_DEFERRED.labels(name).inc(outcomes.count("defer"))
         self.stats.applied += outcomes.count("applied")

@@ -56,7 +56,10 @@ class TenantScope:
         self.env = application_env(database, self.schema, lock_timeout_s)
         self.clients = ClientRegistry(env=self.env)
         self.catalog = Catalog(env=self.env)
-        self.circulation = Circulation(env=self.env)
+        # An item's lending state grows by two events a loan: the cache keeps each aggregate
+        # and only reads the events after the version it holds (correct across processes).
+        self.circulation = Circulation(env={**self.env, "AGGREGATE_CACHE_MAXSIZE": "2000",
+                                            "AGGREGATE_CACHE_FASTFORWARD": "y"})
 
 
 class Consortium:

@@ -1,0 +1,195 @@
+"""Circulation under load: concurrent check-out/check-in cycles through GraphQL over HTTP.
+
+Run: .venv/bin/python tests/bench/bench_circulation.py [CLIENTS] [SECONDS]
+(DATABASE_URL/NATS_URL or embedded). Starts `commonshelf serve` (API, relay and projection
+workers in one process, as `make demo` does), registers one patron and one copy per client,
+then each client checks its copy out and in again, as fast as answers come. The baseline,
+in the same run and on the same server: the same clients asking a trivial authenticated
+query (`viewer`). At the end the bench checks the event store: every answered check-out
+and check-in is recorded once, none is lost or doubled, every copy is back. Targets
+(2 cores, 32 clients): p99 < 50 ms, >= 300 check-outs/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from infra.embedded import EmbeddedRuntime, free_port
+
+CLI = [sys.executable, "-m", "api.cli"]
+CHECK_OUT = """mutation($i: String!, $p: String!, $k: String) { checkOut(input: {itemBarcode: $i,
+  patronBarcode: $p, idempotencyKey: $k}) { loan { id dueAt } } }"""
+CHECK_IN = """mutation($i: String!, $k: String) { checkIn(input: {itemBarcode: $i,
+  idempotencyKey: $k}) { item { status } } }"""
+
+
+def start(url: str, nats_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url,
+           "COMMONSHELF_NATS_PREFIX": f"bench{secrets.token_hex(3)}"}
+    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--log-level", "warning",
+                                "--data-dir", str(data_dir)], env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the service did not become ready")
+
+
+def token(base: str, client_id: str, secret: str) -> str:
+    answer = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                        auth=(client_id, secret)).json()
+    return str(answer["access_token"])
+
+
+def gql(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
+    body: dict[str, Any] = client.post("/graphql", json={"query": query,
+                                                          "variables": variables}).json()
+    if body.get("errors"):
+        raise SystemExit(f"setup failed: {body['errors']}")
+    return body
+
+
+def setup(base: str, url: str, nats_url: str, data_dir: Path, clients: int) -> str:
+    env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url}
+    admin = json.loads(subprocess.run([*CLI, "init", "--json", "--data-dir", str(data_dir)],
+                                      env=env, capture_output=True, check=True,
+                                      text=True).stdout)
+    headers = {"Authorization": f"Bearer {token(base, admin['client_id'], admin['client_secret'])}"}
+    httpx.post(f"{base}/admin/tenants", json={"slug": "bench", "name": "Bench"},
+               headers=headers).raise_for_status()
+    client = httpx.post(f"{base}/admin/tenants/bench/clients", headers=headers, json={
+        "name": "desk", "scopes": ["library:read", "library:write"]}).json()
+    bearer = token(base, client["client_id"], client["client_secret"])
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {bearer}"},
+                      timeout=30) as http:
+        record = gql(http, """mutation { createRecord(input: {title: "Bench book"}) {
+            record { id } } }""")["data"]["createRecord"]["record"]["id"]
+        for n in range(clients):
+            gql(http, """mutation($r: ID!, $b: String!) { addItem(input: {recordId: $r,
+                barcode: $b, location: {branch: "MAIN"}}) { item { id } } }""",
+                r=record, b=f"BI-{n}")
+            gql(http, """mutation($b: String!) { registerPatron(input: {barcode: $b,
+                name: "Bench patron", patronGroup: "staff", expiresOn: "2035-01-01"}) {
+                patron { id } } }""", b=f"BP-{n}")
+    return bearer
+
+
+async def run_clients(base: str, bearer: str, clients: int, seconds: float,
+                      cycle: bool) -> tuple[list[float], int, int]:
+    """Each client loops for `seconds`; latencies of check-outs (or of the baseline query),
+    answered check-outs, answered check-ins."""
+    latencies: list[float] = []
+    done = {"out": 0, "in": 0}
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(n: int, http: httpx.AsyncClient) -> None:
+        turn = 0
+        while time.perf_counter() < deadline:
+            turn += 1
+            started = time.perf_counter()
+            if not cycle:
+                body = (await http.post("/graphql", json={"query": "{ viewer { clientId } }"})
+                        ).json()
+                latencies.append(time.perf_counter() - started)
+                assert "errors" not in body, body
+                continue
+            body = (await http.post("/graphql", json={"query": CHECK_OUT, "variables": {
+                "i": f"BI-{n}", "p": f"BP-{n}", "k": f"o-{n}-{turn}"}})).json()
+            latencies.append(time.perf_counter() - started)
+            assert "errors" not in body, body
+            done["out"] += 1
+            body = (await http.post("/graphql", json={"query": CHECK_IN, "variables": {
+                "i": f"BI-{n}", "k": f"i-{n}-{turn}"}})).json()
+            assert "errors" not in body, body
+            done["in"] += 1
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
+                                 headers={"Authorization": f"Bearer {bearer}"}) as http:
+        await asyncio.gather(*(client(n, http) for n in range(clients)))
+    return latencies, done["out"], done["in"]
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p = {q: ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))] * 1000
+         for q in (95, 99)}
+    return f"{statistics.median(ordered) * 1000:.0f} / {p[95]:.0f} / {p[99]:.0f} ms"
+
+
+def verify(url: str, checked_out: int, checked_in: int) -> None:
+    with psycopg.connect(url) as conn:
+        counts = dict(conn.execute(
+            "SELECT split_part(topic, '.', 4), count(*) FROM t_bench.events WHERE topic LIKE "
+            "'domain.circulation.lending:Lending.%' GROUP BY 1").fetchall())
+    outs, ins = counts.get("CheckedOut", 0), counts.get("CheckedIn", 0)
+    print(f"verified: {outs:,} check-outs and {ins:,} check-ins recorded; "
+          f"{checked_out:,} and {checked_in:,} answered")
+    if (outs, ins) != (checked_out, checked_in):
+        raise SystemExit("MISMATCH: a loan was lost or recorded twice")
+
+
+def main() -> None:
+    clients = int(sys.argv[1]) if len(sys.argv) > 1 else 32
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
+    url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
+    data_dir = Path(tempfile.mkdtemp())
+    runtime = None
+    if not url or not nats_url:
+        runtime = EmbeddedRuntime(data_dir / "runtime")
+        endpoints = runtime.start()
+        url, nats_url = endpoints.database_url, endpoints.nats_url
+    dbname = f"cs_bench_{secrets.token_hex(3)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {dbname}")
+    db = psycopg.conninfo.make_conninfo(url, dbname=dbname)
+    process, base = start(db, nats_url, data_dir)
+    try:
+        print(f"setting up {clients} patrons and copies ...", flush=True)
+        bearer = setup(base, db, nats_url, data_dir, clients)
+        print(f"baseline: {clients} clients asking {{ viewer }} for {seconds:.0f} s ...",
+              flush=True)
+        base_lat, _, _ = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=False))
+        print(f"circulation: {clients} clients checking out and in for {seconds:.0f} s ...",
+              flush=True)
+        lat, outs, ins = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=True))
+        verify(db, outs, ins)
+        print()
+        print(f"{'what':<44}{'per second':>12}{'p50 / p95 / p99':>22}")
+        print(f"{'check-out (each followed by a check-in)':<44}{outs / seconds:>12,.0f}"
+              f"{percentiles(lat):>22}")
+        print(f"{'baseline: authenticated { viewer } query':<44}"
+              f"{len(base_lat) / seconds:>12,.0f}{percentiles(base_lat):>22}")
+        print(f"(targets with 32 clients: >= 300 check-outs/s, p99 < 50 ms; "
+              f"{outs + ins:,} mutations in all)")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        if runtime is not None:
+            runtime.stop()
+
+
+if __name__ == "__main__":
+    main()
