@@ -6,7 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.exceptions import StrawberryInputCoercionError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import Info
 
 from api.errors import status_and_code
@@ -86,4 +86,6 @@ class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation,
-                           extensions=[DomainErrorCodes, OperationMetrics])
+                           extensions=[DomainErrorCodes, OperationMetrics,
+                                       # clients send the same documents again and again
+                                       ParserCache(maxsize=512), ValidationCache(maxsize=512)])
