@@ -88,4 +88,6 @@ class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
 schema = strawberry.Schema(query=Query, mutation=Mutation,
                            extensions=[DomainErrorCodes, OperationMetrics,
                                        # clients send the same documents again and again
-                                       ParserCache(maxsize=512), ValidationCache(maxsize=512)])
+                                       # (the caches live at module level, per maxsize)
+                                       lambda: ParserCache(maxsize=512),
+                                       lambda: ValidationCache(maxsize=512)])
