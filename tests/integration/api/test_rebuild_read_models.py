@@ -72,7 +72,7 @@ def test_rebuilt_catalog_and_circulation_equal_the_live_ones(
     data(gql(http, token, CHECK_OUT, item="RB-1", patron="RP-1"))
     data(gql(http, token, HOLD, record=record_id, patron="RP-2"))
     data(gql(http, token, CHECK_IN, item="RB-1"))
-    data(gql(http, token, "mutation { erasePatron(input: {barcode: \"RP-1\"}) { erased } }"))
+    data(gql(http, token, 'mutation { erasePatron(input: {barcode: "RP-1"}) { erased } }'))
     _caught_up(services)
     url = services.settings.database_url
     assert url is not None
