@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
@@ -105,3 +105,22 @@ class Database:
 def _check_schema_name(schema: str) -> None:
     if not SCHEMA_NAME.match(schema):
         raise ValueError(f"not a valid schema name: {schema!r}")
+
+
+class TenantTable:
+    """A table every tenant's schema gets on first use (import jobs, patron keys, ...)."""
+
+    def __init__(self, database: Database, name: str, columns: LiteralString) -> None:
+        self.database = database
+        self.name = name
+        self.columns = columns  # the CREATE TABLE column list
+        self._ready: set[str] = set()
+
+    def of(self, schema: str) -> sql.Identifier:
+        """The tenant's table, created the first time this process asks."""
+        if schema not in self._ready:
+            with self.database.ddl() as conn:
+                conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+                    sql.Identifier(schema, self.name), sql.SQL(self.columns)))
+            self._ready.add(schema)
+        return sql.Identifier(schema, self.name)

@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
-from infra.database import Database
+from infra.database import Database, TenantTable
 
 
 class KeyReusedError(ValueError):
@@ -23,17 +23,13 @@ class IdempotencyStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._ready: set[str] = set()
+        self._answers = TenantTable(database, "idempotency",
+                                    "key text PRIMARY KEY, operation text NOT NULL, "
+                                    "answer jsonb NOT NULL, "
+                                    "answered_at timestamptz NOT NULL DEFAULT now()")
 
     def _table(self, schema: str) -> sql.Identifier:
-        if schema not in self._ready:
-            with self.database.ddl() as conn:
-                conn.execute(sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, operation text NOT "
-                    "NULL, answer jsonb NOT NULL, answered_at timestamptz NOT NULL DEFAULT "
-                    "now())").format(sql.Identifier(schema, "idempotency")))
-            self._ready.add(schema)
-        return sql.Identifier(schema, "idempotency")
+        return self._answers.of(schema)
 
     def answer(self, schema: str, key: str, operation: str) -> dict[str, Any] | None:
         """The first answer given under this key, if any."""

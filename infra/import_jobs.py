@@ -9,7 +9,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from infra.database import Database
+from infra.database import Database, TenantTable
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
@@ -19,20 +19,16 @@ class ImportJobs:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._ready: set[str] = set()
+        self._jobs = TenantTable(database, "imports",
+                                 "id uuid PRIMARY KEY, client_id text NOT NULL, "
+                                 "format text NOT NULL, bytes_total bigint NOT NULL, "
+                                 "bytes_read bigint NOT NULL DEFAULT 0, status text NOT NULL, "
+                                 "summary jsonb, error text, "
+                                 "started_at timestamptz NOT NULL DEFAULT now(), "
+                                 "updated_at timestamptz NOT NULL DEFAULT now()")
 
     def _table(self, schema: str) -> sql.Identifier:
-        if schema not in self._ready:
-            with self.database.ddl() as conn:
-                conn.execute(sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, client_id text NOT NULL, "
-                    "format text NOT NULL, bytes_total bigint NOT NULL, "
-                    "bytes_read bigint NOT NULL DEFAULT 0, status text NOT NULL, "
-                    "summary jsonb, error text, started_at timestamptz NOT NULL DEFAULT now(), "
-                    "updated_at timestamptz NOT NULL DEFAULT now())"
-                ).format(sql.Identifier(schema, "imports")))
-            self._ready.add(schema)
-        return sql.Identifier(schema, "imports")
+        return self._jobs.of(schema)
 
     def start(self, schema: str, job_id: UUID, client_id: str, fmt: str, size: int) -> None:
         """Records a job that is about to run."""

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 
-from infra.database import Database
+from infra.database import Database, TenantTable
 
 
 class BarcodeTakenError(ValueError):
@@ -64,17 +64,12 @@ class PatronVault:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._ready: set[str] = set()
+        self._keys = TenantTable(database, "patron_keys",
+                                 "patron_id uuid PRIMARY KEY, pseudonym uuid UNIQUE NOT NULL, "
+                                 "barcode_hash text UNIQUE NOT NULL, key bytea NOT NULL")
 
     def _table(self, schema: str) -> sql.Identifier:
-        if schema not in self._ready:
-            with self.database.ddl() as conn:
-                conn.execute(sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (patron_id uuid PRIMARY KEY, "
-                    "pseudonym uuid UNIQUE NOT NULL, barcode_hash text UNIQUE NOT NULL, "
-                    "key bytea NOT NULL)").format(sql.Identifier(schema, "patron_keys")))
-            self._ready.add(schema)
-        return sql.Identifier(schema, "patron_keys")
+        return self._keys.of(schema)
 
     def create(self, schema: str, patron_id: uuid.UUID, barcode: str) -> PatronKey:
         """A new key for a new patron; BarcodeTakenError if the barcode is someone's."""

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.shared.clock import Clock, utc_now
 from tenants.client import ApiClient, hash_secret
 from tenants.errors import ClientNotFoundError, TenantNotFoundError, TenantSlugTakenError
 from tenants.tenant import Tenant
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The default clock: now, in UTC."""
-    return datetime.now(UTC)
 
 
 class ConsortiumOffice(Application[UUID]):

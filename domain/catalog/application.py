@@ -4,9 +4,8 @@ withdrawn. No I/O but the tenant's event store."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
 
@@ -25,6 +24,7 @@ from domain.catalog.errors import (
 )
 from domain.catalog.item import EpcTag, Item, ItemDetails, Location, check_barcode, check_epc
 from domain.catalog.record import Record
+from domain.shared.clock import Clock, utc_now
 from domain.shared.description import (
     Description,
     check_description,
@@ -32,13 +32,8 @@ from domain.shared.description import (
     identity_of,
 )
 
-Clock = Callable[[], datetime]
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
-
-def utc_now() -> datetime:
-    """The default clock: now, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
@@ -25,17 +25,13 @@ from domain.circulation.holds import HoldQueue
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Borrower, Patron
 from domain.circulation.policy import ANY, LoanPolicies, LoanPolicy
+from domain.shared.clock import Clock, utc_now
 
-Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
 LENDABLE = frozenset({"available", "checked_out", "on_hold_shelf", "in_transit"})
 
-
-def utc_now() -> datetime:
-    """The default clock: now, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
+from domain.shared.clock import Clock, utc_now
 from domain.shared.description import check_description
 from domain.sharing.errors import (
     MergeInvalidError,
@@ -16,13 +15,6 @@ from domain.sharing.errors import (
     SharedRecordNotFoundError,
 )
 from domain.sharing.shared_record import OFFICE, SharedRecord
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The default clock: now, in UTC."""
-    return datetime.now(UTC)
 
 
 class SharedCatalog(Application[UUID]):

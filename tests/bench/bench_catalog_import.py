@@ -20,7 +20,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,14 +28,14 @@ import psycopg
 import pymarc
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
+from servers import bench_servers  # tests/bench, on the path when run as a script
 
 from api.imports import BATCH, MarcImport
 from infra.database import Database
-from infra.embedded import EmbeddedRuntime
 from infra.eventstore import SchemaDatastore, TenantEventsRecorder, create_events_table
 from tenants.consortium import Consortium, tenant_schema
 
-SAMPLE = Path(__file__).parents[3] / "shared" / "data" / "marc" / "pymarc" / "marc.dat"
+SAMPLE = Path(__file__).parents[1] / "data" / "marc" / "shared" / "pymarc" / "marc.dat"
 
 
 def make_file(n: int) -> bytes:
@@ -172,23 +171,8 @@ async def _delete_stream(nats_url: str, name: str) -> None:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    url = os.environ.get("DATABASE_URL")
-    nats_url = os.environ.get("NATS_URL")
-    runtime = None
-    if not url or not nats_url:
-        runtime = EmbeddedRuntime(Path(tempfile.mkdtemp()))
-        endpoints = runtime.start()
-        url, nats_url = endpoints.database_url, endpoints.nats_url
-    dbname = f"cs_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {dbname}")
-    try:
-        measure(psycopg.conninfo.make_conninfo(url, dbname=dbname), nats_url, n)
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        if runtime is not None:
-            runtime.stop()
+    with bench_servers() as (url, nats_url):
+        measure(url, nats_url, n)
 
 
 if __name__ == "__main__":

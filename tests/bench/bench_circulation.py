@@ -27,8 +27,9 @@ from typing import Any
 
 import httpx
 import psycopg
+from servers import bench_servers  # tests/bench, on the path when run as a script
 
-from infra.embedded import EmbeddedRuntime, free_port
+from infra.embedded import free_port
 
 CLI = [sys.executable, "-m", "api.cli"]
 CHECK_OUT = """mutation($i: String!, $p: String!, $k: String) { checkOut(input: {itemBarcode: $i,
@@ -152,43 +153,35 @@ def verify(url: str, checked_out: int, checked_in: int) -> None:
 def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 32
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
-    url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
     data_dir = Path(tempfile.mkdtemp())
-    runtime = None
-    if not url or not nats_url:
-        runtime = EmbeddedRuntime(data_dir / "runtime")
-        endpoints = runtime.start()
-        url, nats_url = endpoints.database_url, endpoints.nats_url
-    dbname = f"cs_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {dbname}")
-    db = psycopg.conninfo.make_conninfo(url, dbname=dbname)
-    process, base = start(db, nats_url, data_dir)
-    try:
-        print(f"setting up {clients} patrons and copies ...", flush=True)
-        bearer = setup(base, db, nats_url, data_dir, clients)
-        print(f"baseline: {clients} clients asking {{ viewer }} for {seconds:.0f} s ...",
-              flush=True)
-        base_lat, _, _ = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=False))
-        print(f"circulation: {clients} clients checking out and in for {seconds:.0f} s ...",
-              flush=True)
-        lat, outs, ins = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=True))
-        verify(db, outs, ins)
-        print()
-        print(f"{'what':<44}{'per second':>12}{'p50 / p95 / p99':>22}")
-        print(f"{'check-out (each followed by a check-in)':<44}{outs / seconds:>12,.0f}"
-              f"{percentiles(lat):>22}")
-        print(f"{'baseline: authenticated { viewer } query':<44}"
-              f"{len(base_lat) / seconds:>12,.0f}{percentiles(base_lat):>22}")
-        print(f"(targets with 32 clients: >= 300 check-outs/s, p99 < 50 ms; "
-              f"{outs + ins:,} mutations in all)")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        if runtime is not None:
-            runtime.stop()
+    with bench_servers() as (db, nats_url):
+        process, base = start(db, nats_url, data_dir)
+        try:
+            measure(base, db, nats_url, data_dir, clients, seconds)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def measure(base: str, db: str, nats_url: str, data_dir: Path, clients: int,
+            seconds: float) -> None:
+    print(f"setting up {clients} patrons and copies ...", flush=True)
+    bearer = setup(base, db, nats_url, data_dir, clients)
+    print(f"baseline: {clients} clients asking {{ viewer }} for {seconds:.0f} s ...",
+          flush=True)
+    base_lat, _, _ = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=False))
+    print(f"circulation: {clients} clients checking out and in for {seconds:.0f} s ...",
+          flush=True)
+    lat, outs, ins = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=True))
+    verify(db, outs, ins)
+    print()
+    print(f"{'what':<44}{'per second':>12}{'p50 / p95 / p99':>22}")
+    print(f"{'check-out (each followed by a check-in)':<44}{outs / seconds:>12,.0f}"
+          f"{percentiles(lat):>22}")
+    print(f"{'baseline: authenticated { viewer } query':<44}"
+          f"{len(base_lat) / seconds:>12,.0f}{percentiles(base_lat):>22}")
+    print(f"(targets with 32 clients: >= 300 check-outs/s, p99 < 50 ms; "
+          f"{outs + ins:,} mutations in all)")
 
 
 if __name__ == "__main__":

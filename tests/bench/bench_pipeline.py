@@ -9,22 +9,19 @@ apply >= 5,000 events/s, lag p99 < 1 s at 500 events/s.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import statistics
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import nats
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+from servers import bench_servers  # tests/bench, on the path when run as a script
 
 from infra.database import Database
-from infra.embedded import EmbeddedRuntime
 from infra.eventstore import application_env, create_events_table
 from infra.relay import Relay
 from projections.activity.postgres import Activity
@@ -174,23 +171,8 @@ async def steady_load(database: Database, app: Application, worker: ProjectionWo
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    url = os.environ.get("DATABASE_URL")
-    nats_url = os.environ.get("NATS_URL")
-    runtime = None
-    if not url or not nats_url:
-        runtime = EmbeddedRuntime(Path(tempfile.mkdtemp()))
-        endpoints = runtime.start()
-        url, nats_url = endpoints.database_url, endpoints.nats_url
-    dbname = f"cs_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {dbname}")
-    try:
-        asyncio.run(measure(psycopg.conninfo.make_conninfo(url, dbname=dbname), nats_url, n))
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        if runtime is not None:
-            runtime.stop()
+    with bench_servers() as (url, nats_url):
+        asyncio.run(measure(url, nats_url, n))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from tests.integration.test_relay import database_url
 
 pytestmark = [pytest.mark.postgres]
 __all__ = ["database_url"]  # a database of the test's own
-SHARED = Path(__file__).parents[3] / "shared" / "data" / "marc"
+SHARED = Path(__file__).parents[1] / "data" / "marc" / "shared"  # copies of ../shared/data/marc
 OURS = Path(__file__).parents[1] / "data" / "marc"
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.integration.conftest import token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
-SHARED = Path(__file__).parents[4] / "shared" / "data" / "marc"
+SHARED = Path(__file__).parents[2] / "data" / "marc" / "shared"  # copies of ../shared/data/marc
 OURS = Path(__file__).parents[2] / "data" / "marc"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from infra.marc import MarcFormatError, read_marc, to_marcxml
 
-SHARED = Path(__file__).parents[4] / "shared" / "data" / "marc"
+SHARED = Path(__file__).parents[2] / "data" / "marc" / "shared"  # copies of ../shared/data/marc
 MARC_DAT = (SHARED / "pymarc" / "marc.dat").read_bytes()
 
 
