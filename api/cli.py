@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -28,6 +29,7 @@ from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
 from infra.marc import MarcFormatError
 from infra.relay import Relay
+from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
 from projections.catalogue import PROJECTIONS
 from projections.rebuild import rebuild
@@ -282,6 +284,43 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inventory(args: argparse.Namespace) -> int:
+    """Simulates a robot's shelf scan, or localizes the tags of one offline."""
+    from localization_ext import engines, localize_batch  # noqa: PLC0415 (numpy, on demand)
+    from localization_ext.simulate import Impairments, Setup, simulate, truth, write_batch  # noqa: PLC0415
+
+    if args.action == "simulate":
+        impaired = Impairments(reflection=args.reflection, drift=args.drift,
+                               antenna_phase=args.antenna_phase)
+        scan = simulate(Setup(books=args.books, spacing_m=args.spacing_cm / 100,
+                              seed=args.seed, impairments=impaired))
+        if args.out:
+            with Path(args.out).open("w") as out:
+                write_batch(scan, out, batch_id=f"sim-{args.seed}")
+        else:
+            write_batch(scan, sys.stdout, batch_id=f"sim-{args.seed}")
+        if args.truth:
+            Path(args.truth).write_text(json.dumps(truth(scan), indent=2))
+        return 0
+    if args.engine not in engines():
+        raise SettingsError(f"engine {args.engine!r} is not built here; use one of {engines()}")
+    with Path(args.file).open() as stream:
+        batch = read_batch(stream)
+    started = time.perf_counter()
+    c = batch.columns
+    found = localize_batch(batch.tag, len(batch.epcs), c["t"], c["phase"], c["freq"], c["ax"],
+                           c["ay"], c["rssi"], engine=args.engine)
+    seconds = time.perf_counter() - started
+    tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
+             "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
+            for e in found]
+    _emit(args, {"tags": tags, "seconds": round(seconds, 3)},
+          "\n".join(f"{t['epc']}  x {t['x']:+.3f} m  y {t['y']:+.3f} m  {t['reads']:>4} reads  "
+                    f"{'ok' if t['localized'] else 'UNLOCALIZED'}" for t in tags)
+          + f"\n{len(tags)} tags in {seconds:.2f} s ({args.engine})")
+    return 0
+
+
 def cmd_clients(args: argparse.Namespace) -> int:
     """Issues and revokes API clients."""
     with running_services(args.data_dir) as services:
@@ -297,6 +336,24 @@ def cmd_clients(args: argparse.Namespace) -> int:
             _emit(args, {"client_id": client.client_id, "revoked": True},
                   f"{client.client_id} revoked")
     return 0
+
+
+def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`commonshelf inventory simulate|localize`."""
+    inventory = sub.add_parser("inventory", help="shelf scans by inventory robots")
+    isub = inventory.add_subparsers(dest="action", required=True)
+    sim = isub.add_parser("simulate", help="write a realistic scan batch (NDJSON)")
+    sim.add_argument("--books", type=int, default=40)
+    sim.add_argument("--spacing-cm", type=float, default=3.0)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--out", help="the batch file (default: standard output)")
+    sim.add_argument("--truth", help="also write the true positions to this JSON file")
+    for flag in ("reflection", "drift", "antenna-phase"):
+        sim.add_argument(f"--{flag}", type=float, default=0.0,
+                         help=f"strength of the {flag.replace('-', ' ')} impairment (0 = off)")
+    loc = isub.add_parser("localize", parents=[common], help="place the tags of a batch")
+    loc.add_argument("file")
+    loc.add_argument("--engine", choices=["cython", "numpy"], default="cython")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -347,6 +404,8 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", choices=["auto", "marc21", "marcxml"], default="auto")
     imp.add_argument("file")
 
+    _inventory_parser(sub, common)
+
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)
     ccreate = csub.add_parser("create", parents=[common])
@@ -369,10 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         "clients": cmd_clients,
         "projections": cmd_projections,
         "catalog": cmd_catalog,
+        "inventory": cmd_inventory,
     }
     try:
         return handlers[args.command](args)
-    except (TenancyError, CatalogError, MarcFormatError, SettingsError,
+    except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
             EmbeddedRuntimeError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
