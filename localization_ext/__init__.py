@@ -72,10 +72,11 @@ def localize_batch(tag: NDArray[np.int64], tags: int, t: NDArray[np.float64],
     else:
         found = _hologram_py.localize_all(*args)
     out = []
+    sorted_ax = args[3]
     for i in range(tags):
         s = slice(int(starts[i]), int(starts[i + 1]))
         reads = s.stop - s.start
-        span = float(ax[order][s].max() - ax[order][s].min()) if reads else 0.0
+        span = float(sorted_ax[s].max() - sorted_ax[s].min()) if reads else 0.0
         score = float(found[i, 2])
         confidence = score * min(1.0, span / 0.3) * min(1.0, reads / 30)
         localized = reads >= MIN_READS and span >= MIN_SPAN_M and score >= MIN_SCORE
