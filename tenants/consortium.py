@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.catalog.application import Catalog
 from domain.circulation.application import Circulation
+from domain.inventory.application import Inventory
 from domain.sharing.application import SharedCatalog
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
@@ -56,6 +57,7 @@ class TenantScope:
         self.env = application_env(database, self.schema, lock_timeout_s)
         self.clients = ClientRegistry(env=self.env)
         self.catalog = Catalog(env=self.env)
+        self.inventory = Inventory(env=self.env)
         # An item's lending state grows by two events a loan: the cache keeps each aggregate
         # and only reads the events after the version it holds (correct across processes).
         self.circulation = Circulation(env={**self.env, "AGGREGATE_CACHE_MAXSIZE": "2000",

@@ -1,0 +1,1 @@
+"""Inventory: robots' shelf scans, where they placed each book, and what that tells."""

@@ -1,0 +1,32 @@
+"""Call numbers in librarians' order, and the shelf report from a localized scan."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.inventory.report import call_number_key, shelf_report
+
+
+@pytest.mark.parametrize("ordered", [
+    # CLC: a class's books (/9 before /10) before its subclass TP312.8, then TP313
+    ["TP312", "TP312/9", "TP312/10", "TP312.8", "TP312.8/2", "TP313"],
+    ["005.133 L37", "005.2 A12", "005.74 B1", "510 Z9"],  # Dewey
+    ["QA76.6 .H857 2000", "QA76.73 .P98 L37", "QA76.73 .P985", "QA76.9 .A25", "QB1"],  # LC
+])
+def test_call_numbers_sort_as_librarians_sort_them(ordered: list[str]) -> None:
+    assert sorted(ordered[::-1], key=call_number_key) == ordered  # from the wrong order
+
+
+def test_the_report_finds_misplaced_missing_and_unknown() -> None:
+    items = {f"E{n}": {"barcode": f"B{n}", "call_number": f"QA{n}", "epc": f"E{n}",
+                       "status": "available"} for n in range(1, 7)}
+    xs = {"E1": 0.1, "E2": 0.2, "E5": 0.3, "E3": 0.4, "E4": 0.5}  # E5 sits between E2, E3
+    located = [{"epc": e, "x": x, "y": 0.0, "confidence": 0.9, "localized": True}
+               for e, x in xs.items()]
+    located.append({"epc": "FFFF", "x": 0.6, "y": 0.0, "confidence": 0.8, "localized": True})
+    report = shelf_report("scan-1", "A-01", located, items, list(items.values()))
+    assert report["misplaced"] == [{"barcode": "B5", "call_number": "QA5", "x": 0.3,
+                                    "belongs_after": "B4"}]
+    assert report["missing"] == [{"barcode": "B6", "call_number": "QA6"}]
+    assert report["unknown"] == [{"epc": "FFFF", "x": 0.6}]
+    assert [r["barcode"] for r in report["located"]] == ["B1", "B2", "B5", "B3", "B4"]
