@@ -18,7 +18,8 @@ from api.desk import sweep_pickups
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
 from api.observability import RequestMetrics
-from api.rest import admin, catalog, health, metrics, oauth
+from api.rest import admin, catalog, health, metrics, oauth, robots
+from api.scans import ScanWorker
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 
@@ -73,7 +74,8 @@ _collectors: list[Collector] = []
 
 
 def create_app(services: Services, relay: Relay | None = None,
-               workers: list[ProjectionWorker] | None = None) -> FastAPI:
+               workers: list[ProjectionWorker] | None = None,
+               scan_workers: list[ScanWorker] | None = None) -> FastAPI:
     """The HTTP application over built services, with the relay and workers beside it."""
 
     @asynccontextmanager
@@ -82,6 +84,7 @@ def create_app(services: Services, relay: Relay | None = None,
         stop = asyncio.Event()
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
+        background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
         background.append(asyncio.create_task(sweep_pickups(services, stop)))
         try:
             yield
@@ -101,11 +104,13 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(oauth.router)
     app.include_router(admin.router)
     app.include_router(catalog.router)
+    app.include_router(robots.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
-                       by_path={"/catalog/imports": services.settings.max_import_bytes})
+                       by_path={"/catalog/imports": services.settings.max_import_bytes,
+                                "/robots/scans": services.settings.max_scan_bytes})
     app.add_middleware(RequestMetrics)
     collector = metrics.PipelineCollector(lambda: projection_status(services))
     while _collectors:  # one pipeline collector per process, even when apps are rebuilt

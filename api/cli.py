@@ -23,6 +23,7 @@ from api.dependencies import (
     projection_status,
 )
 from api.imports import ImportSummary, MarcImport
+from api.scans import ScanWorker
 from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
@@ -109,10 +110,12 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         only = [n for group in args.projections or [] for n in group.split(",") if n]
         workers = (build_workers(services.settings, only)
                    if args.role in ("all", "projections") else [])
-        if args.role in ("relay", "projections"):
-            return _background_only(relay, workers, args.host, args.port)
+        scan_workers = [ScanWorker(services)] if args.role in ("all", "scans") else []
+        if args.role in ("relay", "projections", "scans"):
+            return _background_only([*([relay] if relay else []), *workers, *scan_workers],
+                                    args.host, args.port)
         banner = seed(services) if seed else ""
-        app = create_app(services, relay, workers)
+        app = create_app(services, relay, workers, scan_workers)
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
@@ -120,9 +123,9 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
     return 0
 
 
-def _background_only(relay: Relay | None, workers: list[ProjectionWorker], host: str,
-                     port: int) -> int:
-    """Runs the relay or the projection workers until SIGINT/SIGTERM; HTTP serves /metrics."""
+def _background_only(runners: list[Any], host: str, port: int) -> int:
+    """Runs the relay, projection or scan workers until SIGINT/SIGTERM; HTTP serves
+    /metrics."""
     from prometheus_client import start_http_server  # noqa: PLC0415
 
     server, _ = start_http_server(port, addr=host)
@@ -133,15 +136,20 @@ def _background_only(relay: Relay | None, workers: list[ProjectionWorker], host:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        tasks = [relay.run(stop)] if relay else []
-        tasks += [w.run(stop) for w in workers]
-        what = "relay (standby until it holds the relay lock)" if relay else (
-            "projection workers: " + ", ".join(w.projection.name for w in workers))
-        print(f"CommonShelf {what} running", flush=True)
-        await asyncio.gather(*tasks)
+        names = ", ".join(_runner_name(r) for r in runners)
+        print(f"CommonShelf running: {names}", flush=True)
+        await asyncio.gather(*(r.run(stop) for r in runners))
 
     asyncio.run(run())
     return 0
+
+
+def _runner_name(runner: Any) -> str:
+    if isinstance(runner, Relay):
+        return "relay (standby until it holds the relay lock)"
+    if isinstance(runner, ProjectionWorker):
+        return f"projection {runner.projection.name}"
+    return "scan worker"
 
 
 def _seed_demo_catalog(services: Services) -> None:
@@ -370,8 +378,9 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[common, http], help="run the service")
-    serve.add_argument("--role", choices=["all", "api", "relay", "projections"], default="all",
-                       help="process role: api, relay, projections, or all in one (default)")
+    serve.add_argument("--role", choices=["all", "api", "relay", "projections", "scans"],
+                       default="all", help="process role: api, relay, projections, scans "
+                                           "(scan workers), or all in one (default)")
     serve.add_argument("--projections", action="append", metavar="NAME[,NAME]",
                        help="run only these projections' workers (default: all of them)")
     demo = sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")

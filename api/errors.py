@@ -41,6 +41,7 @@ from domain.circulation.errors import (
     PolicyInvalidError,
     RenewalLimitError,
 )
+from domain.inventory.errors import InventoryError, ScanNotFoundError, ScanStateError
 from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
@@ -100,6 +101,8 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     HoldNotFoundError: (404, "NOT_FOUND"),
     PolicyInvalidError: (422, "INVALID_INPUT"),
     KeyReusedError: (422, "INVALID_INPUT"),
+    ScanNotFoundError: (404, "NOT_FOUND"),
+    ScanStateError: (409, "CONFLICT"),
 }
 
 
@@ -129,6 +132,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CatalogError)
     @app.exception_handler(SharingError)
     @app.exception_handler(CirculationError)
+    @app.exception_handler(InventoryError)
     @app.exception_handler(DescriptionInvalidError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)

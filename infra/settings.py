@@ -41,6 +41,7 @@ class Settings:
     token_ttl_s: int = 3600
     max_body_bytes: int = 1024 * 1024
     max_import_bytes: int = 100 * 1024 * 1024
+    max_scan_bytes: int = 256 * 1024 * 1024  # a scan batch, uncompressed
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
 
@@ -48,6 +49,16 @@ class Settings:
     def events_stream(self) -> str:
         """The JetStream stream that carries every tenant's events."""
         return f"{self.nats_prefix.upper()}_EVENTS"
+
+    @property
+    def scans_stream(self) -> str:
+        """The work queue of scan jobs (its subjects lie outside the events stream's)."""
+        return f"{self.nats_prefix.upper()}_SCANS"
+
+    @property
+    def scans_subject(self) -> str:
+        """Where scan jobs are published."""
+        return f"{self.nats_prefix}jobs.scans"
 
     @property
     def embedded(self) -> bool:
@@ -78,6 +89,7 @@ class Settings:
             token_ttl_s=_int_from_env("COMMONSHELF_TOKEN_TTL", 3600),
             max_body_bytes=_int_from_env("COMMONSHELF_MAX_BODY_BYTES", 1024 * 1024),
             max_import_bytes=_int_from_env("COMMONSHELF_MAX_IMPORT_BYTES", 100 * 1024 * 1024),
+            max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 256 * 1024 * 1024),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
         )
 

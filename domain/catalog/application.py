@@ -187,6 +187,22 @@ class Catalog(Application[UUID]):
             self.save(item)
         return item
 
+    def assign_epc(self, barcode: str, epc: str) -> Item:
+        """Tags an item: its EPC must be no other item's in the library."""
+        item = self.item_by_barcode(barcode)
+        cleaned = check_epc(epc) or ""
+        if not item.assign_epc(cleaned, self.clock()):
+            return item
+        tag = self._get_or_none(EpcTag.create_id(cleaned))
+        if tag is not None:
+            raise EpcTakenError(f"epc {cleaned!r} is already on an item of this library")
+        try:
+            self.save(item, EpcTag(epc=cleaned, item_id=item.id))
+        except IntegrityError:
+            raise EpcTakenError(f"epc {cleaned!r} is already on an item of this "
+                                "library") from None
+        return item
+
     def withdraw_item(self, barcode: str, reason: str) -> Item:
         """Withdraws an item for good."""
         item = self.item_by_barcode(barcode)

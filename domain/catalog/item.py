@@ -108,6 +108,10 @@ class Item(Aggregate):
         reason: str
         withdrawn_at: datetime
 
+    class EpcAssigned(Aggregate.Event):
+        epc: str
+        assigned_at: datetime
+
     @staticmethod
     @functools.lru_cache(maxsize=8192)  # an import asks for the same ids several times
     def create_id(barcode: str) -> UUID:
@@ -154,6 +158,24 @@ class Item(Aggregate):
                moved_at: datetime) -> None:
         self.location = Location(branch, collection, shelf)
         self.changed_at = moved_at
+
+    def assign_epc(self, epc: str, at: datetime) -> bool:
+        """Gives the item an RFID tag's EPC (a new tag replaces the old); False if it has
+        this one already."""
+        if self.status == WITHDRAWN:
+            raise ItemWithdrawnError(f"item {self.barcode} was withdrawn; it gets no tag")
+        cleaned = check_epc(epc)
+        if cleaned is None:
+            raise ItemFieldInvalidError("epc: give the tag's EPC")
+        if cleaned == self.epc:
+            return False
+        self._epc_assigned(cleaned, at)
+        return True
+
+    @event(EpcAssigned)
+    def _epc_assigned(self, epc: str, assigned_at: datetime) -> None:
+        self.epc = epc
+        self.changed_at = assigned_at
 
     def withdraw(self, reason: str, at: datetime) -> None:
         """Takes the copy out of the collection for good (its barcode is not reused)."""

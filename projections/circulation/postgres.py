@@ -178,6 +178,14 @@ class CirculationView(Projection):
         keys = ("status", "loan_id", "due_at", "renewals", "pickup_until")
         return dict(zip(keys, row, strict=True)) if row else None
 
+    def statuses(self, cur: Cursor[Any], tenant: str, item_ids: list[str]) -> dict[str, str]:
+        """The lending status of those items that were ever lent."""
+        rows = cur.execute(sql.SQL(
+            "SELECT item_id::text, status FROM {} WHERE tenant = %s "
+            "AND item_id = ANY(%s::uuid[])").format(self._t("lending")),
+            (tenant, item_ids)).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def loans(self, cur: Cursor[Any], tenant: str, *, borrower: str | None = None,
               open_only: bool = True, overdue_at: datetime | None = None,
               limit: int = 500) -> list[dict[str, Any]]:

@@ -164,6 +164,8 @@ class LocalCatalog(Projection):
             elif event.event == "Withdrawn":
                 item_changes.append(("status", ("withdrawn", plain(data["withdrawn_at"]),
                                                 *key)))
+            elif event.event == "EpcAssigned":
+                item_changes.append(("epc", (data["epc"], plain(data["assigned_at"]), *key)))
         self._write(cur, rows, new_items, item_changes)
         if touched_shared:
             self._write(cur, self._showing(cur, touched_shared), [], [])
@@ -309,10 +311,13 @@ class LocalCatalog(Projection):
                 "changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (tenant, id) DO NOTHING").format(self._t("items")), new_items)
         for kind, params in item_changes:
-            statement = (
-                "UPDATE {} SET branch = %s, collection = %s, shelf = %s, changed_at = %s "
-                "WHERE tenant = %s AND id = %s" if kind == "moved" else
-                "UPDATE {} SET status = %s, changed_at = %s WHERE tenant = %s AND id = %s")
+            statement = {
+                "moved": "UPDATE {} SET branch = %s, collection = %s, shelf = %s, "
+                         "changed_at = %s WHERE tenant = %s AND id = %s",
+                "status": "UPDATE {} SET status = %s, changed_at = %s WHERE tenant = %s "
+                          "AND id = %s",
+                "epc": "UPDATE {} SET epc = %s, changed_at = %s WHERE tenant = %s AND id = %s",
+            }[kind]
             cur.execute(sql.SQL(statement).format(self._t("items")), params)
 
     def _params(self, cur: Cursor[Any], record_id: str, values: dict[str, Any],
@@ -381,6 +386,17 @@ class LocalCatalog(Projection):
             "collection, shelf, material_type, status, changed_at FROM {} "
             "WHERE tenant = %s AND record_id = %s ORDER BY barcode").format(self._t("items")),
             (tenant, record_id)).fetchall()
+        return [_item_dict(r) for r in rows]
+
+    def items_where(self, cur: Cursor[Any], tenant: str, *, epcs: list[str] | None = None,
+                    shelf: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's items carrying these EPCs, or placed on this shelf."""
+        column, value = ("epc = ANY(%s)", epcs) if epcs is not None else ("shelf = %s", shelf)
+        rows = cur.execute(sql.SQL(
+            "SELECT id, barcode, epc, record_id, call_number, call_number_scheme, branch, "
+            "collection, shelf, material_type, status, changed_at FROM {} "
+            "WHERE tenant = %s AND {}").format(self._t("items"), sql.SQL(column)),
+            (tenant, value)).fetchall()
         return [_item_dict(r) for r in rows]
 
     def count(self, cur: Cursor[Any], tenant: str) -> int:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.dependencies import Services, build_relay, build_services, build_workers
+from api.scans import ScanWorker
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -28,6 +29,7 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("data")),
                         database_url=database_url, nats_url=nats_url, db_pool_size=4,
                         max_body_bytes=64 * 1024, max_import_bytes=4 * 1024 * 1024,
+                        max_scan_bytes=2 * 1024 * 1024,
                         nats_prefix=f"cstest{secrets.token_hex(4)}")
     built = build_services(settings)
     yield built
@@ -38,12 +40,14 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
 def http(services: Services) -> Iterator[TestClient]:
     """An HTTP client of the app, with the relay and projection workers running beside it."""
     settings = services.settings
-    app = create_app(services, build_relay(settings), build_workers(settings))
+    app = create_app(services, build_relay(settings), build_workers(settings),
+                     [ScanWorker(services)])
     try:
         with TestClient(app) as client:
             yield client
     finally:
-        asyncio.run(_delete_stream(str(settings.nats_url), settings.events_stream))
+        for stream in (settings.events_stream, settings.scans_stream):
+            asyncio.run(_delete_stream(str(settings.nats_url), stream))
 
 
 async def _delete_stream(url: str, name: str) -> None:

@@ -105,6 +105,14 @@ class MoveItemInput:
 
 
 @strawberry.input
+class AssignEpcInput:
+    """An RFID tag for an item."""
+
+    item_barcode: str
+    epc: str = strawberry.field(description="the tag's EPC, hexadecimal")
+
+
+@strawberry.input
 class WithdrawItemInput:
     """An item to take out of the collection for good."""
 
@@ -226,6 +234,20 @@ class CatalogMutations:
 
         def run() -> ItemAggregate:
             item = services.consortium.scope(tenant).catalog.move_item(input.barcode, location)
+            services.wait_for_catalog(tenant)
+            return item
+
+        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
+
+    @strawberry.mutation(description="Give an item an RFID tag (its EPC, unique in the "  # type: ignore[untyped-decorator]
+                         "library).")
+    async def assign_epc(self, info: Info[Context, None], input: AssignEpcInput) -> ItemPayload:
+        tenant = (await info.context.principal()).library("library:write")
+        services = info.context.services
+
+        def run() -> ItemAggregate:
+            item = services.consortium.scope(tenant).catalog.assign_epc(input.item_barcode,
+                                                                        input.epc)
             services.wait_for_catalog(tenant)
             return item
 

@@ -1,0 +1,105 @@
+"""Robots upload shelf scans: `POST /robots/scans` (NDJSON, optionally gzip) answers 202
+with the scan's id before any localization; `GET /robots/scans/{scan_id}` reports the
+status and, once done, the report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+import zlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import AuthError, Principal
+from api.dependencies import PrincipalDep, ServicesDep
+from api.scans import ScanBatchError, accept, queue, report
+from domain.inventory.scan import DONE
+
+router = APIRouter(prefix="/robots", tags=["inventory robots"])
+_CHUNK = 1 << 16
+
+
+def _spool() -> str:
+    handle, name = tempfile.mkstemp(prefix="commonshelf-scan-", suffix=".ndjson")
+    os.close(handle)
+    return name
+
+
+def _tenant(caller: Principal, *scopes: str) -> str:
+    """The caller's library, if the token holds one of the scopes."""
+    if caller.tenant is None or not set(scopes) & caller.scopes:
+        raise AuthError(403, "FORBIDDEN", f"this needs a library's token with one of {scopes}")
+    return caller.tenant
+
+
+@router.post("/scans", status_code=202, openapi_extra={"requestBody": {
+    "description": "a scan batch: NDJSON, a header line then one line per read; "
+                   "Content-Encoding: gzip accepted",
+    "content": {"application/x-ndjson": {}}}})
+async def upload_scan(request: Request, response: Response, svc: ServicesDep,
+                      caller: PrincipalDep,
+                      content_encoding: Annotated[str | None, Header()] = None
+                      ) -> Any:
+    """Checks, stores and queues a batch (scope inventory:upload); the same batch id again
+    answers with the same scan."""
+    tenant = _tenant(caller, "inventory:upload")
+    limit = svc.settings.max_scan_bytes
+    gzipped = (content_encoding or "").lower() == "gzip"
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    spool = anyio.Path(await run_in_threadpool(_spool))
+    try:
+        size = 0
+        async with await anyio.open_file(spool, "wb") as out:
+            async for chunk in request.stream():
+                pieces = [chunk]
+                if inflate is not None:  # bounded: a gzip bomb stops at the limit
+                    try:
+                        pieces = [inflate.decompress(chunk, limit + 1 - size)]
+                    except zlib.error as error:
+                        raise HTTPException(400, f"the body is not valid gzip: {error}") \
+                            from None
+                for piece in pieces:
+                    size += len(piece)
+                    if size > limit:
+                        raise HTTPException(413, f"the batch is over the limit of {limit} "
+                                                 "bytes uncompressed; split it by shelf")
+                    await out.write(piece)
+        try:
+            scan, pending = await run_in_threadpool(accept, svc, tenant, Path(spool))
+        except ScanBatchError as error:
+            return JSONResponse({"detail": str(error), "code": "INVALID_SCAN",
+                                 "line": error.line, "field": error.field}, 422)
+    finally:
+        await spool.unlink(missing_ok=True)
+    if pending:
+        try:
+            await queue(svc, tenant, scan.id)
+        except ConnectionError as error:
+            raise HTTPException(503, str(error)) from None
+    response.headers["Location"] = f"/robots/scans/{scan.id}"
+    return {"scan_id": str(scan.id), "status": scan.status}
+
+
+@router.get("/scans/{scan_id}")
+async def scan_status(scan_id: str, svc: ServicesDep, caller: PrincipalDep) -> dict[str, Any]:
+    """The scan's status; with the report once it is done (inventory:upload or
+    library:read, the library's own scans only)."""
+    tenant = _tenant(caller, "inventory:upload", "library:read")
+    try:
+        scan_uuid = uuid.UUID(scan_id)
+    except ValueError:
+        raise HTTPException(404, f"no scan {scan_id!r}") from None
+    inventory = svc.consortium.scope(tenant).inventory
+    scan = await run_in_threadpool(inventory.get, scan_uuid)
+    out: dict[str, Any] = {"scan_id": str(scan.id), "status": scan.status,
+                           "batch_id": scan.batch_id, "robot": scan.robot, "shelf": scan.shelf,
+                           "reads": scan.reads, "tags": scan.tags, "reason": scan.reason}
+    if scan.status == DONE:
+        out["report"] = await run_in_threadpool(report, svc, tenant, scan)
+    return out

@@ -1,0 +1,123 @@
+"""A robot uploads a shelf scan over HTTP; a scan worker localizes it from the JetStream work
+queue; the library gets misplaced, missing and unknown books back."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from localization_ext.simulate import Setup, simulate, write_batch
+from tests.integration.api.test_catalog import ADD_ITEM, CREATE, data, gql
+from tests.integration.conftest import token_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+BOOKS = 12
+
+
+@pytest.fixture
+def robot(http: TestClient, admin_headers: dict[str, str], unique_slug: str) -> dict[str, Any]:
+    """A library whose shelf A-01 holds books 1-11 of the simulation (book 0's tag is
+    unknown to the catalog), book 5 catalogued out of call-number order, and one more book
+    that should be on the shelf but is not scanned."""
+    http.post("/admin/tenants", json={"slug": unique_slug, "name": "Robot Library"},
+              headers=admin_headers)
+    client = http.post(f"/admin/tenants/{unique_slug}/clients", headers=admin_headers, json={
+        "name": "staff", "scopes": ["library:read", "library:write", "inventory:upload"]}).json()
+    token = token_for(http, client["client_id"], client["client_secret"])
+    record = data(gql(http, token, CREATE, input={"title": "Shelf A-01"}))
+    record_id = record["createRecord"]["record"]["id"]
+    scan = simulate(Setup(books=BOOKS, spacing_m=0.03, seed=21))
+    for n in range(1, BOOKS):
+        call_number = "QA999" if n == 5 else f"QA{100 + n}"
+        data(gql(http, token, ADD_ITEM, input={
+            "recordId": record_id, "barcode": f"S-{n}", "epc": scan.epc[n],
+            "callNumber": call_number, "location": {"branch": "MAIN", "shelf": "A-01"}}))
+    data(gql(http, token, ADD_ITEM, input={
+        "recordId": record_id, "barcode": "S-GONE", "epc": "ABCDEF0123", "callNumber": "QA150",
+        "location": {"branch": "MAIN", "shelf": "A-01"}}))
+    batch = io.StringIO()
+    write_batch(scan, batch, shelf="A-01", batch_id=f"{unique_slug}-pass-1")
+    return {"token": token, "batch": batch.getvalue(), "scan": scan, "slug": unique_slug}
+
+
+def _upload(http: TestClient, token: str, body: bytes, gzipped: bool = True) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return http.post("/robots/scans", content=body, headers=headers)
+
+
+def _done(http: TestClient, token: str, scan_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer: dict[str, Any] = http.get(f"/robots/scans/{scan_id}", headers={
+            "Authorization": f"Bearer {token}"}).json()
+        if answer["status"] in ("done", "failed"):
+            return answer
+        time.sleep(0.1)
+    raise AssertionError("the scan was not localized in 60 s")
+
+
+def test_a_scan_upload_is_localized_and_reported(http: TestClient,
+                                                 robot: dict[str, Any]) -> None:
+    token = robot["token"]
+    accepted = _upload(http, token, gzip.compress(robot["batch"].encode()))
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["status"] in ("accepted", "localizing", "done")
+    scan_id = accepted.json()["scan_id"]
+    answer = _done(http, token, scan_id)
+    assert answer["status"] == "done", answer
+    report = answer["report"]
+    assert [m["barcode"] for m in report["misplaced"]] == ["S-5"]
+    assert report["misplaced"][0]["belongs_after"] == "S-11"
+    assert report["missing"] == [{"barcode": "S-GONE", "call_number": "QA150"}]
+    assert [u["epc"] for u in report["unknown"]] == [robot["scan"].epc[0]]
+    located = {r["barcode"]: r["x"] for r in report["located"]}
+    true_x = robot["scan"].true_x
+    assert all(abs(located[f"S-{n}"] - true_x[n]) < 0.02 for n in range(1, BOOKS))
+
+    again = _upload(http, token, robot["batch"].encode(), gzipped=False)
+    assert again.status_code == 202
+    assert again.json() == {"scan_id": scan_id, "status": "done"}  # the same scan
+
+
+def test_bad_batches_are_refused_and_nothing_is_stored(http: TestClient,
+                                                       robot: dict[str, Any]) -> None:
+    token = robot["token"]
+    lines = robot["batch"].splitlines()
+    lines[3] = lines[3].replace('"phase": ', '"phase": 9')
+    bad = _upload(http, token, "\n".join(lines).encode(), gzipped=False)
+    assert bad.status_code == 422
+    assert (bad.json()["line"], bad.json()["field"], bad.json()["code"]) == (
+        4, "phase", "INVALID_SCAN")
+    header = json.loads(lines[0])
+    assert _upload(http, token, b"", gzipped=False).status_code == 422
+    assert _upload(http, token, b"not gzip at all").status_code == 400
+    bomb = gzip.compress(b"0" * (3 * 1024 * 1024))  # 3 MB of zeros: a few kB compressed
+    assert _upload(http, token, bomb).status_code == 413
+    refused = http.get(f"/robots/scans/{header['batch_id']}", headers={
+        "Authorization": f"Bearer {token}"})
+    assert refused.status_code == 404
+
+
+def test_scans_belong_to_their_library(http: TestClient, robot: dict[str, Any],
+                                       admin_headers: dict[str, str]) -> None:
+    accepted = _upload(http, robot["token"], robot["batch"].encode(), gzipped=False)
+    scan_id = accepted.json()["scan_id"]
+    other = robot["slug"] + "-x"
+    http.post("/admin/tenants", json={"slug": other, "name": "Other"}, headers=admin_headers)
+    client = http.post(f"/admin/tenants/{other}/clients", headers=admin_headers, json={
+        "name": "robot", "scopes": ["inventory:upload"]}).json()
+    theirs = token_for(http, client["client_id"], client["client_secret"])
+    assert http.get(f"/robots/scans/{scan_id}", headers={
+        "Authorization": f"Bearer {theirs}"}).status_code == 404
+    reader = http.post(f"/admin/tenants/{robot['slug']}/clients", headers=admin_headers,
+                       json={"name": "circulation", "scopes": ["ill"]}).json()
+    no_scope = token_for(http, reader["client_id"], reader["client_secret"])
+    assert _upload(http, no_scope, robot["batch"].encode(), gzipped=False).status_code == 403
