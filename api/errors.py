@@ -155,6 +155,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
         code = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-                413: "TOO_LARGE", 415: "UNSUPPORTED_FORMAT"}.get(
+                409: "CONFLICT", 413: "TOO_LARGE", 415: "UNSUPPORTED_FORMAT"}.get(
             error.status_code, "HTTP_ERROR")
         return JSONResponse(_body(code, str(error.detail)), error.status_code)

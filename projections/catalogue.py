@@ -5,6 +5,7 @@ from __future__ import annotations
 from projections.activity.postgres import Activity
 from projections.circulation.postgres import CirculationView
 from projections.framework import Projection
+from projections.inventory.postgres import InventoryScans
 from projections.local_catalog.postgres import LocalCatalog
 from projections.tenant_directory.postgres import TenantDirectory
 
@@ -13,4 +14,5 @@ PROJECTIONS: dict[str, type[Projection]] = {
     TenantDirectory.name: TenantDirectory,
     LocalCatalog.name: LocalCatalog,
     CirculationView.name: CirculationView,
+    InventoryScans.name: InventoryScans,
 }

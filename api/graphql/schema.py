@@ -15,6 +15,7 @@ from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
+from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
 from api.observability import OperationMetrics
@@ -65,7 +66,7 @@ class DomainErrorCodes(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries, SharingQueries, CirculationQueries):
+class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthError, Principal
 from api.dependencies import PrincipalDep, ServicesDep
+from api.report_formats import report_csv, report_svg
 from api.scans import ScanBatchError, accept, queue, report
 from domain.inventory.scan import DONE
 
@@ -103,3 +104,20 @@ async def scan_status(scan_id: str, svc: ServicesDep, caller: PrincipalDep) -> d
     if scan.status == DONE:
         out["report"] = await run_in_threadpool(report, svc, tenant, scan)
     return out
+
+
+@router.get("/scans/{scan_id}/report.{fmt}")
+async def scan_report(scan_id: str, fmt: str, svc: ServicesDep,
+                      caller: PrincipalDep) -> Response:
+    """A done scan's report as `report.json`, `report.csv` or `report.svg` (a shelf map)."""
+    answer = await scan_status(scan_id, svc, caller)
+    if "report" not in answer:
+        raise HTTPException(409, f"scan {scan_id} is {answer['status']}: no report yet")
+    report_ = answer["report"]
+    if fmt == "csv":
+        return Response(report_csv(report_), media_type="text/csv")
+    if fmt == "svg":
+        return Response(report_svg(report_), media_type="image/svg+xml")
+    if fmt == "json":
+        return JSONResponse(report_)
+    raise HTTPException(404, f"no report format {fmt!r}: json, csv or svg")

@@ -121,3 +121,27 @@ def test_scans_belong_to_their_library(http: TestClient, robot: dict[str, Any],
                        json={"name": "circulation", "scopes": ["ill"]}).json()
     no_scope = token_for(http, reader["client_id"], reader["client_secret"])
     assert _upload(http, no_scope, robot["batch"].encode(), gzipped=False).status_code == 403
+
+
+def test_reports_through_graphql_csv_and_svg(http: TestClient, robot: dict[str, Any]) -> None:
+    token = robot["token"]
+    scan_id = _upload(http, token, robot["batch"].encode(), gzipped=False).json()["scan_id"]
+    assert _done(http, token, scan_id)["status"] == "done"
+    answer = data(gql(http, token, """query($id: ID!) { inventoryScan(id: $id) { status shelf
+        report { misplaced { barcode belongsAfter } missing { barcode } unknown { epc }
+                 located { barcode } csv svg } } }""", id=scan_id))["inventoryScan"]
+    assert answer["status"] == "done"
+    assert answer["report"]["misplaced"] == [{"barcode": "S-5", "belongsAfter": "S-11"}]
+    assert answer["report"]["missing"] == [{"barcode": "S-GONE"}]
+    assert "misplaced,S-5," in answer["report"]["csv"]
+    assert answer["report"]["svg"].startswith("<svg")
+    assert "#d33" in answer["report"]["svg"]  # the misplaced book, in red
+    listed = data(gql(http, token, "{ inventoryScans { id shelf status } }"))
+    assert {"id": scan_id, "shelf": "A-01", "status": "done"} in listed["inventoryScans"]
+    headers = {"Authorization": f"Bearer {token}"}
+    csv_ = http.get(f"/robots/scans/{scan_id}/report.csv", headers=headers)
+    assert csv_.headers["content-type"].startswith("text/csv")
+    assert csv_.text.splitlines()[0].startswith("finding,barcode,epc")
+    svg = http.get(f"/robots/scans/{scan_id}/report.svg", headers=headers)
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert http.get(f"/robots/scans/{scan_id}/report.pdf", headers=headers).status_code == 404

@@ -1,0 +1,1 @@
+"""Inventory in GraphQL: a library's robot scans and their reports."""

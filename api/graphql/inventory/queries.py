@@ -1,0 +1,143 @@
+"""A library's scans and their reports (scope library:read)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from api.report_formats import report_csv, report_svg
+from api.scans import report
+from domain.inventory.scan import DONE
+from projections.inventory.postgres import InventoryScans
+
+
+@strawberry.type
+class MisplacedBook:
+    """A book out of call-number order, and the book it belongs after (null: first)."""
+
+    barcode: str
+    call_number: str | None
+    x: float
+    belongs_after: str | None
+
+
+@strawberry.type
+class MissingBook:
+    """A book the shelf should hold that the scan did not see."""
+
+    barcode: str
+    call_number: str | None
+
+
+@strawberry.type
+class UnknownTag:
+    """A tag the catalog does not know."""
+
+    epc: str
+    x: float
+
+
+@strawberry.type
+class LocatedBook:
+    """A book where the robot found it."""
+
+    barcode: str
+    epc: str
+    x: float
+    y: float
+    confidence: float
+
+
+@strawberry.type
+class ScanReport:
+    """What a scan tells about its shelf (also as CSV and as an SVG shelf map)."""
+
+    misplaced: list[MisplacedBook]
+    missing: list[MissingBook]
+    unknown: list[UnknownTag]
+    located: list[LocatedBook]
+    csv: str
+    svg: str
+
+    @classmethod
+    def of(cls, found: dict[str, Any]) -> ScanReport:
+        """The report as the service computed it."""
+        return cls(misplaced=[MisplacedBook(**m) for m in found["misplaced"]],
+                   missing=[MissingBook(**m) for m in found["missing"]],
+                   unknown=[UnknownTag(**u) for u in found["unknown"]],
+                   located=[LocatedBook(**r) for r in found["located"]],
+                   csv=report_csv(found), svg=report_svg(found))
+
+
+@strawberry.type
+class InventoryScan:
+    """One shelf scan a robot uploaded."""
+
+    id: strawberry.ID
+    batch_id: str
+    robot: str
+    shelf: str
+    status: str = strawberry.field(description="accepted, localizing, done or failed")
+    reason: str | None
+    reads: int
+    tags: int
+    report: ScanReport | None = strawberry.field(description="once the scan is done")
+
+
+@strawberry.type
+class ScanSummary:
+    """A scan in the library's list."""
+
+    id: strawberry.ID
+    batch_id: str
+    robot: str
+    shelf: str
+    status: str
+    reads: int
+    tags: int
+    uploaded_at: datetime
+
+
+@strawberry.type
+class InventoryQueries:
+    """A library's robot scans."""
+
+    @strawberry.field(description="One of the library's scans, with its report when done.")  # type: ignore[untyped-decorator]
+    async def inventory_scan(self, info: Info[Context, None],
+                             id: strawberry.ID) -> InventoryScan:
+        tenant = (await info.context.principal()).library("library:read")
+        try:
+            scan_id = uuid.UUID(str(id))
+        except ValueError:
+            raise GraphQLError(f"id: {id!r} is not a scan id",
+                               extensions={"code": "INVALID_INPUT"}) from None
+        services = info.context.services
+
+        def read() -> InventoryScan:
+            scan = services.consortium.scope(tenant).inventory.get(scan_id)
+            found = report(services, tenant, scan) if scan.status == DONE else None
+            return InventoryScan(id=strawberry.ID(str(scan.id)), batch_id=scan.batch_id,
+                                 robot=scan.robot, shelf=scan.shelf, status=scan.status,
+                                 reason=scan.reason, reads=scan.reads, tags=scan.tags,
+                                 report=ScanReport.of(found) if found else None)
+
+        return await run_in_threadpool(read)
+
+    @strawberry.field(description="The library's scans, newest first.")  # type: ignore[untyped-decorator]
+    async def inventory_scans(self, info: Info[Context, None],
+                              first: int = 50) -> list[ScanSummary]:
+        tenant = (await info.context.principal()).library("library:read")
+
+        def read() -> list[ScanSummary]:
+            with info.context.services.view(InventoryScans) as (view, cur):
+                rows = view.scans(cur, tenant, max(1, min(first, 500)))
+            return [ScanSummary(id=strawberry.ID(str(r.pop("scan_id"))), **r) for r in rows]
+
+        return await run_in_threadpool(read)
