@@ -23,10 +23,12 @@ from typing import Any
 
 import nats
 import psycopg
+from eventsourcing.persistence import IntegrityError
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import FetchTimeoutError, NotFoundError
 
 from api.dependencies import Services
+from domain.inventory.errors import ScanStateError
 from domain.inventory.report import shelf_report
 from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
 from infra.blobs import Blobs
@@ -39,7 +41,6 @@ from tenants.consortium import tenant_schema
 
 __all__ = ["ScanBatchError", "ScanWorker", "accept", "queue", "report"]  # REST uses these
 log = logging.getLogger(__name__)
-ACK_WAIT_S = 60  # a worker reports progress every 10 s while it works
 
 
 def read_checked(path: Path) -> ScanBatch:
@@ -128,7 +129,8 @@ class ScanWorker:
             await ensure_stream(js, self.services)
             sub = await js.pull_subscribe(
                 settings.scans_subject, durable="scan_workers", stream=settings.scans_stream,
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_S))
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT,
+                                      ack_wait=settings.scan_ack_wait_s))
             while not stop.is_set():
                 try:
                     [msg] = await sub.fetch(1, timeout=1)
@@ -138,7 +140,7 @@ class ScanWorker:
                 working = asyncio.create_task(asyncio.to_thread(
                     self.process, job["tenant"], uuid.UUID(job["scan_id"])))
                 while not working.done():  # tell JetStream the job is alive
-                    await asyncio.wait({working}, timeout=10)
+                    await asyncio.wait({working}, timeout=settings.scan_ack_wait_s / 3)
                     if not working.done():
                         await msg.in_progress()
                 try:
@@ -146,9 +148,20 @@ class ScanWorker:
                 except (psycopg.OperationalError, OSError):
                     await msg.nak(delay=5)
                     raise
+                except (ScanStateError, IntegrityError):
+                    log.info("scan %s was finished by another worker", job["scan_id"])
+                except Exception:  # a bug must not stop the queue: the scan says it failed
+                    log.exception("scan %s could not be localized", job["scan_id"])
+                    await asyncio.to_thread(self._fail, job["tenant"],
+                                            uuid.UUID(job["scan_id"]))
                 await msg.ack()
         finally:
             await nc.close()
+
+    def _fail(self, tenant: str, scan_id: uuid.UUID) -> None:
+        with contextlib.suppress(ScanStateError, IntegrityError):
+            self.services.consortium.scope(tenant).inventory.record_failed(
+                scan_id, "the scan could not be localized (an internal error, logged)")
 
     def process(self, tenant: str, scan_id: uuid.UUID) -> None:
         """Localizes one scan, unless a worker before already did."""

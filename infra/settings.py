@@ -42,6 +42,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_import_bytes: int = 100 * 1024 * 1024
     max_scan_bytes: int = 256 * 1024 * 1024  # a scan batch, uncompressed
+    scan_ack_wait_s: float = 60.0  # a dead scan worker's job goes to another after this
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
 
@@ -90,6 +91,7 @@ class Settings:
             max_body_bytes=_int_from_env("COMMONSHELF_MAX_BODY_BYTES", 1024 * 1024),
             max_import_bytes=_int_from_env("COMMONSHELF_MAX_IMPORT_BYTES", 100 * 1024 * 1024),
             max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 256 * 1024 * 1024),
+            scan_ack_wait_s=_int_from_env("COMMONSHELF_SCAN_ACK_WAIT_S", 60),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
         )
 
