@@ -28,12 +28,16 @@ def _edge(t: NDArray[np.float64], phase: NDArray[np.float64], at: float) -> floa
 def channel_offsets(tag: NDArray[np.int64], t: NDArray[np.float64],
                     phase: NDArray[np.float64], channel: NDArray[np.int64],
                     channels: int, distance_m: float = 0.35,
-                    freqs: NDArray[np.float64] | None = None
+                    freqs: NDArray[np.float64] | None = None, max_tags: int = 400
                     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Each channel's offset relative to the first one the reader used, and which channels
-    could be tied to it. Reads must be in time order."""
+    could be tied to it. Reads must be in time order. A few hundred tags tie 16 channels
+    well: more only cost time."""
     sums = np.zeros((channels, channels), dtype=np.complex128)
-    for tag_id in np.unique(tag):
+    tags = np.unique(tag)
+    if len(tags) > max_tags:
+        tags = tags[np.linspace(0, len(tags) - 1, max_tags).astype(np.int64)]
+    for tag_id in tags:
         mine = np.flatnonzero(tag == tag_id)
         runs = np.split(mine, np.flatnonzero(np.diff(channel[mine]) != 0) + 1)
         for before, after in itertools.pairwise(runs):

@@ -53,7 +53,7 @@ variable "replicas" {
 }
 
 variable "enabled_roles" {
-  description = "Process roles this release runs (scans comes with the inventory robots)."
+  description = "Process roles this release runs."
   type        = list(string)
-  default     = ["api", "relay", "projections"]
+  default     = ["api", "relay", "projections", "scans"]
 }
