@@ -34,7 +34,7 @@ from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
 from infra.blobs import Blobs
 from infra.nats import log_error
 from infra.scan_batch import ScanBatch, ScanBatchError, read_batch
-from localization_ext import engines, localize_batch
+from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
 from projections.circulation.postgres import CirculationView
 from projections.local_catalog.postgres import LocalCatalog
 from tenants.consortium import tenant_schema
@@ -184,9 +184,15 @@ class ScanWorker:
         started = time.perf_counter()
         c = batch.columns
         order = c["t"].argsort(kind="stable")
-        found = localize_batch(batch.tag[order], len(batch.epcs), c["t"][order],
-                               c["phase"][order], c["freq"][order], c["ax"][order],
-                               c["ay"][order], c["rssi"][order], engine=self.engine)
+        tag, t, phase, freq = batch.tag[order], c["t"][order], c["phase"][order], c["freq"][order]
+        kept = inventory.calibration_of(scan.robot)
+        found = localize_batch(tag, len(batch.epcs), t, phase, freq, c["ax"][order],
+                               c["ay"][order], c["rssi"][order], engine=self.engine,
+                               prior={float(f): o for f, o in kept.offsets.items()}
+                               if kept else None)
+        own = offsets_by_frequency(freq, *scan_offsets(tag, t, phase, freq))
+        inventory.improve_calibration(scan.robot, {str(f): o for f, o in own.items()},
+                                      len(batch.epcs))
         tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
                  "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
                 for e in found]

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from localization_ext import _hologram_py
-from localization_ext.calibrate import channel_offsets
+from localization_ext.calibrate import channel_offsets, with_prior
 
 try:
     from localization_ext import _hologram  # type: ignore[attr-defined]
@@ -43,19 +43,38 @@ class TagEstimate:
     localized: bool
 
 
+def scan_offsets(tag: NDArray[np.int64], t: NDArray[np.float64], phase: NDArray[np.float64],
+                 freq: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """The reader's per-channel offsets as this scan alone shows them (by sorted channel),
+    and which channels it could tie."""
+    freqs, channel = np.unique(freq, return_inverse=True)
+    return channel_offsets(tag, t, phase, channel, len(freqs), freqs=freqs)
+
+
+def offsets_by_frequency(freq: NDArray[np.float64], offsets: NDArray[np.float64],
+                         known: NDArray[np.bool_]) -> dict[float, float]:
+    """The tied channels' offsets, keyed by frequency (what a robot's calibration keeps)."""
+    return {float(f): float(o) for f, o, k in zip(np.unique(freq), offsets, known,
+                                                   strict=True) if k}
+
+
 def localize_batch(tag: NDArray[np.int64], tags: int, t: NDArray[np.float64],
                    phase: NDArray[np.float64], freq: NDArray[np.float64],
                    ax: NDArray[np.float64], ay: NDArray[np.float64],
                    rssi: NDArray[np.float64], *, engine: str = "cython",
-                   calibrate: bool = True, threads: int = 0) -> list[TagEstimate]:
-    """Every tag of a scan (reads in time order, `tag` indexing 0..tags-1)."""
+                   calibrate: bool = True, prior: dict[float, float] | None = None,
+                   threads: int = 0) -> list[TagEstimate]:
+    """Every tag of a scan (reads in time order, `tag` indexing 0..tags-1). `prior`: the
+    reader's kept offsets by frequency, which complete the scan's own."""
     if engine not in engines():
         raise ValueError(f"engine {engine!r} is not available here; use one of {engines()}")
     freqs, channel = np.unique(freq, return_inverse=True)
     groups, count = channel.astype(np.int64), len(freqs)
     adjusted = phase
     if calibrate:
-        offsets, known = channel_offsets(tag, t, phase, channel, len(freqs), freqs=freqs)
+        offsets, known = scan_offsets(tag, t, phase, freq)
+        if prior:
+            offsets, known = with_prior(offsets, known, freqs, prior)
         adjusted = np.mod(phase - offsets[channel], 2 * np.pi)
         remap = np.zeros(len(freqs), dtype=np.int64)
         remap[~known] = 1 + np.arange(int((~known).sum()))

@@ -65,3 +65,22 @@ def channel_offsets(tag: NDArray[np.int64], t: NDArray[np.float64],
         offsets[dst] = offsets[src] + float(np.angle(sums[src, dst]))
         known[dst] = True
     return np.mod(offsets, 2 * np.pi), known
+
+
+def with_prior(offsets: NDArray[np.float64], known: NDArray[np.bool_],
+               freqs: NDArray[np.float64], prior: dict[float, float],
+               min_known: int = 4) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """A scan's own offsets completed by a reader's kept ones (turned onto the scan's):
+    channels the scan could not tie take the kept offset; a scan that tied fewer than
+    `min_known` channels takes the kept ones outright."""
+    kept = np.array([prior.get(float(f), np.nan) for f in freqs])
+    have = ~np.isnan(kept)
+    if not have.any():
+        return offsets, known
+    common = have & known
+    if common.sum() < min_known:
+        return np.where(have, np.mod(kept, 2 * np.pi), offsets), have | known
+    turn = np.angle(np.exp(1j * (offsets[common] - kept[common])).sum())
+    turned = np.mod(kept + turn, 2 * np.pi)
+    filled = np.where(known, offsets, np.where(have, turned, offsets))
+    return filled, known | have

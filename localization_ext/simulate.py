@@ -41,6 +41,7 @@ class Setup:
     beam_deg: float = 45.0  # half-width of the beam
     sigma_rad: float = 0.1  # phase noise at a strong signal
     seed: int = 1
+    reader_seed: int | None = None  # the same seed, the same reader (its channel offsets)
     impairments: Impairments = field(default_factory=Impairments)
 
 
@@ -69,6 +70,9 @@ def simulate(setup: Setup) -> Scan:
     true_x = np.sort(0.2 + np.arange(n) * setup.spacing_m + jitter)
     true_y = rng.uniform(-0.01, 0.01, n)  # spines not quite flush with the face
     channel_offset = rng.uniform(0, 2 * np.pi, len(CHANNELS))
+    if setup.reader_seed is not None:
+        channel_offset = np.random.default_rng(setup.reader_seed).uniform(0, 2 * np.pi,
+                                                                          len(CHANNELS))
     tag_offset = rng.uniform(0, 2 * np.pi, n)
     start, end = float(true_x.min()) - 0.5, float(true_x.max()) + 0.5
     duration = (end - start) / setup.speed_m_s

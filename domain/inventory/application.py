@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.inventory.calibration import ReaderCalibration
 from domain.inventory.errors import ScanNotFoundError
 from domain.inventory.scan import InventoryScan
 from domain.shared.clock import Clock, utc_now
@@ -64,6 +66,23 @@ class Inventory(Application[UUID]):
         scan.localize(tags, engine, seconds, self.clock())
         self.save(scan)
         return scan
+
+    def calibration_of(self, robot: str) -> ReaderCalibration | None:
+        """The kept offsets of a robot's reader, if it scanned before."""
+        try:
+            found: ReaderCalibration = self.repository.get(ReaderCalibration.create_id(robot))
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def improve_calibration(self, robot: str, offsets: dict[str, float],
+                            tags: int) -> ReaderCalibration:
+        """Averages a scan's estimate of the reader's offsets into the kept ones."""
+        calibration = self.calibration_of(robot) or ReaderCalibration(robot=robot)
+        calibration.improve(offsets, tags, self.clock())
+        with contextlib.suppress(IntegrityError):  # two scans at once: the other one counts
+            self.save(calibration)
+        return calibration
 
     def record_failed(self, scan_id: UUID, reason: str) -> InventoryScan:
         """Records why the scan could not be localized."""

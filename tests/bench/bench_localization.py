@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from localization_ext import engines, localize_batch
+from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
 from localization_ext.simulate import Impairments, Scan, Setup, simulate
 
 
@@ -90,6 +90,21 @@ def main() -> None:
             name = "calibrated" if calibrate else "per-channel hologram (no calibration)"
             print(f"  {label:<30} {name:<38} median {np.median(error):5.2f} cm  "
                   f"p90 {np.percentile(error, 90):5.2f} cm  adjacent order {order:5.1f} %")
+    long = simulate(Setup(books=40, spacing_m=0.03, seed=500, reader_seed=77))
+    kept = offsets_by_frequency(long.freq, *scan_offsets(long.tag, long.t, long.phase,
+                                                         long.freq))
+    for label, prior in (("its own calibration only", None),
+                         ("the robot's kept calibration", kept)):
+        errors = []
+        for seed in range(30):  # sparse scans: 3 books, 60 reads/s, a fast robot
+            short = simulate(Setup(books=3, spacing_m=0.03, seed=600 + seed, reader_seed=77,
+                                   speed_m_s=0.3, read_rate_hz=60))
+            found = localize_batch(short.tag, 3, short.t, short.phase, short.freq, short.ax,
+                                   short.ay, short.rssi, engine=fastest, prior=prior)
+            errors.append(np.abs(np.array([e.x for e in found]) - short.true_x) * 100)
+        error = np.concatenate(errors)
+        print(f"  sparse short scans with {label:<30} median {np.median(error):5.2f} cm  "
+              f"p90 {np.percentile(error, 90):5.2f} cm")
     clean = simulate(Setup(books=40, spacing_m=0.03, seed=100))
     x, _ = run(clean, fastest)
     print(f"  Cramer-Rao bound on sigma_x (clean shelf, calibrated): "

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.dependencies import Services
 from localization_ext.simulate import Setup, simulate, write_batch
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, data, gql
 from tests.integration.conftest import token_for
@@ -64,8 +65,8 @@ def _done(http: TestClient, token: str, scan_id: str) -> dict[str, Any]:
     raise AssertionError("the scan was not localized in 60 s")
 
 
-def test_a_scan_upload_is_localized_and_reported(http: TestClient,
-                                                 robot: dict[str, Any]) -> None:
+def test_a_scan_upload_is_localized_and_reported(http: TestClient, robot: dict[str, Any],
+                                                 services: Services) -> None:
     token = robot["token"]
     accepted = _upload(http, token, gzip.compress(robot["batch"].encode()))
     assert accepted.status_code == 202, accepted.text
@@ -81,6 +82,11 @@ def test_a_scan_upload_is_localized_and_reported(http: TestClient,
     located = {r["barcode"]: r["x"] for r in report["located"]}
     true_x = robot["scan"].true_x
     assert all(abs(located[f"S-{n}"] - true_x[n]) < 0.02 for n in range(1, BOOKS))
+
+    kept = services.consortium.scope(robot["slug"]).inventory.calibration_of("sim-1")
+    assert kept is not None  # the robot's reader calibration, kept for its next scans
+    assert len(kept.offsets) == 16
+    assert kept.weight == BOOKS
 
     again = _upload(http, token, robot["batch"].encode(), gzipped=False)
     assert again.status_code == 202

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from localization_ext import _hologram_py, engines, localize_batch
+from localization_ext import (
+    _hologram_py,
+    engines,
+    localize_batch,
+    offsets_by_frequency,
+    scan_offsets,
+)
 from localization_ext.calibrate import channel_offsets
 from localization_ext.simulate import Impairments, Scan, Setup, simulate
 
@@ -92,3 +98,19 @@ def test_an_engine_this_installation_lacks_is_refused() -> None:
     with pytest.raises(ValueError, match="fortran"):
         localize_batch(scan.tag, 2, scan.t, scan.phase, scan.freq, scan.ax, scan.ay,
                        scan.rssi, engine="fortran")
+
+
+def test_a_robots_kept_calibration_steadies_sparse_scans() -> None:
+    long = simulate(Setup(books=40, seed=500, reader_seed=77))
+    kept = offsets_by_frequency(long.freq, *scan_offsets(long.tag, long.t, long.phase,
+                                                         long.freq))
+    assert len(kept) == 16
+    errors: dict[str, list[float]] = {"own": [], "kept": []}
+    for seed in range(20):
+        short = simulate(Setup(books=3, seed=600 + seed, reader_seed=77, speed_m_s=0.3,
+                               read_rate_hz=60))
+        for name, prior in (("own", None), ("kept", kept)):
+            found = localize_batch(short.tag, 3, short.t, short.phase, short.freq, short.ax,
+                                   short.ay, short.rssi, engine="numpy", prior=prior)
+            errors[name] += list(np.abs(np.array([e.x for e in found]) - short.true_x))
+    assert np.percentile(errors["kept"], 90) < np.percentile(errors["own"], 90) / 1.5
