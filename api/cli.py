@@ -299,7 +299,8 @@ def cmd_inventory(args: argparse.Namespace) -> int:
 
     if args.action == "simulate":
         impaired = Impairments(reflection=args.reflection, drift=args.drift,
-                               antenna_phase=args.antenna_phase)
+                               antenna_phase=args.antenna_phase,
+                               orientation=args.orientation, coupling=args.coupling)
         scan = simulate(Setup(books=args.books, spacing_m=args.spacing_cm / 100,
                               seed=args.seed, impairments=impaired))
         if args.out:
@@ -356,7 +357,7 @@ def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--out", help="the batch file (default: standard output)")
     sim.add_argument("--truth", help="also write the true positions to this JSON file")
-    for flag in ("reflection", "drift", "antenna-phase"):
+    for flag in ("reflection", "drift", "antenna-phase", "orientation", "coupling"):
         sim.add_argument(f"--{flag}", type=float, default=0.0,
                          help=f"strength of the {flag.replace('-', ' ')} impairment (0 = off)")
     loc = isub.add_parser("localize", parents=[common], help="place the tags of a batch")

@@ -27,6 +27,13 @@ class Impairments:
     reflection: float = 0.0  # the shelf's back panel: a second, weaker path
     drift: float = 0.0  # odometry: the robot's x drifts ~1 cm per metre at 1
     antenna_phase: float = 0.0  # phase that depends on the angle off boresight
+    orientation: float = 0.0  # each tag's own phase pattern over the viewing angle
+    coupling: float = 0.0  # neighbours closer than a few cm re-radiate into the reply
+
+    @classmethod
+    def all(cls, strength: float = 1.0) -> Impairments:
+        """Every impairment at the same strength."""
+        return cls(strength, strength, strength, strength, strength)
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,16 @@ def simulate(setup: Setup) -> Scan:
     if imp.reflection:
         back = np.hypot(dx, dy + 2 * 0.25)  # a back panel 25 cm behind the face
         signal = signal + 0.25 * imp.reflection * np.exp(1j * (k * back))
+    if imp.coupling:  # the neighbours on either side, weaker the farther they stand
+        for side in (-1, 1):
+            other = np.clip(tag + side, 0, n - 1)
+            gap = np.abs(true_x[other] - true_x[tag])
+            kappa = 0.2 * imp.coupling * np.exp(-gap / 0.02) * (other != tag)
+            signal = signal + kappa * np.exp(1j * k * np.hypot(true_x[other] - ax_true, dy))
     theta = np.angle(signal) + channel_offset[channel] + tag_offset[tag]
+    if imp.orientation:
+        pattern = rng.uniform(-0.3, 0.3, n) * imp.orientation
+        theta = theta + pattern[tag] * np.radians(angle)
     if imp.antenna_phase:
         theta = theta + 0.3 * imp.antenna_phase * np.radians(angle) ** 2
     rssi = -40 - 20 * np.log10(distance / 0.3) - 0.15 * angle

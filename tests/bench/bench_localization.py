@@ -77,7 +77,7 @@ def main() -> None:
     shelves = 25
     print(f"accuracy: {shelves} shelves of 40 books 2-4 cm apart, sigma 0.1 rad; {fastest}")
     for label, impairments in (("clean + back-panel reflection", Impairments(reflection=1)),
-                               ("all impairments at default", Impairments(1, 1, 1))):
+                               ("all impairments at default", Impairments.all())):
         for calibrate in (True, False):
             errors, ordered = [], []
             for seed in range(shelves):
