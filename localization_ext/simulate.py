@@ -69,6 +69,23 @@ class Scan:
     true_y: NDArray[np.float64]
 
 
+def _signal(imp: Impairments, k: NDArray[np.float64], distance: NDArray[np.float64],
+            dx: NDArray[np.float64], dy: NDArray[np.float64], tag: NDArray[np.int64],
+            true_x: NDArray[np.float64], ax: NDArray[np.float64]) -> NDArray[np.complex128]:
+    """The reply as the antenna hears it: the direct path, and what the shelf adds."""
+    signal: NDArray[np.complex128] = np.exp(1j * (k * distance))
+    if imp.reflection:
+        back = np.hypot(dx, dy + 2 * 0.25)  # a back panel 25 cm behind the face
+        signal = signal + 0.25 * imp.reflection * np.exp(1j * (k * back))
+    if imp.coupling:  # the neighbours on either side, weaker the farther they stand
+        for side in (-1, 1):
+            other = np.clip(tag + side, 0, len(true_x) - 1)
+            gap = np.abs(true_x[other] - true_x[tag])
+            kappa = 0.2 * imp.coupling * np.exp(-gap / 0.02) * (other != tag)
+            signal = signal + kappa * np.exp(1j * k * np.hypot(true_x[other] - ax, dy))
+    return signal
+
+
 def simulate(setup: Setup) -> Scan:
     """One pass of the robot along a shelf of books with a tag each."""
     rng = np.random.default_rng(setup.seed)
@@ -103,17 +120,8 @@ def simulate(setup: Setup) -> Scan:
     channel = ((t * 5).astype(np.int64) * 7 + 3) % len(CHANNELS)  # hops every 200 ms
     freq = CHANNELS[channel]
     k = 4 * np.pi * freq / C
-    signal = np.exp(1j * (k * distance))
+    signal = _signal(setup.impairments, k, distance, dx, dy, tag, true_x, ax_true)
     imp = setup.impairments
-    if imp.reflection:
-        back = np.hypot(dx, dy + 2 * 0.25)  # a back panel 25 cm behind the face
-        signal = signal + 0.25 * imp.reflection * np.exp(1j * (k * back))
-    if imp.coupling:  # the neighbours on either side, weaker the farther they stand
-        for side in (-1, 1):
-            other = np.clip(tag + side, 0, n - 1)
-            gap = np.abs(true_x[other] - true_x[tag])
-            kappa = 0.2 * imp.coupling * np.exp(-gap / 0.02) * (other != tag)
-            signal = signal + kappa * np.exp(1j * k * np.hypot(true_x[other] - ax_true, dy))
     theta = np.angle(signal) + channel_offset[channel] + tag_offset[tag]
     if imp.orientation:
         pattern = rng.uniform(-0.3, 0.3, n) * imp.orientation
