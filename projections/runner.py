@@ -134,24 +134,36 @@ class ProjectionWorker:
                         if await asyncio.to_thread(self._follow_generation, conn):
                             return  # a rebuild switched generations: consume the new one
                         continue
-                    try:
-                        outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)
-                    except psycopg.OperationalError:
-                        # Hand the batch back at once rather than after ack_wait.
-                        for msg in msgs:
-                            await msg.nak(delay=0.5)
-                        raise
-                    except Exception:  # noqa: BLE001 (a projection's bug or a bad event)
-                        outcomes = await asyncio.to_thread(self._apply_by_tenant, conn, msgs)
-                    for msg, outcome in zip(msgs, outcomes, strict=True):
-                        if outcome == "defer":
-                            await msg.nak(delay=0.2)
-                        elif outcome == "failed":
-                            await msg.nak(delay=self.failure_delay_s)
-                        else:
-                            await msg.ack()
+                    if not await self._handle(conn, msgs):
+                        return  # a rebuild switched generations: consume the new one
         finally:
             await nc.close()
+
+    async def _handle(self, conn: psycopg.Connection[tuple[object, ...]],
+                      msgs: list[Msg]) -> bool:
+        """Applies a fetched batch and acks or hands back each message; False when a rebuild
+        switched generations (the batch is handed back for the new generation)."""
+        if await asyncio.to_thread(self._follow_generation, conn):
+            # The old generation's tables may be gone already: the new one replays these.
+            for msg in msgs:
+                await msg.nak()
+            return False
+        try:
+            outcomes = await asyncio.to_thread(self._apply_batch, conn, msgs)
+        except psycopg.OperationalError:
+            for msg in msgs:  # hand the batch back at once rather than after ack_wait
+                await msg.nak(delay=0.5)
+            raise
+        except Exception:  # noqa: BLE001 (a projection's bug or a bad event)
+            outcomes = await asyncio.to_thread(self._apply_by_tenant, conn, msgs)
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            if outcome == "defer":
+                await msg.nak(delay=0.2)
+            elif outcome == "failed":
+                await msg.nak(delay=self.failure_delay_s)
+            else:
+                await msg.ack()
+        return True
 
     def _apply_by_tenant(self, conn: psycopg.Connection[tuple[object, ...]],
                          msgs: list[Msg]) -> list[str]:
