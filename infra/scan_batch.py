@@ -57,6 +57,12 @@ def _header(text: str) -> dict[str, Any]:
             raise ScanBatchError(1, name, "a non-empty string is required")
     if isinstance(header.get("layer"), bool) or not isinstance(header.get("layer"), int):
         raise ScanBatchError(1, "layer", "an integer is required")
+    offset = header.get("antenna_offset_m")
+    if offset is not None and not (
+            isinstance(offset, list) and len(offset) == 3 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in offset)):
+        raise ScanBatchError(1, "antenna_offset_m", "three finite numbers [x, y, z] in metres")
     return header
 
 

@@ -20,7 +20,8 @@ def _batch(*lines: object) -> io.StringIO:
 
 
 def test_a_good_batch_reads_into_arrays() -> None:
-    batch = read_batch(_batch(HEADER, READ, {**READ, "epc": "AABB"}, "", READ))
+    batch = read_batch(_batch({**HEADER, "antenna_offset_m": [0.0, 0.05, -0.1]}, READ,
+                              {**READ, "epc": "AABB"}, "", READ))
     assert batch.header["shelf"] == "A-01"
     assert batch.epcs == ["E2801160", "AABB"]
     assert batch.tag.tolist() == [0, 1, 0]
@@ -32,6 +33,8 @@ def test_a_good_batch_reads_into_arrays() -> None:
     ([READ], 1, "type"),
     ([{**HEADER, "shelf": ""}], 1, "shelf"),
     ([{**HEADER, "layer": "two"}], 1, "layer"),
+    ([{**HEADER, "antenna_offset_m": [0, 0.1]}], 1, "antenna_offset_m"),
+    ([{**HEADER, "antenna_offset_m": [0, "x", 1]}], 1, "antenna_offset_m"),
     ([HEADER, READ, "{not json"], 3, "line"),
     ([HEADER, {**READ, "epc": "XYZ1"}], 2, "epc"),
     ([HEADER, {**READ, "phase": 6.3}], 2, "phase"),
