@@ -101,8 +101,9 @@ async def scan_status(scan_id: str, svc: ServicesDep, caller: PrincipalDep) -> d
     out: dict[str, Any] = {"scan_id": str(scan.id), "status": scan.status,
                            "batch_id": scan.batch_id, "robot": scan.robot, "shelf": scan.shelf,
                            "reads": scan.reads, "tags": scan.tags, "reason": scan.reason}
-    if scan.status == DONE:
+    if scan.status == DONE:  # the report, also at the top level for pollers
         out["report"] = await run_in_threadpool(report, svc, tenant, scan)
+        out.update({k: v for k, v in out["report"].items() if k not in out})
     return out
 
 

@@ -75,6 +75,7 @@ def test_a_scan_upload_is_localized_and_reported(http: TestClient, robot: dict[s
     answer = _done(http, token, scan_id)
     assert answer["status"] == "done", answer
     report = answer["report"]
+    assert answer["misplaced"] == report["misplaced"]  # also at the top level
     assert [m["barcode"] for m in report["misplaced"]] == ["S-5"]
     assert report["misplaced"][0]["belongs_after"] == "S-11"
     assert report["missing"] == [{"barcode": "S-GONE", "call_number": "QA150"}]
