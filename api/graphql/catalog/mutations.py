@@ -5,7 +5,8 @@ moved and withdrawn. Each returns once the local catalog shows the change (read-
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -14,6 +15,7 @@ from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, Record
 from api.graphql.context import Context
+from domain.catalog.application import Catalog
 from domain.catalog.item import Item as ItemAggregate
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record as RecordAggregate
@@ -21,6 +23,7 @@ from projections.local_catalog.postgres import record_row
 
 _TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
                 "extent", "control_number", "control_source", "lccn")
+T = TypeVar("T")
 _LIST_FIELDS = ("isbns", "subjects", "series", "languages", "alt_titles")
 
 
@@ -175,95 +178,67 @@ def parse_id(value: str, field: str = "recordId") -> uuid.UUID:
                            extensions={"code": "INVALID_INPUT"}) from None
 
 
+async def _command(info: Info[Context, None], command: Callable[[Catalog], T]) -> tuple[str, T]:
+    """Runs a catalog command for the caller's library (library:write), then waits until
+    the local catalog shows it (read-your-writes); the tenant and the command's result."""
+    tenant = (await info.context.principal()).library("library:write")
+    services = info.context.services
+
+    def run() -> T:
+        result = command(services.consortium.scope(tenant).catalog)
+        services.wait_for_catalog(tenant)
+        return result
+
+    return tenant, await run_in_threadpool(run)
+
+
 @strawberry.type
 class CatalogMutations:
     """What a library changes in its catalog."""
 
     @strawberry.mutation(description="Catalogue a record by hand.")  # type: ignore[untyped-decorator]
     async def create_record(self, info: Info[Context, None], input: RecordInput) -> RecordPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        services = info.context.services
-
-        def run() -> RecordAggregate:
-            record = services.consortium.scope(tenant).catalog.catalogue_record(
-                description_of(input))
-            services.wait_for_catalog(tenant)
-            return record
-
-        return RecordPayload(record=record_node(tenant, await run_in_threadpool(run)))
+        tenant, record = await _command(
+            info, lambda catalog: catalog.catalogue_record(description_of(input)))
+        return RecordPayload(record=record_node(tenant, record))
 
     @strawberry.mutation(description="Change some fields of a record.")  # type: ignore[untyped-decorator]
     async def edit_record(self, info: Info[Context, None],
                           input: EditRecordInput) -> RecordPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        services = info.context.services
         record_id = parse_id(str(input.id), "id")
-
-        def run() -> RecordAggregate:
-            record = services.consortium.scope(tenant).catalog.revise_record(
-                record_id, description_of(input))
-            services.wait_for_catalog(tenant)
-            return record
-
-        return RecordPayload(record=record_node(tenant, await run_in_threadpool(run)))
+        tenant, record = await _command(
+            info, lambda catalog: catalog.revise_record(record_id, description_of(input)))
+        return RecordPayload(record=record_node(tenant, record))
 
     @strawberry.mutation(description="Add a copy of a record.")  # type: ignore[untyped-decorator]
     async def add_item(self, info: Info[Context, None], input: AddItemInput) -> ItemPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        services = info.context.services
         details = ItemDetails(
             barcode=input.barcode, record_id=parse_id(str(input.record_id)),
             location=Location(input.location.branch, input.location.collection,
                               input.location.shelf),
             epc=input.epc, call_number=input.call_number,
             call_number_scheme=input.call_number_scheme, material_type=input.material_type)
-
-        def run() -> ItemAggregate:
-            item = services.consortium.scope(tenant).catalog.add_item(details)
-            services.wait_for_catalog(tenant)
-            return item
-
-        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
+        tenant, item = await _command(info, lambda catalog: catalog.add_item(details))
+        return ItemPayload(item=item_node(tenant, item))
 
     @strawberry.mutation(description="Give an item a new branch, collection or shelf.")  # type: ignore[untyped-decorator]
     async def move_item(self, info: Info[Context, None], input: MoveItemInput) -> ItemPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        services = info.context.services
         location = Location(input.location.branch, input.location.collection,
                             input.location.shelf)
-
-        def run() -> ItemAggregate:
-            item = services.consortium.scope(tenant).catalog.move_item(input.barcode, location)
-            services.wait_for_catalog(tenant)
-            return item
-
-        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
+        tenant, item = await _command(
+            info, lambda catalog: catalog.move_item(input.barcode, location))
+        return ItemPayload(item=item_node(tenant, item))
 
     @strawberry.mutation(description="Give an item an RFID tag (its EPC, unique in the "  # type: ignore[untyped-decorator]
                          "library).")
     async def assign_epc(self, info: Info[Context, None], input: AssignEpcInput) -> ItemPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        services = info.context.services
-
-        def run() -> ItemAggregate:
-            item = services.consortium.scope(tenant).catalog.assign_epc(input.item_barcode,
-                                                                        input.epc)
-            services.wait_for_catalog(tenant)
-            return item
-
-        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
+        tenant, item = await _command(
+            info, lambda catalog: catalog.assign_epc(input.item_barcode, input.epc))
+        return ItemPayload(item=item_node(tenant, item))
 
     @strawberry.mutation(description="Withdraw an item for good.")  # type: ignore[untyped-decorator]
     async def withdraw_item(self, info: Info[Context, None],
                             input: WithdrawItemInput) -> ItemPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        services = info.context.services
-
-        def run() -> ItemAggregate:
-            item = services.consortium.scope(tenant).catalog.withdraw_item(input.barcode,
-                                                                            input.reason)
-            services.wait_for_catalog(tenant)
-            return item
-
-        return ItemPayload(item=item_node(tenant, await run_in_threadpool(run)))
-
+        tenant, item = await _command(
+            info, lambda catalog: catalog.withdraw_item(input.barcode, input.reason))
+        return ItemPayload(item=item_node(tenant, item))
