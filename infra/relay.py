@@ -44,6 +44,17 @@ class RelayStats:
     by_tenant: dict[str, int] = field(default_factory=dict)
 
 
+async def ensure_events_stream(js: nats.js.JetStreamContext, stream: str, prefix: str,
+                               duplicate_window_s: float = 3600) -> None:
+    """The events stream, created by whichever of relay and workers comes first."""
+    try:
+        await js.stream_info(stream)
+    except NotFoundError:
+        with contextlib.suppress(nats.js.errors.BadRequestError):  # the other one won
+            await js.add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"],
+                                             duplicate_window=duplicate_window_s))
+
+
 def subject_for(tenant: str, topic: str, prefix: str = "cs") -> str:
     """`cs.<tenant>.<aggregate>.<event>` from an eventsourcing topic `module:Aggregate.Event`."""
     qualname = topic.rpartition(":")[2]
@@ -153,12 +164,8 @@ class Relay:
         )
 
     async def _ensure_stream(self, js: nats.js.JetStreamContext) -> None:
-        config = StreamConfig(name=self.stream, subjects=[f"{self.subject_prefix}.>"],
-                              duplicate_window=self.duplicate_window_s)
-        try:
-            await js.stream_info(self.stream)
-        except NotFoundError:
-            await js.add_stream(config)
+        await ensure_events_stream(js, self.stream, self.subject_prefix,
+                                   self.duplicate_window_s)
 
     async def _schemas(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
         rows = await (await conn.execute(

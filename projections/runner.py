@@ -24,6 +24,7 @@ from nats.js.errors import FetchTimeoutError
 from infra.database import DDL_LOCK_KEY
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED, EVENTS_FAILED
 from infra.nats import log_error
+from infra.relay import ensure_events_stream
 from projections.framework import EventRecord, Projection
 from projections.postgres import (
     active_generation,
@@ -121,6 +122,7 @@ class ProjectionWorker:
                                 error_cb=log_error)
         try:
             js = nc.jetstream()
+            await ensure_events_stream(js, self.stream, self.subject_prefix)
             sub = await js.pull_subscribe(
                 f"{self.subject_prefix}.>", durable=self.durable, stream=self.stream,
                 config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
