@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +83,13 @@ class Services:
             office = self.consortium.shared.recorder.max_notification_id() or 0
             caught_up = self.wait_for_view(LocalCatalog.name, "office", office) and caught_up
         return caught_up
+
+    async def caught_up(self, projection: str, tenant: str, recorder: Any) -> bool:
+        """Read-your-writes without holding a thread: waits in the event loop until the
+        projection shows every event the tenant's store holds now."""
+        target = await asyncio.to_thread(recorder.max_notification_id) or 0
+        return await self.watch.wait_async(projection, tenant, target,
+                                           self.settings.read_your_writes_s)
 
     def wait_for_circulation(self, tenant: str) -> bool:
         """Read-your-writes for circulation commands: the circulation view has them."""

@@ -3,6 +3,7 @@ projections' positions for every request that waits, woken by the workers' NOTIF
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -44,6 +45,32 @@ class AppliedWatch:
                     self._cond.wait(remaining)
                 return True
             finally:
+                self._waiting[key] -= 1
+                if self._waiting[key] <= 0:
+                    del self._waiting[key]
+
+    async def wait_async(self, projection: str, tenant: str, target: int,
+                         timeout_s: float) -> bool:
+        """`wait` for an event loop: holds no thread while it waits, so a request waiting
+        for a slow projection never starves the others of threads."""
+        key = (projection, tenant)
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            self._ensure_thread()
+            self._waiting[key] += 1
+            self._cond.notify_all()
+        try:
+            delay = 0.001
+            while True:
+                with self._cond:
+                    if self._positions.get(key, 0) >= target:
+                        return True
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.005)
+        finally:
+            with self._cond:
                 self._waiting[key] -= 1
                 if self._waiting[key] <= 0:
                     del self._waiting[key]

@@ -19,7 +19,7 @@ from domain.catalog.application import Catalog
 from domain.catalog.item import Item as ItemAggregate
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record as RecordAggregate
-from projections.local_catalog.postgres import record_row
+from projections.local_catalog.postgres import LocalCatalog, record_row
 
 _TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
                 "extent", "control_number", "control_source", "lccn")
@@ -184,12 +184,10 @@ async def _command(info: Info[Context, None], command: Callable[[Catalog], T]) -
     tenant = (await info.context.principal()).library("library:write")
     services = info.context.services
 
-    def run() -> T:
-        result = command(services.consortium.scope(tenant).catalog)
-        services.wait_for_catalog(tenant)
-        return result
-
-    return tenant, await run_in_threadpool(run)
+    catalog = services.consortium.scope(tenant).catalog
+    result = await run_in_threadpool(command, catalog)
+    await services.caught_up(LocalCatalog.name, tenant, catalog.recorder)
+    return tenant, result
 
 
 @strawberry.type

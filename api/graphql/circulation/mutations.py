@@ -19,6 +19,7 @@ from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
 from api.graphql.context import Context
 from domain.circulation.lending import Lending
 from domain.circulation.policy import LoanPolicy as Policy
+from projections.circulation.postgres import CirculationView
 from tenants.consortium import tenant_schema
 
 
@@ -177,10 +178,12 @@ async def _run(info: Info[Context, None], operation: str, key: str | None,
         answer = command(Desk(services, tenant))
         if key is not None:
             answer = services.idempotency.remember(schema, key, operation, answer)
-        services.wait_for_circulation(tenant)
         return answer
 
-    return await run_in_threadpool(go)
+    answer = await run_in_threadpool(go)
+    await services.caught_up(CirculationView.name, tenant,
+                             services.consortium.scope(tenant).circulation.recorder)
+    return answer
 
 
 @strawberry.type
