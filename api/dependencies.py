@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Request
 from psycopg import Cursor
 from psycopg.rows import tuple_row
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, TokenService
 from infra.database import DDL_LOCK_KEY, Database
@@ -41,6 +42,7 @@ from projections.watch import AppliedWatch
 from tenants.consortium import Consortium, log_name
 
 P = TypeVar("P", bound=Projection)
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,6 +61,16 @@ class Services:
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
     _views_ready: set[tuple[str, int]] = field(default_factory=set)
+    _commands: asyncio.Semaphore | None = None
+
+    async def run_command(self, command: Callable[[], T]) -> T:
+        """Runs a command in a thread, at most as many at once as the pool has connections:
+        more would queue on the pool while their threads fight over the GIL, and a thread
+        holding a tenant's table lock would wait its turn behind them (a convoy)."""
+        if self._commands is None:
+            self._commands = asyncio.Semaphore(self.settings.db_pool_size)
+        async with self._commands:
+            return await run_in_threadpool(command)
 
     def close(self) -> None:
         """Stops background jobs and closes the database pool (NATS: the app's lifespan)."""

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, Record
@@ -185,7 +184,7 @@ async def _command(info: Info[Context, None], command: Callable[[Catalog], T]) -
     services = info.context.services
 
     catalog = services.consortium.scope(tenant).catalog
-    result = await run_in_threadpool(command, catalog)
+    result = await services.run_command(lambda: command(catalog))
     await services.caught_up(LocalCatalog.name, tenant, catalog.recorder)
     return tenant, result
 

@@ -180,7 +180,7 @@ async def _run(info: Info[Context, None], operation: str, key: str | None,
             answer = services.idempotency.remember(schema, key, operation, answer)
         return answer
 
-    answer = await run_in_threadpool(go)
+    answer = await services.run_command(go)
     await services.caught_up(CirculationView.name, tenant,
                              services.consortium.scope(tenant).circulation.recorder)
     return answer
