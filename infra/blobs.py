@@ -30,18 +30,20 @@ class Blobs:
                 digest.update(chunk)
         address = digest.hexdigest()
         data = gzip.compress(path.read_bytes(), compresslevel=1)
+        table = self._blobs.of(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             conn.execute(sql.SQL("INSERT INTO {} (sha256, size, data) VALUES (%s, %s, %s) "
                                  "ON CONFLICT (sha256) DO NOTHING").format(
-                                     self._blobs.of(schema)),
+                                     table),
                          (address, path.stat().st_size, data))
         return address
 
     def get_to_file(self, schema: str, address: str, path: Path) -> bool:
         """Writes the blob to a file; False if there is none."""
+        table = self._blobs.of(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             row = conn.execute(sql.SQL("SELECT data FROM {} WHERE sha256 = %s").format(
-                self._blobs.of(schema)), (address,)).fetchone()
+                table), (address,)).fetchone()
         if row is None:
             return False
         path.write_bytes(gzip.decompress(bytes(row["data"])))

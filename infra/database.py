@@ -117,7 +117,9 @@ class TenantTable:
         self._ready: set[str] = set()
 
     def of(self, schema: str) -> sql.Identifier:
-        """The tenant's table, created the first time this process asks."""
+        """The tenant's table, created the first time this process asks. Ask before taking
+        a connection: the first time takes one of its own (asked while holding one, a
+        pool of N connections deadlocks under N first requests)."""
         if schema not in self._ready:
             with self.database.ddl() as conn:
                 conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(

@@ -33,9 +33,10 @@ class IdempotencyStore:
 
     def answer(self, schema: str, key: str, operation: str) -> dict[str, Any] | None:
         """The first answer given under this key, if any."""
+        table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             row = conn.execute(sql.SQL("SELECT operation, answer FROM {} WHERE key = %s").format(
-                self._table(schema)), (key,)).fetchone()
+                table), (key,)).fetchone()
         if row is None:
             return None
         if row["operation"] != operation:
@@ -47,10 +48,11 @@ class IdempotencyStore:
     def remember(self, schema: str, key: str, operation: str,
                  answer: dict[str, Any]) -> dict[str, Any]:
         """Keeps the answer; if a racing retry kept one first, that one is the answer."""
+        table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             conn.execute(sql.SQL(
                 "INSERT INTO {} (key, operation, answer) VALUES (%s, %s, %s) "
-                "ON CONFLICT (key) DO NOTHING").format(self._table(schema)),
+                "ON CONFLICT (key) DO NOTHING").format(table),
                 (key, operation, json.dumps(answer)))
         first = self.answer(schema, key, operation)
         return first if first is not None else answer

@@ -75,20 +75,22 @@ class PatronVault:
         """A new key for a new patron; BarcodeTakenError if the barcode is someone's."""
         key = PatronKey(patron_id, uuid.uuid4(), AESGCM.generate_key(bit_length=256))
         try:
+            table = self._table(schema)  # before the connection: it may need one
             with self.database.connection() as conn:
                 conn.execute(sql.SQL(
                     "INSERT INTO {} (patron_id, pseudonym, barcode_hash, key) "
-                    "VALUES (%s, %s, %s, %s)").format(self._table(schema)),
+                    "VALUES (%s, %s, %s, %s)").format(table),
                     (key.patron_id, key.pseudonym, barcode_hash(barcode), key.key))
         except psycopg.errors.UniqueViolation:
             raise BarcodeTakenError(f"another patron has barcode {barcode!r}") from None
         return key
 
     def _one(self, schema: str, column: str, value: object) -> PatronKey | None:
+        table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             row = conn.execute(sql.SQL(
                 "SELECT patron_id, pseudonym, key FROM {} WHERE {} = %s").format(
-                    self._table(schema), sql.Identifier(column)), (value,)).fetchone()
+                    table, sql.Identifier(column)), (value,)).fetchone()
         return PatronKey(row["patron_id"], row["pseudonym"], bytes(row["key"])) if row else None
 
     def by_barcode(self, schema: str, barcode: str) -> PatronKey | None:
@@ -105,6 +107,7 @@ class PatronVault:
 
     def destroy(self, schema: str, patron_id: uuid.UUID) -> None:
         """Erases the patron: their key, pseudonym link and barcode hash are gone for good."""
+        table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             conn.execute(sql.SQL("DELETE FROM {} WHERE patron_id = %s").format(
-                self._table(schema)), (patron_id,))
+                table), (patron_id,))
