@@ -148,7 +148,7 @@ def _runner_name(runner: Any) -> str:
     if isinstance(runner, Relay):
         return "relay (standby until it holds the relay lock)"
     if isinstance(runner, ProjectionWorker):
-        return f"projection {runner.projection.name}"
+        return f"projections {runner.name}"
     return "scan worker"
 
 

@@ -181,16 +181,18 @@ def build_relay(settings: Settings) -> Relay:
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
-    """One worker per projection the service runs (or per one of those named)."""
+    """The worker of the projections the service runs (or of those named)."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
     unknown = sorted(set(only or []) - set(PROJECTIONS))
     if unknown:
         raise SettingsError(f"no projection named {', '.join(unknown)}; there are: "
                             f"{', '.join(sorted(PROJECTIONS))}")
-    return [ProjectionWorker(projection(), settings.database_url, settings.nats_url,
-                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)
-            for name, projection in PROJECTIONS.items() if not only or name in only]
+    chosen = [projection() for name, projection in PROJECTIONS.items()
+              if not only or name in only]
+    # One consumer for all of them: each event fetched, parsed and acked once per process.
+    return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
+                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -62,14 +63,17 @@ class WorkerStats:
 
 
 class ProjectionWorker:
-    """Feeds one projection from the events stream."""
+    """Feeds projections from the events stream: one, or several sharing one consumer
+    (each message fetched, parsed and acked once for all of them; each projection still
+    tracks its own positions, in the same transaction as its writes)."""
 
     def __init__(
-        self, projection: Projection, database_url: str, nats_url: str, *,
-        stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
+        self, projections: Projection | list[Projection], database_url: str, nats_url: str,
+        *, stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
         ack_wait_s: float = 10, failure_delay_s: float = 5,
     ) -> None:
-        self.projection = projection
+        members = projections if isinstance(projections, list) else [projections]
+        self.members = sorted(members, key=lambda p: p.name)  # one lock order for all
         self.database_url = database_url
         self.nats_url = nats_url
         self.stream = stream
@@ -81,18 +85,33 @@ class ProjectionWorker:
         self.stats = WorkerStats()
 
     @property
+    def projection(self) -> Projection:
+        """The first (for a single projection: the) projection this worker feeds."""
+        return self.members[0]
+
+    @property
+    def name(self) -> str:
+        """The projections fed, by name."""
+        return ", ".join(p.name for p in self.members)
+
+    @property
     def durable(self) -> str:
-        """The JetStream consumer of this projection's current generation."""
-        return f"projection_{self.projection.name}_g{self.projection.generation}"
+        """The JetStream consumer of these projections' current generations: a rebuild
+        gives the new generation a consumer of its own, which replays the stream."""
+        if len(self.members) == 1:
+            return f"projection_{self.projection.name}_g{self.projection.generation}"
+        spec = ",".join(f"{p.name}:{p.generation}" for p in self.members)
+        return "projections_" + hashlib.sha256(spec.encode()).hexdigest()[:16]
 
     def _follow_generation(self, conn: psycopg.Connection[tuple[object, ...]]) -> bool:
-        """Switches to the generation that serves; True if it changed."""
+        """Switches to the generations that serve; True if any changed."""
         with conn.cursor() as cur:
-            generation = active_generation(cur, self.projection.name)
+            generations = [active_generation(cur, p.name) for p in self.members]
         conn.commit()
-        if generation == self.projection.generation:
+        if generations == [p.generation for p in self.members]:
             return False
-        self.projection = type(self.projection)(generation=generation)
+        self.members = [type(p)(generation=g) for p, g in zip(self.members, generations,
+                                                              strict=True)]
         return True
 
     def prepare(self) -> None:
@@ -101,7 +120,8 @@ class ProjectionWorker:
             # Several workers start at once; IF NOT EXISTS alone still races in the catalog.
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
             create_tracking(cur)
-            self.projection.create_tables(cur)
+            for projection in self.members:
+                projection.create_tables(cur)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set, reconnecting through outages."""
@@ -110,8 +130,7 @@ class ProjectionWorker:
                 await asyncio.to_thread(self.prepare)
                 await self._consume(stop)
             except (OSError, psycopg.Error, nats.errors.Error) as error:
-                log.warning("projection %s interrupted (%s); retrying", self.projection.name,
-                            error)
+                log.warning("projection %s interrupted (%s); retrying", self.name, error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1)
 
@@ -169,59 +188,76 @@ class ProjectionWorker:
 
     def _apply_by_tenant(self, conn: psycopg.Connection[tuple[object, ...]],
                          msgs: list[Msg]) -> list[str]:
-        """After a batch failed: each tenant's events on their own, so one tenant's bad
-        event holds back that tenant alone (its events stay in order behind it; the lag
-        shows it) while every other tenant's read model moves on."""
+        """After a batch failed: each tenant's events, and each projection, on their own, so
+        a bad event holds back one projection of one tenant (its events stay in order
+        behind it; the lag shows it) while everything else moves on."""
         by_tenant: dict[str, list[int]] = {}
         for index, msg in enumerate(msgs):
             by_tenant.setdefault((msg.headers or {}).get("Cs-Tenant", ""), []).append(index)
-        outcomes = ["failed"] * len(msgs)
+        outcomes = ["duplicate"] * len(msgs)
         for tenant, indexes in by_tenant.items():
             group = [msgs[i] for i in indexes]
-            try:
-                results = self._apply_batch(conn, group)
-            except psycopg.OperationalError:
-                raise
-            except Exception:
-                first = group[0].headers or {}
-                log.exception("projection %s cannot apply tenant %s's events from position "
-                              "%s (%s); retrying in %s s", self.projection.name, tenant,
-                              first.get("Cs-Position"), first.get("Cs-Topic"),
-                              self.failure_delay_s)
-                EVENTS_FAILED.labels(self.projection.name, tenant).inc(len(group))
-                self.stats.failed += len(group)
-                continue
-            for i, result in zip(indexes, results, strict=True):
-                outcomes[i] = result
+            for projection in self.members:
+                try:
+                    results = self._apply_batch(conn, group, [projection])
+                except psycopg.OperationalError:
+                    raise
+                except Exception:
+                    first = group[0].headers or {}
+                    log.exception("projection %s cannot apply tenant %s's events from "
+                                  "position %s (%s); retrying in %s s", projection.name,
+                                  tenant, first.get("Cs-Position"), first.get("Cs-Topic"),
+                                  self.failure_delay_s)
+                    EVENTS_FAILED.labels(projection.name, tenant).inc(len(group))
+                    self.stats.failed += len(group)
+                    results = ["failed"] * len(group)
+                for i, result in zip(indexes, results, strict=True):
+                    outcomes[i] = _combined(outcomes[i], result)
         return outcomes
 
-    def _apply_batch(self, conn: psycopg.Connection[tuple[object, ...]],
-                     msgs: list[Msg]) -> list[str]:
-        """Applies what can be applied, in one transaction; says what to do with each."""
-        outcomes: list[str] = []
-        name, generation = self.projection.name, self.projection.generation
+    def _apply_batch(self, conn: psycopg.Connection[tuple[object, ...]], msgs: list[Msg],
+                     members: list[Projection] | None = None) -> list[str]:
+        """Applies what can be applied, in one transaction; says what to do with each
+        message (for several projections: the most cautious of their answers)."""
         records = [record_of(msg) for msg in msgs]
+        tenants = {r.tenant for r in records}
+        outcomes = ["duplicate"] * len(records)
+        applied_by: dict[str, int] = {}
         with conn.transaction(), conn.cursor() as cur:
-            tracked = lock_positions(cur, name, generation, {r.tenant for r in records})
-            applicable: list[EventRecord] = []
-            for record in records:
-                current = tracked[record.tenant]
-                if record.position <= current:
-                    outcomes.append("duplicate")
-                elif record.previous != current:
-                    outcomes.append("defer")
-                else:
-                    if self.projection.handles(record):
-                        applicable.append(record)
-                    tracked[record.tenant] = record.position
-                    outcomes.append("applied")
-            self.projection.apply_batch(cur, applicable)
-            for tenant, position in tracked.items():
-                track(cur, name, generation, tenant, position)
+            for projection in members or self.members:
+                name, generation = projection.name, projection.generation
+                tracked = lock_positions(cur, name, generation, tenants)
+                applicable: list[EventRecord] = []
+                for i, record in enumerate(records):
+                    current = tracked[record.tenant]
+                    if record.position <= current:
+                        mine = "duplicate"
+                    elif record.previous != current:
+                        mine = "defer"
+                    else:
+                        if projection.handles(record):
+                            applicable.append(record)
+                        tracked[record.tenant] = record.position
+                        mine = "applied"
+                        applied_by[name] = applied_by.get(name, 0) + 1
+                    outcomes[i] = _combined(outcomes[i], mine)
+                projection.apply_batch(cur, applicable)
+                for tenant, position in tracked.items():
+                    track(cur, name, generation, tenant, position)
             notify_applied(cur)
-        EVENTS_APPLIED.labels(name).inc(outcomes.count("applied"))
-        EVENTS_DEFERRED.labels(name).inc(outcomes.count("defer"))
+        for name, count in applied_by.items():
+            EVENTS_APPLIED.labels(name).inc(count)
+        EVENTS_DEFERRED.labels(self.name).inc(outcomes.count("defer"))
         self.stats.applied += outcomes.count("applied")
         self.stats.skipped_duplicates += outcomes.count("duplicate")
         self.stats.deferred += outcomes.count("defer")
         return outcomes
+
+
+_CAUTION = {"duplicate": 0, "applied": 1, "defer": 2, "failed": 3}
+
+
+def _combined(so_far: str, answer: str) -> str:
+    """What to do with a message several projections answered for: ack only when none
+    still needs it again (a projection that applied it skips it as a duplicate then)."""
+    return answer if _CAUTION[answer] > _CAUTION[so_far] else so_far

@@ -14,6 +14,7 @@ from infra.relay import Relay
 from projections.activity.postgres import Activity
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
+from projections.tenant_directory.postgres import TenantDirectory
 from tests.integration.test_relay import _seed, _seed_more, database_url, stream, tenant_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -147,3 +148,46 @@ async def test_a_failing_event_holds_back_its_tenant_only_until_fixed(
     stop.set()
     await asyncio.gather(*tasks)
     assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth
+
+
+async def test_projections_sharing_a_consumer_fail_apart(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    expected = await asyncio.to_thread(_seed, database_url, 3, 2)
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0], subject_prefix=stream[1])
+    broken = _BrokenForOneTenant()
+    worker = ProjectionWorker([broken, TenantDirectory()], database_url, servers[1],
+                              stream=stream[0], subject_prefix=stream[1], failure_delay_s=0.3)
+    assert worker.durable.startswith("projections_")
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(worker.run(stop))]
+
+    def positions() -> dict[tuple[str, str], int]:
+        with psycopg.connect(database_url) as conn:
+            if conn.execute("SELECT to_regclass('projections.tracking')").fetchone() == (None,):
+                return {}  # the worker has not started yet
+            rows = conn.execute("SELECT projection, tenant, position FROM projections.tracking"
+                                ).fetchall()
+        return {(p, t): n for p, t, n in rows}
+
+    def relay_1_head() -> int:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute("SELECT max(notification_id) FROM t_relay_1.events").fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    try:
+        head = await asyncio.to_thread(relay_1_head)
+        await _until(lambda: positions().get(("tenant_directory", "relay-1"), 0) >= head
+                     and worker.stats.failed > 0)
+        seen = await asyncio.to_thread(positions)
+        assert seen[("tenant_directory", "relay-1")] == head  # the healthy one moved on
+        assert seen.get(("activity", "relay-1"), 0) == 0  # the broken one waits
+        assert seen[("activity", "relay-0")] > 0
+        broken.broken_tenant = None
+        await _until(lambda: positions().get(("activity", "relay-1"), 0) >= head)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    truth = await asyncio.to_thread(_from_event_store, database_url)
+    assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth
+    assert expected > 0
