@@ -317,8 +317,10 @@ def cmd_inventory(args: argparse.Namespace) -> int:
         batch = read_batch(stream)
     started = time.perf_counter()
     c = batch.columns
-    found = localize_batch(batch.tag, len(batch.epcs), c["t"], c["phase"], c["freq"], c["ax"],
-                           c["ay"], c["rssi"], engine=args.engine)
+    order = c["t"].argsort(kind="stable")  # the calibration follows the reader in time
+    found = localize_batch(batch.tag[order], len(batch.epcs), c["t"][order], c["phase"][order],
+                           c["freq"][order], c["ax"][order], c["ay"][order], c["rssi"][order],
+                           engine=args.engine)
     seconds = time.perf_counter() - started
     tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
              "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
