@@ -186,13 +186,14 @@ class ScanWorker:
         order = c["t"].argsort(kind="stable")
         tag, t, phase, freq = batch.tag[order], c["t"][order], c["phase"][order], c["freq"][order]
         kept = inventory.calibration_of(scan.robot)
+        own = scan_offsets(tag, t, phase, freq)
         found = localize_batch(tag, len(batch.epcs), t, phase, freq, c["ax"][order],
                                c["ay"][order], c["rssi"][order], engine=self.engine,
                                prior={float(f): o for f, o in kept.offsets.items()}
-                               if kept else None)
-        own = offsets_by_frequency(freq, *scan_offsets(tag, t, phase, freq))
-        inventory.improve_calibration(scan.robot, {str(f): o for f, o in own.items()},
-                                      len(batch.epcs))
+                               if kept else None, own=own)
+        inventory.improve_calibration(
+            scan.robot, {str(f): o for f, o in offsets_by_frequency(freq, *own).items()},
+            len(batch.epcs))
         tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
                  "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
                 for e in found]

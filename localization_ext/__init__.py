@@ -63,16 +63,18 @@ def localize_batch(tag: NDArray[np.int64], tags: int, t: NDArray[np.float64],
                    ax: NDArray[np.float64], ay: NDArray[np.float64],
                    rssi: NDArray[np.float64], *, engine: str = "cython",
                    calibrate: bool = True, prior: dict[float, float] | None = None,
+                   own: tuple[NDArray[np.float64], NDArray[np.bool_]] | None = None,
                    threads: int = 0) -> list[TagEstimate]:
     """Every tag of a scan (reads in time order, `tag` indexing 0..tags-1). `prior`: the
-    reader's kept offsets by frequency, which complete the scan's own."""
+    reader's kept offsets by frequency, which complete the scan's own; `own`: the scan's
+    own (`scan_offsets`), when the caller has them already."""
     if engine not in engines():
         raise ValueError(f"engine {engine!r} is not available here; use one of {engines()}")
     freqs, channel = np.unique(freq, return_inverse=True)
     groups, count = channel.astype(np.int64), len(freqs)
     adjusted = phase
     if calibrate:
-        offsets, known = scan_offsets(tag, t, phase, freq)
+        offsets, known = own if own is not None else scan_offsets(tag, t, phase, freq)
         if prior:
             offsets, known = with_prior(offsets, known, freqs, prior)
         adjusted = np.mod(phase - offsets[channel], 2 * np.pi)
