@@ -193,7 +193,7 @@ class ScanWorker:
                                if kept else None, own=own)
         inventory.improve_calibration(
             scan.robot, {str(f): o for f, o in offsets_by_frequency(freq, *own).items()},
-            len(batch.epcs))
+            len(batch.epcs), scan_id)
         tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
                  "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
                 for e in found]

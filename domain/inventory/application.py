@@ -75,13 +75,14 @@ class Inventory(Application[UUID]):
             return None
         return found
 
-    def improve_calibration(self, robot: str, offsets: dict[str, float],
-                            tags: int) -> ReaderCalibration:
-        """Averages a scan's estimate of the reader's offsets into the kept ones."""
+    def improve_calibration(self, robot: str, offsets: dict[str, float], tags: int,
+                            scan_id: UUID) -> ReaderCalibration:
+        """Averages a scan's estimate of the reader's offsets into the kept ones (once per
+        scan, however often its job is delivered)."""
         calibration = self.calibration_of(robot) or ReaderCalibration(robot=robot)
-        calibration.improve(offsets, tags, self.clock())
-        with contextlib.suppress(IntegrityError):  # two scans at once: the other one counts
-            self.save(calibration)
+        if calibration.improve(offsets, tags, str(scan_id), self.clock()):
+            with contextlib.suppress(IntegrityError):  # two scans at once: the other counts
+                self.save(calibration)
         return calibration
 
     def record_failed(self, scan_id: UUID, reason: str) -> InventoryScan:

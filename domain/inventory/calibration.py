@@ -36,6 +36,7 @@ class ReaderCalibration(Aggregate):
     class Calibrated(Aggregate.Event):
         offsets: dict[str, float]
         weight: int
+        scan: str  # the scan that taught it (a redelivered job teaches nothing twice)
         calibrated_at: datetime
 
     @staticmethod
@@ -48,11 +49,13 @@ class ReaderCalibration(Aggregate):
         self.robot = robot
         self.offsets: dict[str, float] = {}
         self.weight = 0
+        self.scans: list[str] = []  # the latest scans counted in
 
-    def improve(self, offsets: dict[str, float], tags: int, at: datetime) -> None:
-        """Averages a scan's own estimate into the kept offsets."""
-        if not offsets or tags <= 0:
-            return
+    def improve(self, offsets: dict[str, float], tags: int, scan: str, at: datetime) -> bool:
+        """Averages a scan's own estimate into the kept offsets; False when there is
+        nothing to learn (no offsets, or this scan was counted already)."""
+        if not offsets or tags <= 0 or scan in self.scans:
+            return False
         turned = align(self.offsets, offsets)
         merged = {}
         for channel in set(self.offsets) | set(turned):
@@ -60,10 +63,12 @@ class ReaderCalibration(Aggregate):
                 channel in self.offsets) else 0
             new = cmath.exp(1j * turned[channel]) * tags if channel in turned else 0
             merged[channel] = cmath.phase(old + new) % (2 * math.pi)
-        self._calibrated(merged, min(self.weight + tags, MAX_WEIGHT), at)
+        self._calibrated(merged, min(self.weight + tags, MAX_WEIGHT), scan, at)
+        return True
 
     @event(Calibrated)
-    def _calibrated(self, offsets: dict[str, float], weight: int,
+    def _calibrated(self, offsets: dict[str, float], weight: int, scan: str,
                     calibrated_at: datetime) -> None:
         self.offsets = offsets
         self.weight = weight
+        self.scans = [*self.scans[-99:], scan]

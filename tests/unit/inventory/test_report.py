@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from domain.inventory.calibration import ReaderCalibration
 from domain.inventory.report import call_number_key, shelf_report
 
 
@@ -31,3 +34,16 @@ def test_the_report_finds_misplaced_missing_and_unknown() -> None:
     assert report["missing"] == [{"barcode": "B6", "call_number": "QA6"}]
     assert report["unknown"] == [{"epc": "FFFF", "x": 0.6}]
     assert [r["barcode"] for r in report["located"]] == ["B1", "B2", "B5", "B3", "B4"]
+
+
+def test_a_robots_calibration_counts_each_scan_once() -> None:
+    calibration = ReaderCalibration(robot="r-1")
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    assert calibration.improve({"920625000.0": 1.0, "920875000.0": 2.0}, 40, "scan-1", at)
+    assert not calibration.improve({"920625000.0": 1.5}, 40, "scan-1", at)  # redelivered
+    assert calibration.weight == 40
+    # a second scan, its offsets turned by 0.5 rad as a new first channel would turn them
+    assert calibration.improve({"920625000.0": 1.5, "920875000.0": 2.5}, 40, "scan-2", at)
+    assert calibration.weight == 80
+    assert abs(calibration.offsets["920875000.0"] - calibration.offsets["920625000.0"] - 1.0
+               ) < 1e-9
