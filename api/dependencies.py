@@ -16,6 +16,7 @@ from psycopg.rows import tuple_row
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, TokenService
+from infra.blobs import Blobs
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import IdempotencyStore
 from infra.import_jobs import ImportJobs
@@ -55,6 +56,7 @@ class Services:
     consortium: Consortium
     tokens: TokenService
     import_jobs: ImportJobs
+    blobs: Blobs
     vault: PatronVault
     idempotency: IdempotencyStore
     watch: AppliedWatch
@@ -168,7 +170,8 @@ def build_services(settings: Settings) -> Services:
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
-                    ImportJobs(database), PatronVault(database), IdempotencyStore(database),
+                    ImportJobs(database), Blobs(database), PatronVault(database),
+                    IdempotencyStore(database),
                     AppliedWatch(settings.database_url))
 
 

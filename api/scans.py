@@ -31,7 +31,6 @@ from api.dependencies import Services
 from domain.inventory.errors import ScanStateError
 from domain.inventory.report import shelf_report
 from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
-from infra.blobs import Blobs
 from infra.nats import log_error
 from infra.scan_batch import ScanBatch, ScanBatchError, read_batch
 from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
@@ -57,7 +56,7 @@ def accept(services: Services, tenant: str, path: Path) -> tuple[InventoryScan, 
     uploaded before. True when it still needs localizing."""
     batch = read_checked(path)
     schema = tenant_schema(tenant)
-    blob = Blobs(services.database).put_file(schema, path)
+    blob = services.blobs.put_file(schema, path)
     scan, _ = services.consortium.scope(tenant).inventory.accept(
         batch.header, blob, len(batch.tag), len(batch.epcs))
     return scan, scan.status in (ACCEPTED, LOCALIZING)
@@ -172,8 +171,7 @@ class ScanWorker:
         inventory.start(scan_id, self.name)
         with tempfile.TemporaryDirectory() as work:
             path = Path(work) / "batch.ndjson"
-            if not Blobs(self.services.database).get_to_file(tenant_schema(tenant), scan.blob,
-                                                             path):
+            if not self.services.blobs.get_to_file(tenant_schema(tenant), scan.blob, path):
                 inventory.record_failed(scan_id, f"the stored batch {scan.blob} is gone")
                 return
             try:

@@ -11,6 +11,13 @@ from typing import Any, ClassVar
 from psycopg import Cursor
 
 
+def plain(value: Any) -> Any:
+    """An event field without the event store's type wrapper ({"_type_", "_data_"})."""
+    if isinstance(value, dict) and "_type_" in value and "_data_" in value:
+        return value["_data_"]
+    return value
+
+
 @dataclass(frozen=True)
 class EventRecord:
     """One event as the relay carries it: whose log, where in it, and what happened."""

@@ -3,8 +3,6 @@ once with a job id; `GET /catalog/imports/{id}` reports progress and, when done,
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,16 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import PrincipalDep, ServicesDep
 from api.imports import check_format, run_import_job
+from api.rest.uploads import spool_file
 from tenants.consortium import tenant_schema
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 _HEAD = 1 << 16  # enough of the body to tell MARC 21 from MARCXML
-
-
-def _spool_file() -> str:
-    handle, name = tempfile.mkstemp(prefix="commonshelf-import-", suffix=".marc")
-    os.close(handle)
-    return name
 
 
 def _format_of(head: bytes, size: int, fmt: str) -> str:
@@ -56,7 +49,7 @@ async def start_import(
 ) -> dict[str, Any]:
     """Stores the body, checks it is MARC, and starts importing it (scope library:write)."""
     tenant = caller.library("library:write")
-    spool = anyio.Path(await run_in_threadpool(_spool_file))
+    spool = anyio.Path(await run_in_threadpool(spool_file, ".marc"))
     handed_over = False  # to the import job, which removes the file when it is done
     try:
         size, head = 0, b""

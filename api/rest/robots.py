@@ -4,8 +4,6 @@ status and, once done, the report."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 import zlib
 from pathlib import Path
@@ -19,17 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AuthError, Principal
 from api.dependencies import PrincipalDep, ServicesDep
 from api.report_formats import report_csv, report_svg
+from api.rest.uploads import spool_file
 from api.scans import ScanBatchError, accept, queue, report
 from domain.inventory.scan import DONE
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
 _CHUNK = 1 << 16
-
-
-def _spool() -> str:
-    handle, name = tempfile.mkstemp(prefix="commonshelf-scan-", suffix=".ndjson")
-    os.close(handle)
-    return name
 
 
 def _tenant(caller: Principal, *scopes: str) -> str:
@@ -53,7 +46,7 @@ async def upload_scan(request: Request, response: Response, svc: ServicesDep,
     limit = svc.settings.max_scan_bytes
     gzipped = (content_encoding or "").lower() == "gzip"
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
-    spool = anyio.Path(await run_in_threadpool(_spool))
+    spool = anyio.Path(await run_in_threadpool(spool_file, ".ndjson"))
     try:
         size = 0
         async with await anyio.open_file(spool, "wb") as out:

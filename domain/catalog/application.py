@@ -149,18 +149,11 @@ class Catalog(Application[UUID]):
         return item
 
     def _raise_taken(self, details: ItemDetails) -> None:
-        if self._exists(Item.create_id(details.barcode)):
+        if self._get_or_none(Item.create_id(details.barcode)) is not None:
             raise BarcodeTakenError(f"barcode {details.barcode!r} already belongs to an item "
                                     "of this library")
-        if details.epc is not None and self._exists(EpcTag.create_id(details.epc)):
+        if details.epc is not None and self._get_or_none(EpcTag.create_id(details.epc)) is not None:
             raise EpcTakenError(f"epc {details.epc!r} is already on an item of this library")
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
 
     def item_by_barcode(self, barcode: str) -> Item:
         """The item with this barcode."""

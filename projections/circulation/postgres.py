@@ -8,8 +8,7 @@ from typing import Any
 
 from psycopg import Cursor, sql
 
-from projections.framework import EventRecord, Projection
-from projections.local_catalog.postgres import plain
+from projections.framework import EventRecord, Projection, plain
 from projections.postgres import SCHEMA
 
 WAITING, ON_SHELF, COLLECTED, CANCELLED, EXPIRED = (

@@ -6,8 +6,7 @@ from typing import Any
 
 from psycopg import Cursor, sql
 
-from projections.framework import EventRecord, Projection
-from projections.local_catalog.postgres import plain
+from projections.framework import EventRecord, Projection, plain
 from projections.postgres import SCHEMA
 
 STATUS = {"Uploaded": "accepted", "LocalizationStarted": "localizing", "Localized": "done",

@@ -14,7 +14,7 @@ from psycopg import Cursor, sql
 from psycopg.types.json import Jsonb
 
 from domain.shared.description import display_title, fold, isbn_forms, normalize_isbn
-from projections.framework import EventRecord, Projection
+from projections.framework import EventRecord, Projection, plain
 from projections.postgres import SCHEMA
 
 _ISBN_QUERY = re.compile(r"^[0-9Xx][0-9Xx -]{8,16}$")
@@ -26,13 +26,6 @@ _SHARED_COLUMNS = ("id", "contributor", "title", "sort_key", "authors", "isbns",
                    "languages", "subjects", "description", "original_format", "search",
                    "contributed_at", "edited_at", "merged_into")
 _JSON_COLUMNS = frozenset({"description", "own_description"})
-
-
-def plain(value: Any) -> Any:
-    """An event field without the event store's type wrapper ({"_type_", "_data_"})."""
-    if isinstance(value, dict) and "_type_" in value and "_data_" in value:
-        return value["_data_"]
-    return value
 
 
 Shown = tuple[str, dict[str, Any], str | None]  # id, description, original format

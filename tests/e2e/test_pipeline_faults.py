@@ -81,16 +81,22 @@ def _lag(db: str) -> int:
     return int(total)
 
 
-def test_worker_killed_and_nats_restarted_lose_and_duplicate_nothing(
-    database_url: str, tmp_path: Path
-) -> None:
+def _own_servers(database_url: str, tmp_path: Path,
+                 prefix: str) -> tuple[OwnNats, str, Database, Consortium]:
+    """A NATS of the test's own, and three tenants to write to."""
     nats_server = OwnNats(tmp_path / "nats")
     nats_server.start()
-    nats_url = f"nats://127.0.0.1:{nats_server.port}"
     database = Database(database_url, 2, name="faults-writer")
     consortium = Consortium(database)
     for t in range(3):
-        consortium.register_tenant(f"fault-{t}", f"Fault {t}", None)
+        consortium.register_tenant(f"{prefix}-{t}", f"{prefix} {t}", None)
+    return nats_server, f"nats://127.0.0.1:{nats_server.port}", database, consortium
+
+
+def test_worker_killed_and_nats_restarted_lose_and_duplicate_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    nats_server, nats_url, database, consortium = _own_servers(database_url, tmp_path, "fault")
 
     def write() -> None:
         for i in range(240):
@@ -232,13 +238,7 @@ def _relay_lock_held(db: str) -> bool:
 def test_active_relay_killed_standby_takes_over_in_order(
     database_url: str, tmp_path: Path
 ) -> None:
-    nats_server = OwnNats(tmp_path / "nats")
-    nats_server.start()
-    nats_url = f"nats://127.0.0.1:{nats_server.port}"
-    database = Database(database_url, 2, name="faults-writer")
-    consortium = Consortium(database)
-    for t in range(3):
-        consortium.register_tenant(f"relay-{t}", f"Relay {t}", None)
+    nats_server, nats_url, database, consortium = _own_servers(database_url, tmp_path, "relay")
     active = _role("relay", database_url, nats_url, tmp_path)
     _wait_for(lambda: _relay_lock_held(database_url))
     standby = _role("relay", database_url, nats_url, tmp_path)

@@ -336,3 +336,31 @@ def test_scopes_guard_reads_writes_and_imports(
     office = admin_headers["Authorization"].removeprefix("Bearer ")
     assert code(gql(http, office, SEARCH, q="x")) == "FORBIDDEN"
     assert code(gql(http, "not-a-token", SEARCH, q="x")) == "UNAUTHENTICATED"
+
+
+ASSIGN = """mutation($b: String!, $e: String!) { assignEpc(input: {itemBarcode: $b, epc: $e}) {
+  item { barcode epc } } }"""
+
+
+def test_assign_epc_is_checked_and_stays_in_its_library(
+    http: TestClient, admin_headers: dict[str, str], library: dict[str, str]
+) -> None:
+    ours = library["token"]
+    record_id = data(gql(http, ours, CREATE, input={"title": "Tagged"}))[
+        "createRecord"]["record"]["id"]
+    for barcode in ("TAG-1", "TAG-2"):
+        data(gql(http, ours, ADD_ITEM, input={"recordId": record_id, "barcode": barcode,
+                                              "location": {"branch": "MAIN"}}))
+    assert data(gql(http, ours, ASSIGN, b="TAG-1", e="a1b2c3d4"))["assignEpc"]["item"] == {
+        "barcode": "TAG-1", "epc": "A1B2C3D4"}
+    assert code(gql(http, ours, ASSIGN, b="TAG-2", e="A1B2C3D4")) == "EPC_TAKEN"
+    assert code(gql(http, ours, ASSIGN, b="TAG-2", e="not-hex")) == "INVALID_INPUT"
+    assert code(gql(http, ours, ASSIGN, b="NO-SUCH", e="A1B2C3D5")) == "NOT_FOUND"
+
+    other = library["slug"] + "-t"
+    http.post("/admin/tenants", json={"slug": other, "name": "Other"}, headers=admin_headers)
+    client = http.post(f"/admin/tenants/{other}/clients", headers=admin_headers, json={
+        "name": "desk", "scopes": ["library:read", "library:write"]}).json()
+    theirs = token_for(http, client["client_id"], client["client_secret"])
+    assert code(gql(http, theirs, ASSIGN, b="TAG-2", e="A1B2C3D6")) == "NOT_FOUND"
+    assert data(gql(http, ours, ITEM, barcode="TAG-2"))["item"]["epc"] is None

@@ -289,3 +289,31 @@ def test_another_library_reaches_none_of_our_patrons_or_items(
     reader = token_for(http, library["client_id"], library["client_secret"], "library:read")
     assert code(gql(http, reader, CHECK_OUT, item="I-2", patron="P-2")) == "FORBIDDEN"
     assert data(gql(http, reader, PATRON, b="P-2"))["patron"]["name"] == "Patron P-2"
+
+
+def test_another_library_cannot_block_cancel_or_change_our_policies(
+    http: TestClient, shelf: dict[str, Any], admin_headers: dict[str, str],
+    library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))
+    hold = data(gql(http, token, HOLD, record=shelf["record"], patron="P-2"))["placeHold"]
+    other = library["slug"] + "-p"
+    http.post("/admin/tenants", json={"slug": other, "name": "Other"}, headers=admin_headers)
+    client = http.post(f"/admin/tenants/{other}/clients",
+                       json={"name": "desk", "scopes": ["library:read", "library:write"]},
+                       headers=admin_headers).json()
+    theirs = token_for(http, client["client_id"], client["client_secret"])
+    blocked = gql(http, theirs, """mutation { blockPatron(input: {barcode: "P-3",
+        reason: "x"}) { patron { id } } }""")
+    assert code(blocked) == "NOT_FOUND"
+    cancel = gql(http, theirs, """mutation($r: ID!, $h: ID!) { cancelHold(input: {recordId: $r,
+        holdId: $h}) }""", r=shelf["record"], h=hold["hold"]["id"])
+    assert code(cancel) == "NOT_FOUND"
+    data(gql(http, theirs, """mutation { setLoanPolicy(input: {loanDays: 3}) {
+        policy { loanDays } } }"""))
+    ours = data(gql(http, token, "{ loanPolicies { patronGroup materialType loanDays } }"))
+    assert ours["loanPolicies"] == [{"patronGroup": "*", "materialType": "*", "loanDays": 21}]
+    assert data(gql(http, token, PATRON, b="P-3"))["patron"]["blocks"] == []
+    assert [h["position"] for h in data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"]
+            ] == [1]

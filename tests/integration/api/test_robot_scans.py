@@ -152,3 +152,21 @@ def test_reports_through_graphql_csv_and_svg(http: TestClient, robot: dict[str, 
     svg = http.get(f"/robots/scans/{scan_id}/report.svg", headers=headers)
     assert svg.headers["content-type"] == "image/svg+xml"
     assert http.get(f"/robots/scans/{scan_id}/report.pdf", headers=headers).status_code == 404
+
+
+def test_another_library_reads_none_of_our_scans_through_graphql(
+    http: TestClient, robot: dict[str, Any], admin_headers: dict[str, str]
+) -> None:
+    scan_id = _upload(http, robot["token"], robot["batch"].encode(),
+                      gzipped=False).json()["scan_id"]
+    other = robot["slug"] + "-g"
+    http.post("/admin/tenants", json={"slug": other, "name": "Other"}, headers=admin_headers)
+    client = http.post(f"/admin/tenants/{other}/clients", headers=admin_headers, json={
+        "name": "staff", "scopes": ["library:read"]}).json()
+    theirs = token_for(http, client["client_id"], client["client_secret"])
+    answer = gql(http, theirs, "query($id: ID!) { inventoryScan(id: $id) { status } }",
+                 id=scan_id)
+    assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert data(gql(http, theirs, "{ inventoryScans { id } }"))["inventoryScans"] == []
+    bad = gql(http, theirs, 'query { inventoryScan(id: "nope") { status } }')
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
