@@ -22,7 +22,7 @@ from joserfc.jwk import RSAKey
 
 from tenants.client import ApiClient
 from tenants.consortium import Consortium
-from tenants.errors import ClientNotFoundError, TenantNotFoundError
+from tenants.errors import ClientNotFoundError
 from tenants.tenant import ACTIVE
 
 AUDIENCE = "commonshelf"
@@ -228,24 +228,20 @@ class TokenService:
         client_id = str(claims.get("client_id") or claims.get("sub") or "")
         tenant = claims.get("tenant")
         try:
-            owner, client = self.consortium.find_client(client_id)
+            access = self.consortium.access(client_id)
         except ClientNotFoundError:
             raise AuthError(401, "UNAUTHENTICATED", "the token's client does not exist") from None
-        if client.revoked:
+        if access.client.revoked:
             raise AuthError(401, "UNAUTHENTICATED", f"client {client_id!r} has been revoked")
-        if owner != tenant:
+        if access.tenant != tenant:
             raise AuthError(401, "UNAUTHENTICATED", "the token's tenant does not match its client")
-        if tenant is not None:
-            try:
-                status = self.consortium.office.get_tenant(tenant).status
-            except TenantNotFoundError:
-                raise AuthError(
-                    401, "UNAUTHENTICATED", "the token's tenant does not exist"
-                ) from None
-            if status != ACTIVE:
-                raise AuthError(403, "TENANT_NOT_ACTIVE",
-                                f"tenant {tenant!r} is {status}; its tokens are refused until "
-                                "the consortium office reactivates it")
+        status = access.tenant_status
+        if status == "missing":
+            raise AuthError(401, "UNAUTHENTICATED", "the token's tenant does not exist")
+        if status is not None and status != ACTIVE:
+            raise AuthError(403, "TENANT_NOT_ACTIVE",
+                            f"tenant {tenant!r} is {status}; its tokens are refused until "
+                            "the consortium office reactivates it")
         return Principal(client_id, tenant, frozenset(str(claims.get("scope", "")).split()))
 
     def _verified_claims(self, token: str) -> dict[str, Any]:

@@ -224,9 +224,9 @@ def cmd_tenants(args: argparse.Namespace) -> int:
         tenant = {
             "create": lambda: services.consortium.register_tenant(args.slug, args.name, args.isil),
             "show": lambda: office.get_tenant(args.slug),
-            "suspend": lambda: office.suspend_tenant(args.slug, args.reason),
-            "reactivate": lambda: office.reactivate_tenant(args.slug),
-            "archive": lambda: office.archive_tenant(args.slug),
+            "suspend": lambda: services.consortium.suspend_tenant(args.slug, args.reason),
+            "reactivate": lambda: services.consortium.reactivate_tenant(args.slug),
+            "archive": lambda: services.consortium.archive_tenant(args.slug),
         }[args.action]()
         _emit(args, tenant_json(tenant), f"{tenant.slug}: {tenant.name} ({tenant.status})")
     return 0

@@ -78,6 +78,7 @@ class Services:
         """Stops background jobs and closes the database pool (NATS: the app's lifespan)."""
         self.background.shutdown(wait=True, cancel_futures=True)
         self.watch.close()
+        self.consortium.close()
         self.database.close()
 
     def wait_for_office_views(self) -> bool:

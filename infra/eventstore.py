@@ -9,7 +9,7 @@ connections a process holds is the pool size, however many tenants it serves.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -97,6 +97,13 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
         ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE))
+        # Composed once: psycopg renders a composed statement anew on every execute.
+        self._select_events_of = sql.SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS held(id, version) "
+            "JOIN {} AS e ON e.originator_id = held.id AND e.originator_version > held.version "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(sql.Identifier(datastore.schema, EVENTS_TABLE)).as_bytes(None)
         self.sql_create_statements = [
             statement
             for statement in self.sql_create_statements
@@ -116,15 +123,16 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             [e.state for e in stored_events],
         ))
 
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
-        """Every event of many aggregates, in one query (an import looks up a whole batch)."""
-        statement = sql.SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(sql.Identifier(self.datastore.schema, EVENTS_TABLE))
+    def select_events_of(self, originator_ids: Sequence[UUID],
+                         after: Mapping[UUID, int] | None = None) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates in one query: an import looks up a whole batch, a
+        desk command everything it decides on. `after` gives, for aggregates already held,
+        the version held: only later events come back for them."""
+        held = after or {}
         found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, (list(originator_ids),))
+            cur.execute(self._select_events_of, (
+                list(originator_ids), [held.get(i, 0) for i in originator_ids]))
             for row in cur.fetchall():
                 found.setdefault(row["originator_id"], []).append(StoredEvent(
                     originator_id=row["originator_id"],

@@ -15,12 +15,15 @@ from domain.inventory.application import Inventory
 from domain.sharing.application import SharedCatalog
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
+from infra.listener import ChannelListener, announce
+from tenants.access import ACCESS_CHANNEL, Access, AccessCache
 from tenants.applications import ClientRegistry, ConsortiumOffice
 from tenants.client import LIBRARY_SCOPES, OFFICE_SCOPES, ApiClient
 from tenants.errors import (
     ClientNotFoundError,
     ClientScopeInvalidError,
     TenantFieldInvalidError,
+    TenantNotFoundError,
     TenantSlugTakenError,
 )
 from tenants.tenant import ACTIVE, Tenant, check_isil, check_name, check_slug
@@ -67,7 +70,8 @@ class TenantScope:
 class Consortium:
     """Tenancy use cases that span the office and the tenants' own stores."""
 
-    def __init__(self, database: Database, lock_timeout_s: int = 5, max_scopes: int = 256) -> None:
+    def __init__(self, database: Database, lock_timeout_s: int = 5, max_scopes: int = 256,
+                 access_ttl_s: float = 5.0) -> None:
         self.database = database
         self.lock_timeout_s = lock_timeout_s
         self.max_scopes = max_scopes
@@ -78,6 +82,8 @@ class Consortium:
         self.office = ConsortiumOffice(env=office_env)
         self.office_clients = ClientRegistry(env=office_env)
         self.shared = SharedCatalog(env=office_env)
+        self.accesses = AccessCache(self._load_access, access_ttl_s)
+        self._listener: ChannelListener | None = None
 
     def bootstrap(self) -> None:
         """Creates the office's schema and events table once; safe to repeat."""
@@ -160,7 +166,55 @@ class Consortium:
         owner, registry = self.registry_for(client_id)
         if owner != tenant:
             raise ClientNotFoundError(f"no API client {client_id!r} for this tenant")
-        return registry.revoke_client(client_id)
+        client = registry.revoke_client(client_id)
+        self._announce(f"client:{client_id}")
+        return client
+
+    def suspend_tenant(self, slug: str, reason: str) -> Tenant:
+        """Suspends an active tenant: its tokens are refused from now on, in every process."""
+        tenant = self.office.suspend_tenant(slug, reason)
+        self._announce(f"tenant:{slug}")
+        return tenant
+
+    def reactivate_tenant(self, slug: str) -> Tenant:
+        """Lets a suspended tenant's clients in again."""
+        tenant = self.office.reactivate_tenant(slug)
+        self._announce(f"tenant:{slug}")
+        return tenant
+
+    def archive_tenant(self, slug: str) -> Tenant:
+        """Archives a tenant for good; its events are kept, its tokens refused."""
+        tenant = self.office.archive_tenant(slug)
+        self._announce(f"tenant:{slug}")
+        return tenant
+
+    def access(self, client_id: str) -> Access:
+        """A client, its tenant and the tenant's status, as a request checks them: from
+        memory, forgotten the moment any process announces a change to them."""
+        if self._listener is None:
+            self._listener = ChannelListener(self.database.url, ACCESS_CHANNEL,
+                                             self.accesses.changed)
+        return self.accesses.get(client_id)
+
+    def close(self) -> None:
+        """Stops listening for changes of access."""
+        if self._listener is not None:
+            self._listener.close()
+
+    def _load_access(self, client_id: str) -> Access:
+        tenant, client = self.find_client(client_id)
+        if tenant is None:
+            return Access(None, client, None)
+        try:
+            status = self.office.get_tenant(tenant).status
+        except TenantNotFoundError:
+            status = "missing"
+        return Access(tenant, client, status)
+
+    def _announce(self, what: str) -> None:
+        self.accesses.changed(what)  # this process at once; the others when they hear it
+        with self.database.connection() as conn:
+            announce(conn, ACCESS_CHANNEL, what)
 
     def export(self, slug: str) -> Iterator[str]:
         """The tenant as JSON lines: a header, then every event of its store in order."""

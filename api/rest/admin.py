@@ -83,7 +83,7 @@ def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
 @router.post("/tenants/{slug}/suspend")
 def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Suspends an active tenant: its tokens are refused at once."""
-    tenant = svc.consortium.office.suspend_tenant(slug, body.reason)
+    tenant = svc.consortium.suspend_tenant(slug, body.reason)
     svc.wait_for_office_views()
     return tenant_out(tenant)
 
@@ -91,7 +91,7 @@ def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, _: AdminDep) ->
 @router.post("/tenants/{slug}/reactivate")
 def reactivate_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Reactivates a suspended tenant."""
-    tenant = svc.consortium.office.reactivate_tenant(slug)
+    tenant = svc.consortium.reactivate_tenant(slug)
     svc.wait_for_office_views()
     return tenant_out(tenant)
 
@@ -99,7 +99,7 @@ def reactivate_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
 @router.post("/tenants/{slug}/archive")
 def archive_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
     """Archives a tenant for good."""
-    tenant = svc.consortium.office.archive_tenant(slug)
+    tenant = svc.consortium.archive_tenant(slug)
     svc.wait_for_office_views()
     return tenant_out(tenant)
 

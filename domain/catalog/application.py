@@ -4,12 +4,12 @@ withdrawn. No I/O but the tenant's event store."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, cast
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -31,6 +31,7 @@ from domain.shared.description import (
     describe,
     identity_of,
 )
+from domain.shared.loading import load_many
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
@@ -54,13 +55,6 @@ class ImportOutcome:
     record_id: UUID
     items_added: int = 0
     item_problems: list[str] = field(default_factory=list)
-
-
-class BatchReader(Protocol):
-    """A recorder that reads many aggregates' events in one go (ours does)."""
-
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> Mapping[UUID, Sequence[Any]]:
-        """Each aggregate's stored events, by id; absent ids have none."""
 
 
 class Catalog(Application[UUID]):
@@ -205,16 +199,7 @@ class Catalog(Application[UUID]):
 
     def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
         """The aggregates that exist among these ids, read in one query when the store can."""
-        reader = self.recorder
-        if not hasattr(reader, "select_events_of"):
-            return {i: a for i in aggregate_ids if (a := self._get_or_none(i)) is not None}
-        stored = cast(BatchReader, reader).select_events_of(aggregate_ids)
-        loaded: dict[UUID, Aggregate] = {}
-        for aggregate_id, events in stored.items():
-            aggregate = project_aggregate(None, map(self.mapper.to_domain_event, events))
-            if isinstance(aggregate, Aggregate):
-                loaded[aggregate_id] = aggregate
-        return loaded
+        return load_many(self, aggregate_ids)
 
     def _get_or_none(self, aggregate_id: UUID) -> Aggregate | None:
         try:

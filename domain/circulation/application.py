@@ -26,6 +26,7 @@ from domain.circulation.lending import Lending
 from domain.circulation.patron import Borrower, Patron
 from domain.circulation.policy import ANY, LoanPolicies, LoanPolicy
 from domain.shared.clock import Clock, utc_now
+from domain.shared.loading import load_many
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -86,6 +87,24 @@ class Circulation(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, kind) else None
+
+    def _load(self, *aggregate_ids: UUID) -> dict[UUID, Aggregate]:
+        """What a command decides on, in one read of the store."""
+        return load_many(self, aggregate_ids)
+
+    @staticmethod
+    def _of(found: dict[UUID, Aggregate], kind: type[A], aggregate_id: UUID) -> A | None:
+        aggregate = found.get(aggregate_id)
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def _patron_in(self, found: dict[UUID, Aggregate], card: Card) -> Patron:
+        patron = self._of(found, Patron, card.patron_id)
+        if patron is None:
+            raise PatronNotFoundError(f"no patron {card.patron_id} in this library")
+        return patron
+
+    def _policies_in(self, found: dict[UUID, Aggregate]) -> LoanPolicies:
+        return self._of(found, LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
 
     def _retrying(self, command: Callable[[], T]) -> T:
         """Runs a command; when another desk wrote first, runs it again on the new state."""
@@ -178,16 +197,20 @@ class Circulation(Application[UUID]):
         """Lends the item to the patron, within their policy's limit."""
         if copy.catalog_status not in LENDABLE:
             raise ItemNotAvailableError(f"item {copy.barcode} is {copy.catalog_status}")
+        lending_id = Lending.create_id(copy.item_id)
+        borrower_id = Borrower.create_id(card.pseudonym)
 
         def run() -> Lending:
             now = self.clock()
-            patron = self.get_patron(card.patron_id)
+            found = self._load(card.patron_id, LoanPolicies.create_id(), lending_id, borrower_id)
+            patron = self._patron_in(found, card)
             patron.check_may_borrow(now.date())
-            policy = self.policies().for_loan(patron.patron_group, copy.material_type)
-            lending = self.lending_of(copy)
+            policy = self._policies_in(found).for_loan(patron.patron_group, copy.material_type)
+            lending = self._of(found, Lending, lending_id) or Lending(
+                item_id=copy.item_id, item_barcode=copy.barcode, record_id=copy.record_id)
             loan_id = lending.check_out(card.pseudonym, patron.patron_group,
                                         copy.material_type, policy, now)
-            borrower = self._get(Borrower, Borrower.create_id(card.pseudonym)) or Borrower(
+            borrower = self._of(found, Borrower, borrower_id) or Borrower(
                 pseudonym=card.pseudonym)
             borrower.open(loan_id, policy.max_loans)
             self.save(lending, borrower)
@@ -197,9 +220,12 @@ class Circulation(Application[UUID]):
 
     def check_in(self, copy: Copy) -> Lending:
         """Closes the loan; the copy goes to the hold shelf for the next in the queue."""
+        lending_id = Lending.create_id(copy.item_id)
+        queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> Lending:
-            lending = self._get(Lending, Lending.create_id(copy.item_id))
+            found = self._load(lending_id, queue_id, LoanPolicies.create_id())
+            lending = self._of(found, Lending, lending_id)
             if lending is None:
                 raise NotOnLoanError(f"item {copy.barcode} is not on loan")
             now = self.clock()
@@ -209,32 +235,36 @@ class Circulation(Application[UUID]):
             if borrower is not None:
                 borrower.close(loan_id)
                 pending.append(borrower)
-            pending += self._shelve_for_next(lending, now)
+            pending += self._shelve_for_next(lending, self._of(found, HoldQueue, queue_id),
+                                             self._policies_in(found), now)
             self.save(*pending)
             return lending
 
         return self._retrying(run)
 
-    def _shelve_for_next(self, lending: Lending, now: datetime) -> list[Aggregate]:
-        queue = self._get(HoldQueue, HoldQueue.create_id(lending.record_id))
+    def _shelve_for_next(self, lending: Lending, queue: HoldQueue | None,
+                         policies: LoanPolicies, now: datetime) -> list[Aggregate]:
         waiting = queue.next_waiting() if queue else None
         if queue is None or waiting is None:
             return []
         hold_id, pseudonym = waiting
-        days = self.policies().for_loan(ANY, ANY).hold_shelf_days
+        days = policies.for_loan(ANY, ANY).hold_shelf_days
         lending.hold_for(hold_id, pseudonym, days, now)
         queue.fill(hold_id, lending.item_id, now)
         return [queue]
 
     def renew(self, copy: Copy) -> Lending:
         """A new due date, per the policy of the loan's patron group."""
+        lending_id = Lending.create_id(copy.item_id)
+        queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> Lending:
-            lending = self._get(Lending, Lending.create_id(copy.item_id))
+            found = self._load(lending_id, queue_id, LoanPolicies.create_id())
+            lending = self._of(found, Lending, lending_id)
             if lending is None:
                 raise NotOnLoanError(f"item {copy.barcode} is not on loan")
-            policy = self.policies().for_loan(lending.patron_group, copy.material_type)
-            queue = self._get(HoldQueue, HoldQueue.create_id(lending.record_id))
+            policy = self._policies_in(found).for_loan(lending.patron_group, copy.material_type)
+            queue = self._of(found, HoldQueue, queue_id)
             waiting = queue is not None and queue.next_waiting() is not None
             lending.renew(policy, waiting, self.clock())
             self.save(lending)
@@ -247,11 +277,12 @@ class Circulation(Application[UUID]):
     def place_hold(self, record_id: UUID, card: Card) -> tuple[UUID, int]:
         """Joins the record's queue; the hold's id and position."""
 
+        queue_id = HoldQueue.create_id(record_id)
+
         def run() -> tuple[UUID, int]:
-            patron = self.get_patron(card.patron_id)
-            patron.check_may_borrow(self.clock().date())
-            queue = self._get(HoldQueue, HoldQueue.create_id(record_id)) or HoldQueue(
-                record_id=record_id)
+            found = self._load(card.patron_id, queue_id)
+            self._patron_in(found, card).check_may_borrow(self.clock().date())
+            queue = self._of(found, HoldQueue, queue_id) or HoldQueue(record_id=record_id)
             placed = queue.place(card.pseudonym, self.clock())
             self.save(queue)
             return placed
@@ -277,13 +308,17 @@ class Circulation(Application[UUID]):
     def expire_pickup(self, copy: Copy) -> bool:
         """An uncollected hold expired: the copy passes to the next in the queue (or back to
         the shelf). False when it had not expired."""
+        lending_id = Lending.create_id(copy.item_id)
+        queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> bool:
-            lending = self._get(Lending, Lending.create_id(copy.item_id))
+            found = self._load(lending_id, queue_id, LoanPolicies.create_id())
+            lending = self._of(found, Lending, lending_id)
             now = self.clock()
             if lending is None or lending.expire_pickup(now) is None:
                 return False
-            self.save(lending, *self._shelve_for_next(lending, now))
+            self.save(lending, *self._shelve_for_next(
+                lending, self._of(found, HoldQueue, queue_id), self._policies_in(found), now))
             return True
 
         return self._retrying(run)

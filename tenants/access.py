@@ -1,0 +1,70 @@
+"""Who may act, remembered: every request's token names a client, whose tenant, revocation
+and tenant status would otherwise cost three reads of the event stores per request.
+
+An entry is dropped the moment a revocation or a tenant's change of status is announced
+(on a PostgreSQL channel every process listens to), and in any case after `ttl_s`, so a
+lost announcement (a process killed between its write and its announcement) cannot keep a
+revoked client in for longer than that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenants.client import ApiClient
+
+ACCESS_CHANNEL = "commonshelf_access"
+
+
+@dataclass(frozen=True)
+class Access:
+    """A client, its tenant (None for the office) and that tenant's status (None: office)."""
+
+    tenant: str | None
+    client: ApiClient
+    tenant_status: str | None
+
+
+class AccessCache:
+    """Accesses by client id, read through `load` and forgotten when announced changed."""
+
+    def __init__(self, load: Callable[[str], Access], ttl_s: float, max_entries: int = 10_000
+                 ) -> None:
+        self.load = load
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Access, float]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by every change, so a read racing one is not kept
+
+    def get(self, client_id: str) -> Access:
+        """The client's access, from memory when it is fresh; raises what `load` raises."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(client_id)
+            if entry is not None and now - entry[1] < self.ttl_s:
+                return entry[0]
+            generation = self._generation
+        access = self.load(client_id)
+        with self._lock:
+            if generation == self._generation:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[client_id] = (access, now)
+        return access
+
+    def changed(self, what: str | None) -> None:
+        """Forgets `client:<id>`, or every client of `tenant:<slug>`, or (None) everything."""
+        with self._lock:
+            self._generation += 1
+            kind, _, name = (what or "").partition(":")
+            if kind == "client":
+                self._entries.pop(name, None)
+            elif kind == "tenant":
+                for client_id in [c for c, (a, _) in self._entries.items() if a.tenant == name]:
+                    del self._entries[client_id]
+            else:
+                self._entries.clear()
