@@ -20,6 +20,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
+from tenants.access import Access
 from tenants.client import ApiClient
 from tenants.consortium import Consortium
 from tenants.errors import ClientNotFoundError
@@ -216,6 +217,24 @@ class TokenService:
 
     def authenticate(self, authorization: str | None) -> Principal:
         """Verifies a bearer token and that its client and tenant may still act, right now."""
+        claims = self._claims(authorization)
+        try:
+            access = self.consortium.access(_client_id(claims))
+        except ClientNotFoundError:
+            raise AuthError(401, "UNAUTHENTICATED", "the token's client does not exist") from None
+        return self._principal(claims, access)
+
+    def authenticate_known(self, authorization: str | None) -> Principal | None:
+        """`authenticate` without I/O, for a caller whose client is in memory; None otherwise
+        (then call `authenticate`, in a thread)."""
+        try:
+            claims = self._claims(authorization)
+        except AuthError:
+            return None  # authenticate gives the full answer
+        access = self.consortium.accesses.peek(_client_id(claims))
+        return None if access is None else self._principal(claims, access)
+
+    def _claims(self, authorization: str | None) -> dict[str, Any]:
         if not authorization:
             raise AuthError(401, "UNAUTHENTICATED",
                             "no access token: send 'Authorization: Bearer <token>' "
@@ -224,13 +243,10 @@ class TokenService:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError(401, "UNAUTHENTICATED", "the Authorization header must be "
                             "'Bearer <token>'")
-        claims = self._verified_claims(token.strip())
-        client_id = str(claims.get("client_id") or claims.get("sub") or "")
-        tenant = claims.get("tenant")
-        try:
-            access = self.consortium.access(client_id)
-        except ClientNotFoundError:
-            raise AuthError(401, "UNAUTHENTICATED", "the token's client does not exist") from None
+        return self._verified_claims(token.strip())
+
+    def _principal(self, claims: dict[str, Any], access: Access) -> Principal:
+        client_id, tenant = _client_id(claims), claims.get("tenant")
         if access.client.revoked:
             raise AuthError(401, "UNAUTHENTICATED", f"client {client_id!r} has been revoked")
         if access.tenant != tenant:
@@ -257,3 +273,7 @@ class TokenService:
                             f"the access token is invalid or expired ({error}); "
                             "get a new one from POST /oauth/token") from None
         return dict(decoded.claims)
+
+
+def _client_id(claims: dict[str, Any]) -> str:
+    return str(claims.get("client_id") or claims.get("sub") or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -116,11 +117,22 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
                                     args.host, args.port)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers, scan_workers)
+        _settle_garbage_collector()
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
         _http_server(app, args.host, args.port, args.log_level).run()
     return 0
+
+
+def _settle_garbage_collector() -> None:
+    """Moves what startup built (schema, routes, modules) out of the collector's sight and
+    collects young objects less often: each request allocates thousands of short-lived
+    objects, and full collections kept walking the long-lived ones (about a tenth of the
+    server's CPU under load)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
 
 
 def _background_only(runners: list[Any], host: str, port: int) -> int:

@@ -99,12 +99,20 @@ class Services:
             caught_up = self.wait_for_view(LocalCatalog.name, "office", office) and caught_up
         return caught_up
 
-    async def caught_up(self, projection: str, tenant: str, recorder: Any) -> bool:
-        """Read-your-writes without holding a thread: waits in the event loop until the
-        projection shows every event the tenant's store holds now."""
-        target = await asyncio.to_thread(recorder.max_notification_id) or 0
-        return await self.watch.wait_async(projection, tenant, target,
-                                           self.settings.read_your_writes_s)
+    async def command_seen(self, projection: str, tenant: str, recorder: Any,
+                           command: Callable[[], T]) -> T:
+        """Runs a command (as `run_command`), then waits, without holding a thread, until the
+        projection shows every event the tenant's store held when it was done
+        (read-your-writes). The position is read in the command's own thread."""
+
+        def run() -> tuple[T, int]:
+            result = command()
+            return result, recorder.max_notification_id() or 0
+
+        result, target = await self.run_command(run)
+        await self.watch.wait_async(projection, tenant, target,
+                                    self.settings.read_your_writes_s)
+        return result
 
     def wait_for_circulation(self, tenant: str) -> bool:
         """Read-your-writes for circulation commands: the circulation view has them."""

@@ -25,6 +25,8 @@ class AppliedWatch:
         self._cond = threading.Condition()
         self._waiting: Counter[Key] = Counter()
         self._positions: dict[Key, int] = {}
+        self._async: dict[Key, list[tuple[int, asyncio.AbstractEventLoop,
+                                          asyncio.Future[None]]]] = {}
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -51,29 +53,44 @@ class AppliedWatch:
 
     async def wait_async(self, projection: str, tenant: str, target: int,
                          timeout_s: float) -> bool:
-        """`wait` for an event loop: holds no thread while it waits, so a request waiting
-        for a slow projection never starves the others of threads."""
+        """`wait` for an event loop: holds no thread while it waits (a request waiting for a
+        slow projection never starves the others of threads), and is woken by the watcher
+        rather than polling, so a thousand waiting requests cost the loop nothing."""
         key = (projection, tenant)
-        deadline = time.monotonic() + timeout_s
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+        waiter = (target, loop, woken)
         with self._cond:
+            if self._positions.get(key, 0) >= target:
+                return True
             self._ensure_thread()
             self._waiting[key] += 1
-            self._cond.notify_all()
+            self._async.setdefault(key, []).append(waiter)
+            self._cond.notify_all()  # the watcher reads the new key at once
         try:
-            delay = 0.001
-            while True:
-                with self._cond:
-                    if self._positions.get(key, 0) >= target:
-                        return True
-                if time.monotonic() > deadline:
-                    return False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.005)
+            await asyncio.wait_for(woken, timeout_s)
+        except TimeoutError:
+            return False
+        else:
+            return True
         finally:
             with self._cond:
+                waiters = self._async.get(key, [])
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters:
+                    self._async.pop(key, None)
                 self._waiting[key] -= 1
                 if self._waiting[key] <= 0:
                     del self._waiting[key]
+
+    def _wake_async(self) -> None:
+        """Resolves the futures of waiters whose position has been reached (under _cond)."""
+        for key, waiters in self._async.items():
+            position = self._positions.get(key, 0)
+            for target, loop, woken in waiters:
+                if position >= target and not woken.done():
+                    loop.call_soon_threadsafe(_resolve, woken)
 
     def close(self) -> None:
         """Stops the watcher thread."""
@@ -107,5 +124,11 @@ class AppliedWatch:
             with self._cond:
                 self._positions.update(positions)
                 self._cond.notify_all()
+                self._wake_async()
             with contextlib.suppress(StopIteration):
                 next(iter(conn.notifies(timeout=self.fallback_s, stop_after=1)))
+
+
+def _resolve(woken: asyncio.Future[None]) -> None:
+    if not woken.done():  # it may have timed out meanwhile
+        woken.set_result(None)

@@ -42,11 +42,11 @@ class AccessCache:
 
     def get(self, client_id: str) -> Access:
         """The client's access, from memory when it is fresh; raises what `load` raises."""
+        known = self.peek(client_id)
+        if known is not None:
+            return known
         now = time.monotonic()
         with self._lock:
-            entry = self._entries.get(client_id)
-            if entry is not None and now - entry[1] < self.ttl_s:
-                return entry[0]
             generation = self._generation
         access = self.load(client_id)
         with self._lock:
@@ -55,6 +55,14 @@ class AccessCache:
                     self._entries.clear()
                 self._entries[client_id] = (access, now)
         return access
+
+    def peek(self, client_id: str) -> Access | None:
+        """The client's access if it is in memory and fresh; never reads the stores."""
+        with self._lock:
+            entry = self._entries.get(client_id)
+            if entry is not None and time.monotonic() - entry[1] < self.ttl_s:
+                return entry[0]
+        return None
 
     def changed(self, what: str | None) -> None:
         """Forgets `client:<id>`, or every client of `tenant:<slug>`, or (None) everything."""

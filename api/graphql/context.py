@@ -23,15 +23,19 @@ class Context(BaseContext):
     async def principal(self, scope: str | None = None) -> Principal:
         """The verified caller; a GraphQL error with a stable code otherwise."""
         try:
-            if self._principal is None:
-                self._principal = await run_in_threadpool(
-                    self.services.tokens.authenticate, self.authorization
-                )
+            principal = self._principal
+            if principal is None:
+                tokens = self.services.tokens
+                # Known callers are checked from memory; only a first sight reads the stores.
+                principal = tokens.authenticate_known(self.authorization)
+                if principal is None:
+                    principal = await run_in_threadpool(tokens.authenticate, self.authorization)
+                self._principal = principal
             if scope is not None:
-                self._principal.require(scope)
+                principal.require(scope)
         except AuthError as error:
             raise GraphQLError(error.message, extensions={"code": error.code}) from None
-        return self._principal
+        return principal
 
 
 async def context_getter(request: Request) -> Context:

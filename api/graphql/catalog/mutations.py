@@ -184,8 +184,8 @@ async def _command(info: Info[Context, None], command: Callable[[Catalog], T]) -
     services = info.context.services
 
     catalog = services.consortium.scope(tenant).catalog
-    result = await services.run_command(lambda: command(catalog))
-    await services.caught_up(LocalCatalog.name, tenant, catalog.recorder)
+    result = await services.command_seen(LocalCatalog.name, tenant, catalog.recorder,
+                                         lambda: command(catalog))
     return tenant, result
 
 

@@ -180,10 +180,8 @@ async def _run(info: Info[Context, None], operation: str, key: str | None,
             answer = services.idempotency.remember(schema, key, operation, answer)
         return answer
 
-    answer = await services.run_command(go)
-    await services.caught_up(CirculationView.name, tenant,
-                             services.consortium.scope(tenant).circulation.recorder)
-    return answer
+    return await services.command_seen(
+        CirculationView.name, tenant, services.consortium.scope(tenant).circulation.recorder, go)
 
 
 @strawberry.type
