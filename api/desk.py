@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.dependencies import Services
 from domain.catalog.errors import ItemNotFoundError
 from domain.catalog.item import Item
-from domain.circulation.application import Card, Circulation, Copy
+from domain.circulation.application import Card, Circulation, Copy, Receipt
 from domain.circulation.errors import PatronBarcodeTakenError, PatronNotFoundError
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Patron, check_patron
@@ -108,23 +108,25 @@ class Desk:
                 f"no item with barcode {item_barcode!r} in this library") from None
         return Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
 
-    def check_out(self, item_barcode: str, patron_barcode: str) -> Lending:
+    def check_out(self, item_barcode: str, patron_barcode: str,
+                  receipt: Receipt | None = None) -> Lending:
         """Lends an item to a patron."""
         copy, card = self.copy(item_barcode), self.card(patron_barcode)
-        return self.circulation.check_out(copy, card)
+        return self.circulation.check_out(copy, card, receipt)
 
-    def check_in(self, item_barcode: str) -> Lending:
+    def check_in(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
         """Takes an item back (to the hold shelf if someone waits for its title)."""
-        return self.circulation.check_in(self.copy(item_barcode))
+        return self.circulation.check_in(self.copy(item_barcode), receipt)
 
-    def renew(self, item_barcode: str) -> Lending:
+    def renew(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
         """Renews the loan of an item."""
-        return self.circulation.renew(self.copy(item_barcode))
+        return self.circulation.renew(self.copy(item_barcode), receipt)
 
-    def place_hold(self, record_id: uuid.UUID, patron_barcode: str) -> tuple[uuid.UUID, int]:
+    def place_hold(self, record_id: uuid.UUID, patron_barcode: str,
+                   receipt: Receipt | None = None) -> tuple[uuid.UUID, int]:
         """Puts a patron in a record's queue."""
         self.catalog.get_record(record_id)
-        return self.circulation.place_hold(record_id, self.card(patron_barcode))
+        return self.circulation.place_hold(record_id, self.card(patron_barcode), receipt)
 
     def set_policy(self, patron_group: str, material_type: str,
                    policy: LoanPolicy) -> None:

@@ -28,6 +28,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
 from infra.database import DDL_LOCK_KEY, Database
+from infra.idempotency import Receipt
 
 EVENTS_TABLE = "events"
 EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
@@ -111,8 +112,11 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         ]
 
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                              **_: Any) -> None:
-        """Locks the table (notification ids commit in order), notifies, inserts the batch."""
+                              receipt: Receipt | None = None, **_: Any) -> None:
+        """Locks the table (notification ids commit in order), notifies, inserts the batch
+        and the command's receipt (its answer under an idempotency key), if it has one."""
+        if receipt is not None:
+            receipt.write(curs)
         self._lock_table(curs)
         self._notify_channel(curs)
         curs.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(EVENTS_CHANNEL)))

@@ -1,21 +1,40 @@
 """Idempotency keys: a retried mutation gets the first answer and records nothing new.
 
 Answers are kept per tenant in `<schema>.idempotency`, keyed by the client's key and
-bound to the operation it was first used for.
+bound to the operation it was first used for. A command's answer goes in as a receipt,
+in the same transaction as the command's events (see `TenantEventsRecorder`): a key is
+answered if and only if its command was recorded, and of two racing requests with one key
+only one can record anything.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from psycopg import sql
+from psycopg import Cursor, sql
 
 from infra.database import Database, TenantTable
 
 
 class KeyReusedError(ValueError):
     """The key was first used for another operation."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A command's answer under an idempotency key, to be written with its events."""
+
+    table: sql.Identifier
+    key: str
+    operation: str
+    answer: dict[str, Any]
+
+    def write(self, cur: Cursor[Any]) -> None:
+        """Inserts the answer; a key already answered fails the transaction (IntegrityError)."""
+        cur.execute(sql.SQL("INSERT INTO {} (key, operation, answer) VALUES (%s, %s, %s)")
+                    .format(self.table), (self.key, self.operation, json.dumps(self.answer)))
 
 
 class IdempotencyStore:
@@ -45,14 +64,7 @@ class IdempotencyStore:
         answer: dict[str, Any] = row["answer"]
         return answer
 
-    def remember(self, schema: str, key: str, operation: str,
-                 answer: dict[str, Any]) -> dict[str, Any]:
-        """Keeps the answer; if a racing retry kept one first, that one is the answer."""
-        table = self._table(schema)  # before the connection: it may need one
-        with self.database.connection() as conn:
-            conn.execute(sql.SQL(
-                "INSERT INTO {} (key, operation, answer) VALUES (%s, %s, %s) "
-                "ON CONFLICT (key) DO NOTHING").format(table),
-                (key, operation, json.dumps(answer)))
-        first = self.answer(schema, key, operation)
-        return first if first is not None else answer
+    def receipt(self, schema: str, key: str, operation: str,
+                answer: dict[str, Any]) -> Receipt:
+        """The answer as a receipt for the command's own transaction."""
+        return Receipt(self._table(schema), key, operation, answer)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -30,6 +30,10 @@ from domain.shared.loading import load_many
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
+# What a caller wants written with a command's events, made from the command's result
+# (the API's answer under an idempotency key). Opaque here: the event store writes it in
+# the same transaction, so it exists exactly when the command was recorded.
+Receipt = Callable[[Any], object]
 RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
 LENDABLE = frozenset({"available", "checked_out", "on_hold_shelf", "in_transit"})
 
@@ -105,6 +109,14 @@ class Circulation(Application[UUID]):
 
     def _policies_in(self, found: dict[UUID, Aggregate]) -> LoanPolicies:
         return self._of(found, LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
+
+    def _saved(self, receipt: Receipt | None, result: T, *aggregates: Aggregate) -> T:
+        """Saves the aggregates, with the receipt made from the command's result."""
+        if receipt is None:
+            self.save(*aggregates)
+        else:
+            self.save(*aggregates, receipt=receipt(result))
+        return result
 
     def _retrying(self, command: Callable[[], T]) -> T:
         """Runs a command; when another desk wrote first, runs it again on the new state."""
@@ -193,7 +205,7 @@ class Circulation(Application[UUID]):
         return self._get(Lending, Lending.create_id(copy.item_id)) or Lending(
             item_id=copy.item_id, item_barcode=copy.barcode, record_id=copy.record_id)
 
-    def check_out(self, copy: Copy, card: Card) -> Lending:
+    def check_out(self, copy: Copy, card: Card, receipt: Receipt | None = None) -> Lending:
         """Lends the item to the patron, within their policy's limit."""
         if copy.catalog_status not in LENDABLE:
             raise ItemNotAvailableError(f"item {copy.barcode} is {copy.catalog_status}")
@@ -213,12 +225,11 @@ class Circulation(Application[UUID]):
             borrower = self._of(found, Borrower, borrower_id) or Borrower(
                 pseudonym=card.pseudonym)
             borrower.open(loan_id, policy.max_loans)
-            self.save(lending, borrower)
-            return lending
+            return self._saved(receipt, lending, lending, borrower)
 
         return self._retrying(run)
 
-    def check_in(self, copy: Copy) -> Lending:
+    def check_in(self, copy: Copy, receipt: Receipt | None = None) -> Lending:
         """Closes the loan; the copy goes to the hold shelf for the next in the queue."""
         lending_id = Lending.create_id(copy.item_id)
         queue_id = HoldQueue.create_id(copy.record_id)
@@ -237,8 +248,7 @@ class Circulation(Application[UUID]):
                 pending.append(borrower)
             pending += self._shelve_for_next(lending, self._of(found, HoldQueue, queue_id),
                                              self._policies_in(found), now)
-            self.save(*pending)
-            return lending
+            return self._saved(receipt, lending, *pending)
 
         return self._retrying(run)
 
@@ -253,7 +263,7 @@ class Circulation(Application[UUID]):
         queue.fill(hold_id, lending.item_id, now)
         return [queue]
 
-    def renew(self, copy: Copy) -> Lending:
+    def renew(self, copy: Copy, receipt: Receipt | None = None) -> Lending:
         """A new due date, per the policy of the loan's patron group."""
         lending_id = Lending.create_id(copy.item_id)
         queue_id = HoldQueue.create_id(copy.record_id)
@@ -267,16 +277,15 @@ class Circulation(Application[UUID]):
             queue = self._of(found, HoldQueue, queue_id)
             waiting = queue is not None and queue.next_waiting() is not None
             lending.renew(policy, waiting, self.clock())
-            self.save(lending)
-            return lending
+            return self._saved(receipt, lending, lending)
 
         return self._retrying(run)
 
     # Holds
 
-    def place_hold(self, record_id: UUID, card: Card) -> tuple[UUID, int]:
+    def place_hold(self, record_id: UUID, card: Card,
+                   receipt: Receipt | None = None) -> tuple[UUID, int]:
         """Joins the record's queue; the hold's id and position."""
-
         queue_id = HoldQueue.create_id(record_id)
 
         def run() -> tuple[UUID, int]:
@@ -284,8 +293,7 @@ class Circulation(Application[UUID]):
             self._patron_in(found, card).check_may_borrow(self.clock().date())
             queue = self._of(found, HoldQueue, queue_id) or HoldQueue(record_id=record_id)
             placed = queue.place(card.pseudonym, self.clock())
-            self.save(queue)
-            return placed
+            return self._saved(receipt, placed, queue)
 
         return self._retrying(run)
 

@@ -38,21 +38,31 @@ CHECK_IN = """mutation($i: String!, $k: String) { checkIn(input: {itemBarcode: $
   idempotencyKey: $k}) { item { status } } }"""
 
 
-def start(url: str, nats_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(url: str, nats_url: str, data_dir: Path, layout: str
+          ) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """The service: one process with every role (`all`, as `make demo` runs it), or the
+    production layout (`roles`): the API, the relay and the projection workers each in a
+    process of their own."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url,
            "COMMONSHELF_NATS_PREFIX": f"bench{secrets.token_hex(3)}"}
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--log-level", "warning",
-                                "--data-dir", str(data_dir)], env=env, stdout=subprocess.DEVNULL)
+    roles = ["all"] if layout == "all" else ["api", "relay", "projections"]
+    processes = []
+    for role in roles:
+        role_port = port if role in ("all", "api") else free_port()
+        processes.append(subprocess.Popen(
+            [*CLI, "serve", "--role", role, "--port", str(role_port), "--log-level", "warning",
+             "--data-dir", str(data_dir)], env=env, stdout=subprocess.DEVNULL))
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return process, base
+                return processes, base
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    process.kill()
+    for process in processes:
+        process.kill()
     raise SystemExit("the service did not become ready")
 
 
@@ -188,14 +198,18 @@ def verify(url: str, checked_out: int, checked_in: int) -> None:
 def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 32
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
+    layout = sys.argv[3] if len(sys.argv) > 3 else "roles"
     data_dir = Path(tempfile.mkdtemp())
     with bench_servers() as (db, nats_url):
-        process, base = start(db, nats_url, data_dir)
+        processes, base = start(db, nats_url, data_dir, layout)
+        print(f"service: {len(processes)} process(es), layout {layout!r}", flush=True)
         try:
             measure(base, db, nats_url, data_dir, clients, seconds)
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(timeout=60)
 
 
 def measure(base: str, db: str, nats_url: str, data_dir: Path, clients: int,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -17,10 +17,13 @@ from strawberry.types import Info
 from api.desk import Desk
 from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
 from api.graphql.context import Context
+from domain.circulation.application import Receipt
 from domain.circulation.lending import Lending
 from domain.circulation.policy import LoanPolicy as Policy
 from projections.circulation.postgres import CirculationView
 from tenants.consortium import tenant_schema
+
+R = TypeVar("R")
 
 
 @strawberry.input
@@ -164,21 +167,31 @@ def _loan(lending: Lending) -> dict[str, Any]:
 
 
 async def _run(info: Info[Context, None], operation: str, key: str | None,
-               command: Callable[[Desk], dict[str, Any]]) -> dict[str, Any]:
-    """Runs a desk command once per idempotency key, then waits for the circulation view."""
+               command: Callable[[Desk, Receipt | None], R],
+               answer_of: Callable[[R], dict[str, Any]]) -> dict[str, Any]:
+    """Runs a desk command once per idempotency key, then waits for the circulation view.
+    The answer is written with the command's events, so a key is answered exactly when its
+    command was recorded; a request that lost a race to another with the same key gets
+    the winner's answer."""
     tenant = (await info.context.principal()).library("library:write")
     services = info.context.services
     schema = tenant_schema(tenant)
+    store = services.idempotency
 
     def go() -> dict[str, Any]:
-        if key is not None:
-            first = services.idempotency.answer(schema, key, operation)
-            if first is not None:
-                return first
-        answer = command(Desk(services, tenant))
-        if key is not None:
-            answer = services.idempotency.remember(schema, key, operation, answer)
-        return answer
+        if key is None:
+            return answer_of(command(Desk(services, tenant), None))
+        first = store.answer(schema, key, operation)
+        if first is not None:
+            return first
+        try:
+            return answer_of(command(Desk(services, tenant), lambda result: store.receipt(
+                schema, key, operation, answer_of(result))))
+        except Exception:
+            first = store.answer(schema, key, operation)
+            if first is None:
+                raise
+            return first
 
     return await services.command_seen(
         CirculationView.name, tenant, services.consortium.scope(tenant).circulation.recorder, go)
@@ -243,36 +256,36 @@ class CirculationMutations:
 
     @strawberry.mutation(description="Lend an item to a patron.")  # type: ignore[untyped-decorator]
     async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
-        answer = await _run(info, "checkOut", input.idempotency_key, lambda desk: {
-            "loan": _loan(desk.check_out(input.item_barcode, input.patron_barcode))})
+        answer = await _run(info, "checkOut", input.idempotency_key, lambda desk, receipt:
+                            desk.check_out(input.item_barcode, input.patron_barcode, receipt),
+                            lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
 
     @strawberry.mutation(description="Take an item back; it goes to the hold shelf when "  # type: ignore[untyped-decorator]
                          "someone waits for its title.")
     async def check_in(self, info: Info[Context, None],
                        input: ItemActionInput) -> CheckInPayload:
-        def command(desk: Desk) -> dict[str, Any]:
-            lending = desk.check_in(input.item_barcode)
-            return {"barcode": lending.item_barcode, "status": lending.status.upper()}
-
-        answer = await _run(info, "checkIn", input.idempotency_key, command)
+        answer = await _run(info, "checkIn", input.idempotency_key, lambda desk, receipt:
+                            desk.check_in(input.item_barcode, receipt),
+                            lambda lending: {"barcode": lending.item_barcode,
+                                             "status": lending.status.upper()})
         return CheckInPayload(item=CheckInItem(**answer))
 
     @strawberry.mutation(description="Renew the loan of an item.")  # type: ignore[untyped-decorator]
     async def renew(self, info: Info[Context, None], input: ItemActionInput) -> LoanPayload:
-        answer = await _run(info, "renew", input.idempotency_key, lambda desk: {
-            "loan": _loan(desk.renew(input.item_barcode))})
+        answer = await _run(info, "renew", input.idempotency_key, lambda desk, receipt:
+                            desk.renew(input.item_barcode, receipt),
+                            lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
 
     @strawberry.mutation(description="Put a patron in a title's queue.")  # type: ignore[untyped-decorator]
     async def place_hold(self, info: Info[Context, None], input: PlaceHoldInput) -> HoldPayload:
         record_id = _uuid(str(input.record_id), "recordId")
 
-        def command(desk: Desk) -> dict[str, Any]:
-            hold_id, position = desk.place_hold(record_id, input.patron_barcode)
-            return {"id": str(hold_id), "position": position, "record_id": str(record_id)}
-
-        answer = await _run(info, "placeHold", input.idempotency_key, command)
+        answer = await _run(info, "placeHold", input.idempotency_key, lambda desk, receipt:
+                            desk.place_hold(record_id, input.patron_barcode, receipt),
+                            lambda placed: {"id": str(placed[0]), "position": placed[1],
+                                            "record_id": str(record_id)})
         return HoldPayload(hold=Hold(id=strawberry.ID(answer["id"]), position=answer["position"],
                                      status="WAITING",
                                      record_id=strawberry.ID(answer["record_id"])))
@@ -281,11 +294,8 @@ class CirculationMutations:
     async def cancel_hold(self, info: Info[Context, None], input: CancelHoldInput) -> bool:
         record_id = _uuid(str(input.record_id), "recordId")
         hold_id = _uuid(str(input.hold_id), "holdId")
-        def command(desk: Desk) -> dict[str, Any]:
-            desk.circulation.cancel_hold(record_id, hold_id, None)
-            return {}
-
-        await _run(info, "cancelHold", None, command)
+        await _run(info, "cancelHold", None, lambda desk, _:
+                   desk.circulation.cancel_hold(record_id, hold_id, None), lambda _: {})
         return True
 
     @strawberry.mutation(description="Set the loan policy of a patron group and a material "  # type: ignore[untyped-decorator]
@@ -296,11 +306,9 @@ class CirculationMutations:
                         max_loans=input.max_loans, hold_blocks_renewal=input.hold_blocks_renewal,
                         hold_shelf_days=input.hold_shelf_days)
 
-        def command(desk: Desk) -> dict[str, Any]:
-            desk.set_policy(input.patron_group, input.material_type, policy)
-            return {}
-
-        await _run(info, "setLoanPolicy", None, command)
+        await _run(info, "setLoanPolicy", None, lambda desk, _:
+                   desk.set_policy(input.patron_group, input.material_type, policy),
+                   lambda _: {})
         return LoanPolicyPayload(policy=LoanPolicy(
             patron_group=input.patron_group.strip().lower(),
             material_type=input.material_type.strip().lower(), loan_days=policy.loan_days,

@@ -121,6 +121,31 @@ def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any])
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
 
 
+def test_retries_racing_with_one_key_record_once_and_share_the_answer(
+    http: TestClient, shelf: dict[str, Any], library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    data(gql(http, token, CHECK_OUT, item="I-3", patron="P-1"))
+    answers: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def renew() -> None:
+        answer = gql(http, token, RENEW, item="I-3", key="one-renewal")
+        with lock:
+            answers.append(answer)
+
+    assert _race(*([renew] * 4)) == ["ok"] * 4
+    loans = [data(a)["renew"]["loan"] for a in answers]
+    assert all(loan == loans[0] for loan in loans), answers
+    assert loans[0]["renewals"] == 1
+    with psycopg.connect(str(http.app.state.services.settings.database_url)) as conn:
+        row = conn.execute(sql.SQL(
+            "SELECT count(*) FROM {} WHERE topic LIKE %s").format(
+                sql.Identifier("t_" + library["slug"].replace("-", "_"), "events")),
+            ("%Lending.Renewed",)).fetchone()
+    assert row == (1,)
+
+
 def _race(*calls: Any) -> list[str]:
     """Runs the calls at once; each one's outcome: "ok" or the error's class name."""
     outcomes: list[str] = [""] * len(calls)
