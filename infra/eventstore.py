@@ -83,7 +83,7 @@ class SchemaDatastore(PostgresDatastore):
 
 
 class TenantEventsRecorder(PostgresApplicationRecorder):
-    """The recorder of `<schema>.events`, notifying on a channel named after its schema."""
+    """The recorder of `<schema>.events`, notifying the relay of each append."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
@@ -93,11 +93,14 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         # Events go in as four parallel arrays, sent in binary: no composite row type (the
         # library makes one per schema, which clashes on pooled connections serving every
         # schema), and no text escaping of each event's bytes on the client.
-        self.insert_events_statement = sql.SQL(
+        self._insert_statement = sql.SQL(
             "INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
-        ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE))
+        ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE)).as_bytes(None)
+        # The relay hears every append, and from the payload which log to read.
+        self._notify_statement = sql.SQL("NOTIFY {}, {}").format(
+            sql.Identifier(EVENTS_CHANNEL), sql.Literal(datastore.schema)).as_bytes(None)
         # Composed once: psycopg renders a composed statement anew on every execute.
         self._select_events_of = sql.SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
@@ -118,9 +121,8 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         if receipt is not None:
             receipt.write(curs)
         self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(EVENTS_CHANNEL)))
-        curs.execute(self.insert_events_statement, (
+        curs.execute(self._notify_statement)
+        curs.execute(self._insert_statement, (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],

@@ -88,6 +88,8 @@ class Relay:
         self.stats = RelayStats()
         self.leading = asyncio.Event()
         self._wake = asyncio.Event()
+        self._dirty: set[str] = set()  # schemas notified since the last pass
+        self._sweep_asked = False  # a notification without a schema: read every log
 
     async def run(self, stop: asyncio.Event) -> None:
         """Waits to lead, then relays until `stop` is set; reconnects through outages."""
@@ -122,13 +124,19 @@ class Relay:
                 js = nc.jetstream()
                 await self._ensure_stream(js)
                 self.leading.set()
+                sweep = True  # every log at first, and whenever no notification came
                 while not stop.is_set():
                     self._wake.clear()  # a commit from now on wakes the next idle wait
-                    moved = 0
-                    for schema in await self._schemas(conn):
-                        moved += await self._relay_schema(conn, js, schema)
-                    if moved == 0:
-                        await self._idle(stop)
+                    # A commit notifies with its schema: a pass reads only the logs that
+                    # changed, however many tenants there are (a sweep reads them all).
+                    schemas = await self._schemas(conn) if sweep else sorted(self._dirty)
+                    self._dirty.clear()
+                    for schema in schemas:
+                        if await self._relay_schema(conn, js, schema) == self.batch:
+                            self._dirty.add(schema)  # more than a batch waits there
+                    sweep = False
+                    if not self._dirty:
+                        sweep = not await self._idle(stop)
             finally:
                 self.leading.clear()
                 listening.cancel()
@@ -143,17 +151,25 @@ class Relay:
                 self.database_url, autocommit=True
             ) as conn:
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
-                async for _ in conn.notifies():
+                async for note in conn.notifies():
+                    if note.payload:
+                        self._dirty.add(note.payload)
+                    else:
+                        self._sweep_asked = True
                     self._wake.set()
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        """Waits for a commit to be notified, for `idle_s`, or for the stop."""
+    async def _idle(self, stop: asyncio.Event) -> bool:
+        """Waits for a commit to be notified, for `idle_s`, or for the stop; True when a
+        notification naming its schema woke it."""
         stopping = asyncio.create_task(stop.wait())
         waking = asyncio.create_task(self._wake.wait())
         await asyncio.wait({stopping, waking}, timeout=self.idle_s,
                            return_when=asyncio.FIRST_COMPLETED)
         for task in (stopping, waking):
             task.cancel()
+        woken = self._wake.is_set() and not self._sweep_asked
+        self._sweep_asked = False
+        return woken
 
     async def _prepare(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
         await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
