@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from tenants.errors import ClientNotFoundError
 from tenants.tenant import ACTIVE
 
 AUDIENCE = "commonshelf"
+MAX_VERIFIED_TOKENS = 10_000
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
@@ -199,6 +201,9 @@ class TokenService:
         self._server = _Server(consortium)
         self._server.register_grant(_Grant)
         self._server.register_token_generator("default", _Tokens(issuer, key, ttl_s))
+        # A token's signature and claims never change: each is verified once, and only its
+        # expiry is checked again (revocation and tenant status are checked per request).
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def issue(
         self, form: dict[str, str], headers: Mapping[str, str]
@@ -261,6 +266,16 @@ class TokenService:
         return Principal(client_id, tenant, frozenset(str(claims.get("scope", "")).split()))
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
+        known = self._verified.get(token)
+        if known is not None and time.time() < float(known["exp"]):
+            return known
+        claims = self._verify(token)
+        if len(self._verified) >= MAX_VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             decoded = jwt.decode(token, self.key, algorithms=["RS256"])
             jwt.JWTClaimsRegistry(

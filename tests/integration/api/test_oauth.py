@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from api.auth import AuthError, TokenService
+from api.dependencies import Services
 from tests.integration.conftest import token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -116,3 +119,22 @@ def test_forged_tenant_claim_is_refused(http: TestClient, library: dict[str, str
 def test_token_for_helper_round_trips(http: TestClient, library: dict[str, str]) -> None:
     token = token_for(http, library["client_id"], library["client_secret"], "library:write")
     assert _claims(http, token)["scope"] == "library:write"
+
+
+def test_a_token_once_accepted_is_refused_when_it_expires(
+        services: Services, library: dict[str, str]) -> None:
+    tokens = TokenService(services.consortium, services.tokens.key, services.tokens.issuer,
+                          ttl_s=1)
+    status, body, _ = tokens.issue({"grant_type": "client_credentials"}, {
+        "Authorization": "Basic " + base64.b64encode(
+            f"{library['client_id']}:{library['client_secret']}".encode()).decode()})
+    assert status == 200, body
+    bearer = f"Bearer {body['access_token']}"
+    assert tokens.authenticate(bearer).tenant == library["slug"]
+    assert tokens.authenticate_known(bearer) is not None  # verified once, then remembered
+    time.sleep(2.1)
+    with pytest.raises(AuthError) as refused:
+        tokens.authenticate(bearer)
+    assert refused.value.code == "UNAUTHENTICATED"
+    assert "expired" in refused.value.message
+    assert tokens.authenticate_known(bearer) is None
