@@ -6,18 +6,23 @@ from typing import Any
 
 from psycopg import Cursor, sql
 
+from infra.database import DDL_LOCK_KEY
+
 SCHEMA = "projections"
 
 
 def create_tracking(cur: Cursor[Any]) -> None:
-    """Creates the schema and the tracking table once."""
-    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS projections.tracking (projection text NOT NULL, "
-        "generation int NOT NULL, tenant text NOT NULL, position bigint NOT NULL, "
-        "PRIMARY KEY (projection, generation, tenant))"
-    )
-    create_generations(cur)
+    """Creates the schema and the tracking table once, under the DDL lock: processes
+    starting together would otherwise race in PostgreSQL's catalog."""
+    with cur.connection.transaction():
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS projections.tracking (projection text NOT NULL, "
+            "generation int NOT NULL, tenant text NOT NULL, position bigint NOT NULL, "
+            "PRIMARY KEY (projection, generation, tenant))"
+        )
+        create_generations(cur)
 
 
 def lock_positions(cur: Cursor[Any], projection: str, generation: int,

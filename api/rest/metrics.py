@@ -19,6 +19,15 @@ class PipelineCollector(Collector):
     def __init__(self, status: Callable[[], list[dict[str, object]]]) -> None:
         self.status = status
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The metrics' names without reading PostgreSQL (registering would otherwise
+        collect, at startup, before the projections' tables need exist)."""
+        yield GaugeMetricFamily("commonshelf_projection_position",
+                                "Last event position applied", labels=["projection", "tenant"])
+        yield GaugeMetricFamily("commonshelf_projection_lag_events",
+                                "Events recorded but not yet applied",
+                                labels=["projection", "tenant"])
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         position = GaugeMetricFamily("commonshelf_projection_position",
                                      "Last event position applied", labels=["projection", "tenant"])
