@@ -30,9 +30,9 @@ from projections.framework import EventRecord, Projection
 from projections.postgres import (
     active_generation,
     create_tracking,
-    lock_positions,
+    lock_all_positions,
     notify_applied,
-    track,
+    track_all,
 )
 
 log = logging.getLogger(__name__)
@@ -223,10 +223,13 @@ class ProjectionWorker:
         tenants = {r.tenant for r in records}
         outcomes = ["duplicate"] * len(records)
         applied_by: dict[str, int] = {}
+        chosen = members or self.members
         with conn.transaction(), conn.cursor() as cur:
-            for projection in members or self.members:
+            locked = lock_all_positions(cur, [(p.name, p.generation) for p in chosen], tenants)
+            moved: list[tuple[str, int, str, int]] = []
+            for projection in chosen:
                 name, generation = projection.name, projection.generation
-                tracked = lock_positions(cur, name, generation, tenants)
+                tracked = locked[(name, generation)]
                 applicable: list[EventRecord] = []
                 for i, record in enumerate(records):
                     current = tracked[record.tenant]
@@ -242,8 +245,8 @@ class ProjectionWorker:
                         applied_by[name] = applied_by.get(name, 0) + 1
                     outcomes[i] = _combined(outcomes[i], mine)
                 projection.apply_batch(cur, applicable)
-                for tenant, position in tracked.items():
-                    track(cur, name, generation, tenant, position)
+                moved += [(name, generation, t, p) for t, p in tracked.items()]
+            track_all(cur, moved)
             notify_applied(cur)
         for name, count in applied_by.items():
             EVENTS_APPLIED.labels(name).inc(count)

@@ -16,6 +16,7 @@ from psycopg import sql
 from api.dependencies import Services
 from api.desk import Desk
 from domain.circulation.errors import CirculationError
+from projections.postgres import active_generation
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.conftest import token_for
 
@@ -196,14 +197,18 @@ def test_desks_racing_for_one_copy_exactly_one_wins(
 def _database_holds(url: str, needle: str) -> list[str]:
     """Every table column, in every schema, whose text or bytes contain the needle."""
     found = []
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         tables = conn.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE "
             "table_schema NOT IN ('pg_catalog', 'information_schema') "
             "AND table_type = 'BASE TABLE'").fetchall()
         for schema, table in tables:
-            for row in conn.execute(sql.SQL("SELECT * FROM {}").format(
-                    sql.Identifier(schema, table))):
+            try:
+                rows = conn.execute(sql.SQL("SELECT * FROM {}").format(
+                    sql.Identifier(schema, table))).fetchall()
+            except psycopg.errors.UndefinedTable:
+                continue  # dropped meanwhile (an old read-model generation): holds nothing
+            for row in rows:
                 for value in row:
                     text = (bytes(value).decode("utf-8", "replace")
                             if isinstance(value, (bytes, memoryview)) else str(value))
@@ -240,8 +245,10 @@ def test_erasure_shreds_the_patron_and_keeps_the_statistics(
     assert _database_holds(url, name) == []
     assert _database_holds(url, email) == []
     with psycopg.connect(url) as conn:  # the loan still counts, without its patron
+        generation = active_generation(conn.cursor(), "circulation")  # a rebuild may have run
         row = conn.execute(sql.SQL("SELECT borrower, checked_in_at FROM {} WHERE loan_id = %s")
-                           .format(sql.Identifier("projections", "circulation_g1_loans")),
+                           .format(sql.Identifier("projections",
+                                                  f"circulation_g{generation}_loans")),
                            (loan["id"],)).fetchone()
     assert row is not None
     assert row[0] is None
