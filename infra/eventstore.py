@@ -8,6 +8,7 @@ connections a process holds is the pool size, however many tenants it serves.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,8 @@ from uuid import UUID
 from eventsourcing.persistence import (
     ApplicationRecorder,
     BaseInfrastructureFactory,
+    InterfaceError,
+    OperationalError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -23,15 +26,16 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import Environment, EnvType
-from psycopg import Cursor, sql
-from psycopg.rows import DictRow
+from eventsourcing.utils import Environment, EnvType, retry
+from psycopg import sql
 
 from infra.database import DDL_LOCK_KEY, Database
+from infra.idempotency import TABLE as RECEIPTS_TABLE
 from infra.idempotency import Receipt
 
 EVENTS_TABLE = "events"
 EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
+APPEND_FUNCTION = "cs_append"
 _DATABASE_KEY = "COMMONSHELF_DATABASE"
 _SCHEMA_KEY = "COMMONSHELF_SCHEMA"
 _LOCK_TIMEOUT_KEY = "COMMONSHELF_LOCK_TIMEOUT"
@@ -83,51 +87,85 @@ class SchemaDatastore(PostgresDatastore):
 
 
 class TenantEventsRecorder(PostgresApplicationRecorder):
-    """The recorder of `<schema>.events`, notifying the relay of each append."""
+    """The recorder of `<schema>.events`.
+
+    An append is one call of the schema's `cs_append` function, in one round trip and one
+    implicit transaction: it writes the command's receipt (its answer under an idempotency
+    key) if it has one, locks the table so notification ids commit in order, notifies the
+    relay with the schema's name, and inserts the events, sent as four binary arrays (no
+    composite row type, which the library makes per schema and which clashes on pooled
+    connections serving every schema). The library's own path sends seven statements in a
+    pipeline and a transaction around them.
+    """
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        # The library names the channel after the table alone; every schema has an
-        # `events` table, so without this one tenant's writes would wake all listeners.
-        self.channel_name = f"{datastore.schema}_{EVENTS_TABLE}"
-        # Events go in as four parallel arrays, sent in binary: no composite row type (the
-        # library makes one per schema, which clashes on pooled connections serving every
-        # schema), and no text escaping of each event's bytes on the client.
-        self._insert_statement = sql.SQL(
-            "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id"
-        ).format(table=sql.Identifier(datastore.schema, EVENTS_TABLE)).as_bytes(None)
-        # The relay hears every append, and from the payload which log to read.
-        self._notify_statement = sql.SQL("NOTIFY {}, {}").format(
-            sql.Identifier(EVENTS_CHANNEL), sql.Literal(datastore.schema)).as_bytes(None)
+        schema = datastore.schema
+        self.channel_name = f"{schema}_{EVENTS_TABLE}"
+        self._append_ready = False
+        self._append_statement = sql.SQL(
+            "SELECT * FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
+            "%s, %s, %s::jsonb) AS notification_id"
+        ).format(sql.Identifier(schema, APPEND_FUNCTION)).as_bytes(None)
+        self._create_append = sql.SQL(
+            "CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], "
+            "topics text[], states bytea[], receipt_key text, receipt_operation text, "
+            "receipt_answer jsonb) RETURNS SETOF bigint LANGUAGE plpgsql AS $append$ "
+            "BEGIN "
+            "IF receipt_key IS NOT NULL THEN "
+            "INSERT INTO {receipts} (key, operation, answer) "
+            "VALUES (receipt_key, receipt_operation, receipt_answer); "
+            "END IF; "
+            "PERFORM set_config('lock_timeout', {timeout}, true); "
+            "LOCK TABLE {events} IN EXCLUSIVE MODE; "
+            "PERFORM pg_notify({channel}, {schema}); "
+            "RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+            "END $append$"
+        ).format(function=sql.Identifier(schema, APPEND_FUNCTION),
+                 receipts=sql.Identifier(schema, RECEIPTS_TABLE),
+                 events=sql.Identifier(schema, EVENTS_TABLE),
+                 timeout=sql.Literal(f"{datastore.lock_timeout}s"),
+                 channel=sql.Literal(EVENTS_CHANNEL), schema=sql.Literal(schema))
         # Composed once: psycopg renders a composed statement anew on every execute.
         self._select_events_of = sql.SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS held(id, version) "
             "JOIN {} AS e ON e.originator_id = held.id AND e.originator_version > held.version "
             "ORDER BY e.originator_id, e.originator_version"
-        ).format(sql.Identifier(datastore.schema, EVENTS_TABLE)).as_bytes(None)
+        ).format(sql.Identifier(schema, EVENTS_TABLE)).as_bytes(None)
         self.sql_create_statements = [
             statement
             for statement in self.sql_create_statements
             if not statement.as_string().startswith(("CREATE TYPE", "CREATE OR REPLACE FUNCTION"))
-        ]
+        ] + [self._create_append]
 
-    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                              receipt: Receipt | None = None, **_: Any) -> None:
-        """Locks the table (notification ids commit in order), notifies, inserts the batch
-        and the command's receipt (its answer under an idempotency key), if it has one."""
-        if receipt is not None:
-            receipt.write(curs)
-        self._lock_table(curs)
-        curs.execute(self._notify_statement)
-        curs.execute(self._insert_statement, (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-        ))
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], *,
+                      receipt: Receipt | None = None, **_: Any) -> Sequence[int] | None:
+        """Appends the events (and the receipt) atomically; their notification ids."""
+        if not stored_events:
+            return []
+        self._ensure_append()  # before the connection: it may need one
+        answer = None if receipt is None else json.dumps(receipt.answer)
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(self._append_statement, (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+                receipt and receipt.key, receipt and receipt.operation, answer,
+            )).fetchall()
+        return [int(row["notification_id"]) for row in rows]
+
+    def _ensure_append(self) -> None:
+        """Stores made by an earlier version lack the function: (re)created once per
+        process, under the DDL lock."""
+        if not self._append_ready:
+            with self.datastore.transaction(commit=True) as curs:
+                curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+                curs.execute(self._create_append)
+            self._append_ready = True
 
     def select_events_of(self, originator_ids: Sequence[UUID],
                          after: Mapping[UUID, int] | None = None) -> dict[UUID, list[StoredEvent]]:

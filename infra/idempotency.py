@@ -9,13 +9,14 @@ only one can record anything.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import Cursor, sql
+from psycopg import sql
 
 from infra.database import Database, TenantTable
+
+TABLE = "idempotency"
 
 
 class KeyReusedError(ValueError):
@@ -24,17 +25,12 @@ class KeyReusedError(ValueError):
 
 @dataclass(frozen=True)
 class Receipt:
-    """A command's answer under an idempotency key, to be written with its events."""
+    """A command's answer under an idempotency key, written with its events by the event
+    store (a key already answered fails the append: IntegrityError)."""
 
-    table: sql.Identifier
     key: str
     operation: str
     answer: dict[str, Any]
-
-    def write(self, cur: Cursor[Any]) -> None:
-        """Inserts the answer; a key already answered fails the transaction (IntegrityError)."""
-        cur.execute(sql.SQL("INSERT INTO {} (key, operation, answer) VALUES (%s, %s, %s)")
-                    .format(self.table), (self.key, self.operation, json.dumps(self.answer)))
 
 
 class IdempotencyStore:
@@ -42,7 +38,7 @@ class IdempotencyStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._answers = TenantTable(database, "idempotency",
+        self._answers = TenantTable(database, TABLE,
                                     "key text PRIMARY KEY, operation text NOT NULL, "
                                     "answer jsonb NOT NULL, "
                                     "answered_at timestamptz NOT NULL DEFAULT now()")
@@ -66,5 +62,6 @@ class IdempotencyStore:
 
     def receipt(self, schema: str, key: str, operation: str,
                 answer: dict[str, Any]) -> Receipt:
-        """The answer as a receipt for the command's own transaction."""
-        return Receipt(self._table(schema), key, operation, answer)
+        """The answer as a receipt for the command's own transaction (its table made)."""
+        self._table(schema)
+        return Receipt(key, operation, answer)
