@@ -150,13 +150,15 @@ async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float 
             await asyncio.wait_for(stop.wait(), every_s)
 
 
-def _sweep_once(services: Services) -> int:
+def _sweep_once(services: Services, at: datetime | None = None) -> int:
+    """Expires every hold not collected by `at` (now); how many."""
+    now = at or datetime.now(UTC)
     with services.view(CirculationView) as (view, cur):
-        due = view.expired_pickups(cur, datetime.now(UTC))
+        due = view.expired_pickups(cur, now)
     expired = 0
     for tenant, item_id in due:
         desk = Desk(services, tenant)
         item: Item = desk.catalog.repository.get(uuid.UUID(item_id))
         copy = Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
-        expired += desk.circulation.expire_pickup(copy)
+        expired += desk.circulation.expire_pickup(copy, now)
     return expired

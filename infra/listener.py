@@ -54,5 +54,7 @@ class ChannelListener:
             except psycopg.Error as error:
                 self._listening.clear()
                 self.on_message(None)
+                if self._stop.is_set():
+                    return
                 log.warning("listening on %s failed (%s); retrying in 1 s", self.channel, error)
                 time.sleep(1.0)

@@ -313,16 +313,16 @@ class Circulation(Application[UUID]):
 
         self._retrying(run)
 
-    def expire_pickup(self, copy: Copy) -> bool:
+    def expire_pickup(self, copy: Copy, at: datetime | None = None) -> bool:
         """An uncollected hold expired: the copy passes to the next in the queue (or back to
-        the shelf). False when it had not expired."""
+        the shelf). False when it had not expired by `at` (now, unless given)."""
         lending_id = Lending.create_id(copy.item_id)
         queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> bool:
             found = self._load(lending_id, queue_id, LoanPolicies.create_id())
             lending = self._of(found, Lending, lending_id)
-            now = self.clock()
+            now = at or self.clock()
             if lending is None or lending.expire_pickup(now) is None:
                 return False
             self.save(lending, *self._shelve_for_next(

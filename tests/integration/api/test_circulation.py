@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from datetime import UTC, datetime, timedelta
 from collections import Counter
 from typing import Any
 
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.dependencies import Services
-from api.desk import Desk
+from api.desk import Desk, _sweep_once
 from domain.circulation.errors import CirculationError
 from projections.postgres import active_generation
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
@@ -120,6 +121,33 @@ def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any])
     collected = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-2"))
     assert collected["checkOut"]["loan"]["renewals"] == 0
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
+
+
+def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token, record, slug = shelf["token"], shelf["record"], library["slug"]
+    for item in ("I-1", "I-2", "I-3"):
+        data(gql(http, token, CHECK_OUT, item=item, patron="P-1"))
+    data(gql(http, token, HOLD, record=record, patron="P-2"))
+    second = data(gql(http, token, HOLD, record=record, patron="P-3"))["placeHold"]["hold"]
+    data(gql(http, token, CHECK_IN, item="I-1"))
+    assert _sweep_once(services) == 0  # the shelf period (7 days) has not passed
+
+    a_week_later = datetime.now(UTC) + timedelta(days=7, hours=1)
+    assert _sweep_once(services, a_week_later) >= 1
+    assert services.wait_for_circulation(slug)
+    assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
+    [waiting] = data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"]
+    assert (waiting["id"], waiting["status"]) == (second["id"], "ON_SHELF")
+    assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "ON_HOLD_SHELF"
+    assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == (
+        "HELD_FOR_ANOTHER_PATRON")
+
+    assert _sweep_once(services, a_week_later + timedelta(days=7, hours=1)) >= 1
+    assert services.wait_for_circulation(slug)
+    assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "AVAILABLE"
+    assert data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"] == []
 
 
 def test_retries_racing_with_one_key_record_once_and_share_the_answer(
