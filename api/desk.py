@@ -143,14 +143,14 @@ async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float 
     """Expires holds nobody collected in time, so their copy passes to the next patron."""
     while not stop.is_set():
         try:
-            await run_in_threadpool(_sweep_once, services)
+            await run_in_threadpool(expire_uncollected, services)
         except Exception:
             log.exception("expiring uncollected holds failed; retrying in %s s", every_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
 
 
-def _sweep_once(services: Services, at: datetime | None = None) -> int:
+def expire_uncollected(services: Services, at: datetime | None = None) -> int:
     """Expires every hold not collected by `at` (now); how many."""
     now = at or datetime.now(UTC)
     with services.view(CirculationView) as (view, cur):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from datetime import UTC, datetime, timedelta
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.dependencies import Services
-from api.desk import Desk, _sweep_once
+from api.desk import Desk, expire_uncollected
 from domain.circulation.errors import CirculationError
 from projections.postgres import active_generation
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
@@ -132,10 +132,10 @@ def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     data(gql(http, token, HOLD, record=record, patron="P-2"))
     second = data(gql(http, token, HOLD, record=record, patron="P-3"))["placeHold"]["hold"]
     data(gql(http, token, CHECK_IN, item="I-1"))
-    assert _sweep_once(services) == 0  # the shelf period (7 days) has not passed
+    assert expire_uncollected(services) == 0  # the shelf period (7 days) has not passed
 
     a_week_later = datetime.now(UTC) + timedelta(days=7, hours=1)
-    assert _sweep_once(services, a_week_later) >= 1
+    assert expire_uncollected(services, a_week_later) >= 1
     assert services.wait_for_circulation(slug)
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
     [waiting] = data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"]
@@ -144,7 +144,7 @@ def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == (
         "HELD_FOR_ANOTHER_PATRON")
 
-    assert _sweep_once(services, a_week_later + timedelta(days=7, hours=1)) >= 1
+    assert expire_uncollected(services, a_week_later + timedelta(days=7, hours=1)) >= 1
     assert services.wait_for_circulation(slug)
     assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "AVAILABLE"
     assert data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"] == []
