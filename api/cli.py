@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -121,8 +122,25 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
-        _http_server(app, args.host, args.port, args.log_level).run()
+        server = _http_server(app, args.host, args.port, args.log_level)
+        if args.reuse_port:
+            server.run(sockets=[_shared_socket(args.host, args.port)])
+        else:
+            server.run()
     return 0
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other API processes on this host may bind too (SO_REUSEPORT):
+    the kernel spreads connections over them, one process per core."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                         socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _settle_garbage_collector() -> None:
@@ -396,10 +414,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--role", choices=["all", "api", "relay", "projections", "scans"],
                        default="all", help="process role: api, relay, projections, scans "
                                            "(scan workers), or all in one (default)")
+    serve.add_argument("--reuse-port", action="store_true",
+                       help="share the port with other API processes on this host "
+                            "(SO_REUSEPORT; run one per core)")
     serve.add_argument("--projections", action="append", metavar="NAME[,NAME]",
                        help="run only these projections' workers (default: all of them)")
     demo = sub.add_parser("demo", parents=[common, http], help="serve a seeded demo consortium")
-    demo.set_defaults(role="all", projections=None)
+    demo.set_defaults(role="all", projections=None, reuse_port=False)
     sub.add_parser("init", parents=[common], help="create the office's first admin client")
 
     tenants = sub.add_parser("tenants", help="administer member libraries")

@@ -41,18 +41,20 @@ CHECK_IN = """mutation($i: String!, $k: String) { checkIn(input: {itemBarcode: $
 def start(url: str, nats_url: str, data_dir: Path, layout: str
           ) -> tuple[list[subprocess.Popen[bytes]], str]:
     """The service: one process with every role (`all`, as `make demo` runs it), or the
-    production layout (`roles`): the API, the relay and the projection workers each in a
-    process of their own."""
+    production layout (`roles`, or `roles:N` for N API processes sharing the port): the
+    API, the relay and the projection workers each in processes of their own."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url,
            "COMMONSHELF_NATS_PREFIX": f"bench{secrets.token_hex(3)}"}
-    roles = ["all"] if layout == "all" else ["api", "relay", "projections"]
+    apis = int(layout.partition(":")[2] or 1)
+    roles = ["all"] if layout == "all" else ["api"] * apis + ["relay", "projections"]
     processes = []
     for role in roles:
         role_port = port if role in ("all", "api") else free_port()
+        shared = ["--reuse-port"] if role == "api" and apis > 1 else []
         processes.append(subprocess.Popen(
             [*CLI, "serve", "--role", role, "--port", str(role_port), "--log-level", "warning",
-             "--data-dir", str(data_dir)], env=env, stdout=subprocess.DEVNULL))
+             "--data-dir", str(data_dir), *shared], env=env, stdout=subprocess.DEVNULL))
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
