@@ -184,3 +184,34 @@ def test_demo_seeds_libraries_with_a_searchable_shared_catalog(data_dir: Path) -
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def test_api_processes_share_one_port(servers: tuple[str, str], tmp_path: Path) -> None:
+    database_url, nats_url = servers
+    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url,
+           "COMMONSHELF_NATS_PREFIX": f"reuse{os.getpid()}"}
+    port = free_port()
+    processes = [subprocess.Popen(
+        [*CLI, "serve", "--role", "api", "--reuse-port", "--port", str(port),
+         "--data-dir", str(tmp_path), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert all(p.poll() is None for p in processes), "an API process exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        time.sleep(2)  # the second has bound the port too (it would have exited otherwise)
+        assert all(p.poll() is None for p in processes)
+        processes[0].send_signal(signal.SIGTERM)
+        assert processes[0].wait(timeout=60) == 0
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
