@@ -19,7 +19,11 @@ from api.dependencies import Services
 from domain.catalog.errors import ItemNotFoundError
 from domain.catalog.item import Item
 from domain.circulation.application import Card, Circulation, Copy, Receipt
-from domain.circulation.errors import PatronBarcodeTakenError, PatronNotFoundError
+from domain.circulation.errors import (
+    NotOnLoanError,
+    PatronBarcodeTakenError,
+    PatronNotFoundError,
+)
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Patron, check_patron
 from domain.circulation.policy import LoanPolicy
@@ -132,6 +136,14 @@ class Desk:
                    policy: LoanPolicy) -> None:
         """Sets a loan policy."""
         self.circulation.set_policy(patron_group, material_type, policy)
+
+    def item_on_loan(self, loan_id: uuid.UUID) -> str:
+        """The barcode of the item lent by this open loan."""
+        with self.services.view(CirculationView) as (view, cur):
+            barcode = view.item_on_loan(cur, self.tenant, str(loan_id))
+        if barcode is None:
+            raise NotOnLoanError(f"no open loan {loan_id} in this library")
+        return barcode
 
     def lending_state(self, item_id: uuid.UUID) -> dict[str, Any] | None:
         """An item's lending state from the circulation view."""

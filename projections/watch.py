@@ -90,7 +90,8 @@ class AppliedWatch:
             position = self._positions.get(key, 0)
             for target, loop, woken in waiters:
                 if position >= target and not woken.done():
-                    loop.call_soon_threadsafe(_resolve, woken)
+                    with contextlib.suppress(RuntimeError):  # its loop closed meanwhile
+                        loop.call_soon_threadsafe(_resolve, woken)
 
     def close(self) -> None:
         """Stops the watcher thread."""

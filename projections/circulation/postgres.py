@@ -177,6 +177,13 @@ class CirculationView(Projection):
         keys = ("status", "loan_id", "due_at", "renewals", "pickup_until")
         return dict(zip(keys, row, strict=True)) if row else None
 
+    def item_on_loan(self, cur: Cursor[Any], tenant: str, loan_id: str) -> str | None:
+        """The barcode of the item an open loan lends, if the loan is open."""
+        row = cur.execute(sql.SQL(
+            "SELECT item_barcode FROM {} WHERE tenant = %s AND loan_id = %s "
+            "AND checked_in_at IS NULL").format(self._t("loans")), (tenant, loan_id)).fetchone()
+        return str(row[0]) if row else None
+
     def statuses(self, cur: Cursor[Any], tenant: str, item_ids: list[str]) -> dict[str, str]:
         """The lending status of those items that were ever lent."""
         rows = cur.execute(sql.SQL(

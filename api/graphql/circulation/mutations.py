@@ -63,10 +63,24 @@ class CheckOutInput:
 
 @strawberry.input
 class ItemActionInput:
-    """An item to check in or renew."""
+    """An item to check in or renew: its barcode, or the id of its open loan."""
 
-    item_barcode: str
+    item_barcode: str | None = None
+    loan_id: strawberry.ID | None = None
     idempotency_key: str | None = None
+
+
+def _barcode_of(desk: Desk, input: ItemActionInput) -> str:
+    """The item the input names, by barcode or by its open loan."""
+    if input.loan_id is None:
+        if input.item_barcode is None:
+            raise GraphQLError("give itemBarcode or loanId", extensions={"code": "INVALID_INPUT"})
+        return input.item_barcode
+    barcode = desk.item_on_loan(_uuid(str(input.loan_id), "loanId"))
+    if input.item_barcode is not None and input.item_barcode.strip() != barcode:
+        raise GraphQLError(f"loan {input.loan_id} is of item {barcode}, not "
+                           f"{input.item_barcode!r}", extensions={"code": "INVALID_INPUT"})
+    return barcode
 
 
 @strawberry.input
@@ -261,20 +275,20 @@ class CirculationMutations:
                             lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
 
-    @strawberry.mutation(description="Take an item back; it goes to the hold shelf when "  # type: ignore[untyped-decorator]
-                         "someone waits for its title.")
+    @strawberry.mutation(description="Take an item back (by barcode, or its loan's id); it "  # type: ignore[untyped-decorator]
+                         "goes to the hold shelf when someone waits for its title.")
     async def check_in(self, info: Info[Context, None],
                        input: ItemActionInput) -> CheckInPayload:
         answer = await _run(info, "checkIn", input.idempotency_key, lambda desk, receipt:
-                            desk.check_in(input.item_barcode, receipt),
+                            desk.check_in(_barcode_of(desk, input), receipt),
                             lambda lending: {"barcode": lending.item_barcode,
                                              "status": lending.status.upper()})
         return CheckInPayload(item=CheckInItem(**answer))
 
-    @strawberry.mutation(description="Renew the loan of an item.")  # type: ignore[untyped-decorator]
+    @strawberry.mutation(description="Renew a loan, named by its item or its id.")  # type: ignore[untyped-decorator]
     async def renew(self, info: Info[Context, None], input: ItemActionInput) -> LoanPayload:
         answer = await _run(info, "renew", input.idempotency_key, lambda desk, receipt:
-                            desk.renew(input.item_barcode, receipt),
+                            desk.renew(_barcode_of(desk, input), receipt),
                             lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
 

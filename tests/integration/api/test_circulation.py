@@ -32,6 +32,10 @@ CHECK_IN = """mutation($item: String!, $key: String) {
   checkIn(input: {itemBarcode: $item, idempotencyKey: $key}) { item { barcode status } } }"""
 RENEW = """mutation($item: String!, $key: String) {
   renew(input: {itemBarcode: $item, idempotencyKey: $key}) { loan { id dueAt renewals } } }"""
+BY_LOAN = """mutation($loan: ID, $item: String) {
+  renew(input: {loanId: $loan, itemBarcode: $item}) { loan { id dueAt renewals } } }"""
+CHECK_IN_BY_LOAN = """mutation($loan: ID) {
+  checkIn(input: {loanId: $loan}) { item { barcode status } } }"""
 HOLD = """mutation($record: ID!, $patron: String!, $key: String) {
   placeHold(input: {recordId: $record, patronBarcode: $patron, idempotencyKey: $key}) {
     hold { id position } } }"""
@@ -94,6 +98,20 @@ def test_check_out_renew_and_check_in_with_idempotent_retries(
     patron = data(gql(http, token, PATRON, b="P-1"))["patron"]
     assert patron["loans"] == []
     assert [h["id"] for h in patron["history"]] == [loan["id"]]
+
+
+def test_renew_and_check_in_by_the_loan_id(http: TestClient, shelf: dict[str, Any]) -> None:
+    token = shelf["token"]
+    loan = data(gql(http, token, CHECK_OUT, item="I-2", patron="P-1"))["checkOut"]["loan"]
+    renewed = data(gql(http, token, BY_LOAN, loan=loan["id"]))["renew"]["loan"]
+    assert (renewed["id"], renewed["renewals"]) == (loan["id"], 1)
+    assert code(gql(http, token, BY_LOAN, loan=loan["id"], item="I-3")) == "INVALID_INPUT"
+    assert code(gql(http, token, BY_LOAN)) == "INVALID_INPUT"
+    assert code(gql(http, token, BY_LOAN, loan="not-an-id")) == "INVALID_INPUT"
+    assert data(gql(http, token, ITEM, b="I-2"))["item"]["loan"]["id"] == loan["id"]
+    back = data(gql(http, token, CHECK_IN_BY_LOAN, loan=loan["id"]))["checkIn"]["item"]
+    assert back == {"barcode": "I-2", "status": "AVAILABLE"}
+    assert code(gql(http, token, BY_LOAN, loan=loan["id"])) == "NOT_ON_LOAN"
 
 
 def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any]) -> None:
@@ -329,7 +347,7 @@ def test_another_library_reaches_none_of_our_patrons_or_items(
     library: dict[str, str]
 ) -> None:
     token = shelf["token"]
-    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))
+    loan = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))["checkOut"]["loan"]
     other = library["slug"] + "-o"
     http.post("/admin/tenants", json={"slug": other, "name": "Other"}, headers=admin_headers)
     client = http.post(f"/admin/tenants/{other}/clients",
@@ -341,6 +359,9 @@ def test_another_library_reaches_none_of_our_patrons_or_items(
     assert code(gql(http, theirs, CHECK_OUT, item="I-2", patron="P-1")) == "NOT_FOUND"
     assert code(gql(http, theirs, CHECK_IN, item="I-1")) == "NOT_FOUND"
     assert code(gql(http, theirs, RENEW, item="I-1")) == "NOT_FOUND"
+    assert code(gql(http, theirs, BY_LOAN, loan=loan["id"])) == "NOT_ON_LOAN"
+    assert code(gql(http, theirs, CHECK_IN_BY_LOAN, loan=loan["id"])) == "NOT_ON_LOAN"
+    assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "CHECKED_OUT"
     assert code(gql(http, theirs, HOLD, record=shelf["record"], patron="P-1")) == "NOT_FOUND"
     assert data(gql(http, theirs, ITEM, b="I-1"))["item"] is None
     assert data(gql(http, theirs, PATRON, b="P-1"))["patron"]["loans"] == []
