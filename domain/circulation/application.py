@@ -242,7 +242,8 @@ class Circulation(Application[UUID]):
             now = self.clock()
             loan_id, pseudonym = lending.check_in(now)
             pending: list[Aggregate] = [lending]
-            borrower = self._get(Borrower, Borrower.create_id(pseudonym))
+            borrower_id = Borrower.create_id(pseudonym)
+            borrower = self._of(self._load(borrower_id), Borrower, borrower_id)
             if borrower is not None:
                 borrower.close(loan_id)
                 pending.append(borrower)
