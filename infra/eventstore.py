@@ -95,7 +95,9 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
     relay with the schema's name, and inserts the events, sent as four binary arrays (no
     composite row type, which the library makes per schema and which clashes on pooled
     connections serving every schema). The library's own path sends seven statements in a
-    pipeline and a transaction around them.
+    pipeline and a transaction around them. Unlike the library's optional database
+    functions, which skip the table lock and let a tailing reader miss events
+    (FIELD-NOTES), this one takes it: the lock holds until the call's transaction commits.
     """
 
     def __init__(self, datastore: PostgresDatastore) -> None:
