@@ -1,13 +1,15 @@
 """Circulation under load: concurrent check-out/check-in cycles through GraphQL over HTTP.
 
-Run: .venv/bin/python tests/bench/bench_circulation.py [CLIENTS] [SECONDS]
-(DATABASE_URL/NATS_URL or embedded). Starts `commonshelf serve` (API, relay and projection
-workers in one process, as `make demo` does), registers one patron and one copy per client,
-then each client checks its copy out and in again, as fast as answers come. The baseline,
-in the same run and on the same server: the same clients asking a trivial authenticated
-query (`viewer`). At the end the bench checks the event store: every answered check-out
-and check-in is recorded once, none is lost or doubled, every copy is back. Targets
-(2 cores, 32 clients): p99 < 50 ms, >= 300 check-outs/s.
+Run: .venv/bin/python tests/bench/bench_circulation.py [CLIENTS] [SECONDS] [LAYOUT]
+(DATABASE_URL/NATS_URL or embedded). Starts the service: LAYOUT `roles` (default: the API,
+the relay and the projection workers as processes of their own, as production runs them),
+`roles:N` (N API processes sharing the port) or `all` (one process, as `make demo`). It
+registers one patron and one copy per client, then each client checks its copy out and in
+again, as fast as answers come, over a kept-alive connection. The baseline, in the same run
+and on the same server: the same clients asking a trivial authenticated query (`viewer`).
+At the end the bench checks the final state: every answered check-out and check-in is
+recorded once in the event store, none lost or doubled, and every copy shows as available
+with no loan. Targets (2 cores, 32 clients): p99 < 50 ms, >= 300 check-outs/s.
 """
 
 from __future__ import annotations
@@ -185,7 +187,10 @@ def percentiles(latencies: list[float]) -> str:
     return f"{statistics.median(ordered) * 1000:.0f} / {p[95]:.0f} / {p[99]:.0f} ms"
 
 
-def verify(url: str, checked_out: int, checked_in: int) -> None:
+def verify(url: str, base: str, bearer: str, clients: int, checked_out: int,
+           checked_in: int) -> None:
+    """Every answered check-out and check-in is recorded once, and every copy is back: in
+    the event store, in the circulation view and as GraphQL shows it."""
     with psycopg.connect(url) as conn:
         counts = dict(conn.execute(
             "SELECT split_part(topic, '.', 4), count(*) FROM t_bench.events WHERE topic LIKE "
@@ -195,6 +200,25 @@ def verify(url: str, checked_out: int, checked_in: int) -> None:
           f"{checked_out:,} and {checked_in:,} answered")
     if (outs, ins) != (checked_out, checked_in):
         raise SystemExit("MISMATCH: a loan was lost or recorded twice")
+
+    async def statuses() -> list[str]:
+        http = await Connection.open(base, bearer)
+        try:
+            found = []
+            for n in range(clients):
+                body = await http.post("query($b: String!) { item(barcode: $b) { status "
+                                       "loan { id } } }", {"b": f"BI-{n}"})
+                item = body["data"]["item"]
+                found.append("AVAILABLE" if item["status"] == "AVAILABLE" and item["loan"] is None
+                             else f"BI-{n}: {item}")
+            return found
+        finally:
+            http.close()
+
+    wrong = [s for s in asyncio.run(statuses()) if s != "AVAILABLE"]
+    if wrong:
+        raise SystemExit(f"MISMATCH: copies not back on the shelf: {wrong[:5]}")
+    print(f"verified: all {clients} copies available again, none with a loan")
 
 
 def main() -> None:
@@ -224,7 +248,7 @@ def measure(base: str, db: str, nats_url: str, data_dir: Path, clients: int,
     print(f"circulation: {clients} clients checking out and in for {seconds:.0f} s ...",
           flush=True)
     lat, outs, ins = asyncio.run(run_clients(base, bearer, clients, seconds, cycle=True))
-    verify(db, outs, ins)
+    verify(db, base, bearer, clients, outs, ins)
     print()
     print(f"{'what':<44}{'per second':>12}{'p50 / p95 / p99':>22}")
     print(f"{'check-out (each followed by a check-in)':<44}{outs / seconds:>12,.0f}"
