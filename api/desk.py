@@ -27,6 +27,7 @@ from domain.circulation.errors import (
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Patron, check_patron
 from domain.circulation.policy import LoanPolicy
+from infra.database import SWEEP_LOCK_KEY
 from infra.vault import BarcodeTakenError, PatronKey
 from projections.circulation.postgres import CirculationView
 from tenants.consortium import tenant_schema
@@ -152,10 +153,16 @@ class Desk:
 
 
 async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float = 60) -> None:
-    """Expires holds nobody collected in time, so their copy passes to the next patron."""
+    """Expires holds nobody collected in time, so their copy passes to the next patron. Every
+    API process runs this; one at a time sweeps (the others skip that round)."""
+
+    def sweep() -> int:
+        with services.database.exclusive(SWEEP_LOCK_KEY) as mine:
+            return expire_uncollected(services) if mine else 0
+
     while not stop.is_set():
         try:
-            await run_in_threadpool(expire_uncollected, services)
+            await run_in_threadpool(sweep)
         except Exception:
             log.exception("expiring uncollected holds failed; retrying in %s s", every_s)
         with contextlib.suppress(TimeoutError):

@@ -19,6 +19,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.autocommit = True
 
 DDL_LOCK_KEY = 0x43530002  # serializes CREATE ... IF NOT EXISTS across processes
+SWEEP_LOCK_KEY = 0x43530003  # one process at a time expires uncollected holds
 
 
 class Database:
@@ -68,6 +69,19 @@ class Database:
         with self.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
             yield conn
+
+    @contextmanager
+    def exclusive(self, key: int) -> Iterator[bool]:
+        """Whether this process got the advisory lock `key`, held for the block (another
+        process holding it: False at once, no waiting)."""
+        with self.connection() as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()
+            got = bool(row and row["got"])
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def ping(self, timeout_s: int = 2) -> None:
         """Raises if PostgreSQL does not answer a trivial query within the timeout."""

@@ -35,3 +35,18 @@ def test_sixty_tenants_share_a_pool_of_three(servers: tuple[str, str]) -> None:
         assert len(exported) == 2
     finally:
         database.close()
+
+
+def test_an_exclusive_lock_is_held_by_one_process_at_a_time(servers: tuple[str, str]) -> None:
+    first, second = Database(servers[0], pool_size=2), Database(servers[0], pool_size=2)
+    key = 0x43530F00 + secrets.randbelow(255)
+    try:
+        with first.exclusive(key) as mine:
+            assert mine
+            with second.exclusive(key) as theirs:
+                assert not theirs  # at once, without waiting
+        with second.exclusive(key) as theirs:
+            assert theirs  # released when the first left its block
+    finally:
+        first.close()
+        second.close()
