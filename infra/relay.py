@@ -132,7 +132,11 @@ class Relay:
                     schemas = await self._schemas(conn) if sweep else sorted(self._dirty)
                     self._dirty.clear()
                     for schema in schemas:
-                        if await self._relay_schema(conn, js, schema) == self.batch:
+                        try:
+                            moved = await self._relay_schema(conn, js, schema)
+                        except psycopg.errors.UndefinedTable:
+                            continue  # dropped since it notified or was listed: nothing to relay
+                        if moved == self.batch:
                             self._dirty.add(schema)  # more than a batch waits there
                     sweep = False
                     if not self._dirty:

@@ -148,3 +148,42 @@ def _seed_more(url: str) -> None:
         Consortium(database).create_client("relay-0", "late", ["ill"])
     finally:
         database.close()
+
+
+async def test_relay_follows_the_logs_notifications_name_and_skips_one_gone(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    expected = await asyncio.to_thread(_seed, database_url, 1, 1)
+    # A long idle: within the test, only notifications can make the relay read a log again.
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0],
+                  subject_prefix=stream[1], idle_s=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _published(relay, expected)
+        await asyncio.sleep(0.5)  # its listener is connected
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("NOTIFY commonshelf_events, 't_dropped_meanwhile'")
+        await asyncio.to_thread(_seed_client, database_url, "relay-0")
+        await _published(relay, expected + 1)
+        assert not task.done()
+    finally:
+        stop.set()
+        await task
+    assert relay.stats.by_tenant == {"office": 1, "relay-0": 2}
+
+
+async def _published(relay: Relay, count: int) -> None:
+    for _ in range(100):
+        if relay.stats.published >= count:
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"the relay published {relay.stats.published} of {count} events in 5 s")
+
+
+def _seed_client(url: str, slug: str) -> None:
+    database = Database(url, 2, name="relay-seed")
+    try:
+        Consortium(database).create_client(slug, "late", ["library:read"])
+    finally:
+        database.close()
