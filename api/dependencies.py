@@ -102,17 +102,13 @@ class Services:
     async def command_seen(self, projection: str, tenant: str, recorder: Any,
                            command: Callable[[], T]) -> T:
         """Runs a command (as `run_command`), then waits, without holding a thread, until the
-        projection shows every event the tenant's store held when it was done
-        (read-your-writes). The position is read in the command's own thread."""
-
-        def run() -> tuple[T, int]:
-            result = command()
-            return result, recorder.max_notification_id() or 0
-
-        result, target = await self.run_command(run)
-        await self.watch.wait_async(projection, tenant, target,
+        projection shows what it recorded (read-your-writes): the position of the command's
+        own append, or of the whole log when it appended nothing (a replayed answer)."""
+        outcome: tuple[T, int] = await self.run_command(
+            lambda: recorder.position_after(command))
+        await self.watch.wait_async(projection, tenant, outcome[1],
                                     self.settings.read_your_writes_s)
-        return result
+        return outcome[0]
 
     def wait_for_circulation(self, tenant: str) -> bool:
         """Read-your-writes for circulation commands: the circulation view has them."""

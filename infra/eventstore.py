@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -40,6 +40,7 @@ _DATABASE_KEY = "COMMONSHELF_DATABASE"
 _SCHEMA_KEY = "COMMONSHELF_SCHEMA"
 _LOCK_TIMEOUT_KEY = "COMMONSHELF_LOCK_TIMEOUT"
 
+T = TypeVar("T")
 _databases: dict[str, Database] = {}
 _databases_lock = threading.Lock()
 
@@ -105,6 +106,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         schema = datastore.schema
         self.channel_name = f"{schema}_{EVENTS_TABLE}"
         self._append_ready = False
+        self._appended = threading.local()  # the last append's position, per thread
         self._append_statement = sql.SQL(
             "SELECT * FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
             "%s, %s, %s::jsonb) AS notification_id"
@@ -158,7 +160,18 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
                 [e.state for e in stored_events],
                 receipt and receipt.key, receipt and receipt.operation, answer,
             )).fetchall()
-        return [int(row["notification_id"]) for row in rows]
+        ids = [int(row["notification_id"]) for row in rows]
+        self._appended.position = max(ids, default=0)
+        return ids
+
+    def position_after(self, command: Callable[[], T]) -> tuple[T, int]:
+        """Runs a command in this thread; its result and the log's position a reader must
+        reach to see it: that of the command's own last append, or (it appended nothing)
+        the log's last, read once more."""
+        self._appended.position = 0
+        result = command()
+        position = self._appended.position or self.max_notification_id() or 0
+        return result, position
 
     def _ensure_append(self) -> None:
         """Stores made by an earlier version lack the function: (re)created once per

@@ -92,3 +92,16 @@ def test_an_append_with_a_receipt_is_all_or_nothing(
     assert receipts.answer(schema, "key-2", "renew") is None
     assert receipts.answer(schema, "key-1", "checkOut") == {"loan": {"id": "L-1"}}
     assert recorder.max_notification_id() == 2 + ids[0] - 1  # nothing else recorded
+
+
+def test_the_position_to_wait_for_is_the_commands_own_append(
+        store: tuple[Database, str, TenantEventsRecorder]) -> None:
+    _, _, recorder = store
+    ids, position = recorder.position_after(
+        lambda: recorder.insert_events([_event(uuid.uuid4()), _event(uuid.uuid4())]))
+    assert ids is not None
+    assert position == max(ids)
+    recorder.insert_events([_event(uuid.uuid4())])  # another desk, later
+    nothing, last = recorder.position_after(lambda: None)
+    assert nothing is None
+    assert last == recorder.max_notification_id() == position + 1
