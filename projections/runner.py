@@ -28,7 +28,7 @@ from infra.nats import log_error
 from infra.relay import ensure_events_stream
 from projections.framework import EventRecord, Projection
 from projections.postgres import (
-    active_generation,
+    active_generations,
     create_tracking,
     lock_all_positions,
     notify_applied,
@@ -106,8 +106,9 @@ class ProjectionWorker:
     def _follow_generation(self, conn: psycopg.Connection[tuple[object, ...]]) -> bool:
         """Switches to the generations that serve; True if any changed."""
         with conn.cursor() as cur:
-            generations = [active_generation(cur, p.name) for p in self.members]
+            serving = active_generations(cur, [p.name for p in self.members])
         conn.commit()
+        generations = [serving[p.name] for p in self.members]
         if generations == [p.generation for p in self.members]:
             return False
         self.members = [type(p)(generation=g) for p, g in zip(self.members, generations,

@@ -30,13 +30,18 @@ class Activity(Projection):
 
     def apply_batch(self, cur: Cursor[Any], records: list[EventRecord]) -> None:
         """Counts are additive: one upsert per tenant, day and aggregate of the batch."""
-        counts = Counter((r.tenant, r.timestamp().date(), r.aggregate) for r in records)
-        cur.executemany(sql.SQL(
-            "INSERT INTO {} AS a (tenant, day, aggregate, events) VALUES (%s, %s, %s, %s) "
+        counts = sorted(Counter((r.tenant, r.timestamp().date(), r.aggregate)
+                                for r in records).items())
+        if not counts:
+            return
+        cur.execute(sql.SQL(
+            "INSERT INTO {} AS a (tenant, day, aggregate, events) SELECT * FROM "
+            "unnest(%s::text[], %s::date[], %s::text[], %s::bigint[]) "
             "ON CONFLICT (tenant, day, aggregate) DO UPDATE SET events = a.events + "
             "EXCLUDED.events"
-        ).format(sql.Identifier(SCHEMA, self.table("daily"))),
-            [(*key, n) for key, n in sorted(counts.items())])
+        ).format(sql.Identifier(SCHEMA, self.table("daily"))), (
+            [k[0] for k, _ in counts], [k[1] for k, _ in counts], [k[2] for k, _ in counts],
+            [n for _, n in counts]))
 
     def daily(self, cur: Cursor[Any], tenant: str) -> list[tuple[date, str, int]]:
         """The tenant's activity, oldest day first."""
