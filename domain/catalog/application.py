@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -131,10 +132,11 @@ class Catalog(Application[UUID]):
         """Adds a copy of an existing record; barcode and EPC must be the tenant's only."""
         checked = details.checked()
         self.get_record(checked.record_id)
-        item = Item.add(checked, self.clock())
+        now = self.clock()
+        item = Item.add(checked, now)
         pending: list[Aggregate] = [item]
         if item.epc is not None:
-            pending.append(EpcTag(epc=item.epc, item_id=item.id))
+            pending.append(self._epc_claimed(item.epc, item.id, now))
         try:
             self.save(*pending)
         except IntegrityError:
@@ -146,8 +148,18 @@ class Catalog(Application[UUID]):
         if self._get_or_none(Item.create_id(details.barcode)) is not None:
             raise BarcodeTakenError(f"barcode {details.barcode!r} already belongs to an item "
                                     "of this library")
-        if details.epc is not None and self._get_or_none(EpcTag.create_id(details.epc)) is not None:
+        tag = self._get_or_none(EpcTag.create_id(details.epc)) if details.epc else None
+        if isinstance(tag, EpcTag) and tag.item_id is not None:
             raise EpcTakenError(f"epc {details.epc!r} is already on an item of this library")
+
+    def _epc_claimed(self, epc: str, item_id: UUID, at: datetime) -> EpcTag:
+        """The EPC's tag claimed for the item: a new one, or one a retagged item released
+        (EpcTakenError while another item holds it)."""
+        tag = self._get_or_none(EpcTag.create_id(epc))
+        if not isinstance(tag, EpcTag):
+            return EpcTag(epc=epc, item_id=item_id)
+        tag.claim(item_id, at)
+        return tag
 
     def item_by_barcode(self, barcode: str) -> Item:
         """The item with this barcode."""
@@ -160,10 +172,9 @@ class Catalog(Application[UUID]):
     def item_by_epc(self, epc: str) -> Item:
         """The item carrying this RFID EPC."""
         cleaned = check_epc(epc) or ""
-        try:
-            tag: EpcTag = self.repository.get(EpcTag.create_id(cleaned))
-        except AggregateNotFoundError:
-            raise ItemNotFoundError(f"no item with epc {epc!r} in this library") from None
+        tag = self._get_or_none(EpcTag.create_id(cleaned))
+        if not isinstance(tag, EpcTag) or tag.item_id is None:
+            raise ItemNotFoundError(f"no item with epc {epc!r} in this library")
         found: Item = self.repository.get(tag.item_id)
         return found
 
@@ -175,16 +186,28 @@ class Catalog(Application[UUID]):
         return item
 
     def assign_epc(self, barcode: str, epc: str) -> Item:
-        """Tags an item: its EPC must be no other item's in the library."""
+        """Tags an item: its EPC must be no other item's in the library. A new tag replaces
+        the old one, whose EPC is released for another item."""
         item = self.item_by_barcode(barcode)
         cleaned = check_epc(epc) or ""
-        if not item.assign_epc(cleaned, self.clock()):
+        previous, now = item.epc, self.clock()
+        if not item.assign_epc(cleaned, now):
             return item
-        tag = self._get_or_none(EpcTag.create_id(cleaned))
-        if tag is not None:
-            raise EpcTakenError(f"epc {cleaned!r} is already on an item of this library")
+        claimed_id = EpcTag.create_id(cleaned)
+        released_id = EpcTag.create_id(previous) if previous else None
+        found = self.load_many([claimed_id, *([released_id] if released_id else [])])
+        tag = found.get(claimed_id)
+        if isinstance(tag, EpcTag):
+            tag.claim(item.id, now)
+        else:
+            tag = EpcTag(epc=cleaned, item_id=item.id)
+        pending: list[Aggregate] = [item, tag]
+        old = found.get(released_id) if released_id else None
+        if isinstance(old, EpcTag) and old.item_id == item.id:
+            old.release(now)
+            pending.append(old)
         try:
-            self.save(item, EpcTag(epc=cleaned, item_id=item.id))
+            self.save(*pending)
         except IntegrityError:
             raise EpcTakenError(f"epc {cleaned!r} is already on an item of this "
                                 "library") from None
@@ -293,7 +316,8 @@ class _ImportBatch:
                 if outcome.status == UNCHANGED:
                     outcome.status = UPDATED
             return
-        if checked.epc is not None and self._get(EpcTag.create_id(checked.epc)) is not None:
+        tag = self._get(EpcTag.create_id(checked.epc)) if checked.epc is not None else None
+        if isinstance(tag, EpcTag) and tag.item_id is not None:
             outcome.item_problems.append(
                 f"epc {checked.epc!r} is already on another item; item {checked.barcode!r} "
                 "skipped")
@@ -301,7 +325,10 @@ class _ImportBatch:
         item = Item.add(checked, self.now)
         self.pending[item_id] = item
         if checked.epc is not None:
-            tag = EpcTag(epc=checked.epc, item_id=item_id)
+            if isinstance(tag, EpcTag):
+                tag.claim(item_id, self.now)  # released by a retagged item
+            else:
+                tag = EpcTag(epc=checked.epc, item_id=item_id)
             self.pending[tag.id] = tag
         outcome.items_added += 1
         if outcome.status == UNCHANGED:

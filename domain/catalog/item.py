@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.catalog.errors import ItemFieldInvalidError, ItemWithdrawnError
+from domain.catalog.errors import EpcTakenError, ItemFieldInvalidError, ItemWithdrawnError
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:item")
 _EPC_NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:epc")
@@ -192,11 +192,20 @@ class Item(Aggregate):
 
 class EpcTag(Aggregate):
     """An RFID EPC claimed by one item of the tenant: saved with the item, so a second
-    item with the same EPC fails the same atomic write."""
+    item with the same EPC fails the same atomic write. A retagged item releases its old
+    EPC, which another item may then claim."""
 
     class Claimed(Aggregate.Created):
         epc: str
         item_id: UUID
+
+    class Released(Aggregate.Event):
+        item_id: UUID
+        released_at: datetime
+
+    class Reclaimed(Aggregate.Event):
+        item_id: UUID
+        claimed_at: datetime
 
     @staticmethod
     @functools.lru_cache(maxsize=8192)
@@ -207,4 +216,25 @@ class EpcTag(Aggregate):
     @event(Claimed)
     def __init__(self, epc: str, item_id: UUID) -> None:
         self.epc = epc
+        self.item_id: UUID | None = item_id  # None once released
+
+    def claim(self, item_id: UUID, at: datetime) -> None:
+        """Claims the EPC for an item; refused while another item holds it."""
+        if self.item_id == item_id:
+            return
+        if self.item_id is not None:
+            raise EpcTakenError(f"epc {self.epc!r} is already on an item of this library")
+        self._reclaimed(item_id, at)
+
+    def release(self, at: datetime) -> None:
+        """The item no longer carries this EPC."""
+        if self.item_id is not None:
+            self._released(self.item_id, at)
+
+    @event(Released)
+    def _released(self, item_id: UUID, released_at: datetime) -> None:
+        self.item_id = None
+
+    @event(Reclaimed)
+    def _reclaimed(self, item_id: UUID, claimed_at: datetime) -> None:
         self.item_id = item_id

@@ -13,6 +13,7 @@ from domain.catalog.errors import (
     BarcodeTakenError,
     EpcTakenError,
     ItemFieldInvalidError,
+    ItemNotFoundError,
     ItemWithdrawnError,
     RecordNotFoundError,
 )
@@ -134,3 +135,25 @@ def test_editing_a_record_changes_only_the_fields_given(catalog: Catalog) -> Non
     assert (edited.description["title"], edited.description["year"]) == ("Alpha", "2000")
     assert isinstance(_events(catalog)[-1], Record.Revised)
     assert _events(catalog)[-1].changes == {"year": "2000"}  # type: ignore[attr-defined]
+
+
+def test_a_retagged_item_releases_its_old_epc_for_another_item(catalog: Catalog) -> None:
+    record = catalog.catalogue_record({"title": "Beta"})
+    catalog.add_item(ItemDetails("R1", record.id, Location("MAIN"), epc="E1000001"))
+    catalog.add_item(ItemDetails("R2", record.id, Location("MAIN")))
+    with pytest.raises(EpcTakenError):
+        catalog.assign_epc("R2", "E1000001")
+
+    catalog.assign_epc("R1", "E1000002")  # a new tag on R1: E1000001 is free again
+    assert catalog.item_by_epc("E1000002").barcode == "R1"
+    with pytest.raises(ItemNotFoundError):
+        catalog.item_by_epc("E1000001")
+    catalog.assign_epc("R2", "E1000001")
+    assert catalog.item_by_epc("E1000001").barcode == "R2"
+    with pytest.raises(EpcTakenError):
+        catalog.assign_epc("R1", "E1000001")  # R2 holds it now
+
+    catalog.assign_epc("R2", "E1000003")  # released again: a new item may be added with it
+    added = catalog.add_item(ItemDetails("R3", record.id, Location("MAIN"), epc="E1000001"))
+    assert catalog.item_by_epc("E1000001").id == added.id
+    assert catalog.item_by_barcode("R1").epc == "E1000002"
