@@ -174,8 +174,8 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         return result, position
 
     def _ensure_append(self) -> None:
-        """Stores made by an earlier version lack the function: (re)created once per
-        process, under the DDL lock."""
+        """Stores made by an earlier version lack the function: (re)created on a recorder's
+        first append (a few per tenant and process), under the DDL lock."""
         if not self._append_ready:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
