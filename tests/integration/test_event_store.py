@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from psycopg import sql
 
 from infra.database import Database
 from infra.eventstore import SchemaDatastore, TenantEventsRecorder, create_events_table
@@ -105,3 +106,14 @@ def test_the_position_to_wait_for_is_the_commands_own_append(
     nothing, last = recorder.position_after(lambda: None)
     assert nothing is None
     assert last == recorder.max_notification_id() == position + 1
+
+
+def test_a_store_made_before_the_append_function_gets_it_on_first_append(
+        store: tuple[Database, str, TenantEventsRecorder]) -> None:
+    database, schema, _ = store
+    with database.connection() as conn:  # as an earlier version left the schema
+        conn.execute(sql.SQL("DROP FUNCTION {}").format(sql.Identifier(schema, "cs_append")))
+    recorder = TenantEventsRecorder(SchemaDatastore(database, schema, 5))
+    ids = recorder.insert_events([_event(uuid.uuid4())])
+    assert ids is not None
+    assert len(ids) == 1
