@@ -17,6 +17,7 @@ from api.dependencies import Services, projection_status
 from api.desk import sweep_pickups
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
+from api.imports import beat_while_serving
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
 from api.scans import ScanWorker
@@ -86,6 +87,7 @@ def create_app(services: Services, relay: Relay | None = None,
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
         background.append(asyncio.create_task(sweep_pickups(services, stop)))
+        background.append(asyncio.create_task(beat_while_serving(services.import_jobs, stop)))
         try:
             yield
         finally:

@@ -8,6 +8,8 @@ was imported before it and half-writes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,10 +17,12 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
+from starlette.concurrency import run_in_threadpool
+
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
 from domain.catalog.holdings import holdings
 from domain.shared.description import describe
-from infra.import_jobs import ImportJobs
+from infra.import_jobs import HEARTBEAT_S, ImportJobs
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
 
 log = logging.getLogger(__name__)
@@ -135,3 +139,15 @@ def run_import_job(jobs: ImportJobs, catalog: Catalog, schema: str, job_id: UUID
                     "of the batches before it are imported, re-import the file to finish")
     finally:
         path.unlink(missing_ok=True)
+
+
+async def beat_while_serving(jobs: ImportJobs, stop: asyncio.Event) -> None:
+    """Tells other processes this one lives, so its running imports are not reported
+    interrupted."""
+    while not stop.is_set():
+        try:
+            await run_in_threadpool(jobs.heartbeat)
+        except Exception:
+            log.exception("the import heartbeat failed; retrying in %s s", HEARTBEAT_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_S)

@@ -1,17 +1,25 @@
 """Where MARC import jobs keep their progress: `<tenant schema>.imports`, so any API replica
-can answer for a job and a tenant sees only its own."""
+can answer for a job and a tenant sees only its own.
+
+A job runs in the API process that took the upload; that process beats a heartbeat
+(`public.cs_processes`) while it lives. A job still "running" whose process has stopped
+beating is reported "interrupted", with what to do, instead of running forever.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg import sql
 
 from infra.database import Database, TenantTable
 
-RUNNING, DONE, FAILED = "running", "done", "failed"
+RUNNING, DONE, FAILED, INTERRUPTED = "running", "done", "failed", "interrupted"
+HEARTBEAT_S = 10  # how often a live API process says so
+GONE_AFTER_S = 60  # a process silent this long has stopped
+PROCESSES = sql.Identifier("public", "cs_processes")
 
 
 class ImportJobs:
@@ -19,25 +27,52 @@ class ImportJobs:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.owner = uuid4()  # this process, as its jobs and heartbeats name it
+        self._upgraded: set[str] = set()
+        self._processes_ready = False
         self._jobs = TenantTable(database, "imports",
                                  "id uuid PRIMARY KEY, client_id text NOT NULL, "
                                  "format text NOT NULL, bytes_total bigint NOT NULL, "
                                  "bytes_read bigint NOT NULL DEFAULT 0, status text NOT NULL, "
                                  "summary jsonb, error text, "
                                  "started_at timestamptz NOT NULL DEFAULT now(), "
-                                 "updated_at timestamptz NOT NULL DEFAULT now()")
+                                 "updated_at timestamptz NOT NULL DEFAULT now(), owner uuid")
 
     def _table(self, schema: str) -> sql.Identifier:
-        return self._jobs.of(schema)
+        table = self._jobs.of(schema)
+        if schema not in self._upgraded:  # a table made by an earlier version
+            with self.database.ddl() as conn:
+                conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS owner uuid")
+                             .format(table))
+            self._upgraded.add(schema)
+        self._ensure_processes()
+        return table
+
+    def _ensure_processes(self) -> None:
+        if not self._processes_ready:
+            with self.database.ddl() as conn:
+                conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (owner uuid PRIMARY KEY, "
+                                     "seen_at timestamptz NOT NULL)").format(PROCESSES))
+            self._processes_ready = True
+
+    def heartbeat(self) -> None:
+        """Says this process is alive (its jobs are not interrupted)."""
+        self._ensure_processes()
+        with self.database.connection() as conn:
+            conn.execute(sql.SQL(
+                "INSERT INTO {} (owner, seen_at) VALUES (%s, now()) ON CONFLICT (owner) "
+                "DO UPDATE SET seen_at = now()").format(PROCESSES), (self.owner,))
+            conn.execute(sql.SQL("DELETE FROM {} WHERE seen_at < now() - interval '1 day'")
+                         .format(PROCESSES))
 
     def start(self, schema: str, job_id: UUID, client_id: str, fmt: str, size: int) -> None:
         """Records a job that is about to run."""
         table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             conn.execute(sql.SQL(
-                "INSERT INTO {} (id, client_id, format, bytes_total, status) "
-                "VALUES (%s, %s, %s, %s, %s)").format(table),
-                (job_id, client_id, fmt, size, RUNNING))
+                "INSERT INTO {} (id, client_id, format, bytes_total, status, owner) "
+                "VALUES (%s, %s, %s, %s, %s, %s)").format(table),
+                (job_id, client_id, fmt, size, RUNNING, self.owner))
 
     def progress(self, schema: str, job_id: UUID, bytes_read: int,
                  summary: dict[str, Any]) -> None:
@@ -61,11 +96,23 @@ class ImportJobs:
                  error is None, job_id))
 
     def get(self, schema: str, job_id: UUID) -> dict[str, Any] | None:
-        """A job of the tenant, or None."""
+        """A job of the tenant, or None; "interrupted" when its process has stopped."""
         table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
             row = conn.execute(sql.SQL(
-                "SELECT id, status, format, bytes_total, bytes_read, summary, error, started_at, "
-                "updated_at FROM {} WHERE id = %s").format(table),
-                (job_id,)).fetchone()
-        return dict(row) if row else None
+                "SELECT j.id, j.status, j.format, j.bytes_total, j.bytes_read, j.summary, "
+                "j.error, j.started_at, j.updated_at, j.owner IS NOT NULL AND "
+                "coalesce(p.seen_at < now() - make_interval(secs => %s), true) AS gone "
+                "FROM {} AS j LEFT JOIN {} AS p ON p.owner = j.owner WHERE j.id = %s"
+            ).format(table, PROCESSES), (GONE_AFTER_S, job_id)).fetchone()
+        if row is None:
+            return None
+        job = dict(row)
+        if job.pop("gone") and job["status"] == RUNNING:
+            job["status"] = INTERRUPTED
+            job["error"] = (
+                f"the import stopped after {job['bytes_read']:,} of {job['bytes_total']:,} "
+                "bytes: the service process running it ended. The records of the batches "
+                "before that are imported; upload the file again to finish (records already "
+                "imported are recognized and left as they are)")
+        return job

@@ -4,12 +4,16 @@ real PostgreSQL and NATS with the relay and the local catalog projection running
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
+from api.dependencies import Services
 from tests.integration.conftest import token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -364,3 +368,26 @@ def test_assign_epc_is_checked_and_stays_in_its_library(
     theirs = token_for(http, client["client_id"], client["client_secret"])
     assert code(gql(http, theirs, ASSIGN, b="TAG-2", e="A1B2C3D6")) == "NOT_FOUND"
     assert data(gql(http, ours, ITEM, barcode="TAG-2"))["item"]["epc"] is None
+
+
+def test_an_import_whose_process_stopped_shows_as_interrupted(
+        http: TestClient, services: Services, library: dict[str, str]) -> None:
+    headers = {"Authorization": f"Bearer {library['token']}"}
+    schema = "t_" + library["slug"].replace("-", "_")
+    jobs = services.import_jobs
+    alive, dead = uuid.uuid4(), uuid.uuid4()
+    jobs.start(schema, alive, library["client_id"], "marcxml", 1000)
+    jobs.start(schema, dead, library["client_id"], "marcxml", 1000)
+    jobs.progress(schema, dead, 400, {"created": 3})
+    jobs.heartbeat()  # this process lives (the app beats every 10 s)
+    with psycopg.connect(str(services.settings.database_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("UPDATE {} SET owner = %s WHERE id = %s").format(
+            sql.Identifier(schema, "imports")), (uuid.uuid4(), dead))
+
+    running = http.get(f"/catalog/imports/{alive}", headers=headers).json()
+    assert (running["status"], running["error"]) == ("running", None)
+    stopped = http.get(f"/catalog/imports/{dead}", headers=headers).json()
+    assert stopped["status"] == "interrupted"
+    assert "400 of 1,000 bytes" in stopped["error"]
+    assert "upload the file again" in stopped["error"]
+    assert stopped["result"] == {"created": 3}
