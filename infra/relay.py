@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -75,6 +76,7 @@ class Relay:
         subject_prefix: str = "cs",
         batch: int = 1000,
         idle_s: float = 0.5,
+        sweep_s: float = 1.0,
         duplicate_window_s: float = 3600,
     ) -> None:
         self.database_url = database_url
@@ -84,6 +86,7 @@ class Relay:
         self.subject_prefix = subject_prefix
         self.batch = batch
         self.idle_s = idle_s
+        self.sweep_s = sweep_s
         self.duplicate_window_s = duplicate_window_s
         self.stats = RelayStats()
         self.leading = asyncio.Event()
@@ -124,11 +127,16 @@ class Relay:
                 js = nc.jetstream()
                 await self._ensure_stream(js)
                 self.leading.set()
-                sweep = True  # every log at first, and whenever no notification came
+                sweep, swept_at = True, 0.0  # every log at first, when idle, and each second
                 while not stop.is_set():
                     self._wake.clear()  # a commit from now on wakes the next idle wait
                     # A commit notifies with its schema: a pass reads only the logs that
-                    # changed, however many tenants there are (a sweep reads them all).
+                    # changed, however many tenants there are. A sweep reads them all, so a
+                    # notification lost (the listener reconnecting) delays a log by a second
+                    # at most, however busy the others keep the relay.
+                    sweep = sweep or time.monotonic() - swept_at >= self.sweep_s
+                    if sweep:
+                        swept_at = time.monotonic()
                     schemas = await self._schemas(conn) if sweep else sorted(self._dirty)
                     self._dirty.clear()
                     for schema in schemas:

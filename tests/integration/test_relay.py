@@ -154,9 +154,10 @@ async def test_relay_follows_the_logs_notifications_name_and_skips_one_gone(
     database_url: str, servers: tuple[str, str], stream: tuple[str, str]
 ) -> None:
     expected = await asyncio.to_thread(_seed, database_url, 1, 1)
-    # A long idle: within the test, only notifications can make the relay read a log again.
+    # Long idle and sweep periods: within the test, only notifications make the relay read
+    # a log again.
     relay = Relay(database_url, servers[1], tenant_of, stream=stream[0],
-                  subject_prefix=stream[1], idle_s=60)
+                  subject_prefix=stream[1], idle_s=60, sweep_s=60)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
@@ -187,3 +188,28 @@ def _seed_client(url: str, slug: str) -> None:
         Consortium(database).create_client(slug, "late", ["library:read"])
     finally:
         database.close()
+
+
+async def test_a_log_whose_notification_was_lost_is_swept_while_others_keep_the_relay_busy(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    expected = await asyncio.to_thread(_seed, database_url, 2, 0)
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0],
+                  subject_prefix=stream[1], idle_s=60, sweep_s=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _published(relay, expected)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            # An event whose notification never came (the listener was reconnecting) ...
+            conn.execute("INSERT INTO t_relay_1.events (originator_id, originator_version, "
+                         "topic, state) VALUES (gen_random_uuid(), 1, 'tests:Lost', '{}')")
+            for _ in range(30):  # ... while another log keeps waking the relay
+                conn.execute("NOTIFY commonshelf_events, 't_relay_0'")
+                await asyncio.sleep(0.1)
+                if relay.stats.published > expected:
+                    break
+        assert relay.stats.by_tenant.get("relay-1") == 1
+    finally:
+        stop.set()
+        await task
