@@ -49,7 +49,7 @@ class Desk:
     # Patrons
 
     def register_patron(self, barcode: str, name: str, email: str | None, patron_group: str,
-                        expires_on: date) -> Patron:
+                        expires_on: date, *, receipt: Receipt | None = None) -> Patron:
         """A new patron: a key of their own in the vault, their personal data sealed with it."""
         barcode, group = barcode.strip(), patron_group.strip().lower()
         check_patron(barcode, name, email, group)
@@ -60,7 +60,8 @@ class Desk:
             raise PatronBarcodeTakenError(str(error)) from None
         sealed = key.seal({"barcode": barcode, "name": name.strip(), "email": email})
         try:
-            return self.circulation.register_patron(patron_id, sealed, group, expires_on)
+            return self.circulation.register_patron(patron_id, sealed, group, expires_on,
+                                                    receipt)
         except BaseException:
             self.services.vault.destroy(self.schema, patron_id)
             raise
@@ -96,10 +97,10 @@ class Desk:
                 "blocks": list(patron.blocks), "erased": patron.erased,
                 "pseudonym": key.pseudonym if key else None}
 
-    def erase_patron(self, barcode: str) -> None:
+    def erase_patron(self, barcode: str, receipt: Receipt | None = None) -> None:
         """Crypto-shreds the patron: the erasure is recorded, then their key destroyed."""
         key = self.key_of(barcode)
-        self.circulation.erase_patron(Card(key.patron_id, key.pseudonym))
+        self.circulation.erase_patron(Card(key.patron_id, key.pseudonym), receipt)
         self.services.vault.destroy(self.schema, key.patron_id)
 
     # Items and loans
@@ -133,10 +134,10 @@ class Desk:
         self.catalog.get_record(record_id)
         return self.circulation.place_hold(record_id, self.card(patron_barcode), receipt)
 
-    def set_policy(self, patron_group: str, material_type: str,
-                   policy: LoanPolicy) -> None:
+    def set_policy(self, patron_group: str, material_type: str, policy: LoanPolicy,
+                   receipt: Receipt | None = None) -> None:
         """Sets a loan policy."""
-        self.circulation.set_policy(patron_group, material_type, policy)
+        self.circulation.set_policy(patron_group, material_type, policy, receipt)
 
     def item_on_loan(self, loan_id: uuid.UUID) -> str:
         """The barcode of the item lent by this open loan."""

@@ -130,12 +130,11 @@ class Circulation(Application[UUID]):
     # Patrons
 
     def register_patron(self, patron_id: UUID, sealed: str, patron_group: str,
-                        expires_on: date) -> Patron:
+                        expires_on: date, receipt: Receipt | None = None) -> Patron:
         """Records a patron whose personal data is sealed with their own key."""
         patron = Patron(patron_id=patron_id, sealed=sealed, patron_group=patron_group,
                         expires_on=expires_on, registered_at=self.clock())
-        self.save(patron)
-        return patron
+        return self._saved(receipt, patron, patron)
 
     def get_patron(self, patron_id: UUID) -> Patron:
         """The patron with this id."""
@@ -144,26 +143,25 @@ class Circulation(Application[UUID]):
             raise PatronNotFoundError(f"no patron {patron_id} in this library")
         return patron
 
-    def block_patron(self, patron_id: UUID, reason: str) -> Patron:
+    def block_patron(self, patron_id: UUID, reason: str,
+                     receipt: Receipt | None = None) -> Patron:
         """Blocks a patron from borrowing."""
         patron = self.get_patron(patron_id)
         patron.block(reason, self.clock())
-        self.save(patron)
-        return patron
+        return self._saved(receipt, patron, patron)
 
-    def unblock_patron(self, patron_id: UUID) -> Patron:
+    def unblock_patron(self, patron_id: UUID, receipt: Receipt | None = None) -> Patron:
         """Lifts a patron's blocks."""
         patron = self.get_patron(patron_id)
         patron.unblock(self.clock())
-        self.save(patron)
-        return patron
+        return self._saved(receipt, patron, patron)
 
     def open_loans(self, pseudonym: UUID) -> int:
         """How many items the patron has on loan."""
         borrower = self._get(Borrower, Borrower.create_id(pseudonym))
         return len(borrower.open_loans) if borrower else 0
 
-    def erase_patron(self, card: Card) -> Patron:
+    def erase_patron(self, card: Card, receipt: Receipt | None = None) -> Patron:
         """Records the erasure (the vault destroys the key); refused while loans are open."""
         patron = self.get_patron(card.patron_id)
         borrower = self._get(Borrower, Borrower.create_id(card.pseudonym))
@@ -177,8 +175,7 @@ class Circulation(Application[UUID]):
         if borrower is not None:
             borrower.forget(now)
             pending.append(borrower)
-        self.save(*pending)
-        return patron
+        return self._saved(receipt, patron, *pending)
 
     # Policies
 
@@ -186,15 +183,14 @@ class Circulation(Application[UUID]):
         """The library's loan policies (the defaults until one is set)."""
         return self._get(LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
 
-    def set_policy(self, patron_group: str, material_type: str,
-                   policy: LoanPolicy) -> LoanPolicies:
+    def set_policy(self, patron_group: str, material_type: str, policy: LoanPolicy,
+                   receipt: Receipt | None = None) -> LoanPolicies:
         """Sets the policy for a patron group and a material type ("*" for any)."""
 
         def run() -> LoanPolicies:
             policies = self.policies()
             policies.set(patron_group, material_type, policy)
-            self.save(policies)
-            return policies
+            return self._saved(receipt, policies, policies)
 
         return self._retrying(run)
 
@@ -302,7 +298,8 @@ class Circulation(Application[UUID]):
         """The record's queue, if anyone ever waited for it."""
         return self._get(HoldQueue, HoldQueue.create_id(record_id))
 
-    def cancel_hold(self, record_id: UUID, hold_id: UUID, pseudonym: UUID | None) -> None:
+    def cancel_hold(self, record_id: UUID, hold_id: UUID, pseudonym: UUID | None,
+                    receipt: Receipt | None = None) -> None:
         """Leaves the queue (a patron's own hold, or any when pseudonym is None)."""
 
         def run() -> None:
@@ -310,7 +307,7 @@ class Circulation(Application[UUID]):
             if queue is None:
                 raise HoldNotFoundError(f"no hold {hold_id} for this record")
             queue.cancel(hold_id, pseudonym, self.clock())
-            self.save(queue)
+            self._saved(receipt, None, queue)
 
         self._retrying(run)
 

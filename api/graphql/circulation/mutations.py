@@ -1,6 +1,7 @@
-"""Circulation mutations (scope library:write). Check-out, check-in, renewal and holds take
-an idempotency key: a retry with the same key answers as the first call did and records
-nothing new. Each answers once the circulation view shows the change."""
+"""Circulation mutations (scope library:write). Every one takes an idempotency key: a retry
+with the same key answers as the first call did and records nothing new (the answer is
+written with the command's events). Each answers once the circulation view shows the
+change."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class RegisterPatronInput:
     email: str | None = None
     patron_group: str = strawberry.field(description="e.g. undergraduate, faculty, public")
     expires_on: date
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -42,6 +44,7 @@ class PatronInput:
     """A patron, by barcode."""
 
     barcode: str
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -50,6 +53,7 @@ class BlockPatronInput:
 
     barcode: str
     reason: str
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -98,6 +102,7 @@ class CancelHoldInput:
 
     record_id: strawberry.ID
     hold_id: strawberry.ID
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -111,6 +116,7 @@ class LoanPolicyInput:
     max_loans: int = 10
     hold_blocks_renewal: bool = True
     hold_shelf_days: int = 7
+    idempotency_key: str | None = None
 
 
 @strawberry.type
@@ -211,6 +217,21 @@ async def _run(info: Info[Context, None], operation: str, key: str | None,
         CirculationView.name, tenant, services.consortium.scope(tenant).circulation.recorder, go)
 
 
+def _patron_answer(patron: Any) -> dict[str, Any]:
+    """A patron command's answer as kept under its idempotency key: the patron's id only
+    (personal data is never kept outside the sealed events)."""
+    return {"patron_id": str(patron.id)}
+
+
+async def _patron_payload(info: Info[Context, None], answer: dict[str, Any]) -> PatronPayload:
+    """The patron as they are now (erased, if they were since)."""
+    tenant = (await info.context.principal()).library("library:write")
+    desk = Desk(info.context.services, tenant)
+    patron_id = uuid.UUID(answer["patron_id"])
+    return PatronPayload(patron=Patron.of(
+        tenant, await run_in_threadpool(lambda: desk.patron(patron_id=patron_id))))
+
+
 @strawberry.type
 class CirculationMutations:
     """What a library's desk does."""
@@ -219,53 +240,38 @@ class CirculationMutations:
                          "the patron's own key.")
     async def register_patron(self, info: Info[Context, None],
                               input: RegisterPatronInput) -> PatronPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        desk = Desk(info.context.services, tenant)
-
-        def run() -> dict[str, Any]:
-            patron = desk.register_patron(input.barcode, input.name, input.email,
-                                          input.patron_group, input.expires_on)
-            return desk.patron(patron_id=patron.id)
-
-        return PatronPayload(patron=Patron.of(tenant, await run_in_threadpool(run)))
+        answer = await _run(info, "registerPatron", input.idempotency_key, lambda desk, receipt:
+                            desk.register_patron(input.barcode, input.name, input.email,
+                                                 input.patron_group, input.expires_on,
+                                                 receipt=receipt),
+                            _patron_answer)
+        return await _patron_payload(info, answer)
 
     @strawberry.mutation(description="Block a patron from borrowing, with the reason.")  # type: ignore[untyped-decorator]
     async def block_patron(self, info: Info[Context, None],
                            input: BlockPatronInput) -> PatronPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        desk = Desk(info.context.services, tenant)
-
-        def run() -> dict[str, Any]:
-            desk.circulation.block_patron(desk.card(input.barcode).patron_id, input.reason)
-            return desk.patron(barcode=input.barcode)
-
-        return PatronPayload(patron=Patron.of(tenant, await run_in_threadpool(run)))
+        answer = await _run(info, "blockPatron", input.idempotency_key, lambda desk, receipt:
+                            desk.circulation.block_patron(desk.card(input.barcode).patron_id,
+                                                          input.reason, receipt),
+                            _patron_answer)
+        return await _patron_payload(info, answer)
 
     @strawberry.mutation(description="Lift a patron's blocks.")  # type: ignore[untyped-decorator]
     async def unblock_patron(self, info: Info[Context, None],
                              input: PatronInput) -> PatronPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        desk = Desk(info.context.services, tenant)
-
-        def run() -> dict[str, Any]:
-            desk.circulation.unblock_patron(desk.card(input.barcode).patron_id)
-            return desk.patron(barcode=input.barcode)
-
-        return PatronPayload(patron=Patron.of(tenant, await run_in_threadpool(run)))
+        answer = await _run(info, "unblockPatron", input.idempotency_key, lambda desk, receipt:
+                            desk.circulation.unblock_patron(desk.card(input.barcode).patron_id,
+                                                            receipt),
+                            _patron_answer)
+        return await _patron_payload(info, answer)
 
     @strawberry.mutation(description="Erase a patron for good: their key is destroyed, so "  # type: ignore[untyped-decorator]
                          "nobody can read who they were or which loans were theirs. Refused "
                          "while they have items on loan.")
     async def erase_patron(self, info: Info[Context, None],
                            input: PatronInput) -> ErasePayload:
-        tenant = (await info.context.principal()).library("library:write")
-        desk = Desk(info.context.services, tenant)
-
-        def run() -> None:
-            desk.erase_patron(input.barcode)
-            info.context.services.wait_for_circulation(tenant)
-
-        await run_in_threadpool(run)
+        await _run(info, "erasePatron", input.idempotency_key, lambda desk, receipt:
+                   desk.erase_patron(input.barcode, receipt), lambda _: {"erased": True})
         return ErasePayload(erased=True)
 
     @strawberry.mutation(description="Lend an item to a patron.")  # type: ignore[untyped-decorator]
@@ -308,8 +314,9 @@ class CirculationMutations:
     async def cancel_hold(self, info: Info[Context, None], input: CancelHoldInput) -> bool:
         record_id = _uuid(str(input.record_id), "recordId")
         hold_id = _uuid(str(input.hold_id), "holdId")
-        await _run(info, "cancelHold", None, lambda desk, _:
-                   desk.circulation.cancel_hold(record_id, hold_id, None), lambda _: {})
+        await _run(info, "cancelHold", input.idempotency_key, lambda desk, receipt:
+                   desk.circulation.cancel_hold(record_id, hold_id, None, receipt),
+                   lambda _: {})
         return True
 
     @strawberry.mutation(description="Set the loan policy of a patron group and a material "  # type: ignore[untyped-decorator]
@@ -320,8 +327,8 @@ class CirculationMutations:
                         max_loans=input.max_loans, hold_blocks_renewal=input.hold_blocks_renewal,
                         hold_shelf_days=input.hold_shelf_days)
 
-        await _run(info, "setLoanPolicy", None, lambda desk, _:
-                   desk.set_policy(input.patron_group, input.material_type, policy),
+        await _run(info, "setLoanPolicy", input.idempotency_key, lambda desk, receipt:
+                   desk.set_policy(input.patron_group, input.material_type, policy, receipt),
                    lambda _: {})
         return LoanPolicyPayload(policy=LoanPolicy(
             patron_group=input.patron_group.strip().lower(),

@@ -114,6 +114,50 @@ def test_renew_and_check_in_by_the_loan_id(http: TestClient, shelf: dict[str, An
     assert code(gql(http, token, BY_LOAN, loan=loan["id"])) == "NOT_ON_LOAN"
 
 
+def test_every_circulation_mutation_takes_an_idempotency_key(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    recorder = services.consortium.scope(library["slug"]).circulation.recorder
+    patron = {"barcode": "K-1", "name": "Kim", "patronGroup": "staff",
+              "expiresOn": "2031-01-01", "idempotencyKey": "reg-1"}
+    first = data(gql(http, token, REGISTER, input=patron))["registerPatron"]["patron"]
+    before = recorder.max_notification_id()
+    again = data(gql(http, token, REGISTER, input=patron))["registerPatron"]["patron"]
+    assert again == first  # not PATRON_BARCODE_TAKEN: the first answer
+    assert recorder.max_notification_id() == before
+
+    block = """mutation($key: String) { blockPatron(input: {barcode: "K-1", reason: "fines",
+        idempotencyKey: $key}) { patron { blocks } } }"""
+    assert data(gql(http, token, block, key="b-1"))["blockPatron"]["patron"]["blocks"] == [
+        "fines"]
+    before = recorder.max_notification_id()
+    assert data(gql(http, token, block, key="b-1"))["blockPatron"]["patron"]["blocks"] == [
+        "fines"]
+    assert recorder.max_notification_id() == before
+    unblock = """mutation { unblockPatron(input: {barcode: "K-1", idempotencyKey: "u-1"}) {
+        patron { blocks } } }"""
+    assert data(gql(http, token, unblock))["unblockPatron"]["patron"]["blocks"] == []
+
+    policy = """mutation { setLoanPolicy(input: {patronGroup: "staff", loanDays: 30,
+        idempotencyKey: "p-1"}) { policy { loanDays } } }"""
+    data(gql(http, token, policy))
+    before = recorder.max_notification_id()
+    assert data(gql(http, token, policy))["setLoanPolicy"]["policy"]["loanDays"] == 30
+    assert recorder.max_notification_id() == before
+
+    erase = """mutation { erasePatron(input: {barcode: "K-1", idempotencyKey: "e-1"}) {
+        erased } }"""
+    assert data(gql(http, token, erase))["erasePatron"]["erased"] is True
+    assert data(gql(http, token, erase))["erasePatron"]["erased"] is True  # the first answer
+    assert code(gql(http, token, """mutation { erasePatron(input: {barcode: "K-1"}) {
+        erased } }""")) == "NOT_FOUND"
+    shown = data(gql(http, token, REGISTER, input=patron))["registerPatron"]["patron"]
+    assert shown["id"] == first["id"]
+    assert shown["name"] is None  # the same patron, as they are now: erased
+    assert code(gql(http, token, block, key="reg-1")) == "INVALID_INPUT"  # another operation's
+
+
 def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any]) -> None:
     token, record = shelf["token"], shelf["record"]
     for item in ("I-1", "I-2", "I-3"):
