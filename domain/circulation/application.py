@@ -227,12 +227,9 @@ class Circulation(Application[UUID]):
 
     def check_in(self, copy: Copy, receipt: Receipt | None = None) -> Lending:
         """Closes the loan; the copy goes to the hold shelf for the next in the queue."""
-        lending_id = Lending.create_id(copy.item_id)
-        queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> Lending:
-            found = self._load(lending_id, queue_id, LoanPolicies.create_id())
-            lending = self._of(found, Lending, lending_id)
+            lending, queue, policies = self._lending_state(copy)
             if lending is None:
                 raise NotOnLoanError(f"item {copy.barcode} is not on loan")
             now = self.clock()
@@ -243,11 +240,19 @@ class Circulation(Application[UUID]):
             if borrower is not None:
                 borrower.close(loan_id)
                 pending.append(borrower)
-            pending += self._shelve_for_next(lending, self._of(found, HoldQueue, queue_id),
-                                             self._policies_in(found), now)
+            pending += self._shelve_for_next(lending, queue, policies, now)
             return self._saved(receipt, lending, *pending)
 
         return self._retrying(run)
+
+    def _lending_state(self, copy: Copy) -> tuple[Lending | None, HoldQueue | None,
+                                                  LoanPolicies]:
+        """The copy's lending, its record's hold queue and the policies, in one read."""
+        lending_id = Lending.create_id(copy.item_id)
+        queue_id = HoldQueue.create_id(copy.record_id)
+        found = self._load(lending_id, queue_id, LoanPolicies.create_id())
+        return (self._of(found, Lending, lending_id), self._of(found, HoldQueue, queue_id),
+                self._policies_in(found))
 
     def _shelve_for_next(self, lending: Lending, queue: HoldQueue | None,
                          policies: LoanPolicies, now: datetime) -> list[Aggregate]:
@@ -262,16 +267,12 @@ class Circulation(Application[UUID]):
 
     def renew(self, copy: Copy, receipt: Receipt | None = None) -> Lending:
         """A new due date, per the policy of the loan's patron group."""
-        lending_id = Lending.create_id(copy.item_id)
-        queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> Lending:
-            found = self._load(lending_id, queue_id, LoanPolicies.create_id())
-            lending = self._of(found, Lending, lending_id)
+            lending, queue, policies = self._lending_state(copy)
             if lending is None:
                 raise NotOnLoanError(f"item {copy.barcode} is not on loan")
-            policy = self._policies_in(found).for_loan(lending.patron_group, copy.material_type)
-            queue = self._of(found, HoldQueue, queue_id)
+            policy = policies.for_loan(lending.patron_group, copy.material_type)
             waiting = queue is not None and queue.next_waiting() is not None
             lending.renew(policy, waiting, self.clock())
             return self._saved(receipt, lending, lending)
@@ -314,17 +315,13 @@ class Circulation(Application[UUID]):
     def expire_pickup(self, copy: Copy, at: datetime | None = None) -> bool:
         """An uncollected hold expired: the copy passes to the next in the queue (or back to
         the shelf). False when it had not expired by `at` (now, unless given)."""
-        lending_id = Lending.create_id(copy.item_id)
-        queue_id = HoldQueue.create_id(copy.record_id)
 
         def run() -> bool:
-            found = self._load(lending_id, queue_id, LoanPolicies.create_id())
-            lending = self._of(found, Lending, lending_id)
+            lending, queue, policies = self._lending_state(copy)
             now = at or self.clock()
             if lending is None or lending.expire_pickup(now) is None:
                 return False
-            self.save(lending, *self._shelve_for_next(
-                lending, self._of(found, HoldQueue, queue_id), self._policies_in(found), now))
+            self.save(lending, *self._shelve_for_next(lending, queue, policies, now))
             return True
 
         return self._retrying(run)

@@ -158,20 +158,27 @@ async def test_relay_follows_the_logs_notifications_name_and_skips_one_gone(
     # a log again.
     relay = Relay(database_url, servers[1], tenant_of, stream=stream[0],
                   subject_prefix=stream[1], idle_s=60, sweep_s=60)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    try:
+    async with _running(relay) as task:
         await _published(relay, expected)
         await asyncio.sleep(0.5)  # its listener is connected
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute("NOTIFY commonshelf_events, 't_dropped_meanwhile'")
-        await asyncio.to_thread(_seed_client, database_url, "relay-0")
+        await asyncio.to_thread(_seed_more, database_url)
         await _published(relay, expected + 1)
         assert not task.done()
+    assert relay.stats.by_tenant == {"office": 1, "relay-0": 2}
+
+
+@contextlib.asynccontextmanager
+async def _running(relay: Relay) -> AsyncIterator[asyncio.Task[None]]:
+    """The relay running for the block; stopped after it, whatever happens."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        yield task
     finally:
         stop.set()
         await task
-    assert relay.stats.by_tenant == {"office": 1, "relay-0": 2}
 
 
 async def _published(relay: Relay, count: int) -> None:
@@ -182,23 +189,13 @@ async def _published(relay: Relay, count: int) -> None:
     pytest.fail(f"the relay published {relay.stats.published} of {count} events in 5 s")
 
 
-def _seed_client(url: str, slug: str) -> None:
-    database = Database(url, 2, name="relay-seed")
-    try:
-        Consortium(database).create_client(slug, "late", ["library:read"])
-    finally:
-        database.close()
-
-
 async def test_a_log_whose_notification_was_lost_is_swept_while_others_keep_the_relay_busy(
     database_url: str, servers: tuple[str, str], stream: tuple[str, str]
 ) -> None:
     expected = await asyncio.to_thread(_seed, database_url, 2, 0)
     relay = Relay(database_url, servers[1], tenant_of, stream=stream[0],
                   subject_prefix=stream[1], idle_s=60, sweep_s=0.5)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    try:
+    async with _running(relay):
         await _published(relay, expected)
         with psycopg.connect(database_url, autocommit=True) as conn:
             # An event whose notification never came (the listener was reconnecting) ...
@@ -210,6 +207,3 @@ async def test_a_log_whose_notification_was_lost_is_swept_while_others_keep_the_
                 if relay.stats.published > expected:
                     break
         assert relay.stats.by_tenant.get("relay-1") == 1
-    finally:
-        stop.set()
-        await task
