@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from api import errors
-from api.dependencies import Services, projection_status
+from api.dependencies import Services, create_read_models, projection_status
 from api.desk import sweep_pickups
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
@@ -82,6 +82,7 @@ def create_app(services: Services, relay: Relay | None = None,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.nats.start()
+        await asyncio.to_thread(create_read_models, services)  # queries never create tables
         stop = asyncio.Event()
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]

@@ -34,11 +34,11 @@ from infra.marc import MarcFormatError
 from infra.relay import Relay
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
-from projections.catalogue import PROJECTIONS
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
 from tenants.errors import TenancyError
+from tenants.read_models import READ_MODELS
 from tenants.tenant import Tenant
 
 DEMO_LIBRARIES = [
@@ -277,12 +277,12 @@ def _progress_bar(done: int, total: int, unit: str = "events") -> None:
 def cmd_projections(args: argparse.Namespace) -> int:
     """Shows each projection's position and lag per tenant, or rebuilds one."""
     if args.action == "rebuild":
-        if args.name not in PROJECTIONS:
+        if args.name not in READ_MODELS:
             raise SettingsError(f"no projection named {args.name!r}; there are: "
-                                f"{', '.join(sorted(PROJECTIONS))}")
+                                f"{', '.join(sorted(READ_MODELS))}")
         with running_services(args.data_dir) as services:
             url = str(services.settings.database_url)
-            generation, events = rebuild(PROJECTIONS[args.name], url, log_name, _progress_bar)
+            generation, events = rebuild(READ_MODELS[args.name], url, log_name, _progress_bar)
         sys.stderr.write("\n")
         _emit(args, {"name": args.name, "generation": generation, "events": events},
               f"{args.name}: rebuilt from {events:,} events as generation {generation}, "

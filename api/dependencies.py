@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
-from psycopg import Cursor
 from psycopg.rows import tuple_row
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, TokenService
 from infra.blobs import Blobs
-from infra.database import DDL_LOCK_KEY, Database
+from infra.database import Database
 from infra.idempotency import IdempotencyStore
 from infra.import_jobs import ImportJobs
 from infra.marc import to_marcxml
@@ -26,23 +25,17 @@ from infra.relay import Relay
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_key
 from infra.vault import PatronVault
-from projections.catalogue import PROJECTIONS
-from projections.circulation.postgres import CirculationView
-from projections.framework import Projection
-from projections.local_catalog.postgres import LocalCatalog
-from projections.postgres import (
-    active_generation,
-    create_tracking,
-    event_logs,
-    events_after,
-    positions,
-)
+from projections import catalogue
+from projections.circulation.view import CirculationView
+from projections.framework import View
+from projections.local_catalog.view import LocalCatalogView
 from projections.runner import ProjectionWorker
-from projections.tenant_directory.postgres import TenantDirectory
 from projections.watch import AppliedWatch
 from tenants.consortium import Consortium, log_name
+from tenants.directory.view import ListedTenant, TenantDirectoryView
+from tenants.read_models import READ_MODELS
 
-P = TypeVar("P", bound=Projection)
+V = TypeVar("V", bound=View)
 T = TypeVar("T")
 
 
@@ -62,7 +55,6 @@ class Services:
     watch: AppliedWatch
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
-    _views_ready: set[tuple[str, int]] = field(default_factory=set)
     _commands: asyncio.Semaphore | None = None
 
     async def run_command(self, command: Callable[[], T]) -> T:
@@ -83,7 +75,7 @@ class Services:
 
     def wait_for_office_views(self) -> bool:
         """Read-your-writes for office commands: the tenant directory has them."""
-        return self.wait_for_view(TenantDirectory.name, "office",
+        return self.wait_for_view(TenantDirectoryView.name, "office",
                                   self.consortium.office.recorder.max_notification_id() or 0)
 
     def wait_for_catalog(self, tenant: str | None, *, shared: bool = False) -> bool:
@@ -92,11 +84,12 @@ class Services:
         caught_up = True
         if tenant is not None:
             recorder = self.consortium.scope(tenant).catalog.recorder
-            caught_up = self.wait_for_view(LocalCatalog.name, tenant,
+            caught_up = self.wait_for_view(LocalCatalogView.name, tenant,
                                            recorder.max_notification_id() or 0)
         if shared:
             office = self.consortium.shared.recorder.max_notification_id() or 0
-            caught_up = self.wait_for_view(LocalCatalog.name, "office", office) and caught_up
+            caught_up = (self.wait_for_view(LocalCatalogView.name, "office", office)
+                         and caught_up)
         return caught_up
 
     async def command_seen(self, projection: str, tenant: str, recorder: Any,
@@ -124,26 +117,16 @@ class Services:
         return self.watch.wait(projection, tenant, target, self.settings.read_your_writes_s)
 
     @contextmanager
-    def view(self, projection: type[P]) -> Iterator[tuple[P, Cursor[tuple[Any, ...]]]]:
-        """The serving generation of a read model and a cursor to query it with."""
+    def view(self, kind: type[V]) -> Iterator[V]:
+        """A read model's view at the generation that serves (its tables were made when the
+        process started)."""
         with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            if not self._views_ready:
-                with conn.transaction():
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    create_tracking(cur)  # no worker may have run yet
-            generation = active_generation(cur, projection.name)
-            view = projection(generation=generation)
-            if (projection.name, generation) not in self._views_ready:
-                with conn.transaction():
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    view.create_tables(cur)
-                self._views_ready.add((projection.name, generation))
-            yield view, cur
+            yield kind.serving(cur)
 
-    def tenant_directory(self) -> list[dict[str, object]]:
+    def tenant_directory(self) -> list[ListedTenant]:
         """The directory read model, as the serving generation has it."""
-        with self.view(TenantDirectory) as (view, cur):
-            return view.tenants(cur)
+        with self.view(TenantDirectoryView) as view:
+            return view.tenants()
 
     def record_marcxml(self, tenant: str, record_id: str) -> str | None:
         """A record's original as MARCXML, from the event store (read models keep no
@@ -192,11 +175,11 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
     """The worker of the projections the service runs (or of those named)."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
-    unknown = sorted(set(only or []) - set(PROJECTIONS))
+    unknown = sorted(set(only or []) - set(READ_MODELS))
     if unknown:
         raise SettingsError(f"no projection named {', '.join(unknown)}; there are: "
-                            f"{', '.join(sorted(PROJECTIONS))}")
-    chosen = [projection() for name, projection in PROJECTIONS.items()
+                            f"{', '.join(sorted(READ_MODELS))}")
+    chosen = [projection() for name, projection in READ_MODELS.items()
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
@@ -205,18 +188,15 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
 
 def projection_status(services: Services) -> list[dict[str, object]]:
     """Each projection's applied position and lag, per tenant (office included)."""
-    out: list[dict[str, object]] = []
     with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        create_tracking(cur)
-        logs = event_logs(cur)
-        for name in PROJECTIONS:
-            applied = positions(cur, name, active_generation(cur, name))
-            for schema in logs:
-                tenant = log_name(schema)
-                position = applied.get(tenant, 0)
-                out.append({"name": name, "tenant": tenant, "position": position,
-                            "lag": events_after(cur, schema, position)})
-    return out
+        return catalogue.status(cur, READ_MODELS, log_name)
+
+
+def create_read_models(services: Services) -> None:
+    """Creates every read model's tables (serving generations) and the tracking tables: done
+    once when a process starts, never on a query."""
+    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        catalogue.create_tables(cur, READ_MODELS.values())
 
 
 def services(request: Request) -> Services:

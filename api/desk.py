@@ -29,7 +29,7 @@ from domain.circulation.patron import Patron, check_patron
 from domain.circulation.policy import LoanPolicy
 from infra.database import SWEEP_LOCK_KEY
 from infra.vault import BarcodeTakenError, PatronKey
-from projections.circulation.postgres import CirculationView
+from projections.circulation.view import CirculationView, LendingRow
 from tenants.consortium import tenant_schema
 
 log = logging.getLogger(__name__)
@@ -141,16 +141,16 @@ class Desk:
 
     def item_on_loan(self, loan_id: uuid.UUID) -> str:
         """The barcode of the item lent by this open loan."""
-        with self.services.view(CirculationView) as (view, cur):
-            barcode = view.item_on_loan(cur, self.tenant, str(loan_id))
+        with self.services.view(CirculationView) as view:
+            barcode = view.item_on_loan(self.tenant, str(loan_id))
         if barcode is None:
             raise NotOnLoanError(f"no open loan {loan_id} in this library")
         return barcode
 
-    def lending_state(self, item_id: uuid.UUID) -> dict[str, Any] | None:
+    def lending_state(self, item_id: uuid.UUID) -> LendingRow | None:
         """An item's lending state from the circulation view."""
-        with self.services.view(CirculationView) as (view, cur):
-            return view.lending(cur, self.tenant, str(item_id))
+        with self.services.view(CirculationView) as view:
+            return view.lending(self.tenant, str(item_id))
 
 
 async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float = 60) -> None:
@@ -173,8 +173,8 @@ async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float 
 def expire_uncollected(services: Services, at: datetime | None = None) -> int:
     """Expires every hold not collected by `at` (now); how many."""
     now = at or datetime.now(UTC)
-    with services.view(CirculationView) as (view, cur):
-        due = view.expired_pickups(cur, now)
+    with services.view(CirculationView) as view:
+        due = view.expired_pickups(now)
     expired = 0
     for tenant, item_id in due:
         desk = Desk(services, tenant)

@@ -34,8 +34,8 @@ from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
 from infra.nats import log_error
 from infra.scan_batch import ScanBatch, ScanBatchError, read_batch
 from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
-from projections.circulation.postgres import CirculationView
-from projections.local_catalog.postgres import LocalCatalog
+from projections.circulation.view import CirculationView
+from projections.local_catalog.view import LocalCatalogView
 from tenants.consortium import tenant_schema
 
 __all__ = ["ScanBatchError", "ScanWorker", "accept", "queue", "report"]  # REST uses these
@@ -89,11 +89,11 @@ async def queue(services: Services, tenant: str, scan_id: uuid.UUID) -> None:
 def report(services: Services, tenant: str, scan: InventoryScan) -> dict[str, Any]:
     """The scan's report, against the catalog and circulation as they are now."""
     epcs = [t["epc"] for t in scan.located]
-    with services.view(LocalCatalog) as (view, cur):
-        by_epc = {i["epc"]: i for i in view.items_where(cur, tenant, epcs=epcs)}
-        on_shelf = view.items_where(cur, tenant, shelf=scan.shelf)
-    with services.view(CirculationView) as (view, cur):
-        lent = view.statuses(cur, tenant, [str(i["id"]) for i in on_shelf])
+    with services.view(LocalCatalogView) as catalog:
+        by_epc = {i["epc"]: i for i in catalog.items_where(tenant, epcs=epcs)}
+        on_shelf = catalog.items_where(tenant, shelf=scan.shelf)
+    with services.view(CirculationView) as circulation:
+        lent = circulation.statuses(tenant, [str(i["id"]) for i in on_shelf])
     for item in on_shelf:  # a book on loan or on the hold shelf is not missing
         if item["status"] == "available":
             item["status"] = lent.get(str(item["id"]), "available")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import nats
 import psycopg
+from eventsourcing.persistence import StoredEvent
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import FetchTimeoutError
@@ -26,7 +27,8 @@ from infra.database import DDL_LOCK_KEY
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED, EVENTS_FAILED
 from infra.nats import log_error
 from infra.relay import ensure_events_stream
-from projections.framework import EventRecord, Projection
+from projections.decoding import Decoder
+from projections.framework import Delivery, Projection
 from projections.postgres import (
     active_generations,
     create_tracking,
@@ -38,18 +40,14 @@ from projections.postgres import (
 log = logging.getLogger(__name__)
 
 
-def record_of(msg: Msg) -> EventRecord:
-    """The event a relayed message carries."""
+def delivery_of(decoder: Decoder, msg: Msg) -> Delivery:
+    """The typed event a relayed message carries, with where it sits in its log."""
     headers = msg.headers or {}
-    return EventRecord(
-        tenant=headers["Cs-Tenant"],
-        position=int(headers["Cs-Position"]),
-        previous=int(headers["Cs-Previous"]),
-        originator_id=headers["Cs-Originator-Id"],
-        originator_version=int(headers["Cs-Originator-Version"]),
-        topic=headers["Cs-Topic"],
-        state=msg.data,
-    )
+    return decoder.delivery(
+        headers["Cs-Tenant"], int(headers["Cs-Position"]), int(headers["Cs-Previous"]),
+        StoredEvent(originator_id=headers["Cs-Originator-Id"],
+                    originator_version=int(headers["Cs-Originator-Version"]),
+                    topic=headers["Cs-Topic"], state=msg.data))
 
 
 @dataclass
@@ -83,6 +81,7 @@ class ProjectionWorker:
         self.ack_wait_s = ack_wait_s
         self.failure_delay_s = failure_delay_s
         self.stats = WorkerStats()
+        self.decoder = Decoder()
 
     @property
     def projection(self) -> Projection:
@@ -220,7 +219,7 @@ class ProjectionWorker:
                      members: list[Projection] | None = None) -> list[str]:
         """Applies what can be applied, in one transaction; says what to do with each
         message (for several projections: the most cautious of their answers)."""
-        records = [record_of(msg) for msg in msgs]
+        records = [delivery_of(self.decoder, msg) for msg in msgs]
         tenants = {r.tenant for r in records}
         outcomes = ["duplicate"] * len(records)
         applied_by: dict[str, int] = {}
@@ -231,7 +230,7 @@ class ProjectionWorker:
             for projection in chosen:
                 name, generation = projection.name, projection.generation
                 tracked = locked[(name, generation)]
-                applicable: list[EventRecord] = []
+                applicable: list[Delivery] = []
                 for i, record in enumerate(records):
                     current = tracked[record.tenant]
                     if record.position <= current:
@@ -239,7 +238,7 @@ class ProjectionWorker:
                     elif record.previous != current:
                         mine = "defer"
                     else:
-                        if projection.handles(record):
+                        if projection.accepts(record):
                             applicable.append(record)
                         tracked[record.tenant] = record.position
                         mine = "applied"

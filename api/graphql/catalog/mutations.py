@@ -18,7 +18,7 @@ from domain.catalog.application import Catalog
 from domain.catalog.item import Item as ItemAggregate
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record as RecordAggregate
-from projections.local_catalog.postgres import LocalCatalog, record_row
+from projections.local_catalog.view import LocalCatalogView, record_row
 
 _TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
                 "extent", "control_number", "control_source", "lccn")
@@ -184,7 +184,7 @@ async def _command(info: Info[Context, None], command: Callable[[Catalog], T]) -
     services = info.context.services
 
     catalog = services.consortium.scope(tenant).catalog
-    result = await services.command_seen(LocalCatalog.name, tenant, catalog.recorder,
+    result = await services.command_seen(LocalCatalogView.name, tenant, catalog.recorder,
                                          lambda: command(catalog))
     return tenant, result
 

@@ -21,7 +21,7 @@ from api.graphql.context import Context
 from domain.circulation.application import Receipt
 from domain.circulation.lending import Lending
 from domain.circulation.policy import LoanPolicy as Policy
-from projections.circulation.postgres import CirculationView
+from projections.circulation.view import CirculationView
 from tenants.consortium import tenant_schema
 
 R = TypeVar("R")

@@ -15,7 +15,7 @@ from api.graphql.context import Context
 from api.report_formats import report_csv, report_svg
 from api.scans import report
 from domain.inventory.scan import DONE
-from projections.inventory.postgres import InventoryScans
+from projections.inventory.view import InventoryScansView
 
 
 @strawberry.type
@@ -136,8 +136,11 @@ class InventoryQueries:
         tenant = (await info.context.principal()).library("library:read")
 
         def read() -> list[ScanSummary]:
-            with info.context.services.view(InventoryScans) as (view, cur):
-                rows = view.scans(cur, tenant, max(1, min(first, 500)))
-            return [ScanSummary(id=strawberry.ID(str(r.pop("scan_id"))), **r) for r in rows]
+            with info.context.services.view(InventoryScansView) as view:
+                rows = view.scans(tenant, max(1, min(first, 500)))
+            return [ScanSummary(id=strawberry.ID(str(r["scan_id"])), batch_id=r["batch_id"],
+                                robot=r["robot"], shelf=r["shelf"], status=r["status"],
+                                reads=r["reads"], tags=r["tags"], uploaded_at=r["uploaded_at"])
+                    for r in rows]
 
         return await run_in_threadpool(read)

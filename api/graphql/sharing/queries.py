@@ -19,7 +19,7 @@ from api.graphql.catalog.types import (
     SharedRecordEdge,
 )
 from api.graphql.context import Context
-from projections.local_catalog.postgres import LocalCatalog, encode_cursor
+from projections.local_catalog.view import LocalCatalogView, encode_cursor
 
 OFFICE = "office"
 
@@ -38,8 +38,8 @@ def read_shared(context: Context, shared_id: str) -> SharedRecord | None:
         uuid.UUID(shared_id)
     except ValueError:
         return None
-    with context.services.view(LocalCatalog) as (view, cur):
-        row = view.shared_record(cur, shared_id)
+    with context.services.view(LocalCatalogView) as view:
+        row = view.shared_record(shared_id)
     return SharedRecord.of(row) if row else None
 
 
@@ -64,8 +64,8 @@ class SharingQueries:
                                extensions={"code": "INVALID_INPUT"})
 
         def read() -> tuple[list[dict[str, Any]], bool]:
-            with info.context.services.view(LocalCatalog) as (view, cur):
-                page = view.search_shared(cur, query, first, after)
+            with info.context.services.view(LocalCatalogView) as view:
+                page = view.search_shared(query, first, after)
             return page.rows, page.has_next
 
         try:
