@@ -23,6 +23,7 @@ from api.rest import admin, catalog, health, metrics, oauth, robots
 from api.scans import ScanWorker
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
+from tenants.processes.runner import ProcessRunner
 
 
 class BodyLimit:
@@ -76,7 +77,8 @@ _collectors: list[Collector] = []
 
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None,
-               scan_workers: list[ScanWorker] | None = None) -> FastAPI:
+               scan_workers: list[ScanWorker] | None = None,
+               processes: list[ProcessRunner] | None = None) -> FastAPI:
     """The HTTP application over built services, with the relay and workers beside it."""
 
     @asynccontextmanager
@@ -87,6 +89,7 @@ def create_app(services: Services, relay: Relay | None = None,
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
+        background += [asyncio.create_task(p.run(stop)) for p in processes or []]
         background.append(asyncio.create_task(sweep_pickups(services, stop)))
         background.append(asyncio.create_task(beat_while_serving(services.import_jobs, stop)))
         try:

@@ -19,6 +19,7 @@ from typing import Any
 
 from api.dependencies import (
     Services,
+    build_processes,
     build_relay,
     build_services,
     build_workers,
@@ -38,6 +39,7 @@ from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
 from tenants.errors import TenancyError
+from tenants.processes.runner import ProcessRunner
 from tenants.read_models import READ_MODELS
 from tenants.tenant import Tenant
 
@@ -113,11 +115,12 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         workers = (build_workers(services.settings, only)
                    if args.role in ("all", "projections") else [])
         scan_workers = [ScanWorker(services)] if args.role in ("all", "scans") else []
-        if args.role in ("relay", "projections", "scans"):
-            return _background_only([*([relay] if relay else []), *workers, *scan_workers],
-                                    args.host, args.port)
+        processes = [build_processes(services)] if args.role in ("all", "processes") else []
+        if args.role in ("relay", "projections", "scans", "processes"):
+            return _background_only([*([relay] if relay else []), *workers, *scan_workers,
+                                     *processes], args.host, args.port)
         banner = seed(services) if seed else ""
-        app = create_app(services, relay, workers, scan_workers)
+        app = create_app(services, relay, workers, scan_workers, processes)
         _settle_garbage_collector()
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
@@ -179,6 +182,8 @@ def _runner_name(runner: Any) -> str:
         return "relay (standby until it holds the relay lock)"
     if isinstance(runner, ProjectionWorker):
         return f"projections {runner.name}"
+    if isinstance(runner, ProcessRunner):
+        return f"process managers {runner.name or '(none yet)'}"
     return "scan worker"
 
 
@@ -411,9 +416,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[common, http], help="run the service")
-    serve.add_argument("--role", choices=["all", "api", "relay", "projections", "scans"],
+    serve.add_argument("--role", choices=["all", "api", "relay", "projections", "scans",
+                                          "processes"],
                        default="all", help="process role: api, relay, projections, scans "
-                                           "(scan workers), or all in one (default)")
+                                           "(scan workers), processes (process managers), "
+                                           "or all in one (default)")
     serve.add_argument("--reuse-port", action="store_true",
                        help="share the port with other API processes on this host "
                             "(SO_REUSEPORT; run one per core)")

@@ -33,6 +33,8 @@ from projections.runner import ProjectionWorker
 from projections.watch import AppliedWatch
 from tenants.consortium import Consortium, log_name
 from tenants.directory.view import ListedTenant, TenantDirectoryView
+from tenants.processes.catalogue import process_managers
+from tenants.processes.runner import Commands, ProcessRunner
 from tenants.read_models import READ_MODELS
 
 V = TypeVar("V", bound=View)
@@ -184,6 +186,16 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
                              stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
+
+
+def build_processes(services: Services) -> ProcessRunner:
+    """The runner of the service's process managers."""
+    settings = services.settings
+    if settings.database_url is None or settings.nats_url is None:
+        raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
+    managers = process_managers(Commands(services.consortium, services.idempotency))
+    return ProcessRunner(managers, settings.database_url, settings.nats_url,
+                         stream=settings.events_stream, subject_prefix=settings.nats_prefix)
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:
