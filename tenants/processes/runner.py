@@ -22,39 +22,40 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg import Cursor
 
 from infra.follower import Follower, FollowerStats, Member, Relayed, Tracking
-from infra.idempotency import IdempotencyStore, Receipt
+from infra.idempotency import Receipt
 from projections.decoding import Decoder
 from projections.framework import Delivery, DomainEvent, Source
-from tenants.consortium import Consortium, TenantScope
+from tenants.consortium import Consortium
+from tenants.scope import TenantScope
 
 TRACKING = Tracking("processes", "tracking", member_column="manager")
 ReceiptFor = Callable[[Any], Receipt]  # a command's result → its receipt
 
 
 class Commands:
-    """How a reaction issues a command to a tenant: once per idempotency key. (The command
-    pipeline's `run` takes this place once it has idempotency keys of its own.)"""
+    """How a reaction issues a command to a tenant: once per idempotency key, its receipt
+    written with its events through the tenant's answers. (The command pipeline's `run`
+    takes this place once reactions go through it.)"""
 
-    def __init__(self, consortium: Consortium, idempotency: IdempotencyStore) -> None:
+    def __init__(self, consortium: Consortium) -> None:
         self.consortium = consortium
-        self.idempotency = idempotency
 
     def run(self, tenant: str, key: str, operation: str,
             command: Callable[[TenantScope, ReceiptFor], object]) -> bool:
         """Runs the command on the tenant's scope with a receipt under `key`, written with
         its events; False (and nothing recorded) when the key was answered already."""
         scope = self.consortium.scope(tenant)
-        if self.idempotency.answer(scope.schema, key, operation) is not None:
+        answers = scope.answers
+        if answers.answer(key, operation, operation) is not None:
             return False
 
-        def receipt(result: object) -> Receipt:
-            return self.idempotency.receipt(scope.schema, key, operation,
-                                            {"source": key, "result": str(result)[:200]})
+        def receipt(_: object) -> Receipt:
+            return answers.receipt(key, operation, {"source": key}, operation)
 
         try:
             command(scope, receipt)
         except IntegrityError:
-            if self.idempotency.answer(scope.schema, key, operation) is not None:
+            if answers.answer(key, operation, operation) is not None:
                 return False  # another runner issued it meanwhile
             raise
         return True

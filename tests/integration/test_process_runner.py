@@ -12,11 +12,11 @@ from psycopg import sql
 
 from domain.circulation.policy import LoanPolicy
 from infra.database import Database
-from infra.idempotency import IdempotencyStore
 from infra.relay import Relay
 from projections.framework import Delivery, DomainEvent, Source
-from tenants.consortium import Consortium, tenant_schema
+from tenants.consortium import Consortium
 from tenants.processes.runner import TRACKING, Commands, ProcessManager, ProcessRunner
+from tenants.scope import tenant_schema
 from tenants.tenant import Tenant
 from tests.integration.test_relay import _seed, database_url, stream, tenant_of
 
@@ -93,7 +93,7 @@ async def _react(url: str, nats_url: str, stream: tuple[str, str], crashes: int,
     """Relays the seeded logs and runs `runners` runners until the office is tracked."""
     database = Database(url, 4, name="processes-test")
     consortium = Consortium(database)
-    commands = Commands(consortium, IdempotencyStore(database))
+    commands = Commands(consortium)
     managers = [WelcomePolicy(commands, crashes) for _ in range(runners)]
     relay = Relay(url, nats_url, tenant_of, stream=stream[0], subject_prefix=stream[1])
     stop = asyncio.Event()
