@@ -22,7 +22,7 @@ RECORD_COLUMNS = ("id", "title", "sort_key", "authors", "isbns", "year", "langua
                   "shows_shared_id", "version")
 SHARED_COLUMNS = ("id", "contributor", "title", "sort_key", "authors", "isbns", "year",
                   "languages", "subjects", "description", "original_format", "search",
-                  "contributed_at", "edited_at", "merged_into")
+                  "contributed_at", "edited_at", "merged_into", "version")
 ITEM_COLUMNS = ("id", "barcode", "epc", "record_id", "call_number", "call_number_scheme",
                 "branch", "collection", "shelf", "material_type", "status", "changed_at")
 # What a record's query gives, in this order (a record shows its shared record's id).
@@ -94,6 +94,8 @@ class LocalCatalogTables:
             "subjects text[] NOT NULL, description jsonb NOT NULL, original_format text, "
             "search text NOT NULL, contributed_at timestamptz NOT NULL, "
             "edited_at timestamptz NOT NULL, merged_into uuid)").format(self.shared))
+        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS version bigint").format(
+            self.shared))  # added with typed projections
 
     # Records (the projection's writes).
 
@@ -163,37 +165,27 @@ class LocalCatalogTables:
 
     # Shared records (the projection's writes).
 
-    def add_shared(self, cur: Cursor[Any], row: dict[str, Any]) -> None:
-        """A shared record contributed (a row of SHARED_COLUMNS)."""
-        cur.execute(sql.SQL(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING").format(
+    def stored_shared(self, cur: Cursor[Any],
+                      shared_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        """Shared records' state as last written, in one query."""
+        names = ("contributor", "description", "original_format", "contributed_at",
+                 "edited_at", "merged_into", "version")
+        rows = cur.execute(sql.SQL("SELECT id, {} FROM {} WHERE id = ANY(%s::uuid[])").format(
+            _columns(names), self.shared), (shared_ids,)).fetchall()
+        return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
+
+    def upsert_shared(self, cur: Cursor[Any], rows: list[dict[str, Any]]) -> None:
+        """Writes shared records' rows (of SHARED_COLUMNS), new or changed."""
+        if not rows:
+            return
+        updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
+                                     for c in SHARED_COLUMNS[1:])
+        cur.executemany(sql.SQL(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}").format(
                 self.shared, _columns(SHARED_COLUMNS),
-                sql.SQL(", ").join(sql.Placeholder() * len(SHARED_COLUMNS))),
-            [_json_or_none(row[c]) if c in _JSON_COLUMNS else row[c] for c in SHARED_COLUMNS])
-
-    def shared_state(self, cur: Cursor[Any], shared_id: UUID) -> tuple[Any, ...] | None:
-        """A shared record's (description, original format, contributed at)."""
-        row = cur.execute(sql.SQL("SELECT description, original_format, contributed_at "
-                                  "FROM {} WHERE id = %s").format(self.shared),
-                          (shared_id,)).fetchone()
-        return tuple(row) if row else None
-
-    def edit_shared(self, cur: Cursor[Any], shared_id: UUID, row: dict[str, Any]) -> None:
-        """A shared record's new metadata (a row of SHARED_COLUMNS' metadata)."""
-        cur.execute(sql.SQL(
-            "UPDATE {} SET title = %s, sort_key = %s, authors = %s, isbns = %s, year = %s, "
-            "languages = %s, subjects = %s, description = %s, search = %s, edited_at = %s "
-            "WHERE id = %s").format(self.shared),
-            (row["title"], row["sort_key"], row["authors"], row["isbns"], row["year"],
-             row["languages"], row["subjects"], Jsonb(row["description"]), row["search"],
-             row["edited_at"], shared_id))
-
-    def merge_shared(self, cur: Cursor[Any], shared_id: UUID, survivor_id: UUID,
-                     merged_at: Any) -> None:
-        """A shared record merged into another."""
-        cur.execute(sql.SQL("UPDATE {} SET merged_into = %s, edited_at = %s "
-                            "WHERE id = %s").format(self.shared),
-                    (survivor_id, merged_at, shared_id))
+                sql.SQL(", ").join(sql.Placeholder() * len(SHARED_COLUMNS)), updates),
+            [[_json_or_none(row[c]) if c in _JSON_COLUMNS else row[c] for c in SHARED_COLUMNS]
+             for row in rows])
 
     def resolve(self, cur: Cursor[Any], shared_id: str) -> Shown | None:
         """The shared record a link shows (through merges) and its metadata; None while the

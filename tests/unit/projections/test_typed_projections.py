@@ -18,10 +18,11 @@ from domain.circulation.application import Circulation as CirculationApp
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Patron
 from domain.circulation.policy import LoanPolicy
+from domain.sharing.shared_record import SharedRecord
 from projections.circulation.projection import Circulation
 from projections.decoding import Decoder
 from projections.framework import Delivery, Projection, Source, on
-from projections.local_catalog.projection import restored
+from projections.local_catalog.projection import restored, restored_shared
 from tenants.applications import ConsortiumOffice
 from tenants.directory.projection import TenantDirectory
 from tenants.tenant import Tenant
@@ -112,3 +113,24 @@ def test_a_record_restored_from_its_row_folds_like_the_aggregate() -> None:
     assert folded.description == record.description == {"title": "Moby-Dick", "year": "1852"}
     assert folded.shared_record_id == shared
     assert (folded.revised_at, folded.version) == (record.revised_at, record.version)
+
+
+def test_a_shared_record_restored_from_its_row_folds_like_the_aggregate() -> None:
+    shared = SharedRecord(contributor="riverside", source_record_id=uuid4(),
+                          description={"title": "Moby-Dick"}, original_format=None,
+                          original=None, contributed_at=AT)
+    survivor = SharedRecord(contributor="harbour", source_record_id=uuid4(),
+                            description={"title": "Moby Dick"}, original_format=None,
+                            original=None, contributed_at=AT)
+    shared.collect_events()
+    shared.edit({"year": "1851"}, "riverside", AT + timedelta(days=1))
+    shared.merge_into(survivor, AT + timedelta(days=2))
+    row = {"contributor": "riverside", "description": {"title": "Moby-Dick"},
+           "original_format": None, "contributed_at": AT, "edited_at": AT,
+           "merged_into": None}
+    folded = restored_shared(shared.id, row, 1)
+    for event in shared.collect_events():
+        folded = event.mutate(folded)
+    assert folded.description == shared.description == {"title": "Moby-Dick", "year": "1851"}
+    assert (folded.merged_into, folded.edited_at, folded.version) == (
+        survivor.id, shared.edited_at, shared.version)
