@@ -24,6 +24,7 @@ from api.dependencies import (
     build_scan_worker,
     build_services,
     build_workers,
+    create_read_models,
     projection_status,
 )
 from domain.catalog.errors import CatalogError
@@ -117,6 +118,7 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         scan_workers = [build_scan_worker(services)] if args.role in ("all", "scans") else []
         processes = [build_processes(services)] if args.role in ("all", "processes") else []
         if args.role in ("relay", "projections", "scans", "processes"):
+            create_read_models(services)  # a role may read a view: none creates tables
             return _background_only([*([relay] if relay else []), *workers, *scan_workers,
                                      *processes], args.host, args.port)
         banner = seed(services) if seed else ""

@@ -124,7 +124,7 @@ class ViewReads:
                     shelf: str | None = None) -> list[dict[str, Any]]:
         """Items with these EPCs, or on this shelf."""
         with self.services.view(LocalCatalogView) as view:
-            return view.items_where(tenant, epcs=epcs, shelf=shelf)
+            return [dict(item) for item in view.items_where(tenant, epcs=epcs, shelf=shelf)]
 
     def lending_statuses(self, tenant: str, item_ids: list[str]) -> dict[str, str]:
         """Lending statuses of these items."""

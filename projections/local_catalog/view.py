@@ -7,7 +7,9 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypedDict, TypeVar, cast
+from uuid import UUID
 
 from domain.shared.description import display_title, fold, isbn_forms
 from projections.framework import View
@@ -20,6 +22,61 @@ from projections.local_catalog.postgres import (
 )
 
 R = TypeVar("R")
+
+
+class RecordRow(TypedDict):
+    """A record as the local catalog shows it (a linked record: its shared record's
+    metadata, and that shared record's id)."""
+
+    id: UUID
+    title: str
+    authors: list[str]
+    isbns: list[str]
+    year: str | None
+    languages: list[str]
+    subjects: list[str]
+    description: dict[str, Any]
+    original_format: str | None
+    catalogued_at: datetime
+    revised_at: datetime
+    sort_key: str
+    shared_record_id: UUID | None
+
+
+class SharedRow(TypedDict):
+    """A shared record of the consortium (catalogued/revised: contributed/edited)."""
+
+    id: UUID
+    title: str
+    authors: list[str]
+    isbns: list[str]
+    year: str | None
+    languages: list[str]
+    subjects: list[str]
+    description: dict[str, Any]
+    original_format: str | None
+    catalogued_at: datetime
+    revised_at: datetime
+    sort_key: str
+    contributor: str
+    merged_into: UUID | None
+
+
+class ItemRow(TypedDict):
+    """A copy of a record as the local catalog has it."""
+
+    id: UUID
+    barcode: str
+    epc: str | None
+    record_id: UUID
+    call_number: str | None
+    call_number_scheme: str | None
+    branch: str
+    collection: str | None
+    shelf: str | None
+    material_type: str
+    status: str
+    changed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,32 +124,25 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return str(sort_key), str(record_id)
 
 
-def _record(row: Sequence[Any]) -> dict[str, Any]:
+def _record(row: Sequence[Any]) -> RecordRow:
     found = dict(zip(RECORD_SELECT, row, strict=True))
     found["shared_record_id"] = found.pop("shows_shared_id")
-    return found
+    return cast(RecordRow, found)
 
 
-def _shared(row: Sequence[Any]) -> dict[str, Any]:
+def _shared(row: Sequence[Any]) -> SharedRow:
     found = dict(zip(SHARED_SELECT, row, strict=True))
     found["catalogued_at"] = found.pop("contributed_at")
     found["revised_at"] = found.pop("edited_at")
-    return found
+    return cast(SharedRow, found)
 
 
-def _item(row: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(ITEM_COLUMNS, row, strict=True))
+def _item(row: Sequence[Any]) -> ItemRow:
+    return cast(ItemRow, dict(zip(ITEM_COLUMNS, row, strict=True)))
 
 
 class LocalCatalogView(View):
-    """Records (searchable), items (by barcode, EPC, record, shelf) and shared records.
-
-    Records and shared records come as rows with `id, title, authors, isbns, year,
-    languages, subjects, description, original_format, catalogued_at, revised_at, sort_key`
-    (records: `shared_record_id`, the one shown; shared records: `contributor`,
-    `merged_into`); items with `id, barcode, epc, record_id, call_number,
-    call_number_scheme, branch, collection, shelf, material_type, status, changed_at`.
-    """
+    """Records (searchable), items (by barcode, EPC, record, shelf) and shared records."""
 
     name = NAME
 
@@ -100,53 +150,53 @@ class LocalCatalogView(View):
     def _tables(self) -> LocalCatalogTables:
         return LocalCatalogTables(self.generation)
 
-    def record(self, tenant: str, record_id: str) -> dict[str, Any] | None:
+    def record(self, tenant: str, record_id: str) -> RecordRow | None:
         """One record of the tenant, or None."""
         row = self._tables.record(self.cur, tenant, record_id)
         return _record(row) if row else None
 
     def search(self, tenant: str, query: str | None, first: int,
-               after: str | None) -> Page[dict[str, Any]]:
+               after: str | None) -> Page[RecordRow]:
         """The tenant's records matching every word of the query (title, author, subject,
         series, publisher; an ISBN-10 or -13 finds its records), in title order."""
         position = decode_cursor(after) if after is not None else None
         rows = self._tables.search_records(self.cur, tenant, query, first, position)
         return Page([_record(r) for r in rows[:first]], len(rows) > first)
 
-    def shared_record(self, shared_id: str) -> dict[str, Any] | None:
+    def shared_record(self, shared_id: str) -> SharedRow | None:
         """One shared record of the consortium (merged ones too), or None."""
         row = self._tables.shared_record(self.cur, shared_id)
         return _shared(row) if row else None
 
     def search_shared(self, query: str | None, first: int,
-                      after: str | None) -> Page[dict[str, Any]]:
+                      after: str | None) -> Page[SharedRow]:
         """The consortium's shared records (not merged away), searched like records."""
         position = decode_cursor(after) if after is not None else None
         rows = self._tables.search_shared(self.cur, query, first, position)
         return Page([_shared(r) for r in rows[:first]], len(rows) > first)
 
     def item(self, tenant: str, *, barcode: str | None = None,
-             epc: str | None = None) -> dict[str, Any] | None:
+             epc: str | None = None) -> ItemRow | None:
         """One item of the tenant by barcode or EPC, or None."""
         column, value = ("barcode", barcode) if barcode is not None else ("epc", epc)
         rows = self._tables.items_by(self.cur, tenant, column, [str(value)])
         return _item(rows[0]) if rows else None
 
     def items_of_records(self, tenant: str,
-                         record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+                         record_ids: list[str]) -> dict[str, list[ItemRow]]:
         """The items of each of these records, by barcode, in one query."""
-        found: dict[str, list[dict[str, Any]]] = {r: [] for r in record_ids}
+        found: dict[str, list[ItemRow]] = {r: [] for r in record_ids}
         for row in self._tables.items_by(self.cur, tenant, "record_id", record_ids):
             item = _item(row)
             found.setdefault(str(item["record_id"]), []).append(item)
         return found
 
-    def items_of(self, tenant: str, record_id: str) -> list[dict[str, Any]]:
+    def items_of(self, tenant: str, record_id: str) -> list[ItemRow]:
         """A record's items, by barcode."""
         return self.items_of_records(tenant, [record_id])[record_id]
 
     def items_where(self, tenant: str, *, epcs: list[str] | None = None,
-                    shelf: str | None = None) -> list[dict[str, Any]]:
+                    shelf: str | None = None) -> list[ItemRow]:
         """The tenant's items carrying these EPCs, or placed on this shelf."""
         column, values = ("epc", epcs or []) if epcs is not None else ("shelf", [str(shelf)])
         return [_item(r) for r in self._tables.items_by(self.cur, tenant, column, values)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -12,7 +11,7 @@ from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, PageInfo, Record, RecordConnection, RecordEdge
 from api.graphql.context import Context
-from projections.local_catalog.view import LocalCatalogView, encode_cursor
+from projections.local_catalog.view import LocalCatalogView, RecordRow, encode_cursor
 
 MAX_PAGE = 100
 
@@ -52,7 +51,7 @@ class CatalogQueries:
         if not 1 <= first <= MAX_PAGE:
             raise _invalid(f"first: give 1 to {MAX_PAGE}, not {first}")
 
-        def read() -> tuple[list[dict[str, Any]], bool]:
+        def read() -> tuple[list[RecordRow], bool]:
             with info.context.services.view(LocalCatalogView) as view:
                 page = view.search(tenant, query, first, after)
             return page.rows, page.has_next

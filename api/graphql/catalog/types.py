@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ from api.graphql.circulation.types import Loan
 from api.graphql.context import Context
 from domain.catalog.item import LOST, MISSING, WITHDRAWN
 from projections.circulation.view import CirculationView, LendingRow
-from projections.local_catalog.view import LocalCatalogView
+from projections.local_catalog.view import ItemRow, LocalCatalogView
 from tenants.sharing import record_marcxml, shared_marcxml
 
 T = TypeVar("T")
@@ -53,17 +53,17 @@ async def lending_of(context: Context, tenant: str, item_id: str) -> LendingRow 
     return found
 
 
-async def items_of(context: Context, tenant: str, record_id: str) -> list[dict[str, Any]]:
+async def items_of(context: Context, tenant: str, record_id: str) -> list[ItemRow]:
     """A record's items, read with every other record's of the request at once."""
 
-    async def load(keys: list[Key]) -> list[list[dict[str, Any]] | None]:
-        def read(tenant: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    async def load(keys: list[Key]) -> list[list[ItemRow] | None]:
+        def read(tenant: str, ids: list[str]) -> dict[str, list[ItemRow]]:
             with context.services.view(LocalCatalogView) as view:
                 return view.items_of_records(tenant, ids)
 
         return await _batched(keys, read)
 
-    found: list[dict[str, Any]] | None = await context.loader("items", load).load(
+    found: list[ItemRow] | None = await context.loader("items", load).load(
         (tenant, record_id))
     return found or []
 
@@ -165,7 +165,7 @@ class Item:
                     record_id=self.record_id)
 
     @classmethod
-    def of(cls, tenant: str, row: dict[str, Any]) -> Item:
+    def of(cls, tenant: str, row: Mapping[str, Any]) -> Item:
         """The item as the read model has it."""
         return cls(id=strawberry.ID(str(row["id"])), barcode=row["barcode"], epc=row["epc"],
                    call_number=row["call_number"],
@@ -219,7 +219,7 @@ class Bibliographic:
         description="marc21 or marcxml when imported; null when catalogued by hand")
 
 
-def described(row: dict[str, Any]) -> dict[str, Any]:
+def described(row: Mapping[str, Any]) -> dict[str, Any]:
     """The Bibliographic fields of a read-model row."""
     d = row["description"]
     c = d.get("classification") or {}
@@ -272,7 +272,7 @@ class Record(Bibliographic):
         return [Item.of(self._tenant, row) for row in rows]
 
     @classmethod
-    def of(cls, tenant: str, row: dict[str, Any]) -> Record:
+    def of(cls, tenant: str, row: Mapping[str, Any]) -> Record:
         """The record as the read model has it."""
         shared = row.get("shared_record_id")
         return cls(**described(row), catalogued_at=row["catalogued_at"],
@@ -298,7 +298,7 @@ class SharedRecord(Bibliographic):
                                        uuid.UUID(str(self.id)))
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> SharedRecord:
+    def of(cls, row: Mapping[str, Any]) -> SharedRecord:
         """The shared record as the read model has it."""
         merged = row.get("merged_into")
         return cls(**described(row), contributor=row["contributor"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -19,7 +18,7 @@ from api.graphql.catalog.types import (
     SharedRecordEdge,
 )
 from api.graphql.context import Context
-from projections.local_catalog.view import LocalCatalogView, encode_cursor
+from projections.local_catalog.view import LocalCatalogView, SharedRow, encode_cursor
 
 OFFICE = "office"
 
@@ -63,7 +62,7 @@ class SharingQueries:
             raise GraphQLError(f"first: give 1 to {MAX_PAGE}, not {first}",
                                extensions={"code": "INVALID_INPUT"})
 
-        def read() -> tuple[list[dict[str, Any]], bool]:
+        def read() -> tuple[list[SharedRow], bool]:
             with info.context.services.view(LocalCatalogView) as view:
                 page = view.search_shared(query, first, after)
             return page.rows, page.has_next
