@@ -421,7 +421,6 @@ class Circulation(Application[UUID]):
                    receipt: Receipt | None = None) -> tuple[UUID, int]:
         """Joins the record's queue; the hold's id and position."""
         queue_id = HoldQueue.create_id(record_id)
-
         borrower_id = Borrower.create_id(card.pseudonym)
 
         def run() -> tuple[UUID, int]:

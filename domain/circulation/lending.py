@@ -112,7 +112,8 @@ class Lending(Aggregate):
         recorded_at: datetime
 
     class PickupCancelled(Aggregate.Event):
-        """The hold the copy waited for on the shelf was cancelled (its patron erased)."""
+        """The copy left the hold shelf uncollected: its patron was erased (the hold is
+        cancelled), or the catalog withdrew the copy (the hold waits again)."""
 
         hold_id: UUID
         cancelled_at: datetime
