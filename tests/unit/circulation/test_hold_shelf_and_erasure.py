@@ -4,12 +4,14 @@ holds, so none of them ever holds a copy or blocks another patron."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import UUID, uuid5
+from collections.abc import Callable
+from datetime import date, timedelta
+from uuid import UUID, uuid4, uuid5
 
 import pytest
+from eventsourcing.domain import Aggregate
 
-from domain.circulation.application import CancelledHold, Circulation
+from domain.circulation.application import CancelledHold, Card, Circulation
 from domain.circulation.errors import (
     HeldForAnotherError,
     HoldWaitingError,
@@ -182,3 +184,29 @@ def test_erasing_a_patron_with_nothing_in_circulation_still_forgets_their_pseudo
     borrower = desk.repository.get(Borrower.create_id(card.pseudonym))
     assert isinstance(borrower, Borrower)
     assert borrower.forgotten
+
+
+class _RacingDesk(Circulation):
+    """A desk where another desk acts once, right after the next command has read its state."""
+
+    interleave: Callable[[], object] | None = None
+
+    def _load(self, *aggregate_ids: UUID) -> dict[UUID, Aggregate]:
+        found = super()._load(*aggregate_ids)
+        other, self.interleave = self.interleave, None
+        if other is not None:
+            other()
+        return found
+
+
+def test_a_hold_placed_while_the_patron_is_erased_is_cancelled_or_refused(
+    clock: Clock
+) -> None:
+    desk = _RacingDesk(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    patron = desk.register_patron(uuid4(), "sealed", "public", date(2030, 1, 1))
+    card = Card(patron.id, uuid4())
+    placed: list[UUID] = []
+    desk.interleave = lambda: placed.append(desk.place_hold(RECORD, card)[0])
+    erasure = desk.erase_patron(card)  # read a patron without holds, then lost its race
+    assert erasure.cancelled_holds == (CancelledHold(placed[0], RECORD, None),)
+    assert _waiting(desk) == []
