@@ -52,6 +52,7 @@ class CancelledHold:
     hold_id: UUID
     record_id: UUID
     item_id: UUID | None  # the copy that waited for it on the hold shelf, if one did
+    item_barcode: str | None = None  # that copy's barcode
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,8 @@ class Circulation(ContextApplication):
         for queue, item_id, hold_id in shelved:
             lending = self._of(lendings, Lending, Lending.create_id(item_id))
             if lending is not None and lending.cancel_pickup(hold_id, now):
-                cancelled.append(CancelledHold(hold_id, queue.record_id, item_id))
+                cancelled.append(CancelledHold(hold_id, queue.record_id, item_id,
+                                               lending.item_barcode))
                 self._shelve_for_next(lending, queue, policies, now)
                 touched.append(lending)
         return cancelled, touched

@@ -154,7 +154,8 @@ def test_erasing_a_patron_whose_copy_waits_on_the_hold_shelf_passes_it_on(
 
     clock.now += timedelta(days=1)
     erasure = desk.erase_patron(erased)
-    assert erasure.cancelled_holds == (CancelledHold(hold_id, RECORD, copy_of(1).item_id),)
+    assert erasure.cancelled_holds == (CancelledHold(hold_id, RECORD, copy_of(1).item_id,
+                                                     "B1"),)
     lending = desk.lending_of(copy_of(1))
     assert _kinds(desk, lending.id)[-2:] == ["Lending.PickupCancelled",
                                              "Lending.HeldForPickup"]
