@@ -244,16 +244,24 @@ class Circulation(ContextApplication):
                 item_id=copy.item_id, item_barcode=copy.barcode, record_id=copy.record_id)
             if not lending.record_copy(copy, now):
                 return lending
-            pending: list[Aggregate] = [lending]
-            hold_id = lending.hold_id
-            if not lending.lendable and hold_id is not None and lending.cancel_pickup(
-                    hold_id, now):
-                queue = self.hold_queue(lending.record_id)
-                if queue is not None and queue.return_hold(lending.item_id, hold_id, now):
-                    pending.append(queue)
-            return self._saved(receipt, lending, *pending)
+            leaving = lending.held_for is not None and not lending.lendable
+            queue = self.hold_queue(lending.record_id) if leaving else None
+            return self._saved(receipt, lending, lending,
+                               *self._off_the_shelf(lending, queue, now))
 
         return self._retrying(run)
+
+    @staticmethod
+    def _off_the_shelf(lending: Lending, queue: HoldQueue | None,
+                       now: datetime) -> list[Aggregate]:
+        """A copy on the hold shelf that may no longer circulate leaves it; its hold waits
+        again at the head of the queue. The aggregates changed."""
+        held = lending.held_for
+        if lending.lendable or held is None or not lending.cancel_pickup(held.hold_id, now):
+            return []
+        if queue is not None and queue.return_hold(lending.item_id, held.hold_id, now):
+            return [queue]
+        return []
 
     @staticmethod
     def _item_id(copy: CopyRef) -> UUID:
@@ -442,11 +450,15 @@ class Circulation(ContextApplication):
 
     def expire_pickup(self, copy: CopyRef, at: datetime | None = None) -> bool:
         """An uncollected hold expired: the copy passes to the next in the queue (or back to
-        the shelf). False when it had not expired by `at` (now, unless given)."""
+        the shelf). False when it had not expired by `at` (now, unless given). A copy that
+        may no longer circulate leaves the shelf at once, and its hold waits again."""
 
         def run() -> bool:
             now = at or self.clock()
             lending, queue, policies, _, _ = self._lending_state(copy, now)
+            if lending.held_for is not None and not lending.lendable:
+                self.save(lending, *self._off_the_shelf(lending, queue, now))
+                return True  # withdrawn meanwhile: off the shelf, its hold not lost
             if lending.expire_pickup(now) is None:
                 return False
             self.save(lending, *self._shelve_for_next(lending, queue, policies, now))

@@ -159,3 +159,20 @@ def test_check_out_learns_a_copy_on_demand_in_the_same_write(
     assert _events(desk, lending.id) == ["Lending.Started", "Lending.CopyRecorded",
                                          "Lending.CheckedOut"]
     assert desk.record_copy(copy_of(version=7, material_type="dvd")).version == lending.version
+
+
+def test_the_pickup_sweep_learning_a_withdrawal_returns_the_hold_to_the_queue(
+    desk: Circulation, copy_of: CopyMaker, new_card: CardMaker, clock: Clock
+) -> None:
+    lender, waiting = new_card(), new_card()
+    desk.check_out(copy_of(version=1), lender)
+    hold_id, _ = desk.place_hold(RECORD, waiting)
+    desk.check_in(copy_of(version=1))
+    assert not desk.expire_pickup(copy_of(version=1))  # not due, nothing changes
+    clock.now += timedelta(hours=1)  # the catalog withdrew it; circulation learns it now
+    assert desk.expire_pickup(copy_of(status="withdrawn", version=2))
+    lending = desk.lending_of(copy_of())
+    assert (lending.status, lending.held_for, lending.lendable) == ("available", None, False)
+    queue = desk.hold_queue(RECORD)
+    assert queue is not None
+    assert queue.waiting == [(hold_id, waiting.pseudonym)]
