@@ -121,9 +121,14 @@ class Desk:
         self.vault.destroy(key.patron_id)
         return erasure
 
-    def patron_id_of(self, pseudonym: uuid.UUID) -> uuid.UUID | None:
-        """The patron behind a pseudonym (None once erased)."""
-        key = self.vault.by_pseudonym(pseudonym)
+    def patron_held_for(self, item_barcode: str, hold_id: uuid.UUID) -> uuid.UUID | None:
+        """The patron a copy waits for on the hold shelf under this hold: what a hold slip
+        prints (None once the copy left the shelf or the patron was erased). Looked up when
+        asked, never kept with a command's answer, so erasure leaves no link behind."""
+        held = self.circulation.lending_of(self.copy(item_barcode)).held_for
+        if held is None or held.hold_id != hold_id:
+            return None
+        key = self.vault.by_pseudonym(held.borrower)
         return key.patron_id if key else None
 
     # Items and loans

@@ -152,7 +152,7 @@ class HeldFor:
     hold_id: strawberry.ID
     patron_id: strawberry.ID | None = strawberry.field(
         description="the patron the copy waits for (patron(id:) gives their name and "
-                    "barcode); null once the patron was erased")
+                    "barcode); null once the copy left the shelf or the patron was erased")
     pickup_until: datetime
 
 
@@ -220,13 +220,12 @@ def _item(lending: Lending) -> dict[str, Any]:
     return {"barcode": lending.item_barcode, "status": status.upper()}
 
 
-def _checked_in(desk: Desk, lending: Lending) -> dict[str, Any]:
-    """A check-in's answer: the item, and whom it waits for on the hold shelf."""
+def _checked_in(lending: Lending) -> dict[str, Any]:
+    """A check-in's answer: the item, and the hold it waits for on the hold shelf (the
+    patron is looked up when answering, never kept under the key)."""
     held = lending.held_for
-    patron_id = desk.patron_id_of(held.borrower) if held else None
     return {"item": _item(lending), "held_for": None if held is None else {
-        "hold_id": str(held.hold_id), "patron_id": str(patron_id) if patron_id else None,
-        "pickup_until": held.until.isoformat()}}
+        "hold_id": str(held.hold_id), "pickup_until": held.until.isoformat()}}
 
 
 def _erased(erasure: Erasure) -> dict[str, Any]:
@@ -328,18 +327,20 @@ class CirculationMutations:
                          "goes to the hold shelf when someone waits for its title.")
     async def check_in(self, info: Info[Context, None],
                        input: ItemActionInput) -> CheckInPayload:
-        tenant = (await info.context.principal()).library("library:write")
-        answers = info.context.services.desk(tenant)
         answer = await _run(info, "checkIn", input, lambda desk, receipt:
-                            desk.check_in(_barcode_of(desk, input), receipt),
-                            lambda lending: _checked_in(answers, lending))
+                            desk.check_in(_barcode_of(desk, input), receipt), _checked_in)
+        item = CheckInItem(**answer.get("item", answer))  # answers kept before heldFor: flat
         held = answer.get("held_for")
-        return CheckInPayload(
-            item=CheckInItem(**answer.get("item", answer)),  # kept before heldFor: flat
-            held_for=None if held is None else HeldFor(
-                hold_id=strawberry.ID(held["hold_id"]),
-                patron_id=strawberry.ID(held["patron_id"]) if held["patron_id"] else None,
-                pickup_until=datetime.fromisoformat(held["pickup_until"])))
+        if held is None:
+            return CheckInPayload(item=item)
+        tenant = (await info.context.principal()).library("library:write")
+        desk = info.context.services.desk(tenant)
+        hold_id = uuid.UUID(held["hold_id"])
+        patron_id = await run_in_threadpool(lambda: desk.patron_held_for(item.barcode, hold_id))
+        return CheckInPayload(item=item, held_for=HeldFor(
+            hold_id=strawberry.ID(str(hold_id)),
+            patron_id=strawberry.ID(str(patron_id)) if patron_id else None,
+            pickup_until=datetime.fromisoformat(held["pickup_until"])))
 
     @strawberry.mutation(description="Declare lost an item on loan that will not come back "  # type: ignore[untyped-decorator]
                          "(by barcode, or its loan's id): its loan closes and the copy is "

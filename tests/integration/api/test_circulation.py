@@ -484,6 +484,15 @@ def test_check_in_answers_for_whom_the_copy_waits_on_the_hold_shelf(
     again = data(gql(http, token, CHECK_IN_SLIP, item="I-1", key="slip-1"))["checkIn"]
     assert again == slip
     assert recorder.max_notification_id() == position
+    url = services.settings.database_url
+    assert url is not None  # the answer kept under the key does not link hold and patron
+    kept = [t for t in _database_holds(url, held["holdId"]) if t.endswith(".idempotency")]
+    assert len(kept) == 1
+    assert not [t for t in _database_holds(url, held["patronId"])
+                if t.endswith(".idempotency")]
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-2"))  # collected: no slip any more
+    assert data(gql(http, token, CHECK_IN_SLIP, item="I-1", key="slip-1"))["checkIn"][
+        "heldFor"]["patronId"] is None
 
 
 def test_a_patrons_own_hold_does_not_block_their_renewal(
