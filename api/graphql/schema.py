@@ -16,6 +16,7 @@ from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
 from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
 from api.observability import OperationMetrics
@@ -65,6 +66,18 @@ class DomainErrorCodes(SchemaExtension):
         result.errors = mapped
 
 
+class ShareRelease(SchemaExtension):
+    """Gives a request's place in its library's share back when the operation is over."""
+
+    def on_operation(self):  # type: ignore[no-untyped-def]
+        try:
+            yield
+        finally:
+            context = self.execution_context.context
+            if isinstance(context, Context):
+                context.leave()
+
+
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
     """Read access for member libraries."""
@@ -87,7 +100,8 @@ class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation,
-                           extensions=[DomainErrorCodes, OperationMetrics,
+                           extensions=[ShareRelease, QueryLimits, DomainErrorCodes,
+                                       OperationMetrics,
                                        # clients send the same documents again and again
                                        # (the caches live at module level, per maxsize)
                                        lambda: ParserCache(maxsize=512),
