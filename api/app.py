@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -75,6 +76,21 @@ class _TooLargeError(Exception):
 _collectors: list[Collector] = []
 
 
+class QueryStringsOut(logging.Filter):
+    """Keeps query strings out of the access log: a client that sends a secret or a
+    patron's barcode in one must not find it in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, query = args[2].partition("?")[::2]
+            record.args = (args[0], args[1], path + ("?…" if query else ""), *args[3:])
+        return True
+
+
+_ACCESS_FILTER = QueryStringsOut()
+
+
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None,
                scan_workers: list[ScanWorker] | None = None) -> FastAPI:
@@ -106,6 +122,9 @@ def create_app(services: Services, relay: Relay | None = None,
         lifespan=lifespan,
     )
     app.state.services = services
+    access = logging.getLogger("uvicorn.access")
+    if _ACCESS_FILTER not in access.filters:
+        access.addFilter(_ACCESS_FILTER)
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(admin.router)

@@ -41,6 +41,11 @@ class Context(BaseContext):
             raise GraphQLError(error.message, extensions={"code": error.code}) from None
         return principal
 
+    @property
+    def tenant(self) -> str | None:
+        """The caller's library, once authenticated (None before, and for the office)."""
+        return self._principal.tenant if self._principal is not None else None
+
     async def _enter(self, tenant: str) -> None:
         """Takes a place in the library's share of this process for this request."""
         try:
