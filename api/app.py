@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from api import errors
+from api.bodies import JsonBodies
 from api.dependencies import Services, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
@@ -133,6 +134,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
                        by_path={"/catalog/imports": services.settings.max_import_bytes,
                                 "/robots/scans": services.settings.max_scan_bytes})
