@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, PageInfo, Record, RecordConnection, RecordEdge
 from api.graphql.context import Context
+from api.graphql.limits import TextInvalidError, check_search
 from projections.local_catalog.view import LocalCatalogView, RecordRow, encode_cursor
 
 MAX_PAGE = 100
@@ -50,6 +51,10 @@ class CatalogQueries:
         tenant = (await info.context.principal()).library("library:read")
         if not 1 <= first <= MAX_PAGE:
             raise _invalid(f"first: give 1 to {MAX_PAGE}, not {first}")
+        try:
+            check_search(query)
+        except TextInvalidError as error:
+            raise _invalid(str(error)) from None
 
         def read() -> tuple[list[RecordRow], bool]:
             with info.context.services.view(LocalCatalogView) as view:
