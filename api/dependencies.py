@@ -196,7 +196,7 @@ def build_processes(services: Services) -> ProcessRunner:
     settings = services.settings
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
-    managers = process_managers(Commands(services.consortium))
+    managers = process_managers(Commands(services.consortium, services.pipeline))
 
     async def sweep(stop: asyncio.Event) -> None:
         await sweep_pickups(services.desk, services.reads,
