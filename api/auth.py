@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -19,7 +21,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import RSAKey
+from joserfc.jwk import KeySet, RSAKey
 
 from tenants.access import Access
 from tenants.client import ApiClient
@@ -27,8 +29,12 @@ from tenants.consortium import Consortium
 from tenants.errors import ClientNotFoundError
 from tenants.tenant import ACTIVE
 
+if TYPE_CHECKING:
+    from infra.signing import SigningKeys
+
 AUDIENCE = "commonshelf"
 MAX_VERIFIED_TOKENS = 10_000
+KEY_RELOAD_S = 5.0
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
@@ -133,8 +139,8 @@ class _Tokens(JWTBearerTokenGenerator):  # type: ignore[misc]
         super().__init__(issuer, alg="RS256", expires_generator=lambda _c, _g: ttl_s)
         self.key = key
 
-    def get_jwks(self) -> RSAKey:
-        return self.key
+    def get_jwks(self) -> KeySet:
+        return KeySet([self.key])  # from a key set, joserfc names the key in `kid`
 
     def get_audiences(self, client: _Client, user: Any, scope: str) -> str:
         return AUDIENCE
@@ -194,13 +200,17 @@ class _FormRequest(OAuth2Request):  # type: ignore[misc]
 class TokenService:
     """Issues access tokens to clients and turns bearer tokens back into principals."""
 
-    def __init__(self, consortium: Consortium, key: RSAKey, issuer: str, ttl_s: int) -> None:
+    def __init__(self, consortium: Consortium, keys: SigningKeys, issuer: str, ttl_s: int,
+                 reload: Callable[[], SigningKeys] | None = None) -> None:
         self.consortium = consortium
-        self.key = key
+        self.keys = keys
         self.issuer = issuer
+        self._reload = reload
+        self._reloaded_at = 0.0
+        self._key_set = KeySet(list(keys.accepted))
         self._server = _Server(consortium)
         self._server.register_grant(_Grant)
-        self._server.register_token_generator("default", _Tokens(issuer, key, ttl_s))
+        self._server.register_token_generator("default", _Tokens(issuer, keys.current, ttl_s))
         # A token's signature and claims never change: each is verified once, and only its
         # expiry is checked again (revocation and tenant status are checked per request).
         self._verified: dict[str, dict[str, Any]] = {}
@@ -216,9 +226,25 @@ class TokenService:
         return result
 
     def jwks(self) -> dict[str, Any]:
-        """The public keys that verify our tokens."""
-        public = self.key.as_dict(private=False)
-        return {"keys": [{**public, "use": "sig", "alg": "RS256"}]}
+        """The public keys that verify our tokens (two during a key rotation)."""
+        return {"keys": [{**key.as_dict(private=False), "use": "sig", "alg": "RS256"}
+                         for key in self.keys.accepted]}
+
+    def _know_key_of(self, token: str) -> None:
+        """A token signed by a key this process has not loaded (another replica rotated):
+        read the keys again, at most once every few seconds."""
+        if self._reload is None or time.monotonic() - self._reloaded_at < KEY_RELOAD_S:
+            return
+        try:
+            header = token.split(".", maxsplit=1)[0]
+            kid = json.loads(base64.urlsafe_b64decode(header + "==")).get("kid")
+        except (ValueError, AttributeError):
+            return  # not a JWT: verification says so
+        if kid is None or any(key.kid == kid for key in self.keys.accepted):
+            return
+        self._reloaded_at = time.monotonic()
+        self.keys = self._reload()
+        self._key_set = KeySet(list(self.keys.accepted))
 
     def authenticate(self, authorization: str | None) -> Principal:
         """Verifies a bearer token and that its client and tenant may still act, right now."""
@@ -276,8 +302,9 @@ class TokenService:
         return claims
 
     def _verify(self, token: str) -> dict[str, Any]:
+        self._know_key_of(token)
         try:
-            decoded = jwt.decode(token, self.key, algorithms=["RS256"])
+            decoded = jwt.decode(token, self._key_set, algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
                 iss={"essential": True, "value": self.issuer},
                 aud={"essential": True, "value": AUDIENCE},

@@ -30,10 +30,12 @@ from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.kek import KeyEncryptionKeyError, load_kek
 from infra.marc import MarcFormatError
 from infra.relay import Relay
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
+from infra.signing import rotate_signing_key
 from projections.catalogue import PROJECTIONS
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
@@ -379,6 +381,20 @@ def cmd_clients(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Rotates the token signing key (the previous one verifies until its tokens expire)."""
+    with running_services(args.data_dir) as services:
+        settings = services.settings
+        if settings.signing_key_file is not None:
+            raise SettingsError("COMMONSHELF_SIGNING_KEY_FILE is set: that file's key signs; "
+                                "rotate it as docs/security.md says")
+        kek = load_kek(settings.kek_path, create=False)
+        kid = rotate_signing_key(services.database, kek, keep_s=settings.token_ttl_s)
+    _emit(args, {"kid": kid}, f"new signing key {kid}; restart the API processes to sign "
+          "with it (they verify with it at once)")
+    return 0
+
+
 def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """`commonshelf inventory simulate|localize`."""
     inventory = sub.add_parser("inventory", help="shelf scans by inventory robots")
@@ -459,6 +475,11 @@ def parser() -> argparse.ArgumentParser:
     ccreate.add_argument("--scope", action="append", required=True,
                          help="a scope (repeat, or give several separated by spaces)")
     csub.add_parser("revoke", parents=[common]).add_argument("client_id")
+
+    keys = sub.add_parser("keys", help="the keys that sign access tokens")
+    ksub = keys.add_subparsers(dest="action", required=True)
+    ksub.add_parser("rotate", parents=[common], help="add a new signing key; drop those "
+                    "replaced longer ago than a token lives")
     return top
 
 
@@ -474,11 +495,12 @@ def main(argv: list[str] | None = None) -> int:
         "projections": cmd_projections,
         "catalog": cmd_catalog,
         "inventory": cmd_inventory,
+        "keys": cmd_keys,
     }
     try:
         return handlers[args.command](args)
     except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
-            EmbeddedRuntimeError) as error:
+            EmbeddedRuntimeError, KeyEncryptionKeyError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

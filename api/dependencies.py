@@ -20,11 +20,12 @@ from infra.blobs import Blobs
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import IdempotencyStore
 from infra.import_jobs import ImportJobs
+from infra.kek import check_kek, load_kek
 from infra.marc import to_marcxml
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
-from infra.signing import load_signing_key
+from infra.signing import load_signing_keys, stored_signing_keys
 from infra.vault import PatronVault
 from projections.catalogue import PROJECTIONS
 from projections.circulation.postgres import CirculationView
@@ -172,8 +173,12 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url, settings.db_pool_size)
     database.open()
     consortium = Consortium(database, settings.db_lock_timeout_s)
-    key = load_signing_key(database, settings.signing_key_file)
-    tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
+    kek = load_kek(settings.kek_path, create=settings.kek_file is None)
+    check_kek(database, kek)
+    keys = load_signing_keys(database, kek, settings.signing_key_file)
+    reload = (None if settings.signing_key_file else
+              lambda: stored_signing_keys(database, kek))
+    tokens = TokenService(consortium, keys, settings.issuer, settings.token_ttl_s, reload)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
                     ImportJobs(database), Blobs(database), PatronVault(database),
                     IdempotencyStore(database),
