@@ -180,7 +180,7 @@ def build_services(settings: Settings) -> Services:
               lambda: stored_signing_keys(database, kek))
     tokens = TokenService(consortium, keys, settings.issuer, settings.token_ttl_s, reload)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
-                    ImportJobs(database), Blobs(database), PatronVault(database),
+                    ImportJobs(database), Blobs(database), PatronVault(database, kek),
                     IdempotencyStore(database),
                     AppliedWatch(settings.database_url))
 
