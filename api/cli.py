@@ -102,7 +102,8 @@ def _http_server(app: Any, host: str, port: int, log_level: str) -> Any:
                 signal.signal(sig, self.handle_exit)
             yield
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                 server_header=False))
 
 
 def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:

@@ -15,7 +15,7 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Principal, TokenService
+from api.auth import Principal, TokenService, TokenThrottle
 from infra.blobs import Blobs
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import IdempotencyStore
@@ -178,7 +178,10 @@ def build_services(settings: Settings) -> Services:
     keys = load_signing_keys(database, kek, settings.signing_key_file)
     reload = (None if settings.signing_key_file else
               lambda: stored_signing_keys(database, kek))
-    tokens = TokenService(consortium, keys, settings.issuer, settings.token_ttl_s, reload)
+    throttle = TokenThrottle(settings.token_failures_per_client,
+                             settings.token_failures_per_address, settings.token_failure_window_s)
+    tokens = TokenService(consortium, keys, settings.issuer, settings.token_ttl_s,
+                          reload=reload, throttle=throttle)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
                     ImportJobs(database), Blobs(database), PatronVault(database, kek),
                     IdempotencyStore(database),

@@ -49,6 +49,7 @@ class Settings:
     token_failures_per_client: int = 5  # failed token requests before 429, per client id
     token_failures_per_address: int = 20  # ... and per remote address
     token_failure_window_s: int = 300  # failures older than this are forgotten
+    token_failure_delay_s: float = 0.5  # a failed token request is answered this late
 
     @property
     def events_stream(self) -> str:
@@ -103,6 +104,7 @@ class Settings:
             token_failures_per_address=_int_from_env("COMMONSHELF_TOKEN_FAILURES_PER_ADDRESS",
                                                      20),
             token_failure_window_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_WINDOW_S", 300),
+            token_failure_delay_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_DELAY_MS", 500) / 1000,
         )
 
     @property

@@ -29,7 +29,9 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory,
                         database_url=database_url, nats_url=nats_url, db_pool_size=4,
                         max_body_bytes=64 * 1024, max_import_bytes=4 * 1024 * 1024,
                         max_scan_bytes=2 * 1024 * 1024,
-                        nats_prefix=f"cstest{secrets.token_hex(4)}", kek_file=kek_file)
+                        nats_prefix=f"cstest{secrets.token_hex(4)}", kek_file=kek_file,
+                        # every test client comes from one address: its failures add up
+                        token_failures_per_address=10_000)
     built = build_services(settings)
     yield built
     built.close()
