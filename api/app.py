@@ -132,3 +132,19 @@ def create_app(services: Services, relay: Relay | None = None,
     REGISTRY.register(collector)
     _collectors.append(collector)
     return app
+
+
+def create_background_app(services: Services) -> FastAPI:
+    """What a relay, projection or scan process serves on its port: `/healthz`, and
+    `/metrics` for a token with the `metrics` scope."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services
+    errors.install(app)
+    app.include_router(metrics.router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -72,6 +72,14 @@ class Principal:
         self.require(scope)
         return self.tenant
 
+    def require_office(self, scope: str) -> None:
+        """Only consortium office clients holding the scope pass."""
+        if self.tenant is not None:
+            raise AuthError(403, "FORBIDDEN",
+                            "this is for the consortium office; a member library's token "
+                            "cannot use it")
+        self.require(scope)
+
     def require_admin(self) -> None:
         """Only consortium office clients with consortium:admin pass."""
         if self.tenant is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import os
@@ -80,11 +81,7 @@ def is_wrapped(blob: bytes) -> bool:
 def load_kek(path: Path, *, create: bool) -> KeyEncryptionKey:
     """The key in the file (base64); with `create`, a new one written there first (0600)."""
     if create and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        encoded = base64.b64encode(secrets.token_bytes(KEK_BYTES)).decode()
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(encoded + "\n")
+        _create(path)
     try:
         text = path.read_text().strip()
     except OSError as error:
@@ -95,6 +92,23 @@ def load_kek(path: Path, *, create: bool) -> KeyEncryptionKey:
     except (binascii.Error, ValueError):
         raise KeyEncryptionKeyError(f"{path} must hold {KEK_BYTES} bytes in base64 (make one "
                                     "with: head -c 32 /dev/urandom | base64)") from None
+
+
+def _create(path: Path) -> None:
+    """Writes a new key where processes starting together may race: whole or not at all
+    (written aside, then linked into place; the first link wins, the others read it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(base64.b64encode(secrets.token_bytes(KEK_BYTES)).decode() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)
+    finally:
+        aside.unlink()
 
 
 def check_kek(database: Database, kek: KeyEncryptionKey) -> None:

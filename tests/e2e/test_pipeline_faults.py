@@ -60,7 +60,8 @@ def _role(role: str, db: str, nats_url: str, data_dir: Path) -> subprocess.Popen
     log = path.open("wb")
     LOGS[role] = path
     return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--role", role,
-                             "--data-dir", str(data_dir), "--port", "0"], env=env,
+                             "--data-dir", str(data_dir), "--port", "0",
+                             "--metrics-port", "0"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
