@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 
 from infra.database import Database, TenantTable
-from infra.kek import KeyEncryptionKey
+from infra.kek import KeyEncryptionKey, KeyEncryptionKeyError
 
 VAULT_MIGRATION_LOCK_KEY = 0x43530004  # one process at a time wraps old keys
 
@@ -76,14 +77,22 @@ def legacy_barcode_hash(barcode: str) -> str:
 class PatronVault:
     """The patrons' keys of every tenant, each tenant's in its own schema."""
 
-    def __init__(self, database: Database, kek: KeyEncryptionKey) -> None:
+    def __init__(self, database: Database, kek: KeyEncryptionKey | None) -> None:
         self.database = database
-        self.kek = kek
+        self._kek = kek
         self._keys = TenantTable(database, "patron_keys",
                                  "patron_id uuid PRIMARY KEY, pseudonym uuid UNIQUE NOT NULL, "
                                  "barcode_hash text UNIQUE NOT NULL, key bytea NOT NULL")
         self._migrated: set[str] = set()
         self._secrets: dict[str, bytes] = {}
+
+    @property
+    def kek(self) -> KeyEncryptionKey:
+        """The key-encryption key; a process built without one keeps no patron keys."""
+        if self._kek is None:
+            raise KeyEncryptionKeyError("this process was given no key-encryption key, so it "
+                                        "cannot keep patron keys (see docs/security.md)")
+        return self._kek
 
     def barcode_hash(self, schema: str, barcode: str) -> str:
         """How the vault finds a patron by barcode without keeping the barcode."""
@@ -178,11 +187,34 @@ class PatronVault:
     def destroy(self, schema: str, patron_id: uuid.UUID) -> None:
         """Erases the patron: their key, pseudonym link and barcode hash are gone for good.
 
-        The table is rewritten (VACUUM FULL, a short exclusive lock on this tenant's keys
-        alone) so the deleted row leaves its pages and indexes at once, instead of waiting
-        in a dead tuple until autovacuum and later writes overwrite it."""
+        The table is then rewritten (VACUUM FULL, a short exclusive lock on this tenant's
+        keys alone) so the deleted row leaves its pages and indexes at once, instead of
+        waiting in a dead tuple until autovacuum and later writes overwrite it. A rewrite
+        keeps a row some older snapshot may still see, so it first waits (briefly) for the
+        transactions that began before the deletion."""
         table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
-            conn.execute(sql.SQL("DELETE FROM {} WHERE patron_id = %s").format(
-                table), (patron_id,))
+            with conn.transaction():
+                conn.execute(sql.SQL("DELETE FROM {} WHERE patron_id = %s").format(
+                    table), (patron_id,))
+                row = conn.execute("SELECT pg_current_xact_id()::xid::text AS xid").fetchone()
+            if row is not None:
+                _wait_for_older_snapshots(conn, str(row["xid"]))
             conn.execute(sql.SQL("VACUUM FULL {}").format(table))
+
+
+ERASURE_WAIT_S = 5.0
+
+
+def _wait_for_older_snapshots(conn: psycopg.Connection[Any], xid: str) -> None:
+    """Waits until no transaction of this database still sees what `xid` deleted (at most
+    ERASURE_WAIT_S: a longer one leaves the row to the next vacuum, wrapped)."""
+    deadline = time.monotonic() + ERASURE_WAIT_S
+    while time.monotonic() < deadline:
+        older = conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
+            "AND age(backend_xmin) >= age(%s::xid)", (xid,)).fetchone()
+        if older is None or older["n"] == 0:
+            return
+        time.sleep(0.02)

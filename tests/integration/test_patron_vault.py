@@ -65,7 +65,7 @@ def test_an_erased_patrons_key_is_in_no_page_and_never_reached_wal_in_the_clear(
         start_lsn = str(row[0])
         barcode = f"SHRED-{secrets.token_hex(3)}"
         _register(http, library["token"], barcode)
-        key = services.vault.by_barcode(schema, barcode)
+        key = services.consortium.stores.vault.by_barcode(schema, barcode)
         assert key is not None
         stored = conn.execute(sql.SQL("SELECT key FROM {} WHERE patron_id = %s").format(
             sql.Identifier(schema, "patron_keys")), (key.patron_id,)).fetchone()
@@ -93,7 +93,7 @@ def test_barcode_hashes_are_keyed_and_differ_between_tenants(services: Services)
     one, two = f"t_vault_{secrets.token_hex(3)}", f"t_vault_{secrets.token_hex(3)}"
     for schema in (one, two):
         services.database.create_schema(schema)
-    vault = services.vault
+    vault = services.consortium.stores.vault
     barcode = "0012345678"
     assert vault.barcode_hash(one, barcode) != vault.barcode_hash(two, barcode)
     assert hashlib.sha256(barcode.encode()).hexdigest() not in vault.barcode_hash(one, barcode)
@@ -134,7 +134,8 @@ def test_a_vault_an_earlier_version_wrote_keeps_working_and_is_wrapped(
             conn.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(table),
                          (patron_id, uuid.uuid4(), hashlib.sha256(barcode.encode()).hexdigest(),
                           key))
-    vault = PatronVault(services.database, services.vault.kek)  # a process of the new version
+    # a process of the new version
+    vault = PatronVault(services.database, services.consortium.stores.vault.kek)
 
     found = vault.by_barcode(schema, "OLD-1")
 
