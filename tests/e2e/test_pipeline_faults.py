@@ -219,7 +219,7 @@ def test_postgres_stopped_while_relay_runs_loses_and_duplicates_nothing(tmp_path
         runtime.stop()
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the processes did not come up"
