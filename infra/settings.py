@@ -50,6 +50,8 @@ class Settings:
     token_failures_per_address: int = 20  # ... and per remote address
     token_failure_window_s: int = 300  # failures older than this are forgotten
     token_failure_delay_s: float = 0.5  # a failed token request is answered this late
+    tenant_concurrency: int = 4  # GraphQL operations of one library at once, per process
+    tenant_rate: float = 200.0  # GraphQL operations of one library a second, per process
 
     @property
     def events_stream(self) -> str:
@@ -105,6 +107,8 @@ class Settings:
                                                      20),
             token_failure_window_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_WINDOW_S", 300),
             token_failure_delay_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_DELAY_MS", 500) / 1000,
+            tenant_concurrency=_int_from_env("COMMONSHELF_TENANT_CONCURRENCY", 4),
+            tenant_rate=_int_from_env("COMMONSHELF_TENANT_RATE", 200),
         )
 
     @property
