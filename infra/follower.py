@@ -171,11 +171,18 @@ class Tracking:
             "status, attempts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT ({m}, generation, tenant, position) DO UPDATE SET "
             "error = EXCLUDED.error, status = EXCLUDED.status, "
-            "attempts = p.attempts + EXCLUDED.attempts RETURNING (xmax = 0)").format(
+            "attempts = p.attempts + 1 RETURNING (xmax = 0)").format(
                 t=self._parked, m=self._member),
             (*member, event.tenant, event.position, event.previous, event.topic,
              error, status, attempts)).fetchone()
         return bool(row and row[0])
+
+    def held(self, cur: Cursor[Any]) -> set[tuple[str, int, str, int]]:
+        """The events parked with their tenant held behind them."""
+        rows = cur.execute(sql.SQL(
+            "SELECT {}, generation, tenant, position FROM {} WHERE status = %s").format(
+                self._member, self._parked), (HELD,)).fetchall()
+        return {(str(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows}
 
     def unpark(self, cur: Cursor[Any], member: str, generation: int, tenant: str,
                position: int) -> None:
@@ -281,6 +288,7 @@ class Follower(Generic[T]):
         self.shared_logs = shared_logs  # logs every member moves on in, past a parked event
         self.stats = FollowerStats()
         self._attempts: dict[tuple[str, int, str, int], int] = {}
+        self._held: set[tuple[str, int, str, int]] = set()  # held rows to drop once applied
 
     @property
     def name(self) -> str:
@@ -298,6 +306,7 @@ class Follower(Generic[T]):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
             self.tracking.create(cur)
             self.group.prepare(cur)
+            self._held = self.tracking.held(cur)
 
     def _refresh(self, conn: Connection) -> bool:
         with conn.cursor() as cur:
@@ -419,9 +428,7 @@ class Follower(Generic[T]):
                     time.sleep(self.quick_retry_s * attempts)
                     continue
                 return self._park(conn, member, event, error)
-            if self._attempts.pop(key, 0) >= self.poison_attempts and result == "applied":
-                with conn.transaction(), conn.cursor() as cur:  # it was held, and applied now
-                    self.tracking.unpark(cur, *key)
+            self._attempts.pop(key, None)
             return result
 
     def _failed(self, member: Member[T], event: Relayed) -> str:
@@ -450,6 +457,8 @@ class Follower(Generic[T]):
             if moves_on:
                 self.tracking.record(cur, [(*key[:3], event.position)])
                 self.group.applied(cur)
+        if not moves_on:
+            self._held.add(key)
         if new:
             EVENTS_PARKED.labels(member.name, event.tenant).inc()
             self.stats.parked += 1
@@ -477,6 +486,7 @@ class Follower(Generic[T]):
         decoded = [self.group.decode(event) for event in events]
         outcomes = ["duplicate"] * len(events)
         applied_by: dict[str, int] = {}
+        unheld: list[tuple[str, int, str, int]] = []
         with conn.transaction(), conn.cursor() as cur:
             locked = self.tracking.lock(cur, [(m.name, m.generation) for m in chosen],
                                         {e.tenant for e in events})
@@ -495,11 +505,17 @@ class Follower(Generic[T]):
                         tracked[event.tenant] = event.position
                         mine = "applied"
                         applied_by[member.name] = applied_by.get(member.name, 0) + 1
+                        key = (member.name, member.generation, event.tenant, event.position)
+                        if key in self._held:  # it applies after all (the fix shipped)
+                            unheld.append(key)
                     outcomes[i] = _combined(outcomes[i], mine)
                 member.apply(cur, applicable)
                 moved += [(member.name, member.generation, t, p) for t, p in tracked.items()]
             self.tracking.record(cur, moved)
+            for key in unheld:
+                self.tracking.unpark(cur, *key)
             self.group.applied(cur)
+        self._held.difference_update(unheld)
         for name, count in applied_by.items():
             EVENTS_APPLIED.labels(name).inc(count)
         EVENTS_DEFERRED.labels(self.name).inc(outcomes.count("defer"))

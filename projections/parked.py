@@ -64,14 +64,18 @@ def _locked_row(cur: Cursor[Any], name: str, generation: int, tenant: str,
 
 
 def _pass_held(cur: Cursor[Any], name: str, generation: int, tenant: str, *, position: int,
-               previous: int) -> None:
-    """Moves a held tenant's position past the parked event (it must be the next one)."""
+               previous: int) -> bool:
+    """Moves a held tenant's position past the parked event (it must be the next one);
+    False if a worker applied it meanwhile (another process had parked it)."""
     current = lock_positions(cur, name, generation, {tenant}).get(tenant, 0)
+    if current >= position:
+        return False
     if current != previous:
         raise ParkedEventError(
             f"projection {name!r} is at position {current} of tenant {tenant!r}, not at the "
             f"parked event's predecessor {previous}: it was resolved meanwhile")
     track(cur, name, generation, tenant, position)
+    return True
 
 
 def retry(cur: Cursor[Any], projection: type[Projection], tenant: str, schema: str,
@@ -89,14 +93,14 @@ def retry(cur: Cursor[Any], projection: type[Projection], tenant: str, schema: s
         if stored is None:
             raise ParkedEventError(f"tenant {tenant!r}'s log has no event at position "
                                    f"{position} ({topic})")
-        if status == HELD:
-            _pass_held(cur, name, generation, tenant, position=position, previous=previous)
+        pending = status != HELD or _pass_held(cur, name, generation, tenant,
+                                               position=position, previous=previous)
         delivery = Decoder().delivery(tenant, position, previous, StoredEvent(
             originator_id=stored[0], originator_version=int(stored[1]), topic=str(stored[2]),
             state=bytes(stored[3])))
         model = projection(generation=generation)
         try:
-            if model.accepts(delivery):
+            if pending and model.accepts(delivery):
                 model.apply_batch(cur, [delivery])
         except Exception as error:  # noqa: BLE001 (reported to the operator)
             raise ParkedEventError(f"{name} still cannot apply tenant {tenant!r}'s event at "
