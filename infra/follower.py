@@ -143,6 +143,7 @@ class Tracking:
     table: str = "tracking"
     member_column: str = "member"
     parked_table: str = "parked"
+    cli: str | None = None  # the command group that retries and skips parked events
 
     def create(self, cur: Cursor[Any]) -> None:
         """Creates the schema and the table if they do not exist (under the DDL lock)."""
@@ -462,17 +463,18 @@ class Follower(Generic[T]):
         if new:
             EVENTS_PARKED.labels(member.name, event.tenant).inc()
             self.stats.parked += 1
+            where = f"{member.name} --tenant {event.tenant} --position {event.position}"
             log.error(
                 "PARKED EVENT: %s cannot apply tenant %s's event at position %s (%s) after %d "
-                "attempts: %s. %s Fix the cause (the code or the data), then re-apply it with "
-                "`commonshelf projections retry %s --tenant %s --position %s`, or drop it for "
-                "good with `commonshelf projections skip ...` (row in %s.%s).",
+                "attempts: %s. %s Fix the cause (the code or the data), then %s (row in %s.%s).",
                 member.name, event.tenant, event.position, event.topic, self.poison_attempts,
                 error_text(error),
-                "It moved on past it: the read model lacks this one event until resolved."
+                "It moved on past it: it lacks this one event until resolved."
                 if moves_on else "The tenant's later events wait behind it.",
-                member.name, event.tenant, event.position, self.tracking.schema,
-                self.tracking.parked_table)
+                f"re-apply it with `{self.tracking.cli} retry {where}`, or drop it for good "
+                f"with `{self.tracking.cli} skip {where}`" if self.tracking.cli else
+                "restart it: a held event is retried (a passed one is not)",
+                self.tracking.schema, self.tracking.parked_table)
         if moves_on:
             self._attempts.pop(key, None)
             return "applied"

@@ -21,7 +21,8 @@ from projections.decoding import Decoder
 from projections.framework import Delivery, Projection
 from projections.postgres import SCHEMA, active_generations, create_generations, notify_applied
 
-TRACKING = Tracking(SCHEMA, "tracking", member_column="projection")
+TRACKING = Tracking(SCHEMA, "tracking", member_column="projection",
+                    cli="commonshelf projections")
 # Logs shared by every member: a projection moves on past an event it parked there, whether it
 # declares skip_poison or not, so one member's bad input never holds back everyone's reads.
 SHARED_LOGS = frozenset({"office"})
