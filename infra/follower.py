@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import eventsourcing.persistence as es
 import nats
 import psycopg
 from nats.aio.msg import Msg
@@ -123,10 +124,11 @@ PASSED = "passed"  # parked, and the member moved on past it
 SKIPPED = "skipped"  # an operator dropped it for good (kept for the record)
 
 
-def _transient(error: BaseException) -> bool:
+def transient(error: BaseException) -> bool:
     """True for errors that pass by themselves (retried without end, never parked)."""
-    return isinstance(error, (psycopg.OperationalError, OSError, TimeoutError,
-                              nats.errors.Error))
+    return isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError, OSError,
+                              TimeoutError, nats.errors.Error, es.OperationalError,
+                              es.InterfaceError, es.ConnectionUnavailableError))
 
 
 def error_text(error: BaseException) -> str:
@@ -418,7 +420,7 @@ class Follower(Generic[T]):
             except psycopg.OperationalError:
                 raise
             except Exception as error:  # noqa: BLE001 (a member's bug or a bad event)
-                if _transient(error):
+                if transient(error):
                     log.warning("%s cannot apply tenant %s's event at position %s (%s) for "
                                 "now (%s); retrying in %s s", member.name, event.tenant,
                                 event.position, event.topic, error_text(error),
@@ -508,7 +510,7 @@ class Follower(Generic[T]):
                         mine = "applied"
                         applied_by[member.name] = applied_by.get(member.name, 0) + 1
                         key = (member.name, member.generation, event.tenant, event.position)
-                        if key in self._held:  # it applies after all (the fix shipped)
+                        if self._held and key in self._held:  # it applies after all
                             unheld.append(key)
                     outcomes[i] = _combined(outcomes[i], mine)
                 member.apply(cur, applicable)
