@@ -185,7 +185,8 @@ def build_relay(settings: Settings) -> Relay:
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
-                 stream=settings.events_stream, subject_prefix=settings.nats_prefix)
+                 stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                 replicas=settings.nats_replicas)
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
@@ -200,7 +201,8 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
-                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
+                             stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                             replicas=settings.nats_replicas)]
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

@@ -25,13 +25,13 @@ import nats
 import psycopg
 from eventsourcing.persistence import IntegrityError
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
-from nats.js.errors import FetchTimeoutError, NotFoundError
+from nats.js.errors import FetchTimeoutError
 
 from api.dependencies import Services
 from domain.inventory.errors import ScanStateError
 from domain.inventory.report import shelf_report
 from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
-from infra.nats import log_error
+from infra.nats import connect, ensure_replicated, log_error
 from infra.scan_batch import ScanBatch, ScanBatchError, read_batch
 from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
 from projections.circulation.postgres import CirculationView
@@ -65,12 +65,10 @@ def accept(services: Services, tenant: str, path: Path) -> tuple[InventoryScan, 
 async def ensure_stream(js: Any, services: Services) -> None:
     """The work queue of scan jobs."""
     settings = services.settings
-    try:
-        await js.stream_info(settings.scans_stream)
-    except NotFoundError:
-        await js.add_stream(StreamConfig(name=settings.scans_stream,
-                                         subjects=[settings.scans_subject],
-                                         retention=RetentionPolicy.WORK_QUEUE))
+    await ensure_replicated(js, StreamConfig(name=settings.scans_stream,
+                                             subjects=[settings.scans_subject],
+                                             retention=RetentionPolicy.WORK_QUEUE,
+                                             num_replicas=settings.nats_replicas))
 
 
 async def queue(services: Services, tenant: str, scan_id: uuid.UUID) -> None:
@@ -121,8 +119,8 @@ class ScanWorker:
 
     async def _consume(self, stop: asyncio.Event) -> None:
         settings = self.services.settings
-        nc = await nats.connect(str(settings.nats_url), connect_timeout=2,
-                                allow_reconnect=False, error_cb=log_error)
+        nc = await connect(str(settings.nats_url), connect_timeout=2,
+                           allow_reconnect=False, error_cb=log_error)
         try:
             js = nc.jetstream()
             await ensure_stream(js, self.services)

@@ -22,12 +22,11 @@ from typing import cast
 import nats
 import psycopg
 from nats.js.api import StreamConfig
-from nats.js.errors import NotFoundError
 from psycopg import sql
 
 from infra.eventstore import EVENTS_CHANNEL
 from infra.metrics import EVENTS_RELAYED
-from infra.nats import log_error
+from infra.nats import connect, ensure_replicated, log_error
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +45,12 @@ class RelayStats:
 
 
 async def ensure_events_stream(js: nats.js.JetStreamContext, stream: str, prefix: str,
-                               duplicate_window_s: float = 3600) -> None:
-    """The events stream, created by whichever of relay and workers comes first."""
-    try:
-        await js.stream_info(stream)
-    except NotFoundError:
-        with contextlib.suppress(nats.js.errors.BadRequestError):  # the other one won
-            await js.add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"],
-                                             duplicate_window=duplicate_window_s))
+                               duplicate_window_s: float = 3600, replicas: int = 1) -> None:
+    """The events stream, created by whichever of relay and workers comes first, with the
+    configured number of replicas (a stream found with another number is changed to it)."""
+    await ensure_replicated(js, StreamConfig(name=stream, subjects=[f"{prefix}.>"],
+                                             duplicate_window=duplicate_window_s,
+                                             num_replicas=replicas))
 
 
 def subject_for(tenant: str, topic: str, prefix: str = "cs") -> str:
@@ -78,6 +75,8 @@ class Relay:
         idle_s: float = 0.5,
         sweep_s: float = 1.0,
         duplicate_window_s: float = 3600,
+        replicas: int = 1,
+        ack_timeout_s: float = 10,
     ) -> None:
         self.database_url = database_url
         self.nats_url = nats_url
@@ -88,6 +87,8 @@ class Relay:
         self.idle_s = idle_s
         self.sweep_s = sweep_s
         self.duplicate_window_s = duplicate_window_s
+        self.replicas = replicas
+        self.ack_timeout_s = ack_timeout_s
         self.stats = RelayStats()
         self.leading = asyncio.Event()
         self._wake = asyncio.Event()
@@ -101,7 +102,8 @@ class Relay:
                 await self._lead_and_relay(stop)
             except (OSError, psycopg.OperationalError, nats.errors.Error) as error:
                 self.leading.clear()
-                log.warning("relay interrupted (%s); retrying in 1 s", error)
+                log.warning("relay interrupted (%s); retrying in 1 s",
+                            str(error) or type(error).__name__)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1)
 
@@ -120,8 +122,8 @@ class Relay:
             if stop.is_set():
                 return
             await self._prepare(conn)
-            nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
-                                    allow_reconnect=False, error_cb=log_error)
+            nc = await connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
+                               allow_reconnect=False, error_cb=log_error)
             listening = asyncio.create_task(self._listen())
             try:
                 js = nc.jetstream()
@@ -193,7 +195,7 @@ class Relay:
 
     async def _ensure_stream(self, js: nats.js.JetStreamContext) -> None:
         await ensure_events_stream(js, self.stream, self.subject_prefix,
-                                   self.duplicate_window_s)
+                                   self.duplicate_window_s, self.replicas)
 
     async def _schemas(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
         rows = await (await conn.execute(
@@ -238,8 +240,9 @@ class Relay:
             previous = cast(int, notification_id)
             acks.append(await js.publish_async(subject, cast(bytes, state), stream=self.stream,
                                                headers=headers))
-        # Bounded: acks of a connection that dropped would never come (TimeoutError retries).
-        await asyncio.wait_for(asyncio.gather(*acks), 30)
+        # Bounded: acks of a connection that dropped, or sent to a cluster node that died
+        # as the stream's leader, never come (TimeoutError retries; duplicates are dropped).
+        await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout_s)
         last = int(rows[-1][0])  # type: ignore[call-overload]
         await conn.execute(
             "INSERT INTO relay.positions (log, position) VALUES (%s, %s) "

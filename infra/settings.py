@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from infra.nats import NatsUrlError, seed_urls
+
 
 def default_data_dir() -> Path:
     """Where the embedded runtime keeps its data when no --data-dir is given (XDG rules)."""
@@ -45,6 +47,7 @@ class Settings:
     scan_ack_wait_s: float = 60.0  # a dead scan worker's job goes to another after this
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
+    nats_replicas: int = 1  # copies JetStream keeps of each stream (3 on a 3-node cluster)
 
     @property
     def events_stream(self) -> str:
@@ -78,6 +81,8 @@ class Settings:
                 f"{missing} is not set: set both DATABASE_URL and NATS_URL to use external "
                 "servers, or neither to use the embedded PostgreSQL and NATS"
             )
+        if nats_url is not None:
+            _check_nats_url(nats_url)
         key_file = os.environ.get("COMMONSHELF_SIGNING_KEY_FILE") or None
         return cls(
             data_dir=Path(chosen).expanduser().resolve(),
@@ -93,8 +98,23 @@ class Settings:
             max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 256 * 1024 * 1024),
             scan_ack_wait_s=_int_from_env("COMMONSHELF_SCAN_ACK_WAIT_S", 60),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
+            nats_replicas=_replicas_from_env(),
         )
 
     def with_servers(self, database_url: str, nats_url: str) -> Settings:
         """The same settings, pointed at the given servers (those of the embedded runtime)."""
         return replace(self, database_url=database_url, nats_url=nats_url)
+
+
+def _replicas_from_env() -> int:
+    replicas = _int_from_env("COMMONSHELF_NATS_REPLICAS", 1)
+    if not 1 <= replicas <= 5:  # JetStream's own bounds for a stream's replicas
+        raise SettingsError(f"COMMONSHELF_NATS_REPLICAS must be 1 to 5, got {replicas}")
+    return replicas
+
+
+def _check_nats_url(url: str) -> None:
+    try:
+        seed_urls(url)
+    except NatsUrlError as error:
+        raise SettingsError(str(error)) from None

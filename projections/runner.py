@@ -24,7 +24,7 @@ from nats.js.errors import FetchTimeoutError
 
 from infra.database import DDL_LOCK_KEY
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED, EVENTS_FAILED
-from infra.nats import log_error
+from infra.nats import connect, log_error
 from infra.relay import ensure_events_stream
 from projections.framework import EventRecord, Projection
 from projections.postgres import (
@@ -70,7 +70,7 @@ class ProjectionWorker:
     def __init__(
         self, projections: Projection | list[Projection], database_url: str, nats_url: str,
         *, stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
-        ack_wait_s: float = 10, failure_delay_s: float = 5,
+        ack_wait_s: float = 10, failure_delay_s: float = 5, replicas: int = 1,
     ) -> None:
         members = projections if isinstance(projections, list) else [projections]
         self.members = sorted(members, key=lambda p: p.name)  # one lock order for all
@@ -82,6 +82,7 @@ class ProjectionWorker:
         # A batch a dead worker held comes back after ack_wait; batches take milliseconds.
         self.ack_wait_s = ack_wait_s
         self.failure_delay_s = failure_delay_s
+        self.replicas = replicas  # of the events stream, should this worker create it
         self.stats = WorkerStats()
 
     @property
@@ -138,11 +139,12 @@ class ProjectionWorker:
     async def _consume(self, stop: asyncio.Event) -> None:
         with psycopg.connect(self.database_url) as conn:
             await asyncio.to_thread(self._follow_generation, conn)
-        nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
-                                error_cb=log_error)
+        nc = await connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
+                           error_cb=log_error)
         try:
             js = nc.jetstream()
-            await ensure_events_stream(js, self.stream, self.subject_prefix)
+            await ensure_events_stream(js, self.stream, self.subject_prefix,
+                                       replicas=self.replicas)
             sub = await js.pull_subscribe(
                 f"{self.subject_prefix}.>", durable=self.durable, stream=self.stream,
                 config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,

@@ -16,12 +16,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-import nats
 import psycopg
 import pytest
 
 from infra.database import Database
 from infra.embedded import EmbeddedRuntime, free_port
+from infra.nats import connect
 from infra.relay import RELAY_LOCK_KEY
 from projections.activity.postgres import Activity
 from tenants.consortium import Consortium
@@ -147,7 +147,7 @@ def _stream_logs(nats_url: str) -> dict[str, list[int]]:
     """Every tenant's positions in the order the stream holds them; checks each link."""
 
     async def read() -> dict[str, list[int]]:
-        nc = await nats.connect(nats_url)
+        nc = await connect(nats_url)
         js = nc.jetstream()
         info = await js.stream_info("CS_EVENTS")
         logs: dict[str, list[int]] = {}

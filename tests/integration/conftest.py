@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.dependencies import Services, build_relay, build_services, build_workers
 from api.scans import ScanWorker
+from infra.nats import connect
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -51,7 +52,7 @@ def http(services: Services) -> Iterator[TestClient]:
 
 
 async def _delete_stream(url: str, name: str) -> None:
-    nc = await nats.connect(url)
+    nc = await connect(url)
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await nc.jetstream().delete_stream(name)
     await nc.close()
