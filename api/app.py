@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -102,6 +103,7 @@ def create_app(services: Services, relay: Relay | None = None,
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.draining = threading.Event()  # set on SIGTERM: /readyz answers 503 (api.cli)
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(admin.router)

@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import gc
 import json
+import logging
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.logformat import LOG_FORMATS, json_logging
 from infra.marc import MarcFormatError
 from infra.relay import Relay
 from infra.scan_batch import ScanBatchError, read_batch
@@ -85,28 +88,48 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
     print(json.dumps(payload, indent=2, ensure_ascii=False) if args.json else text)
 
 
-def _http_server(app: Any, host: str, port: int, log_level: str) -> Any:
+def _http_server(app: Any, host: str, port: int, log_level: str, *,
+                 log_config: dict[str, Any] | None = None, drain_s: float = 0) -> Any:
     """uvicorn, shutting down gracefully on SIGINT/SIGTERM and then returning to us.
 
     uvicorn re-raises the signal after its own shutdown, which would kill this process
-    before it stops the embedded servers; here the signal only asks it to exit.
+    before it stops the embedded servers; here the signal only asks it to exit. SIGTERM
+    (an orchestrator's) first drains for `drain_s`: /readyz answers 503, so load balancers
+    stop sending, while requests are still served; then uvicorn stops accepting and
+    finishes those in flight. A second signal, or SIGINT, stops at once.
     """
     import uvicorn  # noqa: PLC0415 (only serve needs it)
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
 
     class Server(uvicorn.Server):
         @contextmanager
         def capture_signals(self) -> Iterator[None]:
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, self.handle_exit)
+                signal.signal(sig, self.drain_then_exit)
             yield
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+        def drain_then_exit(self, sig: int, frame: Any) -> None:
+            draining: threading.Event = app.state.draining
+            if sig != signal.SIGTERM or drain_s <= 0 or draining.is_set():
+                self.handle_exit(sig, frame)
+                return
+            draining.set()
+            logging.getLogger("commonshelf").info(
+                "draining: /readyz answers 503 for %s s, then the server stops", drain_s)
+            timer = threading.Timer(drain_s, self.handle_exit, (sig, frame))
+            timer.daemon = True
+            timer.start()
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                 log_config=log_config or LOGGING_CONFIG))
 
 
 def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:
     """Runs the HTTP API until SIGINT/SIGTERM, then stops the embedded servers."""
     from api.app import create_app  # noqa: PLC0415
 
+    log_config = json_logging(args.log_level) if args.log_format == "json" else None
+    announce = _announcer(log_config is not None)
     with running_services(args.data_dir) as services:
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
         only = [n for group in args.projections or [] for n in group.split(",") if n]
@@ -115,14 +138,15 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         scan_workers = [ScanWorker(services)] if args.role in ("all", "scans") else []
         if args.role in ("relay", "projections", "scans"):
             return _background_only([*([relay] if relay else []), *workers, *scan_workers],
-                                    args.host, args.port)
+                                    args.host, args.port, announce)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers, scan_workers)
         _settle_garbage_collector()
         url = f"http://{args.host}:{args.port}"
-        print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
-              f"API docs: {url}/docs)", flush=True)
-        server = _http_server(app, args.host, args.port, args.log_level)
+        announce(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
+                 f"API docs: {url}/docs)")
+        server = _http_server(app, args.host, args.port, args.log_level, log_config=log_config,
+                              drain_s=services.settings.drain_s)
         if args.reuse_port:
             server.run(sockets=[_shared_socket(args.host, args.port)])
         else:
@@ -153,13 +177,22 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 50)
 
 
-def _background_only(runners: list[Any], host: str, port: int) -> int:
+def _announcer(structured: bool) -> Callable[[str], None]:
+    """How serve tells its operator what it runs: a log record when logs are JSON lines,
+    otherwise a plain line on stdout."""
+    if structured:
+        return logging.getLogger("commonshelf").info
+    return lambda text: print(text, flush=True)
+
+
+def _background_only(runners: list[Any], host: str, port: int,
+                     announce: Callable[[str], None]) -> int:
     """Runs the relay, projection or scan workers until SIGINT/SIGTERM; HTTP serves
     /metrics."""
     from prometheus_client import start_http_server  # noqa: PLC0415
 
     server, _ = start_http_server(port, addr=host)
-    print(f"metrics at http://{host}:{server.server_port}/metrics", flush=True)
+    announce(f"metrics at http://{host}:{server.server_port}/metrics")
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -167,7 +200,7 @@ def _background_only(runners: list[Any], host: str, port: int) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         names = ", ".join(_runner_name(r) for r in runners)
-        print(f"CommonShelf running: {names}", flush=True)
+        announce(f"CommonShelf running: {names}")
         await asyncio.gather(*(r.run(stop) for r in runners))
 
     asyncio.run(run())
@@ -407,6 +440,8 @@ def parser() -> argparse.ArgumentParser:
     http.add_argument("--host", default="127.0.0.1")
     http.add_argument("--port", type=int, default=8000)
     http.add_argument("--log-level", default="info")
+    http.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                      help="text, or json: one JSON object per line on stderr")
 
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)

@@ -48,6 +48,7 @@ class Settings:
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
     nats_replicas: int = 1  # copies JetStream keeps of each stream (3 on a 3-node cluster)
+    drain_s: float = 0.0  # after SIGTERM, /readyz answers 503 this long before the API stops
 
     @property
     def events_stream(self) -> str:
@@ -99,6 +100,7 @@ class Settings:
             scan_ack_wait_s=_int_from_env("COMMONSHELF_SCAN_ACK_WAIT_S", 60),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
             nats_replicas=_replicas_from_env(),
+            drain_s=_int_from_env("COMMONSHELF_DRAIN_S", 0),
         )
 
     def with_servers(self, database_url: str, nats_url: str) -> Settings:
