@@ -1,4 +1,4 @@
-"""The `commonshelf` command: serve, demo, init, tenants, clients, projections, catalog."""
+"""The `commonshelf` command: serve, demo, init, tenants, clients, projections, relay, catalog."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
 from infra.logformat import LOG_FORMATS, json_logging
 from infra.marc import MarcFormatError
-from infra.relay import Relay
+from infra.relay import Relay, RepublishRefusedError
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
 from projections.catalogue import PROJECTIONS
@@ -329,6 +329,21 @@ def cmd_projections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Publishes every tenant's log again into the events stream (after it was lost)."""
+    with running_services(args.data_dir) as services:
+        relay = build_relay(services.settings)
+
+        def progress(tenant: str, published: int) -> None:
+            sys.stderr.write(f"{tenant}: {published:,} events\n")
+
+        stats = asyncio.run(relay.republish(replace=args.replace, progress=progress))
+    out = {"stream": relay.stream, "logs": len(stats.by_tenant), "events": stats.published}
+    _emit(args, out, f"{relay.stream}: {out['events']:,} events of {out['logs']} logs "
+          "published again, each log in order; the relays go on from there")
+    return 0
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     """Imports a MARC 21 or MARCXML file into a library's catalog."""
     path = Path(args.file)
@@ -430,6 +445,16 @@ def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     loc.add_argument("--engine", choices=["cython", "numpy"], default="cython")
 
 
+def _relay_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    relay = sub.add_parser("relay", help="the relay of event logs into JetStream")
+    rsub = relay.add_subparsers(dest="action", required=True)
+    republish = rsub.add_parser("republish", parents=[common],
+                                help="publish every tenant's log again into a lost stream")
+    republish.add_argument("--replace", action="store_true",
+                           help="delete a stream that holds messages (perhaps a partial log) "
+                                "and publish every log into a new one")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     common = argparse.ArgumentParser(add_help=False)
@@ -476,6 +501,7 @@ def parser() -> argparse.ArgumentParser:
     psub.add_parser("status", parents=[common])
     psub.add_parser("rebuild", parents=[common]).add_argument("name")
 
+    _relay_parser(sub, common)
     catalog = sub.add_parser("catalog", help="a library's catalog")
     catsub = catalog.add_subparsers(dest="action", required=True)
     imp = catsub.add_parser("import", parents=[common],
@@ -507,13 +533,14 @@ def main(argv: list[str] | None = None) -> int:
         "tenants": cmd_tenants,
         "clients": cmd_clients,
         "projections": cmd_projections,
+        "relay": cmd_relay,
         "catalog": cmd_catalog,
         "inventory": cmd_inventory,
     }
     try:
         return handlers[args.command](args)
     except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
-            EmbeddedRuntimeError) as error:
+            EmbeddedRuntimeError, RepublishRefusedError, TimeoutError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

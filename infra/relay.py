@@ -22,6 +22,7 @@ from typing import cast
 import nats
 import psycopg
 from nats.js.api import StreamConfig
+from nats.js.errors import NotFoundError
 from psycopg import sql
 
 from infra.eventstore import EVENTS_CHANNEL
@@ -51,6 +52,10 @@ async def ensure_events_stream(js: nats.js.JetStreamContext, stream: str, prefix
     await ensure_replicated(js, StreamConfig(name=stream, subjects=[f"{prefix}.>"],
                                              duplicate_window=duplicate_window_s,
                                              num_replicas=replicas))
+
+
+class RepublishRefusedError(RuntimeError):
+    """The events stream holds messages, and republishing into it was not asked to replace it."""
 
 
 def subject_for(tenant: str, topic: str, prefix: str = "cs") -> str:
@@ -157,6 +162,73 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listening
                 await nc.close()
+
+    async def republish(self, *, replace: bool = False, wait_s: float = 30,
+                        progress: Callable[[str, int], None] | None = None) -> RelayStats:
+        """Publishes every log again from its start, in order, into the events stream: after
+        the stream was lost, JetStream's copy is rebuilt from the event stores.
+
+        It leads while it works: it takes the relay lock, ending the session of an active
+        relay that holds it (the relays wait, then resume from the positions it records), so
+        no other publisher interleaves a tenant's events. A stream that holds messages may
+        be a partial log (a relay refills a lost stream with new events at once): `replace`
+        deletes it first; otherwise RepublishRefusedError. `progress(tenant, published)`
+        follows each log."""
+        nc = await connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
+                           error_cb=log_error)
+        try:
+            js = nc.jetstream()
+            await self._refuse_partial_stream(js, replace)
+            async with await psycopg.AsyncConnection.connect(
+                self.database_url, autocommit=True
+            ) as conn:
+                await self._take_lead(conn, wait_s)
+                await self._refuse_partial_stream(js, replace)  # a relay may have just filled it
+                await self._prepare(conn)
+                if replace:  # only now: the relay that held the lock would refill it
+                    with contextlib.suppress(NotFoundError):
+                        await js.delete_stream(self.stream)
+                await self._ensure_stream(js)
+                await conn.execute("DELETE FROM relay.positions")
+                for schema in await self._schemas(conn):
+                    before = self.stats.published
+                    with contextlib.suppress(psycopg.errors.UndefinedTable):  # dropped since
+                        while await self._relay_schema(conn, js, schema) == self.batch:
+                            pass
+                    if progress is not None:
+                        progress(self.tenant_of(schema), self.stats.published - before)
+        finally:
+            await nc.close()
+        return self.stats
+
+    async def _take_lead(self, conn: psycopg.AsyncConnection[tuple[object, ...]],
+                         wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
+        while True:
+            row = await (await conn.execute(
+                "SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK_KEY,))).fetchone()
+            if row and row[0]:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the relay lock was not free within {wait_s} s")
+            # The active relay's lock session ends; its retry waits a second, the standbys
+            # poll each second: this try comes first.
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND classid = 0 AND objid = %s AND granted AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (RELAY_LOCK_KEY,))
+            await asyncio.sleep(0.05)
+
+    async def _refuse_partial_stream(self, js: nats.js.JetStreamContext, replace: bool) -> None:
+        try:
+            info = await js.stream_info(self.stream)
+        except NotFoundError:
+            return
+        if info.state.messages and not replace:
+            raise RepublishRefusedError(
+                f"stream {self.stream} holds {info.state.messages} messages, perhaps a partial "
+                "log; republish --replace deletes it and publishes every log again")
 
     async def _listen(self) -> None:
         """Wakes the relay as soon as any event store commits (polling stays the fallback)."""
