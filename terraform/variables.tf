@@ -257,9 +257,9 @@ variable "stream_replicas" {
 }
 
 variable "nats_storage_size" {
-  description = "Persistent volume of each NATS server's JetStream file store."
+  description = "Persistent volume of each NATS server's JetStream file store (each holds a full copy of an R3 stream: ~40 GB of catalog once, ~60 GB a year of circulation for 100 members; docs/capacity.md)."
   type        = string
-  default     = "20Gi"
+  default     = "150Gi"
 }
 
 variable "storage_class" {
