@@ -17,11 +17,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import nats
 import psycopg
-from nats.js.api import StreamConfig
+from nats.js.api import PubAck, StreamConfig
 from nats.js.errors import NotFoundError
 from psycopg import sql
 
@@ -97,6 +97,7 @@ class Relay:
         self.stats = RelayStats()
         self.leading = asyncio.Event()
         self._wake = asyncio.Event()
+        self._nats_lost = asyncio.Event()  # the connection dropped: pending acks never come
         self._dirty: set[str] = set()  # schemas notified since the last pass
         self._sweep_asked = False  # a notification without a schema: read every log
 
@@ -127,8 +128,10 @@ class Relay:
             if stop.is_set():
                 return
             await self._prepare(conn)
+            self._nats_lost.clear()
             nc = await connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
-                               allow_reconnect=False, error_cb=log_error)
+                               allow_reconnect=False, error_cb=log_error,
+                               disconnected_cb=self._on_nats_lost, closed_cb=self._on_nats_lost)
             listening = asyncio.create_task(self._listen())
             try:
                 js = nc.jetstream()
@@ -230,6 +233,30 @@ class Relay:
                 f"stream {self.stream} holds {info.state.messages} messages, perhaps a partial "
                 "log; republish --replace deletes it and publishes every log again")
 
+    async def _on_nats_lost(self) -> None:
+        self._nats_lost.set()
+
+    async def _acked(self, acks: list[asyncio.Future[PubAck]]) -> None:
+        """Waits for every ack. Those of a connection that dropped (its server died), or sent
+        to a cluster node that died as the stream's leader, never come: the wait ends when
+        the connection drops or after `ack_timeout_s` (the batch is retried; JetStream drops
+        what it already has by message id)."""
+        all_acked: asyncio.Future[Any] = asyncio.gather(*acks)
+        lost: asyncio.Future[Any] = asyncio.ensure_future(self._nats_lost.wait())
+        try:
+            await asyncio.wait([all_acked, lost], timeout=self.ack_timeout_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if not all_acked.done():
+            all_acked.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await all_acked
+            if self._nats_lost.is_set():
+                raise ConnectionError("NATS connection lost before the batch was acknowledged")
+            raise TimeoutError(f"no acknowledgement within {self.ack_timeout_s} s")
+        all_acked.result()
+
     async def _listen(self) -> None:
         """Wakes the relay as soon as any event store commits (polling stays the fallback)."""
         with contextlib.suppress(OSError, psycopg.Error):
@@ -312,9 +339,7 @@ class Relay:
             previous = cast(int, notification_id)
             acks.append(await js.publish_async(subject, cast(bytes, state), stream=self.stream,
                                                headers=headers))
-        # Bounded: acks of a connection that dropped, or sent to a cluster node that died
-        # as the stream's leader, never come (TimeoutError retries; duplicates are dropped).
-        await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout_s)
+        await self._acked(acks)
         last = int(rows[-1][0])  # type: ignore[call-overload]
         await conn.execute(
             "INSERT INTO relay.positions (log, position) VALUES (%s, %s) "
