@@ -28,10 +28,10 @@ resource "helm_release" "nats" {
           }
         }
         memoryStore = { enabled = false }
+        # Acked messages reach the disk at once: PostgreSQL stays the source of truth, but a
+        # republish after a power cut is then never needed (FIELD-NOTES: sync_interval).
+        merge = { sync_interval = "always" }
       }
-      # Acked messages reach the disk at once: PostgreSQL stays the source of truth, but a
-      # republish after a power cut is then never needed (see FIELD-NOTES on sync_interval).
-      merge = { jetstream = { sync_interval = "always" } }
     }
     podTemplate = {
       merge = {
