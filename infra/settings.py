@@ -49,6 +49,8 @@ class Settings:
     read_your_writes_s: float = 5.0
     nats_replicas: int = 1  # copies JetStream keeps of each stream (3 on a 3-node cluster)
     drain_s: float = 0.0  # after SIGTERM, /readyz answers 503 this long before the API stops
+    tenant_concurrency: int = 4  # GraphQL operations of one library at once, per process
+    tenant_rate: float = 200.0  # GraphQL operations of one library a second, per process
 
     @property
     def events_stream(self) -> str:
@@ -101,6 +103,8 @@ class Settings:
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
             nats_replicas=_replicas_from_env(),
             drain_s=_int_from_env("COMMONSHELF_DRAIN_S", 0),
+            tenant_concurrency=_int_from_env("COMMONSHELF_TENANT_CONCURRENCY", 4),
+            tenant_rate=_int_from_env("COMMONSHELF_TENANT_RATE", 200),
         )
 
     def with_servers(self, database_url: str, nats_url: str) -> Settings:

@@ -57,21 +57,23 @@ resource "kubernetes_config_map_v1" "settings" {
   }
   data = {
     # The cluster's servers, as seeds: a client learns the rest from whichever answers.
-    NATS_URL                     = join(",", [for i in range(var.nats_cluster_size) : format(local.nats_seed_template, i)])
-    COMMONSHELF_NATS_REPLICAS    = tostring(var.stream_replicas)
-    COMMONSHELF_NATS_PREFIX      = var.nats_prefix
-    COMMONSHELF_SIGNING_KEY_FILE = local.signing_key_file
-    COMMONSHELF_KEK_FILE         = local.kek_file
-    COMMONSHELF_DATA_DIR         = local.data_dir
-    COMMONSHELF_ISSUER           = var.issuer
-    COMMONSHELF_TOKEN_TTL        = tostring(var.token_ttl_s)
-    COMMONSHELF_DB_POOL_SIZE     = tostring(var.db_pool_size)
-    COMMONSHELF_DB_LOCK_TIMEOUT  = tostring(var.db_lock_timeout_s)
-    COMMONSHELF_MAX_BODY_BYTES   = tostring(var.max_body_bytes)
-    COMMONSHELF_MAX_IMPORT_BYTES = tostring(var.max_import_bytes)
-    COMMONSHELF_MAX_SCAN_BYTES   = tostring(var.max_scan_bytes)
-    COMMONSHELF_SCAN_ACK_WAIT_S  = tostring(var.scan_ack_wait_s)
-    COMMONSHELF_DRAIN_S          = tostring(var.drain_s)
+    NATS_URL                       = join(",", [for i in range(var.nats_cluster_size) : format(local.nats_seed_template, i)])
+    COMMONSHELF_NATS_REPLICAS      = tostring(var.stream_replicas)
+    COMMONSHELF_NATS_PREFIX        = var.nats_prefix
+    COMMONSHELF_SIGNING_KEY_FILE   = local.signing_key_file
+    COMMONSHELF_KEK_FILE           = local.kek_file
+    COMMONSHELF_DATA_DIR           = local.data_dir
+    COMMONSHELF_ISSUER             = var.issuer
+    COMMONSHELF_TOKEN_TTL          = tostring(var.token_ttl_s)
+    COMMONSHELF_DB_POOL_SIZE       = tostring(var.db_pool_size)
+    COMMONSHELF_DB_LOCK_TIMEOUT    = tostring(var.db_lock_timeout_s)
+    COMMONSHELF_MAX_BODY_BYTES     = tostring(var.max_body_bytes)
+    COMMONSHELF_MAX_IMPORT_BYTES   = tostring(var.max_import_bytes)
+    COMMONSHELF_MAX_SCAN_BYTES     = tostring(var.max_scan_bytes)
+    COMMONSHELF_SCAN_ACK_WAIT_S    = tostring(var.scan_ack_wait_s)
+    COMMONSHELF_DRAIN_S            = tostring(var.drain_s)
+    COMMONSHELF_TENANT_CONCURRENCY = tostring(var.tenant_concurrency)
+    COMMONSHELF_TENANT_RATE        = tostring(var.tenant_rate)
   }
 }
 

@@ -220,6 +220,18 @@ variable "scan_ack_wait_s" {
   default     = 60
 }
 
+variable "tenant_concurrency" {
+  description = "GraphQL operations of one library at once, per API process."
+  type        = number
+  default     = 4
+}
+
+variable "tenant_rate" {
+  description = "GraphQL operations of one library a second, per API process."
+  type        = number
+  default     = 200
+}
+
 variable "nats_prefix" {
   description = "Prefix of the service's JetStream subjects and streams (`cs`: stream CS_EVENTS, subjects cs.<tenant>.>)."
   type        = string
