@@ -156,12 +156,14 @@ async def _create_stream(url: str, replicas: int) -> None:
         await nc.close()
 
 
-def _replicated(cluster: NatsCluster, replicas: int) -> bool:
+def _replicated(cluster: NatsCluster, replicas: int, *, current: bool = False) -> bool:
+    """The stream has a leader and `replicas` copies (all caught up, if `current`)."""
     try:
         leader, have, followers = cluster.stream_state()
     except Exception:  # noqa: BLE001 (electing)
         return False
-    return leader is not None and have == replicas and len(followers) == replicas - 1
+    return (leader is not None and have == replicas and len(followers) == replicas - 1
+            and (all(followers) or not current))
 
 
 def test_node_killed_and_restarted_loses_duplicates_and_reorders_nothing(
@@ -198,7 +200,7 @@ def test_node_killed_and_restarted_loses_duplicates_and_reorders_nothing(
         _settle(database_url)
         assert _read_model(database_url, Activity()) == _from_event_store(database_url)
         assert _stream_logs(cluster.url) == _store_logs(database_url)
-        _wait_for(lambda: all(cluster.stream_state()[2]), 30)  # the victim caught up
+        _wait_for(lambda: _replicated(cluster, 3, current=True), 30)  # the victim caught up
         assert relay.poll() is None, LOGS["relay"].read_text()[-2000:]
         assert worker.poll() is None, LOGS["projections"].read_text()[-2000:]
     finally:
