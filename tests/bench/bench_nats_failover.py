@@ -36,9 +36,9 @@ def _write(consortium: Consortium, rate: float, count: int) -> None:
 async def _longest_stall(db: str, victim_role: str, rate: float) -> tuple[float, int, int]:
     """(longest pause in publishing after the kill, events published, events stored)."""
     cluster = NatsCluster(Path(tempfile.mkdtemp()))
-    await asyncio.to_thread(cluster.start)
     database = Database(db, 2, name="bench-failover")
     try:
+        await asyncio.to_thread(cluster.start)
         consortium = Consortium(database)
         relay = Relay(db, cluster.url, log_name, replicas=3)
         stop = asyncio.Event()
