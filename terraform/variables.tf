@@ -36,9 +36,9 @@ variable "image_pull_policy" {
 # ---------------------------------------------------------------------------------------
 
 variable "enabled_roles" {
-  description = "Process roles this release runs (`commonshelf serve --role ROLE`). Add \"processes\" once the process-manager role ships."
+  description = "Process roles this release runs (`commonshelf serve --role ROLE`)."
   type        = list(string)
-  default     = ["api", "relay", "projections", "scans"]
+  default     = ["api", "relay", "projections", "processes", "scans"]
   validation {
     condition     = alltrue([for r in var.enabled_roles : contains(["api", "relay", "projections", "processes", "scans"], r)])
     error_message = "enabled_roles may name api, relay, projections, processes and scans only."

@@ -24,7 +24,7 @@ from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.nats import connect
 from infra.relay import Relay
-from projections.activity.postgres import Activity
+from projections.activity.projection import Activity
 from projections.runner import ProjectionWorker
 
 TENANTS = 4
