@@ -18,7 +18,7 @@ from infra.database import Database
 from infra.embedded import free_port
 from infra.nats import connect, log_error
 from infra.relay import ensure_events_stream
-from projections.activity.postgres import Activity
+from projections.activity.projection import Activity
 from tenants.consortium import Consortium
 from tests.e2e.test_pipeline_faults import (
     LOGS,
