@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -133,6 +134,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.mount("/static", static_files(), name="static")
     app.include_router(docs_router)
     app.state.services = services
+    app.state.draining = threading.Event()  # set on SIGTERM: /readyz answers 503 (api.cli)
     access = logging.getLogger("uvicorn.access")
     if _ACCESS_FILTER not in access.filters:
         access.addFilter(_ACCESS_FILTER)

@@ -168,7 +168,7 @@ def build_services(settings: Settings) -> Services:
 def scan_queue(settings: Settings) -> WorkQueue:
     """The work queue of scan jobs."""
     return WorkQueue(str(settings.nats_url), settings.scans_stream, settings.scans_subject,
-                     "scan_workers", settings.scan_ack_wait_s)
+                     "scan_workers", settings.scan_ack_wait_s, replicas=settings.nats_replicas)
 
 
 def build_scan_worker(services: Services) -> ScanWorker:
@@ -181,7 +181,8 @@ def build_relay(settings: Settings) -> Relay:
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
-                 stream=settings.events_stream, subject_prefix=settings.nats_prefix)
+                 stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                 replicas=settings.nats_replicas)
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
@@ -196,7 +197,8 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
-                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
+                             stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                             replicas=settings.nats_replicas)]
 
 
 def build_processes(services: Services) -> ProcessRunner:
@@ -212,7 +214,7 @@ def build_processes(services: Services) -> ProcessRunner:
 
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
                          stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                         timers=[sweep])
+                         replicas=settings.nats_replicas, timers=[sweep])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:
