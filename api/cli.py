@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import json
 import os
@@ -107,37 +108,65 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
     """Runs the HTTP API until SIGINT/SIGTERM, then stops the embedded servers."""
     from api.app import create_app  # noqa: PLC0415
 
+    background_role = args.role in ("relay", "projections", "scans")
+    # The API's port is taken before anything starts or a URL is printed.
+    listening = None if background_role else listening_socket(
+        args.host, args.port, reuse_port=args.reuse_port,
+        how_to_choose=_how_to_choose_port(args))
     with running_services(args.data_dir) as services:
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
         only = [n for group in args.projections or [] for n in group.split(",") if n]
         workers = (build_workers(services.settings, only)
                    if args.role in ("all", "projections") else [])
         scan_workers = [ScanWorker(services)] if args.role in ("all", "scans") else []
-        if args.role in ("relay", "projections", "scans"):
+        if listening is None:
             return _background_only([*([relay] if relay else []), *workers, *scan_workers],
                                     args.host, args.port)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers, scan_workers)
         _settle_garbage_collector()
-        url = f"http://{args.host}:{args.port}"
+        port = listening.getsockname()[1]  # --port 0: the one the system chose
+        url = f"http://{args.host}:{port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
-        server = _http_server(app, args.host, args.port, args.log_level)
-        if args.reuse_port:
-            server.run(sockets=[_shared_socket(args.host, args.port)])
-        else:
-            server.run()
+        server = _http_server(app, args.host, port, args.log_level)
+        server.run(sockets=[listening])
     return 0
 
 
-def _shared_socket(host: str, port: int) -> socket.socket:
-    """A listening socket other API processes on this host may bind too (SO_REUSEPORT):
-    the kernel spreads connections over them, one process per core."""
+def _how_to_choose_port(args: argparse.Namespace) -> str:
+    another = args.port + 1 if 0 < args.port < 65535 else 8080
+    if args.command == "demo":
+        return (f"choose another: make demo PORT={another} (or commonshelf demo "
+                f"--port {another})")
+    return f"choose another: commonshelf serve --port {another}"
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool = False,
+                     how_to_choose: str = "") -> socket.socket:
+    """The API's listening socket, bound before anything starts, so a port in use is said
+    at once (and which), not after a URL was printed. With `reuse_port`, other API
+    processes on this host may bind it too (SO_REUSEPORT): the kernel spreads connections
+    over them, one process per core."""
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"port {port} is not a TCP port (0-65535); {how_to_choose}")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                          socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise SettingsError(f"port {port} on {host} is already in use (another "
+                                f"CommonShelf, or another program); {how_to_choose}") from None
+        if error.errno == errno.EACCES:
+            raise SettingsError(f"port {port} on {host} needs privileges this user lacks; "
+                                f"{how_to_choose}") from None
+        raise SettingsError(f"cannot listen on {host}:{port} ({error.strerror}): HOST must "
+                            "be an address of this machine (127.0.0.1, 0.0.0.0, ::)") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
