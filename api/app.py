@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,7 +17,7 @@ from api import errors
 from api.dependencies import Services, projection_status
 from api.desk import sweep_pickups
 from api.graphql.context import context_getter
-from api.graphql.schema import schema
+from api.graphql.schema import schema, sdl
 from api.imports import beat_while_serving
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
@@ -74,6 +75,11 @@ class _TooLargeError(Exception):
 _collectors: list[Collector] = []
 
 
+def graphql_sdl() -> PlainTextResponse:
+    """The GraphQL schema as SDL, for client code generators (no token needed)."""
+    return PlainTextResponse(sdl(), media_type="text/plain; charset=utf-8")
+
+
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None,
                scan_workers: list[ScanWorker] | None = None) -> FastAPI:
@@ -109,6 +115,8 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(robots.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.add_api_route("/graphql/schema.graphql", graphql_sdl, methods=["GET"],
+                      response_class=PlainTextResponse, tags=["graphql"])
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
                        by_path={"/catalog/imports": services.settings.max_import_bytes,

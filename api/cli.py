@@ -391,6 +391,16 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Prints the GraphQL schema as SDL (what docs/schema.graphql holds)."""
+    from api.graphql.schema import sdl  # noqa: PLC0415 (strawberry, on demand)
+
+    if not args.graphql:
+        raise SettingsError("say which schema: commonshelf schema --graphql")
+    sys.stdout.write(sdl())
+    return 0
+
+
 def cmd_clients(args: argparse.Namespace) -> int:
     """Issues and revokes API clients."""
     with running_services(args.data_dir) as services:
@@ -480,6 +490,10 @@ def parser() -> argparse.ArgumentParser:
 
     _inventory_parser(sub, common)
 
+    schema = sub.add_parser("schema", help="print an API schema")
+    schema.add_argument("--graphql", action="store_true",
+                        help="the GraphQL schema as SDL (also at GET /graphql/schema.graphql)")
+
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)
     ccreate = csub.add_parser("create", parents=[common])
@@ -503,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         "projections": cmd_projections,
         "catalog": cmd_catalog,
         "inventory": cmd_inventory,
+        "schema": cmd_schema,
     }
     try:
         return handlers[args.command](args)

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, TokenService
 from infra.blobs import Blobs
+from infra.client_usage import ClientUsage
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import IdempotencyStore
 from infra.import_jobs import ImportJobs
@@ -40,7 +41,7 @@ from projections.postgres import (
 from projections.runner import ProjectionWorker
 from projections.tenant_directory.postgres import TenantDirectory
 from projections.watch import AppliedWatch
-from tenants.consortium import Consortium, log_name
+from tenants.consortium import OFFICE_SCHEMA, Consortium, log_name, tenant_schema
 
 P = TypeVar("P", bound=Projection)
 T = TypeVar("T")
@@ -60,6 +61,7 @@ class Services:
     vault: PatronVault
     idempotency: IdempotencyStore
     watch: AppliedWatch
+    client_usage: ClientUsage
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
     _views_ready: set[tuple[str, int]] = field(default_factory=set)
@@ -174,10 +176,13 @@ def build_services(settings: Settings) -> Services:
     consortium = Consortium(database, settings.db_lock_timeout_s)
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
+    usage = ClientUsage(database)
+    tokens.on_issued = lambda tenant, client_id: usage.token_issued(
+        OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
                     ImportJobs(database), Blobs(database), PatronVault(database),
                     IdempotencyStore(database),
-                    AppliedWatch(settings.database_url))
+                    AppliedWatch(settings.database_url), usage)
 
 
 def build_relay(settings: Settings) -> Relay:

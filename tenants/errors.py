@@ -31,3 +31,7 @@ class ClientNotFoundError(TenancyError):
 
 class ClientScopeInvalidError(TenancyError):
     """A client was asked for a scope that does not exist or is not for its kind."""
+
+
+class ClientRevokedError(TenancyError):
+    """The client is revoked: nothing more can change it."""

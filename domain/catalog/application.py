@@ -150,14 +150,25 @@ class Catalog(Application[UUID]):
                                     "of this library")
         tag = self._get_or_none(EpcTag.create_id(details.epc)) if details.epc else None
         if isinstance(tag, EpcTag) and tag.item_id is not None:
-            raise EpcTakenError(f"epc {details.epc!r} is already on an item of this library")
+            raise self._epc_taken(tag.epc, tag.item_id)
+
+    def _epc_taken(self, epc: str, holder_id: UUID | None) -> EpcTakenError:
+        """EPC_TAKEN naming the item that holds the tag, so the library can find it."""
+        holder = self._get_or_none(holder_id) if holder_id is not None else None
+        if isinstance(holder, Item):
+            return EpcTakenError(f"epc {epc!r} is already on item {holder.barcode!r} of this "
+                                 "library; move the tag off it first (assignEpc with another "
+                                 "EPC)")
+        return EpcTakenError(f"epc {epc!r} is already on an item of this library")
 
     def _epc_claimed(self, epc: str, item_id: UUID, at: datetime) -> EpcTag:
         """The EPC's tag claimed for the item: a new one, or one a retagged item released
-        (EpcTakenError while another item holds it)."""
+        (EpcTakenError, naming the item, while another item holds it)."""
         tag = self._get_or_none(EpcTag.create_id(epc))
         if not isinstance(tag, EpcTag):
             return EpcTag(epc=epc, item_id=item_id)
+        if tag.item_id not in (None, item_id):
+            raise self._epc_taken(epc, tag.item_id)
         tag.claim(item_id, at)
         return tag
 
@@ -198,6 +209,8 @@ class Catalog(Application[UUID]):
         found = self.load_many([claimed_id, *([released_id] if released_id else [])])
         tag = found.get(claimed_id)
         if isinstance(tag, EpcTag):
+            if tag.item_id not in (None, item.id):
+                raise self._epc_taken(cleaned, tag.item_id)
             tag.claim(item.id, now)
         else:
             tag = EpcTag(epc=cleaned, item_id=item.id)
@@ -208,9 +221,10 @@ class Catalog(Application[UUID]):
             pending.append(old)
         try:
             self.save(*pending)
-        except IntegrityError:
-            raise EpcTakenError(f"epc {cleaned!r} is already on an item of this "
-                                "library") from None
+        except IntegrityError:  # another desk tagged an item with it meanwhile
+            raced = self._get_or_none(claimed_id)
+            raise self._epc_taken(cleaned, raced.item_id if isinstance(raced, EpcTag)
+                                  else None) from None
         return item
 
     def withdraw_item(self, barcode: str, reason: str) -> Item:

@@ -46,12 +46,25 @@ class InventoryScans(Projection):
                         .format(self._t()),
                         (STATUS[record.event], record.tenant, record.originator_id))
 
-    def scans(self, cur: Cursor[Any], tenant: str, limit: int) -> list[dict[str, Any]]:
-        """The tenant's scans, newest first."""
+    def scans(self, cur: Cursor[Any], tenant: str, limit: int, *, shelf: str | None = None,
+              status: str | None = None, robot: str | None = None,
+              before: tuple[Any, Any] | None = None) -> list[dict[str, Any]]:
+        """The tenant's scans, newest first; only those of a shelf, status or robot when
+        asked, and those uploaded before `before` (uploaded_at, scan_id: a page's last)."""
+        conditions: list[sql.Composable] = [sql.SQL("tenant = %s")]
+        params: list[Any] = [tenant]
+        for column, value in (("shelf", shelf), ("status", status), ("robot", robot)):
+            if value is not None:
+                conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        if before is not None:
+            conditions.append(sql.SQL("(uploaded_at, scan_id) < (%s, %s)"))
+            params.extend(before)
         rows = cur.execute(sql.SQL(
             "SELECT scan_id, batch_id, robot, shelf, status, reads, tags, uploaded_at FROM {} "
-            "WHERE tenant = %s ORDER BY uploaded_at DESC LIMIT %s").format(self._t()),
-            (tenant, limit)).fetchall()
+            "WHERE {} ORDER BY uploaded_at DESC, scan_id DESC LIMIT %s").format(
+                self._t(), sql.SQL(" AND ").join(conditions)),
+            (*params, limit)).fetchall()
         keys = ("scan_id", "batch_id", "robot", "shelf", "status", "reads", "tags",
                 "uploaded_at")
         return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -40,6 +40,13 @@ class TenantDirectory(Projection):
             ).format(table), (data["slug"], record.originator_id, data["name"], data["isil"],
                               record.timestamp()))
             return
+        if record.event == "DetailsChanged":
+            cur.execute(sql.SQL(
+                "UPDATE {} SET name = COALESCE(%s, name), "
+                "isil = CASE WHEN %s THEN NULL ELSE COALESCE(%s, isil) END WHERE tenant_id = %s"
+            ).format(table), (data["name"], data["isil_removed"], data["isil"],
+                              record.originator_id))
+            return
         status, reason = {
             "Suspended": ("suspended", data.get("reason")),
             "Reactivated": ("active", None),
