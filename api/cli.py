@@ -344,9 +344,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     out = summary.as_json()
     text = (f"{args.tenant}: read {summary.read:,} records: {summary.created:,} created, "
             f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
-            f"{summary.skipped:,} skipped; {summary.items_added:,} items added")
+            f"{summary.skipped:,} skipped; {summary.items_added:,} items added, "
+            f"{len(summary.warnings):,} warnings")
     text += "".join(f"\n  record {e['record']} (byte {e['offset']}): {e['reason']}"
                     for e in summary.errors)
+    text += "".join(f"\n  warning: record {w['record']} (byte {w['offset']}), field "
+                    f"{w['field']} #{w['occurrence']}: {w['reason']}"
+                    for w in summary.warnings)
     _emit(args, out, text)
     return 0
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -48,6 +48,14 @@ class ImportEntry:
     items: list[ItemDetails] = field(default_factory=list)  # record_id is filled in here
 
 
+class ItemProblem(NamedTuple):
+    """An item of an imported record that was not added (or not changed), and why: `item`
+    is its index in the entry's items."""
+
+    item: int
+    reason: str
+
+
 @dataclass
 class ImportOutcome:
     """What importing one record did."""
@@ -55,7 +63,7 @@ class ImportOutcome:
     status: str
     record_id: UUID
     items_added: int = 0
-    item_problems: list[str] = field(default_factory=list)
+    item_problems: list[ItemProblem] = field(default_factory=list)
 
 
 class Catalog(Application[UUID]):
@@ -308,34 +316,33 @@ class _ImportBatch:
             outcome = ImportOutcome(UPDATED, record_id)
         else:
             outcome = ImportOutcome(UNCHANGED, record_id)
-        for details in entry.items:
-            self._take_item(replace(details, record_id=record_id), outcome)
+        for index, details in enumerate(entry.items):
+            problem = self._take_item(replace(details, record_id=record_id), outcome)
+            if problem is not None:
+                outcome.item_problems.append(ItemProblem(index, problem))
         return outcome
 
-    def _take_item(self, details: ItemDetails, outcome: ImportOutcome) -> None:
+    def _take_item(self, details: ItemDetails, outcome: ImportOutcome) -> str | None:
+        """Adds or moves the item; why it could not, if it could not."""
         try:
             checked = details.checked()
         except CatalogError as error:
-            outcome.item_problems.append(str(error))
-            return
+            return str(error)
         item_id = Item.create_id(checked.barcode)
         existing = self._get(item_id)
         if isinstance(existing, Item):
             if existing.record_id != checked.record_id:
-                outcome.item_problems.append(
-                    f"barcode {checked.barcode!r} already belongs to another record's item; "
-                    "item skipped")
-            elif existing.move(checked.location, self.now):
+                return (f"barcode {checked.barcode!r} already belongs to another record's "
+                        "item; item skipped")
+            if existing.move(checked.location, self.now):
                 self.pending[item_id] = existing
                 if outcome.status == UNCHANGED:
                     outcome.status = UPDATED
-            return
+            return None
         tag = self._get(EpcTag.create_id(checked.epc)) if checked.epc is not None else None
         if isinstance(tag, EpcTag) and tag.item_id is not None:
-            outcome.item_problems.append(
-                f"epc {checked.epc!r} is already on another item; item {checked.barcode!r} "
-                "skipped")
-            return
+            return (f"epc {checked.epc!r} is already on another item; item {checked.barcode!r} "
+                    "skipped")
         item = Item.add(checked, self.now)
         self.pending[item_id] = item
         if checked.epc is not None:
@@ -347,3 +354,4 @@ class _ImportBatch:
         outcome.items_added += 1
         if outcome.status == UNCHANGED:
             outcome.status = UPDATED
+        return None
