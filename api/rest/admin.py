@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import AdminDep, ServicesDep
-from tenants.consortium import tenant_schema
 from tenants.errors import ClientNotFoundError, TenantFieldInvalidError
+from tenants.scope import tenant_schema
 from tenants.tenant import Tenant
 
 router = APIRouter(prefix="/admin", tags=["consortium office"])
