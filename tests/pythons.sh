@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and installs CommonShelf, then runs the unit suite (tests/unit), on every supported
 # Python found on this machine (on PATH as python3.X, or under pyenv). Each gets a venv of
-# its own under .venvs/ (reused next time). Exits non-zero if any fails; says which.
+# its own under .venvs/, reinstalled (package build included) only when pyproject.toml,
+# setup.py or the Cython kernel changed, or with FRESH=1. Exits non-zero if any fails.
 #   bash tests/pythons.sh            # every supported Python found
 #   bash tests/pythons.sh 3.12       # only these
 set -uo pipefail
@@ -30,14 +31,22 @@ for v in "${versions[@]}"; do
   log="$venv.log"
   mkdir -p .venvs
   started=$(date +%s)
-  echo "== Python $v ($python): installing into $venv (log: $log)"
-  if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } \
-         && "$venv/bin/python" -m pip install --quiet --upgrade pip \
-         && "$venv/bin/python" -m pip install --quiet -e '.[test]'; } >"$log" 2>&1; then
-    echo "== Python $v: install FAILED; the end of $log:"
-    tail -n 20 "$log"
-    failed+=("$v (install)")
-    continue
+  stamp="$venv/.installed"
+  if [ -z "${FRESH:-}" ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] \
+       && [ "$stamp" -nt setup.py ] && [ "$stamp" -nt localization_ext/_hologram.pyx ]; then
+    echo "== Python $v ($python): $venv is up to date (FRESH=1 reinstalls)"
+  else
+    echo "== Python $v ($python): installing into $venv (log: $log)"
+    rm -f "$stamp"
+    if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } \
+           && "$venv/bin/python" -m pip install --quiet --upgrade pip \
+           && "$venv/bin/python" -m pip install --quiet -e '.[test]'; } >"$log" 2>&1; then
+      echo "== Python $v: install FAILED; the end of $log:"
+      tail -n 20 "$log"
+      failed+=("$v (install)")
+      continue
+    fi
+    touch "$stamp"
   fi
   # The editable install built the kernel in place for this Python (its own ABI suffix).
   "$venv/bin/python" -m pytest tests/unit -q -p no:cacheprovider
