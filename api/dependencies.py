@@ -14,6 +14,7 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService
+from api.graphql.limits import TenantShare
 from infra.client_usage import ClientUsage
 from infra.database import DDL_LOCK_KEY, Database
 from infra.nats import Nats
@@ -58,6 +59,7 @@ class Services:
     watch: AppliedWatch
     pipeline: CommandPipeline
     scan_jobs: WorkQueue
+    share: TenantShare
     client_usage: ClientUsage
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
@@ -166,8 +168,10 @@ def build_services(settings: Settings) -> Services:
     usage = ClientUsage(database)
     tokens.on_issued = lambda tenant, client_id: usage.token_issued(
         OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
+    share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
+                        burst=2 * settings.tenant_rate)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens, watch,
-                    pipeline, scan_queue(settings), usage)
+                    pipeline, scan_queue(settings), share, usage)
 
 
 def scan_queue(settings: Settings) -> WorkQueue:

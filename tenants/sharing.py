@@ -8,6 +8,7 @@ write and the member's link) finds the same shared record and only links."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -15,21 +16,36 @@ from domain.catalog.errors import RecordNotLinkedError
 from domain.catalog.record import Record
 from domain.shared.application import Receipt
 from domain.sharing.shared_record import SharedRecord
-from infra.marc import to_marcxml
+from infra.marc import to_marcxml, without_local_fields
 from tenants.scope import OfficeScope, TenantScope
 
 
+@dataclass(frozen=True)
+class Shared:
+    """A record just shared: the library's record, the shared record, and the local fields
+    (holdings, local notes, 9XX) that stayed behind."""
+
+    record: Record
+    shared: SharedRecord
+    stripped: list[str]
+
+
 def share_record(scope: TenantScope, office: OfficeScope, record_id: UUID,
-                 receipt: Receipt | None = None) -> tuple[Record, SharedRecord]:
-    """Shares one of the tenant's records; the record then shows the shared record."""
+                 receipt: Receipt | None = None) -> Shared:
+    """Shares one of the tenant's records without its local fields; the record then shows
+    the shared record."""
     record = scope.catalog.get_record(record_id)
     if record.shared_record_id is not None:  # already shows a shared record
-        return record, office.shared.resolve(record.shared_record_id)
+        return Shared(record, office.shared.resolve(record.shared_record_id), [])
+    original_format, original = record.original_format, record.original
+    stripped: list[str] = []
+    if original_format is not None and original is not None:
+        original_format, original, stripped = without_local_fields(original_format, original)
     shared = office.shared.contribute(scope.slug, record.id, record.description,
-                                      record.original_format, record.original)
+                                      original_format, original)
     linked = scope.catalog.link_to_shared(record.id, shared.id, receipt and (
-        lambda linked: receipt((linked, shared))))
-    return linked, shared
+        lambda linked: receipt(Shared(linked, shared, stripped))))
+    return Shared(linked, shared, stripped)
 
 
 def use_shared_record(scope: TenantScope, office: OfficeScope, shared_id: UUID,

@@ -79,6 +79,9 @@ class ShareRecordPayload:
 
     shared_record: SharedRecord
     record: Record
+    stripped_fields: list[str] = strawberry.field(description=(
+        "the local fields (holdings 852 and 876-878, local notes 59X, 9XX) kept back from "
+        "the consortium, by tag"))
 
 
 @strawberry.type
@@ -138,10 +141,12 @@ class SharingMutations:
         answer = await execute(
             info, scope, "shareRecord", input,
             run=lambda receipt: share_record(scope, office, record_id, receipt),
-            answer=lambda shared: {**_record_answer(shared[0]), **_shared_answer(shared[1])},
+            answer=lambda done: {**_record_answer(done.record), **_shared_answer(done.shared),
+                                 "stripped_fields": done.stripped},
             views=CATALOG_VIEWS)
         return ShareRecordPayload(shared_record=await _shared(info, answer),
-                                  record=await _record(info, tenant, answer))
+                                  record=await _record(info, tenant, answer),
+                                  stripped_fields=answer.get("stripped_fields", []))
 
     @strawberry.mutation(description="Show a shared record's metadata: on one of the "  # type: ignore[untyped-decorator]
                          "library's records, or on a new holding without a copy of its own.")
