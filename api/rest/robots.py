@@ -19,11 +19,12 @@ from api.dependencies import PrincipalDep, ServicesDep
 from api.report_formats import report_csv, report_svg
 from api.rest.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from api.rest.uploads import spool_file
-from domain.inventory.scan import DONE
-from projections.inventory.postgres import STATUS, InventoryScans
+from domain.inventory.scan import ACCEPTED, DONE, FAILED, LOCALIZING
+from projections.inventory.view import InventoryScansView, ScanRow
 from tenants.scans import ScanBatchError, accept, queue, report
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
+_STATUSES = (ACCEPTED, LOCALIZING, DONE, FAILED)
 _CHUNK = 1 << 16
 
 
@@ -95,15 +96,14 @@ async def list_scans(
     """The library's scans, newest first, `limit` a page; only a shelf's, a status's or a
     robot's when asked (inventory:upload or library:read)."""
     tenant = _tenant(caller, "inventory:upload", "library:read")
-    if status is not None and status not in STATUS.values():
-        raise HTTPException(422, f"status: {status!r} is not one of "
-                                 f"{sorted(set(STATUS.values()))}")
+    if status is not None and status not in _STATUSES:
+        raise HTTPException(422, f"status: {status!r} is not one of {list(_STATUSES)}")
     before = decode_cursor(after)
 
-    def read() -> list[dict[str, Any]]:
-        with svc.view(InventoryScans) as (view, cur):
-            return view.scans(cur, tenant, limit + 1, shelf=shelf, status=status,
-                              robot=robot, before=before)
+    def read() -> list[ScanRow]:
+        with svc.view(InventoryScansView) as view:
+            return view.scans(tenant, limit + 1, shelf=shelf, status=status, robot=robot,
+                              before=before)
 
     rows = await run_in_threadpool(read)
     page = rows[:limit]

@@ -20,7 +20,7 @@ from domain.catalog.item import Item as ItemAggregate
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record as RecordAggregate
 from domain.shared.application import Receipt
-from projections.local_catalog.postgres import record_row
+from projections.local_catalog.view import record_row
 from tenants.commands import CATALOG_VIEWS
 
 _TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
