@@ -21,10 +21,8 @@ from api.graphql.context import context_getter
 from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
-from infra.database import SWEEP_LOCK_KEY
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
-from tenants.desk import sweep_pickups
 from tenants.imports import beat_while_serving
 from tenants.processes.runner import ProcessRunner
 from tenants.scans import ScanWorker
@@ -114,9 +112,6 @@ def create_app(services: Services, relay: Relay | None = None,
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
         background += [asyncio.create_task(p.run(stop)) for p in processes or []]
-        background.append(asyncio.create_task(sweep_pickups(
-            services.desk, services.reads,
-            lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)))
         background.append(asyncio.create_task(beat_while_serving(
             services.consortium.stores.import_jobs, stop)))
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from psycopg.rows import tuple_row
 from api.auth import Principal, TokenService
 from api.graphql.limits import TenantShare
 from infra.client_usage import ClientUsage
-from infra.database import Database
+from infra.database import SWEEP_LOCK_KEY, Database
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
@@ -29,7 +30,7 @@ from projections.runner import ProjectionWorker
 from projections.watch import AppliedWatch
 from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
-from tenants.desk import Desk
+from tenants.desk import Desk, sweep_pickups
 from tenants.directory.view import ListedTenant, TenantDirectoryView
 from tenants.processes.catalogue import process_managers
 from tenants.processes.runner import Commands, ProcessRunner
@@ -201,8 +202,14 @@ def build_processes(services: Services) -> ProcessRunner:
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
     managers = process_managers(Commands(services.consortium))
+
+    async def sweep(stop: asyncio.Event) -> None:
+        await sweep_pickups(services.desk, services.reads,
+                            lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)
+
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
-                         stream=settings.events_stream, subject_prefix=settings.nats_prefix)
+                         stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                         timers=[sweep])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

@@ -66,6 +66,27 @@ class CirculationTables:
             "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING").format(self.lending),
             (tenant, item_id, lending_id, barcode, record_id, status))
 
+    def record_copy(self, cur: Cursor[Any], tenant: str, lending_id: UUID, *,
+                    item_id: UUID, barcode: str, record_id: UUID, status: str) -> None:
+        """The copy's facts as circulation learnt them (its lending state begins if new)."""
+        cur.execute(sql.SQL(
+            "INSERT INTO {} (tenant, item_id, lending_id, barcode, record_id, status) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant, item_id) DO UPDATE "
+            "SET barcode = EXCLUDED.barcode, record_id = EXCLUDED.record_id").format(
+                self.lending), (tenant, item_id, lending_id, barcode, record_id, status))
+
+    def set_lending_status(self, cur: Cursor[Any], tenant: str, item_id: UUID,
+                           status: str) -> None:
+        """An item's lending status."""
+        cur.execute(sql.SQL("UPDATE {} SET status = %s WHERE tenant = %s "
+                            "AND item_id = %s").format(self.lending), (status, tenant, item_id))
+
+    def return_hold(self, cur: Cursor[Any], tenant: str, hold_id: UUID, status: str) -> None:
+        """A hold back in its queue, at its old place, without a copy."""
+        cur.execute(sql.SQL("UPDATE {} SET status = %s, item_id = NULL, pickup_until = NULL "
+                            "WHERE tenant = %s AND hold_id = %s").format(self.holds),
+                    (status, tenant, hold_id))
+
     def check_out(self, cur: Cursor[Any], tenant: str, *, loan_id: UUID, item_id: UUID,
                   item_barcode: str, record_id: UUID, borrower: UUID, patron_group: str,
                   material_type: str, checked_out_at: datetime, due_at: datetime,

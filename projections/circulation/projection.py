@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import Cursor
 
 from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import AVAILABLE, CHECKED_OUT, ON_HOLD_SHELF, Lending
+from domain.circulation.lending import AVAILABLE, CHECKED_OUT, LOST, ON_HOLD_SHELF, Lending
 from domain.circulation.patron import Borrower
 from projections.circulation.postgres import (
     CANCELLED,
@@ -72,6 +72,35 @@ class Circulation(Projection):
                         source: Source) -> None:
         self.store.expire_pickup(cur, source.tenant, event.hold_id, hold_status=EXPIRED,
                                  item_status=AVAILABLE)
+
+    @on(Lending.CopyRecorded)
+    def _copy_recorded(self, cur: Cursor[Any], event: Lending.CopyRecorded,
+                       source: Source) -> None:
+        self.store.record_copy(cur, source.tenant, event.originator_id, item_id=event.item_id,
+                               barcode=event.item_barcode, record_id=event.record_id,
+                               status=AVAILABLE)
+
+    @on(Lending.PickupCancelled)
+    def _pickup_cancelled(self, cur: Cursor[Any], event: Lending.PickupCancelled,
+                          source: Source) -> None:
+        self.store.expire_pickup(cur, source.tenant, event.hold_id, hold_status=CANCELLED,
+                                 item_status=AVAILABLE)
+
+    @on(Lending.DeclaredLost)
+    def _declared_lost(self, cur: Cursor[Any], event: Lending.DeclaredLost,
+                       source: Source) -> None:
+        self.store.check_in(cur, source.tenant, item_id=event.item_id, loan_id=event.loan_id,
+                            checked_in_at=event.declared_at, was_overdue=event.was_overdue,
+                            status=LOST)
+
+    @on(Lending.Found)
+    def _found(self, cur: Cursor[Any], event: Lending.Found, source: Source) -> None:
+        self.store.set_lending_status(cur, source.tenant, event.item_id, AVAILABLE)
+
+    @on(HoldQueue.HoldReturned)
+    def _hold_returned(self, cur: Cursor[Any], event: HoldQueue.HoldReturned,
+                       source: Source) -> None:
+        self.store.return_hold(cur, source.tenant, event.hold_id, WAITING)
 
     @on(HoldQueue.HoldPlaced)
     def _hold_placed(self, cur: Cursor[Any], event: HoldQueue.HoldPlaced,

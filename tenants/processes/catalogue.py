@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tenants.processes.copies import ItemsToCopies
 from tenants.processes.runner import Commands, ProcessManager
+from tenants.processes.sharing import ContributionsToLinks
 
 
 def process_managers(commands: Commands) -> list[ProcessManager]:
-    """Every process manager, issuing its commands through `commands`. (The reactions that
-    still run elsewhere move here: hold-pickup expiry, contribute-then-link, item → copy.)"""
-    del commands  # none yet
-    return []
+    """Every process manager, issuing its commands through `commands`."""
+    return [ContributionsToLinks(commands), ItemsToCopies(commands)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -29,6 +29,7 @@ from tenants.consortium import Consortium
 from tenants.scope import TenantScope
 
 TRACKING = Tracking("processes", "tracking", member_column="manager")
+Timer = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # runs until the event is set
 ReceiptFor = Callable[[Any], Receipt]  # a command's result → its receipt
 
 
@@ -104,8 +105,10 @@ class ProcessRunner:
 
     def __init__(self, managers: list[ProcessManager], database_url: str, nats_url: str, *,
                  stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 64,
-                 ack_wait_s: float = 30, failure_delay_s: float = 5) -> None:
+                 ack_wait_s: float = 30, failure_delay_s: float = 5,
+                 timers: Sequence[Timer] = ()) -> None:
         self.managers = sorted(managers, key=lambda m: m.name)
+        self.timers = list(timers)  # reactions to time, not events: the hold-shelf sweep
         self.decoder = Decoder()
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
@@ -150,8 +153,10 @@ class ProcessRunner:
         """Nobody waits on a manager's positions."""
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Reacts until `stop` is set (with no manager to run, only waits)."""
-        if not self.managers:
+        """Reacts to events and to time until `stop` is set."""
+        timers = [asyncio.create_task(timer(stop)) for timer in self.timers]
+        if self.managers:
+            await self.follower.run(stop)
+        else:
             await stop.wait()
-            return
-        await self.follower.run(stop)
+        await asyncio.gather(*timers)
