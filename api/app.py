@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,7 @@ from api.browser import (
 )
 from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
-from api.graphql.schema import schema
+from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
 from infra.relay import Relay
@@ -81,6 +82,11 @@ class _TooLargeError(Exception):
 
 
 _collectors: list[Collector] = []
+
+
+def graphql_sdl() -> PlainTextResponse:
+    """The GraphQL schema as SDL, for client code generators (no token needed)."""
+    return PlainTextResponse(sdl(), media_type="text/plain; charset=utf-8")
 
 
 class QueryStringsOut(logging.Filter):
@@ -145,6 +151,8 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(robots.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.add_api_route("/graphql/schema.graphql", graphql_sdl, methods=["GET"],
+                      response_class=PlainTextResponse, tags=["graphql"])
     app.include_router(LocalGraphiQL(schema, context_getter=context_getter), prefix="/graphql")
     app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import json
 import logging
@@ -136,6 +137,11 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
 
     log_config = json_logging(args.log_level) if args.log_format == "json" else None
     announce = _announcer(log_config is not None)
+    background_role = args.role in ("relay", "projections", "scans", "processes")
+    # The API's port is taken before anything starts or a URL is printed.
+    listening = None if background_role else listening_socket(
+        args.host, args.port, reuse_port=args.reuse_port,
+        how_to_choose=_how_to_choose_port(args))
     with running_services(args.data_dir) as services:
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
         only = [n for group in args.projections or [] for n in group.split(",") if n]
@@ -143,35 +149,58 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
                    if args.role in ("all", "projections") else [])
         scan_workers = [build_scan_worker(services)] if args.role in ("all", "scans") else []
         processes = [build_processes(services)] if args.role in ("all", "processes") else []
-        if args.role in ("relay", "projections", "scans", "processes"):
+        if listening is None:
             create_read_models(services)  # a role may read a view: none creates tables
             return _background_only(services, [*([relay] if relay else []), *workers,
                                                *scan_workers, *processes], args, announce)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers, scan_workers, processes)
         _settle_garbage_collector()
-        url = f"http://{args.host}:{args.port}"
+        port = listening.getsockname()[1]  # --port 0: the one the system chose
+        url = f"http://{args.host}:{port}"
         if args.metrics_port is not None:
             announce(f"metrics at {_serve_metrics(args.metrics_host, args.metrics_port)}")
         announce(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
                  f"API docs: {url}/docs)")
-        server = _http_server(app, args.host, args.port, args.log_level, log_config=log_config,
+        server = _http_server(app, args.host, port, args.log_level, log_config=log_config,
                               drain_s=services.settings.drain_s)
-        if args.reuse_port:
-            server.run(sockets=[_shared_socket(args.host, args.port)])
-        else:
-            server.run()
+        server.run(sockets=[listening])
     return 0
 
 
-def _shared_socket(host: str, port: int) -> socket.socket:
-    """A listening socket other API processes on this host may bind too (SO_REUSEPORT):
-    the kernel spreads connections over them, one process per core."""
+def _how_to_choose_port(args: argparse.Namespace) -> str:
+    another = args.port + 1 if 0 < args.port < 65535 else 8080
+    if args.command == "demo":
+        return (f"choose another: make demo PORT={another} (or commonshelf demo "
+                f"--port {another})")
+    return f"choose another: commonshelf serve --port {another}"
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool = False,
+                     how_to_choose: str = "") -> socket.socket:
+    """The API's listening socket, bound before anything starts, so a port in use is said
+    at once (and which), not after a URL was printed. With `reuse_port`, other API
+    processes on this host may bind it too (SO_REUSEPORT): the kernel spreads connections
+    over them, one process per core."""
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"port {port} is not a TCP port (0-65535); {how_to_choose}")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                          socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise SettingsError(f"port {port} on {host} is already in use (another "
+                                f"CommonShelf, or another program); {how_to_choose}") from None
+        if error.errno == errno.EACCES:
+            raise SettingsError(f"port {port} on {host} needs privileges this user lacks; "
+                                f"{how_to_choose}") from None
+        raise SettingsError(f"cannot listen on {host}:{port} ({error.strerror}): HOST must "
+                            "be an address of this machine (127.0.0.1, 0.0.0.0, ::)") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -414,9 +443,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     out = summary.as_json()
     text = (f"{args.tenant}: read {summary.read:,} records: {summary.created:,} created, "
             f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
-            f"{summary.skipped:,} skipped; {summary.items_added:,} items added")
+            f"{summary.skipped:,} skipped; {summary.items_added:,} items added, "
+            f"{len(summary.warnings):,} warnings")
     text += "".join(f"\n  record {e['record']} (byte {e['offset']}): {e['reason']}"
                     for e in summary.errors)
+    text += "".join(f"\n  warning: record {w['record']} (byte {w['offset']}), field "
+                    f"{w['field']} #{w['occurrence']}: {w['reason']}"
+                    for w in summary.warnings)
     _emit(args, out, text)
     return 0
 
@@ -458,6 +491,16 @@ def cmd_inventory(args: argparse.Namespace) -> int:
           "\n".join(f"{t['epc']}  x {t['x']:+.3f} m  y {t['y']:+.3f} m  {t['reads']:>4} reads  "
                     f"{'ok' if t['localized'] else 'UNLOCALIZED'}" for t in tags)
           + f"\n{len(tags)} tags in {seconds:.2f} s ({args.engine})")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Prints the GraphQL schema as SDL (what docs/schema.graphql holds)."""
+    from api.graphql.schema import sdl  # noqa: PLC0415 (strawberry, on demand)
+
+    if not args.graphql:
+        raise SettingsError("say which schema: commonshelf schema --graphql")
+    sys.stdout.write(sdl())
     return 0
 
 
@@ -597,6 +640,10 @@ def parser() -> argparse.ArgumentParser:
 
     _inventory_parser(sub, common)
 
+    schema = sub.add_parser("schema", help="print an API schema")
+    schema.add_argument("--graphql", action="store_true",
+                        help="the GraphQL schema as SDL (also at GET /graphql/schema.graphql)")
+
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)
     ccreate = csub.add_parser("create", parents=[common])
@@ -623,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         "catalog": cmd_catalog,
         "inventory": cmd_inventory,
         "keys": cmd_keys,
+        "schema": cmd_schema,
     }
     try:
         return handlers[args.command](args)
