@@ -58,7 +58,8 @@ class ProjectionWorker:
     def __init__(
         self, projections: Projection | list[Projection], database_url: str, nats_url: str,
         *, stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
-        ack_wait_s: float = 10, failure_delay_s: float = 5, poison_attempts: int = 3,
+        ack_wait_s: float = 10, failure_delay_s: float = 5, replicas: int = 1,
+        poison_attempts: int = 3,
     ) -> None:
         chosen = projections if isinstance(projections, list) else [projections]
         self.projections = sorted(chosen, key=lambda p: p.name)
@@ -66,8 +67,8 @@ class ProjectionWorker:
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
             subject_prefix=subject_prefix, batch=batch, ack_wait_s=ack_wait_s,
-            failure_delay_s=failure_delay_s, poison_attempts=poison_attempts,
-            shared_logs=SHARED_LOGS)
+            failure_delay_s=failure_delay_s, replicas=replicas,
+            poison_attempts=poison_attempts, shared_logs=SHARED_LOGS)
 
     @property
     def stats(self) -> FollowerStats:
