@@ -29,7 +29,7 @@ KEYS = (
     "record_type", "bib_level", "form_of_item", "fixed_dates", "physical_descriptions",
     "content_types", "media_types", "carrier_types", "gmd", "title_parts",
     "title_nonfiling", "series_numbering", "host", "standard_numbers", "publisher_numbers",
-    "carrier_notes", "publication_years", "links",
+    "carrier_notes", "publication_years", "links", "isbn_qualifiers",
 )
 _TRAILING = " /:;,.=+"
 _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
@@ -152,7 +152,7 @@ _LISTS = ("isbns", "cancelled_isbns", "issns", "system_numbers", "authors", "alt
           "alt_authors", "series", "subjects", "languages", "physical_descriptions",
           "content_types", "media_types", "carrier_types", "title_parts", "series_numbering",
           "standard_numbers", "publisher_numbers", "carrier_notes", "publication_years",
-          "links")
+          "links", "isbn_qualifiers")
 _NAME_TAGS = ("100", "110", "111", "700", "710", "711")
 
 
@@ -250,9 +250,19 @@ def _link(d: Description, field: FieldLike) -> None:  # 856
             d["links"].append(entry)
 
 
+_QUALIFIER = re.compile(r"\(([^)]+)\)")
+
+
 def _isbn(d: Description, field: FieldLike) -> None:
+    qualifiers = [clean(q) for q in _values(field, "q")]
     for value in _values(field, "a"):
-        _add_unique(d["isbns"], normalize_isbn(value))
+        isbn = normalize_isbn(value)
+        _add_unique(d["isbns"], isbn)
+        # "(pbk.)", "(EPUB)" in $a (AACR2) or $q (RDA): the binding or file format
+        for qualifier in [*qualifiers, *(clean(q) for q in _QUALIFIER.findall(value))]:
+            entry = {"isbn": isbn, "qualifier": qualifier}
+            if isbn and qualifier and entry not in d["isbn_qualifiers"]:
+                d["isbn_qualifiers"].append(entry)
     for value in _values(field, "z"):
         _add_unique(d["cancelled_isbns"], normalize_isbn(value))
 

@@ -26,10 +26,14 @@ _CONTENT_FAMILIES = {"txt": "text", "text": "text", "tdi": "video",
 # Rough media and the precise ones they cover.
 _COVERS = {"videodisc": frozenset({"dvd", "bluray"}),
            "audio disc": frozenset({"cd", "lp", "daisy", "mp3"}),
-           "videocassette": frozenset({"vhs"})}
-_ELECTRONIC_FORMS = frozenset("oqs")
+           "videocassette": frozenset({"vhs"}),
+           "electronic": frozenset({"online", "direct electronic"})}
 _TEXT_FORMS = {"a": "microform", "b": "microform", "c": "microform", "d": "large print",
-               "f": "braille", "o": "electronic", "q": "electronic", "s": "electronic"}
+               "f": "braille", "o": "online", "q": "direct electronic", "s": "electronic"}
+_ELECTRONIC_FORMS = {"o": "online", "q": "direct electronic", "s": "electronic"}
+# RDA type codes (336 $b three letters, 337 $b one, 338 $b two): compared as codes only,
+# since the terms ($a) come in the cataloguing language.
+_CODE_LENGTHS = {"content_types": 3, "media_types": 1, "carrier_types": 2}
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Carrier:
 
     family: str | None
     medium: str | None
+    record_type: str | None = None  # leader/06
+    rda: tuple[frozenset[str], ...] = ()  # 336, 337, 338 codes
 
     @property
     def label(self) -> str:
@@ -46,9 +52,16 @@ class Carrier:
 
 
 def conflict(a: Carrier, b: Carrier) -> bool:
-    """True when two carriers are surely different (a rough medium agrees with the
-    precise ones it covers; an unknown family or medium agrees with anything)."""
+    """True when two carriers are surely different: another family or type of record
+    (leader/06), media that differ (a rough medium agrees with the precise ones it covers;
+    an unknown one with anything), or RDA content, media or carrier types with no code in
+    common."""
     if a.family and b.family and a.family != b.family:
+        return True
+    if a.record_type and b.record_type and a.record_type != b.record_type and not (
+            {a.record_type, b.record_type} == {"a", "m"} and a.family == "text"):
+        return True  # e-books catalogued as computer files are still text
+    if any(x and y and not x & y for x, y in zip(a.rda, b.rda, strict=False)):
         return True
     if not a.medium or not b.medium or a.medium == b.medium:
         return False
@@ -60,14 +73,19 @@ def carrier_of(d: dict[str, Any]) -> Carrier:
     family = _family(d)
     words = _words(d)
     if family == "text":  # a recording coded as a book: its extent tells
-        family = _family_by_extent(fold(d.get("extent") or "")) or family
+        family = _family_by_extent(fold(d.get("extent") or "").replace("-", " ")) or family
+    medium: str | None
     if family in ("text", "score", "map"):
-        return Carrier(family, _printed_medium(d, words))
-    if family == "video":
-        return Carrier(family, _video_medium(d, words))
-    if family == "audio":
-        return Carrier(family, _audio_medium(d, words))
-    return Carrier(family, "electronic" if _electronic(d, words) else None)
+        medium = _printed_medium(d, words)
+    elif family == "video":
+        medium = _video_medium(d, words)
+    elif family == "audio":
+        medium = _audio_medium(d, words)
+    else:
+        medium = _electronic(d, words)
+    rda = tuple(frozenset(v for v in d.get(key) or [] if len(v) == size and v.isalpha())
+                for key, size in _CODE_LENGTHS.items())
+    return Carrier(family, medium, d.get("record_type"), rda)
 
 
 def _family(d: dict[str, Any]) -> str | None:
@@ -88,15 +106,19 @@ def _family(d: dict[str, Any]) -> str | None:
     return None
 
 
+_EXTENT_FAMILIES = (
+    ("sound disc", "audio"), ("audio disc", "audio"), ("audiocassette", "audio"),
+    ("sound cassette", "audio"), ("compact disc", "audio"), ("cd aanilevy", "audio"),
+    ("aanilevy", "audio"), ("ljudskiv", "audio"), ("aanikasetti", "audio"),
+    ("ljudkassett", "audio"), ("videodisc", "video"), ("videocassette", "video"),
+    ("dvd videolevy", "video"), ("videolevy", "video"), ("videoskiv", "video"),
+    ("videokasetti", "video"), ("videokassett", "video"))
+
+
 def _family_by_extent(extent: str) -> str | None:
     """The family the extent's main unit names (300 $a, not accompanying material)."""
-    for unit, family in (("sound disc", "audio"), ("audio disc", "audio"),
-                         ("audiocassette", "audio"), ("sound cassette", "audio"),
-                         ("compact disc", "audio"), ("videodisc", "video"),
-                         ("videocassette", "video")):
-        if extent.lstrip("0123456789 ").startswith(unit):
-            return family
-    return None
+    unit = extent.lstrip("0123456789 ")
+    return next((family for name, family in _EXTENT_FAMILIES if unit.startswith(name)), None)
 
 
 def _words(d: dict[str, Any]) -> str:
@@ -110,13 +132,23 @@ def _first_007(d: dict[str, Any]) -> str:
     return str(found[0]) if found else ""
 
 
-def _electronic(d: dict[str, Any], words: str) -> bool:
-    form = d.get("form_of_item")
-    carriers = d.get("carrier_types") or []
+_ONLINE_WORDS = (" online resource", " verkkoaineisto", " onlineresurs", " e resurs")
+
+
+def _electronic(d: dict[str, Any], words: str) -> str | None:
+    """Online, direct (a disc, a card) or electronic without saying which; None if not."""
+    form = d.get("form_of_item") or ""
+    carrier = (d.get("carrier_types") or [""])[0]
     media = d.get("media_types") or []
-    return bool(form in _ELECTRONIC_FORMS or (carriers and carriers[0] in ("cr", "online resource"))
-                or (not carriers and media and media[0] in ("c", "computer"))
-                or "electronic resource" in words or " online resource" in words)
+    signs = (
+        (_ELECTRONIC_FORMS.get(form), True),
+        ("online", carrier in ("cr", "online resource")),
+        ("direct electronic", carrier in ("cd", "ck", "cb", "computer disc")),
+        ("online", any(w in words for w in _ONLINE_WORDS)),
+        ("electronic", not carrier and bool(media) and media[0] in ("c", "computer")),
+        ("electronic", "electronic resource" in words or "computer file" in words),
+    )
+    return next((medium for medium, holds in signs if holds and medium), None)
 
 
 def _printed_medium(d: dict[str, Any], words: str) -> str:
@@ -127,13 +159,16 @@ def _printed_medium(d: dict[str, Any], words: str) -> str:
     carrier = (d.get("carrier_types") or [""])[0]
     first = _first_007(d)
     signs = (  # the first that holds
-        ("electronic", _electronic(d, words)),
-        ("microform", carrier.startswith("h") or first[:1] == "h" or "microf" in words),
-        ("braille", first[:1] == "f" or first[:2] == "tc" or " braille " in words),
-        ("large print", first[:2] == "td" or "large print" in words),
-        ("electronic", _online_only(d)),
+        (_electronic(d, words), True),
+        ("microform", carrier.startswith("h") or first[:1] == "h" or "mikrof" in words
+         or "microf" in words),
+        ("braille", first[:1] == "f" or first[:2] == "tc" or any(
+            w in words for w in (" braille", " pistekirjoitus", " punktskrift"))),
+        ("large print", first[:2] == "td" or any(
+            w in words for w in ("large print", "isotekstinen", " storstil"))),
+        ("online", _online_only(d)),
     )
-    return next((medium for medium, holds in signs if holds), "print")
+    return next((medium for medium, holds in signs if holds and medium), "print")
 
 
 def _online_only(d: dict[str, Any]) -> bool:
@@ -153,30 +188,35 @@ def _video_medium(d: dict[str, Any], words: str) -> str | None:
                                                               " bd rom", " bd "))),
         ("dvd", "v" in formats or " dvd" in words),
         ("vhs", "b" in formats or " vhs" in words),
-        ("electronic", _electronic(d, words)),
+        (_electronic(d, words), True),
         ("film", film or carrier.startswith("m") or " film reel" in words),
-        ("videodisc", carrier == "vd" or "videodisc" in words or any(
-            p[1:2] == "d" for p in codes)),
-        ("videocassette", carrier == "vf" or "videocassette" in words or any(
+        ("videodisc", carrier == "vd" or any(w in words for w in (
+            "videodisc", "videolevy", "videoskiv")) or any(p[1:2] == "d" for p in codes)),
+        ("videocassette", carrier == "vf" or any(w in words for w in (
+            "videocassette", "videokasetti", "videokassett")) or any(
             p[1:2] == "f" for p in codes)),
     )
-    return next((medium for medium, holds in signs if holds), None)
+    return next((medium for medium, holds in signs if holds and medium), None)
 
 
 def _audio_medium(d: dict[str, Any], words: str) -> str | None:
     codes = [p for p in (d.get("physical_descriptions") or []) if p[:1] == "s"]
     kinds = {p[1:2] for p in codes}
     carrier = (d.get("carrier_types") or [""])[0]
+    daisy = " daisy" in words or "daisy" in fold(d.get("subtitle") or "") or "celia" in fold(
+        d.get("publisher") or "")  # Celia: Finland's library for readers with print disabilities
     signs = (  # the first that holds
-        ("daisy", " daisy" in words),
+        ("daisy", daisy),
         ("mp3", " mp3" in words),
         ("playaway", " playaway" in words),
         (_disc(codes), True),
-        ("cassette", "s" in kinds or carrier == "ss" or "cassette" in words),
+        ("cassette", "s" in kinds or carrier == "ss" or any(
+            w in words for w in ("cassette", "kasetti", "kassett"))),
         ("reel", "t" in kinds or carrier == "st" or " tape reel" in words),
         (_disc_in_words(words), True),
-        ("electronic", _electronic(d, words)),
-        ("audio disc", "d" in kinds or carrier == "sd" or " disc" in words),
+        (_electronic(d, words), True),
+        ("audio disc", "d" in kinds or carrier == "sd" or any(
+            w in words for w in (" disc", "aanilevy", "ljudskiv"))),
     )
     return next((medium for medium, holds in signs if holds and medium), None)
 
@@ -196,11 +236,11 @@ def _disc(codes: list[str]) -> str | None:
 
 def _disc_in_words(words: str) -> str | None:
     """CD or LP in the extent's or notes' words."""
+    disc = any(w in words for w in (" disc", "aanilevy", "ljudskiv"))
     if any(w in words for w in (" cd ", " cds ", "compact disc", " cd rom")) or (
-            " disc" in words and any(w in words for w in ("4 3/4 in", "12 cm", " digital"))):
+            disc and any(w in words for w in ("4 3/4 in", "12 cm", " digital"))):
         return "cd"
     if any(w in words for w in (" lp ", " lps ", " vinyl")) or (
-            " disc" in words and any(w in words for w in (" rpm", "12 in", "10 in", "7 in",
-                                                          " analog"))):
+            disc and any(w in words for w in (" rpm", "12 in", "10 in", "7 in", " analog"))):
         return "lp"
     return None

@@ -66,6 +66,8 @@ class Profile:
     edition: str | None
     carrier: Carrier
     serial: bool | None
+    bib_level: str | None
+    bindings: frozenset[tuple[str, str]]  # (ISBN-13, binding or file format)
     parts: tuple[str, ...]
     series_numbers: frozenset[tuple[str, str]]
     host: tuple[str, ...] | None
@@ -115,6 +117,10 @@ def profile(key: str, d: dict[str, Any]) -> Profile:
         edition=nz.edition_key(d.get("edition")),
         carrier=carrier_of(d),
         serial=(bib_level in _SERIAL_LEVELS) if bib_level else None,
+        bib_level=bib_level,
+        bindings=frozenset((i, b) for q in d.get("isbn_qualifiers") or []
+                           for i in [nz.isbn13(str(q.get("isbn") or ""))]
+                           for b in [nz.binding(q.get("qualifier"))] if i and b),
         parts=_parts(d),
         series_numbers=_series_numbers(d),
         host=_host(d.get("host")),
@@ -144,12 +150,26 @@ def _titles(d: dict[str, Any], language: str | None) -> tuple[TitleForm, ...]:
     parts = " ".join(str(p) for p in d.get("title_parts") or [])
     full = main + nz.tokens(d.get("subtitle")) + nz.tokens(parts)
     forms = [TitleForm(full, main, nz.script_of(full))] if full else []
+    # A title given with its series (245 "Series : Title" against 245 "Title" and 490
+    # "Series"): the combinations are forms of the title too.
+    for name in _series_names(d, language) if full else []:
+        forms += [TitleForm(name + full, name + main, forms[0].script),
+                  TitleForm(full + name, main + name, forms[0].script)]
     for alt in d.get("alt_titles") or []:
         # An 880 title is rendered whole ($a $b $n $p); its main title is not told apart.
         tokens = nz.title_tokens(str(alt), language, None)
         if tokens:
             forms.append(TitleForm(tokens, tokens, nz.script_of(tokens)))
     return tuple(forms)
+
+
+def _series_names(d: dict[str, Any], language: str | None) -> list[tuple[str, ...]]:
+    names: list[tuple[str, ...]] = []
+    for statement in d.get("series") or []:
+        name = nz.title_tokens(str(statement).split(";")[0], language, None)
+        if name and name not in names:
+            names.append(name)
+    return names
 
 
 def _main_authors(d: dict[str, Any]) -> frozenset[str]:
@@ -231,20 +251,55 @@ def conflict(a: Profile, b: Profile) -> str | None:
     """What proves two records different, whatever else they share; None if nothing."""
     if a.key > b.key:  # the same words whichever record is asked about first
         a, b = b, a
+    for check in _CHECKS:
+        found = check(a, b)
+        if found:
+            return found
+    return None
+
+
+def _level_conflict(a: Profile, b: Profile) -> str | None:
+    """A serial against a monograph; any other bibliographic level (leader/07) apart."""
     if a.serial is not None and b.serial is not None and a.serial != b.serial:
         return "serial vs monograph"
+    if a.bib_level and b.bib_level and a.bib_level != b.bib_level:
+        return f"bibliographic level {a.bib_level} vs {b.bib_level}"
+    return None
+
+
+def _carrier_conflict(a: Profile, b: Profile) -> str | None:
     if carrier_conflict(a.carrier, b.carrier):
         return f"carrier {a.carrier.label} vs {b.carrier.label}"
+    return None
+
+
+def _part_conflict(a: Profile, b: Profile) -> str | None:
+    """Another part or volume (245 $n $p), or a part against the whole."""
     if a.parts != b.parts:
         return f"part {' '.join(a.parts) or '(whole)'} vs {' '.join(b.parts) or '(whole)'}"
+    return None
+
+
+def _host_conflict(a: Profile, b: Profile) -> str | None:
     if (a.host is None) != (b.host is None):
         return "component vs host"
     if a.host != b.host:
         return "another host"
-    return _series_conflict(a, b) or _edition_or_year_conflict(a, b)
+    return None
+
+
+def _binding_conflict(a: Profile, b: Profile) -> str | None:
+    """One ISBN qualified differently (paperback against hardcover, EPUB against PDF)."""
+    for isbn in sorted(a.isbns & b.isbns):
+        mine = {kind for i, kind in a.bindings if i == isbn}
+        theirs = {kind for i, kind in b.bindings if i == isbn}
+        if mine and theirs and not mine & theirs:
+            return f"isbn {isbn} {'/'.join(sorted(mine))} vs {'/'.join(sorted(theirs))}"
+    return None
 
 
 def _edition_or_year_conflict(a: Profile, b: Profile) -> str | None:
+    """Another edition statement (both numbered, or both in words); years apart."""
     if a.edition and b.edition and a.edition != b.edition and (
             a.edition.isdigit() == b.edition.isdigit()):
         return f"edition {a.edition} vs {b.edition}"
@@ -256,11 +311,15 @@ def _edition_or_year_conflict(a: Profile, b: Profile) -> str | None:
 
 def _series_conflict(a: Profile, b: Profile) -> str | None:
     """Numbers in one series that differ (volume 2 against volume 3 of one set)."""
-    for series, number in a.series_numbers:
+    for series, number in sorted(a.series_numbers):
         other = {n for s, n in b.series_numbers if s == series}
         if other and number not in other:
             return f"series number {number} vs {min(other)}"
     return None
+
+
+_CHECKS = (_level_conflict, _carrier_conflict, _part_conflict, _binding_conflict,
+           _host_conflict, _series_conflict, _edition_or_year_conflict)
 
 
 def _close_years(a: Profile, b: Profile) -> bool:
@@ -315,6 +374,10 @@ def _identifiers(a: Profile, b: Profile, reasons: list[str]) -> float:
     if a.isbns and b.isbns and not a.isbns & b.isbns and not weak:
         score -= 3.0
         reasons.append("isbns differ")
+        kinds_a, kinds_b = {k for _, k in a.bindings}, {k for _, k in b.bindings}
+        if kinds_a and kinds_b and not kinds_a & kinds_b:
+            score -= 2.0  # a paperback and a hardcover, each with its own ISBN
+            reasons.append("bindings differ")
     for kind, mine, theirs, weight in (("lccn", a.lccns, b.lccns, 4.0),
                                        ("oclc", a.oclcs, b.oclcs, 2.0),
                                        ("issn", a.issns, b.issns, 3.0)):

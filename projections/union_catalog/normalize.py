@@ -170,8 +170,9 @@ def publisher_tokens(text: str | None) -> frozenset[str]:
     return frozenset(t for t in tokens(text) if t not in _PUBLISHER_NOISE)
 
 
-_PAGES = re.compile(r"(\d+)\s*(?:p\b|pp\b|pages?\b|leaves\b|s\.|sider|sidor|seiten|стр|页|頁)")
-_VOLUMES = re.compile(r"(\d+)\s*(?:v\b|vol|volumes?\b|bd|bände|band)")
+_PAGES = re.compile(r"(\d+)\s*(?:p\b|pp\b|pages?\b|leaves\b|s\.|s\b|sider|sidor|seiten|sivua|"
+                    r"sivu|стр|页|頁)")
+_VOLUMES = re.compile(r"(\d+)\s*(?:v\b|vol|volumes?\b|bd|bande|band|nidetta|osaa|delar)")
 _MINUTES = re.compile(r"(\d+)\s*(?:min)")
 
 
@@ -257,6 +258,26 @@ def _roman(text: str) -> int:
         value = values[char]
         total += -value if i + 1 < len(text) and values[text[i + 1]] > value else value
     return total
+
+
+_BINDINGS = (("epub", "epub"), ("pdf", "pdf"), ("mobi", "mobi"), ("kindle", "mobi"),
+             ("hft", "paperback"), ("haftad", "paperback"), ("mjuka", "paperback"),
+             ("nid", "paperback"), ("paperback", "paperback"), ("pbk", "paperback"),
+             ("pehmeakantinen", "paperback"), ("softcover", "paperback"), ("pb", "paperback"),
+             ("hard", "hardcover"), ("harda", "hardcover"), ("kovakantinen", "hardcover"),
+             ("sid", "hardcover"), ("inb", "hardcover"), ("hbk", "hardcover"),
+             ("hc", "hardcover"), ("cloth", "hardcover"), ("hb", "hardcover"))
+
+
+def binding(qualifier: str | None) -> str | None:
+    """The binding or file format an ISBN's qualifier names ("pbk." → paperback; "sid." →
+    hardcover; "EPUB"), or None ("alk. paper", "v. 1", "set")."""
+    words = tokens(qualifier)
+    if not words:
+        return None
+    if any(w in ("epub", "pdf", "mobi", "kindle") for w in words):
+        return next(kind for name, kind in _BINDINGS if name in words)
+    return next((kind for name, kind in _BINDINGS if words[0].startswith(name)), None)
 
 
 def years_in(text: str | None) -> list[str]:

@@ -89,8 +89,10 @@ def _isbn_other_form(fields: list[MarcField]) -> list[MarcField]:
         if not forms:
             return value
         other = forms[0]
-        return f"{other[:3]}-{other[3:4]}-{other[4:9]}-{other[9:]} (pbk.)" if len(
+        qualifier = value[value.index("("):] if "(" in value else ""
+        hyphenated = f"{other[:3]}-{other[3:4]}-{other[4:9]}-{other[9:]}" if len(
             other) == 13 else other
+        return f"{hyphenated} {qualifier}".strip()
 
     return [_with_subfields(x, change) if x.tag == "020" else x for x in fields]
 
@@ -415,6 +417,75 @@ def _edition_groups() -> list[Labelled]:
     ]
 
 
+def _nordic_groups() -> list[Labelled]:
+    """Finnish and Swedish records say their carrier in their own words ("CD-äänilevy",
+    "DVD-videolevy", "verkkoaineisto") and qualify ISBNs ("sid.", "nid.", "EPUB")."""
+    def album(extent: str) -> dict[str, Any]:
+        return describe_fields([
+            fixed("1987", lang="fin"), f("100", "1 ", "a", "Kihlman, Ville."),
+            f("245", "10", "a", "Kesäyön unelma"),
+            f("260", "  ", "a", "Helsinki :", "b", "Finnlevy,", "c", "1987."),
+            f("300", "  ", "a", extent)], MUSIC)
+
+    def film(extent: str, year: str = "2010") -> dict[str, Any]:
+        return describe_fields([
+            fixed(year, at=29, lang="fin"), f("245", "10", "a", "Tuntematon sotilas"),
+            f("264", " 1", "a", "Helsinki :", "b", "Future Film,", "c", f"[{year}]"),
+            f("300", "  ", "a", extent)], VIDEO)
+
+    def novel(*extra: MarcField, isbn: str, qualifier: str, leader: str = BOOK,
+              extent: str = "342 sivua ;") -> dict[str, Any]:
+        return describe_fields([
+            fixed("2019", lang="fin"), f("020", "  ", "a", isbn, "q", qualifier),
+            f("100", "1 ", "a", "Liksom, Rosa,"), f("245", "10", "a", "Everstinna"),
+            f("264", " 1", "a", "Helsinki :", "b", "Like,", "c", "[2019]"),
+            f("300", "  ", "a", extent), *extra], leader)
+
+    hard, soft, epub = isbn13("978952011234"), isbn13("978952011235"), isbn13("978952011236")
+    return [
+        Labelled("kesayo-cd", album("1 CD-äänilevy (45 min)"), "kesayo-cd", "carrier"),
+        Labelled("kesayo-cd-lib2", album("1 CD-ljudskiva"), "kesayo-cd", "carrier"),
+        Labelled("kesayo-lp", album("1 LP-äänilevy"), "kesayo-lp", "carrier"),
+        Labelled("kesayo-lp-lib3", album("1 äänilevy : analoginen, 33 1/3 kierr./min"),
+                 "kesayo-lp", "carrier"),
+        Labelled("tuntematon-dvd", film("1 DVD-videolevy (180 min)"), "tuntematon-dvd",
+                 "carrier"),
+        Labelled("tuntematon-dvd-lib2", film("1 DVD-videoskiva"), "tuntematon-dvd", "carrier"),
+        Labelled("tuntematon-bd", film("1 Blu-ray-videolevy (180 min)"), "tuntematon-bd",
+                 "carrier"),
+        Labelled("everstinna-sid", novel(isbn=hard, qualifier="sidottu"), "everstinna-sid",
+                 "carrier"),
+        Labelled("everstinna-sid-lib2", novel(isbn=isbn10(hard), qualifier="sid."),
+                 "everstinna-sid", "carrier"),
+        Labelled("everstinna-nid", novel(isbn=soft, qualifier="nidottu"), "everstinna-nid",
+                 "carrier"),
+        Labelled("everstinna-epub", novel(f("338", "  ", "a", "verkkoaineisto", "b", "cr"),
+                                          isbn=epub, qualifier="EPUB",
+                                          extent="1 verkkoaineisto"), "everstinna-epub",
+                 "carrier"),
+        Labelled("everstinna-daisy", describe_fields([
+            fixed("2019", lang="fin"), f("100", "1 ", "a", "Liksom, Rosa,"),
+            f("245", "10", "a", "Everstinna", "b", "Daisy-äänikirja vain lukemisesteisille"),
+            f("264", " 1", "a", "Helsinki :", "b", "Celia,", "c", "[2019]"),
+            f("300", "  ", "a", "1 CD-äänilevy (Daisy) (7 h 50 min)")], SPOKEN),
+            "everstinna-daisy", "carrier"),
+        Labelled("everstinna-audio", describe_fields([
+            fixed("2019", lang="fin"), f("020", "  ", "a", isbn13("978952011237")),
+            f("100", "1 ", "a", "Liksom, Rosa,"), f("245", "10", "a", "Everstinna"),
+            f("264", " 1", "a", "Helsinki :", "b", "Like,", "c", "[2019]"),
+            f("300", "  ", "a", "7 CD-äänilevyä (7 h 50 min)")], SPOKEN), "everstinna-audio",
+            "carrier"),
+        Labelled("vauva-series", describe_fields([
+            fixed("2015", lang="fin"), f("245", "00", "a", "Piiloleikki"),
+            f("264", " 1", "a", "Helsinki :", "b", "Tammi,", "c", "2015."),
+            f("490", "0 ", "a", "Vauva tunnustelee")]), "vauva"),
+        Labelled("vauva-title", describe_fields([
+            fixed("2015", lang="fin"), f("245", "00", "a", "Vauva tunnustelee :", "b",
+                                         "Piiloleikki"),
+            f("264", " 1", "a", "Helsinki :", "b", "Tammi,", "c", "2015.")]), "vauva"),
+    ]
+
+
 def _other_groups() -> list[Labelled]:
     hlm = "9787020002207"
     return [
@@ -454,4 +525,4 @@ def _other_groups() -> list[Labelled]:
 def labelled_set() -> list[Labelled]:
     """Every labelled record: the real records with their copies, then the hard groups."""
     return (_real_part() + _carrier_groups() + _parts_groups() + _edition_groups()
-            + _other_groups())
+            + _nordic_groups() + _other_groups())
