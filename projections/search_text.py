@@ -21,7 +21,8 @@ from domain.shared.description import fold as fold_latin
 
 # Han (with extensions and compatibility ideographs), kana, Hangul: scripts written
 # without spaces between words, searched by character bigrams.
-_CJK_RANGES = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK_RANGES = ("\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+               "\uff66-\uff9f")  # the last: half-width katakana
 _CJK = f"[{_CJK_RANGES}\U00020000-\U0003134f]"
 _CJK_CHAR = re.compile(_CJK)
 _CJK_RUN = re.compile(f"{_CJK}+")

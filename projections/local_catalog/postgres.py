@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 from domain.shared.description import display_title, fold, isbn_forms, normalize_isbn
 from projections.framework import EventRecord, Projection, plain
 from projections.postgres import SCHEMA
+from projections.search_text import index_text, query_terms
 
 _ISBN_QUERY = re.compile(r"^[0-9Xx][0-9Xx -]{8,16}$")
 _RECORD_COLUMNS = ("id", "title", "sort_key", "authors", "isbns", "year", "languages",
@@ -56,7 +57,7 @@ def record_row(record_id: str, *, description: dict[str, Any], original_format: 
         "languages": description.get("languages") or [],
         "subjects": description.get("subjects") or [], "description": description,
         "original_format": original_format,
-        "search": fold(" \x1f ".join(s for s in searchable if s)),
+        "search": index_text(searchable),
         "catalogued_at": catalogued_at, "revised_at": revised_at,
     }
 
@@ -417,7 +418,7 @@ def _search(cur: Cursor[Any], table: sql.Identifier, columns: sql.SQL, *,
         conditions.append(sql.SQL("isbns && %s"))
         params.append(isbn_forms(isbn))
     else:
-        for word in fold(query or "").split():
+        for word in query_terms(query):
             conditions.append(sql.SQL("search LIKE %s"))
             params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%")
                           .replace("_", "\\_") + "%")
