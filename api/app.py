@@ -14,15 +14,16 @@ from strawberry.fastapi import GraphQLRouter
 
 from api import errors
 from api.dependencies import Services, projection_status
-from api.desk import sweep_pickups
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
-from api.imports import beat_while_serving
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
-from api.scans import ScanWorker
+from infra.database import SWEEP_LOCK_KEY
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
+from tenants.desk import sweep_pickups
+from tenants.imports import beat_while_serving
+from tenants.scans import ScanWorker
 
 
 class BodyLimit:
@@ -86,8 +87,11 @@ def create_app(services: Services, relay: Relay | None = None,
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
-        background.append(asyncio.create_task(sweep_pickups(services, stop)))
-        background.append(asyncio.create_task(beat_while_serving(services.import_jobs, stop)))
+        background.append(asyncio.create_task(sweep_pickups(
+            services.desk, services.reads,
+            lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)))
+        background.append(asyncio.create_task(beat_while_serving(
+            services.consortium.stores.import_jobs, stop)))
         try:
             yield
         finally:

@@ -20,12 +20,11 @@ from typing import Any
 from api.dependencies import (
     Services,
     build_relay,
+    build_scan_worker,
     build_services,
     build_workers,
     projection_status,
 )
-from api.imports import ImportSummary, MarcImport
-from api.scans import ScanWorker
 from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
@@ -39,6 +38,7 @@ from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
 from tenants.errors import TenancyError
+from tenants.imports import ImportSummary, MarcImport
 from tenants.tenant import Tenant
 
 DEMO_LIBRARIES = [
@@ -112,7 +112,7 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         only = [n for group in args.projections or [] for n in group.split(",") if n]
         workers = (build_workers(services.settings, only)
                    if args.role in ("all", "projections") else [])
-        scan_workers = [ScanWorker(services)] if args.role in ("all", "scans") else []
+        scan_workers = [build_scan_worker(services)] if args.role in ("all", "scans") else []
         if args.role in ("relay", "projections", "scans"):
             return _background_only([*([relay] if relay else []), *workers, *scan_workers],
                                     args.host, args.port)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
@@ -25,15 +25,11 @@ from domain.circulation.holds import HoldQueue
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Borrower, Patron
 from domain.circulation.policy import ANY, LoanPolicies, LoanPolicy
-from domain.shared.clock import Clock, utc_now
+from domain.shared.application import ContextApplication, Receipt
 from domain.shared.loading import load_many
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
-# What a caller wants written with a command's events, made from the command's result
-# (the API's answer under an idempotency key). Opaque here: the event store writes it in
-# the same transaction, so it exists exactly when the command was recorded.
-Receipt = Callable[[Any], object]
 RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
 LENDABLE = frozenset({"available", "checked_out", "on_hold_shelf", "in_transit"})
 
@@ -73,12 +69,8 @@ class DateAsIso(Transcoding):
         return date.fromisoformat(data)
 
 
-class Circulation(Application[UUID]):
+class Circulation(ContextApplication):
     """One tenant's circulation desk."""
-
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
-        super().__init__(env)
-        self.clock = clock
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """The library's transcodings, and dates."""
@@ -109,14 +101,6 @@ class Circulation(Application[UUID]):
 
     def _policies_in(self, found: dict[UUID, Aggregate]) -> LoanPolicies:
         return self._of(found, LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
-
-    def _saved(self, receipt: Receipt | None, result: T, *aggregates: Aggregate) -> T:
-        """Saves the aggregates, with the receipt made from the command's result."""
-        if receipt is None:
-            self.save(*aggregates)
-        else:
-            self.save(*aggregates, receipt=receipt(result))
-        return result
 
     def _retrying(self, command: Callable[[], T]) -> T:
         """Runs a command; when another desk wrote first, runs it again on the new state."""

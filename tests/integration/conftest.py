@@ -13,8 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.dependencies import Services, build_relay, build_services, build_workers
-from api.scans import ScanWorker
+from api.dependencies import (
+    Services,
+    build_relay,
+    build_scan_worker,
+    build_services,
+    build_workers,
+)
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -41,7 +46,7 @@ def http(services: Services) -> Iterator[TestClient]:
     """An HTTP client of the app, with the relay and projection workers running beside it."""
     settings = services.settings
     app = create_app(services, build_relay(settings), build_workers(settings),
-                     [ScanWorker(services)])
+                     [build_scan_worker(services)])
     try:
         with TestClient(app) as client:
             yield client

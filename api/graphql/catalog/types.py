@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -15,6 +16,7 @@ from api.graphql.context import Context
 from domain.catalog.item import LOST, MISSING, WITHDRAWN
 from projections.circulation.postgres import CirculationView
 from projections.local_catalog.postgres import LocalCatalog
+from tenants.sharing import record_marcxml, shared_marcxml
 
 
 @strawberry.enum
@@ -197,8 +199,9 @@ class Record(Bibliographic):
     @strawberry.field(description="the record as MARCXML: the original as imported (or as "  # type: ignore[untyped-decorator]
                       "shared, for a record showing a shared one); null if catalogued by hand")
     async def marcxml(self, info: Info[Context, None]) -> str | None:
-        return await run_in_threadpool(info.context.services.record_marcxml, self._tenant,
-                                       str(self.id))
+        services = info.context.services
+        return await run_in_threadpool(record_marcxml, services.scope(self._tenant),
+                                       services.office, uuid.UUID(str(self.id)))
 
     @strawberry.field(description="how many patrons wait for this title")  # type: ignore[untyped-decorator]
     async def hold_queue_length(self, info: Info[Context, None]) -> int:
@@ -239,7 +242,8 @@ class SharedRecord(Bibliographic):
 
     @strawberry.field(description="the shared record as MARCXML (the original as shared)")  # type: ignore[untyped-decorator]
     async def marcxml(self, info: Info[Context, None]) -> str | None:
-        return await run_in_threadpool(info.context.services.shared_marcxml, str(self.id))
+        return await run_in_threadpool(shared_marcxml, info.context.services.office,
+                                       uuid.UUID(str(self.id)))
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> SharedRecord:

@@ -15,14 +15,14 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from api.desk import Desk
 from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
+from api.graphql.commands import execute
 from api.graphql.context import Context
-from domain.circulation.application import Receipt
 from domain.circulation.lending import Lending
 from domain.circulation.policy import LoanPolicy as Policy
-from projections.circulation.postgres import CirculationView
-from tenants.consortium import tenant_schema
+from domain.shared.application import Receipt
+from tenants.commands import CIRCULATION_VIEWS
+from tenants.desk import Desk
 
 R = TypeVar("R")
 
@@ -186,35 +186,17 @@ def _loan(lending: Lending) -> dict[str, Any]:
             else None}
 
 
-async def _run(info: Info[Context, None], operation: str, key: str | None,
+async def _run(info: Info[Context, None], operation: str, given: object,
                command: Callable[[Desk, Receipt | None], R],
                answer_of: Callable[[R], dict[str, Any]]) -> dict[str, Any]:
-    """Runs a desk command once per idempotency key, then waits for the circulation view.
-    The answer is written with the command's events, so a key is answered exactly when its
-    command was recorded; a request that lost a race to another with the same key gets
-    the winner's answer."""
+    """Runs a desk command through the command pipeline (once per idempotency key), then
+    waits for the circulation view."""
     tenant = (await info.context.principal()).library("library:write")
     services = info.context.services
-    schema = tenant_schema(tenant)
-    store = services.idempotency
-
-    def go() -> dict[str, Any]:
-        if key is None:
-            return answer_of(command(Desk(services, tenant), None))
-        first = store.answer(schema, key, operation)
-        if first is not None:
-            return first
-        try:
-            return answer_of(command(Desk(services, tenant), lambda result: store.receipt(
-                schema, key, operation, answer_of(result))))
-        except Exception:
-            first = store.answer(schema, key, operation)
-            if first is None:
-                raise
-            return first
-
-    return await services.command_seen(
-        CirculationView.name, tenant, services.consortium.scope(tenant).circulation.recorder, go)
+    desk = services.desk(tenant)
+    return await execute(info, services.scope(tenant), operation, given,
+                         run=lambda receipt: command(desk, receipt), answer=answer_of,
+                         views=CIRCULATION_VIEWS)
 
 
 def _patron_answer(patron: Any) -> dict[str, Any]:
@@ -226,7 +208,7 @@ def _patron_answer(patron: Any) -> dict[str, Any]:
 async def _patron_payload(info: Info[Context, None], answer: dict[str, Any]) -> PatronPayload:
     """The patron as they are now (erased, if they were since)."""
     tenant = (await info.context.principal()).library("library:write")
-    desk = Desk(info.context.services, tenant)
+    desk = info.context.services.desk(tenant)
     patron_id = uuid.UUID(answer["patron_id"])
     return PatronPayload(patron=Patron.of(
         tenant, await run_in_threadpool(lambda: desk.patron(patron_id=patron_id))))
@@ -240,7 +222,7 @@ class CirculationMutations:
                          "the patron's own key.")
     async def register_patron(self, info: Info[Context, None],
                               input: RegisterPatronInput) -> PatronPayload:
-        answer = await _run(info, "registerPatron", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "registerPatron", input, lambda desk, receipt:
                             desk.register_patron(input.barcode, input.name, input.email,
                                                  input.patron_group, input.expires_on,
                                                  receipt=receipt),
@@ -250,7 +232,7 @@ class CirculationMutations:
     @strawberry.mutation(description="Block a patron from borrowing, with the reason.")  # type: ignore[untyped-decorator]
     async def block_patron(self, info: Info[Context, None],
                            input: BlockPatronInput) -> PatronPayload:
-        answer = await _run(info, "blockPatron", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "blockPatron", input, lambda desk, receipt:
                             desk.circulation.block_patron(desk.card(input.barcode).patron_id,
                                                           input.reason, receipt),
                             _patron_answer)
@@ -259,7 +241,7 @@ class CirculationMutations:
     @strawberry.mutation(description="Lift a patron's blocks.")  # type: ignore[untyped-decorator]
     async def unblock_patron(self, info: Info[Context, None],
                              input: PatronInput) -> PatronPayload:
-        answer = await _run(info, "unblockPatron", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "unblockPatron", input, lambda desk, receipt:
                             desk.circulation.unblock_patron(desk.card(input.barcode).patron_id,
                                                             receipt),
                             _patron_answer)
@@ -270,13 +252,13 @@ class CirculationMutations:
                          "while they have items on loan.")
     async def erase_patron(self, info: Info[Context, None],
                            input: PatronInput) -> ErasePayload:
-        await _run(info, "erasePatron", input.idempotency_key, lambda desk, receipt:
+        await _run(info, "erasePatron", input, lambda desk, receipt:
                    desk.erase_patron(input.barcode, receipt), lambda _: {"erased": True})
         return ErasePayload(erased=True)
 
     @strawberry.mutation(description="Lend an item to a patron.")  # type: ignore[untyped-decorator]
     async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
-        answer = await _run(info, "checkOut", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "checkOut", input, lambda desk, receipt:
                             desk.check_out(input.item_barcode, input.patron_barcode, receipt),
                             lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
@@ -285,7 +267,7 @@ class CirculationMutations:
                          "goes to the hold shelf when someone waits for its title.")
     async def check_in(self, info: Info[Context, None],
                        input: ItemActionInput) -> CheckInPayload:
-        answer = await _run(info, "checkIn", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "checkIn", input, lambda desk, receipt:
                             desk.check_in(_barcode_of(desk, input), receipt),
                             lambda lending: {"barcode": lending.item_barcode,
                                              "status": lending.status.upper()})
@@ -293,7 +275,7 @@ class CirculationMutations:
 
     @strawberry.mutation(description="Renew a loan, named by its item or its id.")  # type: ignore[untyped-decorator]
     async def renew(self, info: Info[Context, None], input: ItemActionInput) -> LoanPayload:
-        answer = await _run(info, "renew", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "renew", input, lambda desk, receipt:
                             desk.renew(_barcode_of(desk, input), receipt),
                             lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
@@ -302,7 +284,7 @@ class CirculationMutations:
     async def place_hold(self, info: Info[Context, None], input: PlaceHoldInput) -> HoldPayload:
         record_id = _uuid(str(input.record_id), "recordId")
 
-        answer = await _run(info, "placeHold", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "placeHold", input, lambda desk, receipt:
                             desk.place_hold(record_id, input.patron_barcode, receipt),
                             lambda placed: {"id": str(placed[0]), "position": placed[1],
                                             "record_id": str(record_id)})
@@ -314,7 +296,7 @@ class CirculationMutations:
     async def cancel_hold(self, info: Info[Context, None], input: CancelHoldInput) -> bool:
         record_id = _uuid(str(input.record_id), "recordId")
         hold_id = _uuid(str(input.hold_id), "holdId")
-        await _run(info, "cancelHold", input.idempotency_key, lambda desk, receipt:
+        await _run(info, "cancelHold", input, lambda desk, receipt:
                    desk.circulation.cancel_hold(record_id, hold_id, None, receipt),
                    lambda _: {})
         return True
@@ -327,7 +309,7 @@ class CirculationMutations:
                         max_loans=input.max_loans, hold_blocks_renewal=input.hold_blocks_renewal,
                         hold_shelf_days=input.hold_shelf_days)
 
-        await _run(info, "setLoanPolicy", input.idempotency_key, lambda desk, receipt:
+        await _run(info, "setLoanPolicy", input, lambda desk, receipt:
                    desk.set_policy(input.patron_group, input.material_type, policy, receipt),
                    lambda _: {})
         return LoanPolicyPayload(policy=LoanPolicy(

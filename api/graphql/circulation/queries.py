@@ -10,7 +10,6 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from api.desk import Desk
 from api.graphql.circulation.types import Loan, LoanPolicy, Patron
 from api.graphql.context import Context
 from projections.circulation.postgres import CirculationView
@@ -33,7 +32,7 @@ class CirculationQueries:
         except ValueError:
             raise GraphQLError(f"id: {id!r} is not a patron id",
                                extensions={"code": "INVALID_INPUT"}) from None
-        desk = Desk(info.context.services, tenant)
+        desk = info.context.services.desk(tenant)
         found = await run_in_threadpool(lambda: desk.patron(barcode=barcode,
                                                             patron_id=patron_id))
         return Patron.of(tenant, found)
@@ -43,7 +42,7 @@ class CirculationQueries:
     async def overdue_loans(self, info: Info[Context, None], first: int = 100,
                             patron_barcode: str | None = None) -> list[Loan]:
         tenant = (await info.context.principal()).library("library:read")
-        desk = Desk(info.context.services, tenant)
+        desk = info.context.services.desk(tenant)
 
         def read() -> list[Loan]:
             borrower = (str(desk.key_of(patron_barcode).pseudonym)
@@ -58,7 +57,7 @@ class CirculationQueries:
     @strawberry.field(description="The library's loan policies ('*' matches any).")  # type: ignore[untyped-decorator]
     async def loan_policies(self, info: Info[Context, None]) -> list[LoanPolicy]:
         tenant = (await info.context.principal()).library("library:read")
-        desk = Desk(info.context.services, tenant)
+        desk = info.context.services.desk(tenant)
         policies = await run_in_threadpool(desk.circulation.policies)
         out = [LoanPolicy(patron_group=key.split("|")[0], material_type=key.split("|")[1],
                           **rule) for key, rule in sorted(policies.rules.items())]

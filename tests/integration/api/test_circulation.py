@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.dependencies import Services
-from api.desk import Desk, expire_uncollected
 from domain.circulation.errors import CirculationError
 from projections.postgres import active_generation
+from tenants.desk import expire_uncollected
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.conftest import token_for
 
@@ -83,7 +83,7 @@ def test_check_out_renew_and_check_in_with_idempotent_retries(
     retried = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1", key="k-1"))
     assert retried["checkOut"]["loan"] == loan  # the first answer, nothing new recorded
     assert recorder.max_notification_id() == before
-    assert code(gql(http, token, RENEW, item="I-1", key="k-1")) == "INVALID_INPUT"
+    assert code(gql(http, token, RENEW, item="I-1", key="k-1")) == "IDEMPOTENCY_KEY_REUSED"
 
     assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == "ITEM_NOT_AVAILABLE"
     renewed = data(gql(http, token, RENEW, item="I-1", key="r-1"))["renew"]["loan"]
@@ -155,7 +155,8 @@ def test_every_circulation_mutation_takes_an_idempotency_key(
     shown = data(gql(http, token, REGISTER, input=patron))["registerPatron"]["patron"]
     assert shown["id"] == first["id"]
     assert shown["name"] is None  # the same patron, as they are now: erased
-    assert code(gql(http, token, block, key="reg-1")) == "INVALID_INPUT"  # another operation's
+    # another operation's key
+    assert code(gql(http, token, block, key="reg-1")) == "IDEMPOTENCY_KEY_REUSED"
 
 
 def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any]) -> None:
@@ -185,6 +186,11 @@ def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any])
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
 
 
+def _circulation_caught_up(services: Services, slug: str) -> bool:
+    """The circulation view shows every event of the tenant's log recorded so far."""
+    return services.watch.wait("circulation", slug, services.scope(slug).last_position(), 5)
+
+
 def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
 ) -> None:
@@ -194,11 +200,12 @@ def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     data(gql(http, token, HOLD, record=record, patron="P-2"))
     second = data(gql(http, token, HOLD, record=record, patron="P-3"))["placeHold"]["hold"]
     data(gql(http, token, CHECK_IN, item="I-1"))
-    assert expire_uncollected(services) == 0  # the shelf period (7 days) has not passed
+    # the shelf period (7 days) has not passed
+    assert expire_uncollected(services.desk, services.reads) == 0
 
     a_week_later = datetime.now(UTC) + timedelta(days=7, hours=1)
-    assert expire_uncollected(services, a_week_later) >= 1
-    assert services.wait_for_circulation(slug)
+    assert expire_uncollected(services.desk, services.reads, a_week_later) >= 1
+    assert _circulation_caught_up(services, slug)
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
     [waiting] = data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"]
     assert (waiting["id"], waiting["status"]) == (second["id"], "ON_SHELF")
@@ -206,8 +213,9 @@ def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == (
         "HELD_FOR_ANOTHER_PATRON")
 
-    assert expire_uncollected(services, a_week_later + timedelta(days=7, hours=1)) >= 1
-    assert services.wait_for_circulation(slug)
+    assert expire_uncollected(services.desk, services.reads,
+                              a_week_later + timedelta(days=7, hours=1)) >= 1
+    assert _circulation_caught_up(services, slug)
     assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "AVAILABLE"
     assert data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"] == []
 
@@ -261,7 +269,7 @@ def _race(*calls: Any) -> list[str]:
 def test_desks_racing_for_one_copy_exactly_one_wins(
     shelf: dict[str, Any], services: Services, library: dict[str, str]
 ) -> None:
-    desk = Desk(services, library["slug"])
+    desk = services.desk(library["slug"])
     outcomes = _race(*(lambda p=p: desk.check_out("I-2", p) for p in
                        ("P-1", "P-2", "P-3", "P-4")))
     assert Counter(outcomes) == {"ok": 1, "ItemNotAvailableError": 3}

@@ -10,15 +10,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from starlette.concurrency import run_in_threadpool
-
-from api.dependencies import Services
 from domain.catalog.errors import ItemNotFoundError
 from domain.catalog.item import Item
-from domain.circulation.application import Card, Circulation, Copy, Receipt
+from domain.circulation.application import Card, Copy
 from domain.circulation.errors import (
     NotOnLoanError,
     PatronBarcodeTakenError,
@@ -27,24 +25,35 @@ from domain.circulation.errors import (
 from domain.circulation.lending import Lending
 from domain.circulation.patron import Patron, check_patron
 from domain.circulation.policy import LoanPolicy
-from infra.database import SWEEP_LOCK_KEY
+from domain.shared.application import Receipt
 from infra.vault import BarcodeTakenError, PatronKey
-from projections.circulation.postgres import CirculationView
-from tenants.consortium import tenant_schema
+from tenants.scope import TenantScope
 
 log = logging.getLogger(__name__)
+
+
+class LendingReads(Protocol):
+    """What the desk reads of the circulation view."""
+
+    def item_on_loan(self, tenant: str, loan_id: str) -> str | None:
+        """The barcode of the item an open loan lends."""
+
+    def lending(self, tenant: str, item_id: str) -> dict[str, Any] | None:
+        """An item's lending state."""
+
+    def expired_pickups(self, now: datetime) -> list[tuple[str, str]]:
+        """(tenant, item id) of every copy whose pickup time has passed."""
 
 
 class Desk:
     """One library's circulation, as its staff and systems use it."""
 
-    def __init__(self, services: Services, tenant: str) -> None:
-        self.services = services
-        self.tenant = tenant
-        self.schema = tenant_schema(tenant)
-        scope = services.consortium.scope(tenant)
-        self.circulation: Circulation = scope.circulation
+    def __init__(self, scope: TenantScope, reads: LendingReads) -> None:
+        self.tenant = scope.slug
+        self.vault = scope.vault
+        self.circulation = scope.circulation
         self.catalog = scope.catalog
+        self.reads = reads
 
     # Patrons
 
@@ -55,7 +64,7 @@ class Desk:
         check_patron(barcode, name, email, group)
         patron_id = uuid.uuid4()
         try:
-            key = self.services.vault.create(self.schema, patron_id, barcode)
+            key = self.vault.create(patron_id, barcode)
         except BarcodeTakenError as error:
             raise PatronBarcodeTakenError(str(error)) from None
         sealed = key.seal({"barcode": barcode, "name": name.strip(), "email": email})
@@ -63,12 +72,12 @@ class Desk:
             return self.circulation.register_patron(patron_id, sealed, group, expires_on,
                                                     receipt)
         except BaseException:
-            self.services.vault.destroy(self.schema, patron_id)
+            self.vault.destroy(patron_id)
             raise
 
     def key_of(self, barcode: str) -> PatronKey:
         """The vault's row of the patron with this barcode (erased patrons have none)."""
-        key = self.services.vault.by_barcode(self.schema, barcode.strip())
+        key = self.vault.by_barcode(barcode.strip())
         if key is None:
             raise PatronNotFoundError(f"no patron with barcode {barcode!r} in this library")
         return key
@@ -87,7 +96,7 @@ class Desk:
             patron = self.circulation.get_patron(key.patron_id)
         elif patron_id is not None:
             patron = self.circulation.get_patron(patron_id)
-            key = self.services.vault.by_patron(self.schema, patron_id)
+            key = self.vault.by_patron(patron_id)
         else:
             raise PatronNotFoundError("give a patron's barcode or id")
         personal = key.open(patron.sealed) if key and not patron.erased else {}
@@ -101,7 +110,7 @@ class Desk:
         """Crypto-shreds the patron: the erasure is recorded, then their key destroyed."""
         key = self.key_of(barcode)
         self.circulation.erase_patron(Card(key.patron_id, key.pseudonym), receipt)
-        self.services.vault.destroy(self.schema, key.patron_id)
+        self.vault.destroy(key.patron_id)
 
     # Items and loans
 
@@ -141,43 +150,42 @@ class Desk:
 
     def item_on_loan(self, loan_id: uuid.UUID) -> str:
         """The barcode of the item lent by this open loan."""
-        with self.services.view(CirculationView) as (view, cur):
-            barcode = view.item_on_loan(cur, self.tenant, str(loan_id))
+        barcode = self.reads.item_on_loan(self.tenant, str(loan_id))
         if barcode is None:
             raise NotOnLoanError(f"no open loan {loan_id} in this library")
         return barcode
 
     def lending_state(self, item_id: uuid.UUID) -> dict[str, Any] | None:
         """An item's lending state from the circulation view."""
-        with self.services.view(CirculationView) as (view, cur):
-            return view.lending(cur, self.tenant, str(item_id))
+        return self.reads.lending(self.tenant, str(item_id))
 
 
-async def sweep_pickups(services: Services, stop: asyncio.Event, every_s: float = 60) -> None:
+async def sweep_pickups(desk_of: Callable[[str], Desk], reads: LendingReads,
+                        exclusive: Callable[[], contextlib.AbstractContextManager[bool]],
+                        stop: asyncio.Event, every_s: float = 60) -> None:
     """Expires holds nobody collected in time, so their copy passes to the next patron. Every
-    API process runs this; one at a time sweeps (the others skip that round)."""
+    process that runs it tries each round; one at a time sweeps (the others skip it)."""
 
     def sweep() -> int:
-        with services.database.exclusive(SWEEP_LOCK_KEY) as mine:
-            return expire_uncollected(services) if mine else 0
+        with exclusive() as mine:
+            return expire_uncollected(desk_of, reads) if mine else 0
 
     while not stop.is_set():
         try:
-            await run_in_threadpool(sweep)
+            await asyncio.to_thread(sweep)
         except Exception:
             log.exception("expiring uncollected holds failed; retrying in %s s", every_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
 
 
-def expire_uncollected(services: Services, at: datetime | None = None) -> int:
+def expire_uncollected(desk_of: Callable[[str], Desk], reads: LendingReads,
+                       at: datetime | None = None) -> int:
     """Expires every hold not collected by `at` (now); how many."""
     now = at or datetime.now(UTC)
-    with services.view(CirculationView) as (view, cur):
-        due = view.expired_pickups(cur, now)
     expired = 0
-    for tenant, item_id in due:
-        desk = Desk(services, tenant)
+    for tenant, item_id in reads.expired_pickups(now):
+        desk = desk_of(tenant)
         item: Item = desk.catalog.repository.get(uuid.UUID(item_id))
         copy = Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
         expired += desk.circulation.expire_pickup(copy, now)
