@@ -20,6 +20,7 @@ symmetric, so a clustering built on them does not depend on arrival order.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,7 @@ class Profile:
     bindings: frozenset[tuple[str, str]]  # (ISBN-13, binding or file format)
     parts: tuple[str, ...]
     series_numbers: frozenset[tuple[str, str]]
-    host: tuple[str, ...] | None
+    host: Host | None
     language: str | None
 
 
@@ -224,10 +225,19 @@ def _series_numbers(d: dict[str, Any]) -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
-def _host(host: dict[str, Any] | None) -> tuple[str, ...] | None:
+@dataclass(frozen=True)
+class Host:
+    """Where a component sits (773): the host's title and the numbers locating it."""
+
+    title: tuple[str, ...]
+    numbers: frozenset[str]  # volume, issue, year, pages in $g, however punctuated
+
+
+def _host(host: dict[str, Any] | None) -> Host | None:
     if not host:
         return None
-    return (*nz.tokens(host.get("title")), "|", *nz.tokens(host.get("related_parts")))
+    numbers = frozenset(str(int(n)) for n in re.findall(r"\d+", host.get("related_parts") or ""))
+    return Host(nz.tokens(host.get("title")), numbers)
 
 
 def match_keys(p: Profile) -> frozenset[str]:
@@ -281,10 +291,17 @@ def _part_conflict(a: Profile, b: Profile) -> str | None:
 
 
 def _host_conflict(a: Profile, b: Profile) -> str | None:
+    """A component against a record that is not one; components of other hosts, or of
+    other places in one host ($g: volume, issue, pages, however each library writes it)."""
     if (a.host is None) != (b.host is None):
         return "component vs host"
-    if a.host != b.host:
+    if a.host is None or b.host is None:
+        return None
+    if a.host.title and b.host.title and not (
+            a.host.title == b.host.title or _similar(a.host.title, b.host.title)):
         return "another host"
+    if a.host.numbers and b.host.numbers and a.host.numbers != b.host.numbers:
+        return "another place in the host"
     return None
 
 

@@ -191,17 +191,21 @@ _ORDINALS = {
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "erste": 1,
     "zweite": 2, "dritte": 3, "vierte": 4, "funfte": 5, "premiere": 1, "deuxieme": 2,
     "troisieme": 3, "forsta": 1, "andra": 2, "tredje": 3, "fjarde": 4, "primera": 1,
-    "segunda": 2, "tercera": 3, "prima": 1, "seconda": 2, "terza": 3, "one": 1, "two": 2,
+    "segunda": 2, "tercera": 3, "prima": 1, "seconda": 2, "terza": 3, "ensimmainen": 1,
+    "toinen": 2, "kolmas": 3, "neljas": 4, "viides": 5, "femte": 5, "one": 1, "two": 2,
     "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }
 _ROMAN = re.compile(r"^(?=[ivxlc]+$)(c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 _EDITION_WORDS = frozenset({
     "ed", "edition", "edn", "aufl", "auflage", "uppl", "upplagan", "upplaga", "utg",
-    "utgave", "utgava", "druk", "edicion", "edizione", "wyd", "wydanie", "izd", "print",
+    "utgave", "utgava", "druk", "laitos", "edicion", "edizione", "wyd", "wydanie", "izd", "print",
     "printing", "the", "and", "new", "版", "第", "次", "opl", "oplag", "painos", "p",
 })
 _EDITION_ALIASES = {"rev": "revised", "enl": "enlarged", "corr": "corrected",
-                    "exp": "expanded", "updated": "updated", "augm": "enlarged"}
+                    "exp": "expanded", "augm": "enlarged", "uud": "revised",
+                    "uudistettu": "revised", "omarb": "revised", "omarbetade": "revised",
+                    "reviderade": "revised", "laaj": "enlarged", "laajennettu": "enlarged",
+                    "utok": "enlarged", "utokade": "enlarged"}
 
 
 def edition_key(statement: str | None) -> str | None:
@@ -210,13 +214,12 @@ def edition_key(statement: str | None) -> str | None:
     if not statement:
         return None
     found = tokens(statement)
+    numbered = len(found) == 1 or any(t in _EDITION_WORDS for t in found)
     for i, token in enumerate(found):
-        following = found[i + 1] if i + 1 < len(found) else ""
-        if token in _ORDINALS and (following in _EDITION_WORDS or len(found) == 1):
+        if token in _ORDINALS and numbered:
             return str(_ORDINALS[token])
         number = re.match(r"^(\d+)(?:st|nd|rd|th|e|er|re|eme|a|o)?$", token)
-        if number and (following in _EDITION_WORDS or i == len(found) - 1
-                       or (i > 0 and found[i - 1] in {"第"})):
+        if number and (numbered or (i > 0 and found[i - 1] == "第")):
             return str(int(number.group(1)))
     words = sorted({_EDITION_ALIASES.get(t, t) for t in found if t not in _EDITION_WORDS})
     return " ".join(words) or None
@@ -226,9 +229,11 @@ _PART_NOISE = frozenset({
     "vol", "volume", "volumes", "v", "bd", "band", "t", "tome", "tomo", "part", "pt",
     "partie", "parte", "teil", "del", "deel", "osa", "no", "nr", "number", "numero", "num",
     "book", "bk", "livre", "libro", "heft", "fasc", "fascicle", "fascicule", "vyp", "kn",
-    "kniga", "chast", "the", "第", "卷", "册", "冊", "部", "编", "辑", "集", "巻", "上", "中", "下",
+    "kniga", "chast", "the", "nide", "nid", "vihko", "kirja", "hafte", "bind",
+    "第", "卷", "册", "冊", "部", "编", "辑", "集", "巻",  # 上 中 下 name parts: kept
 })
-_WORD_NUMBERS = {**_ORDINALS, "eleven": 11, "twelve": 12}
+_WORD_NUMBERS = {**_ORDINALS, "eleven": 11, "twelve": 12,
+                 **{c: i + 1 for i, c in enumerate("一二三四五六七八九十")}}
 
 
 def part_key(value: str | None) -> str | None:

@@ -297,3 +297,17 @@ def test_no_match_same_main_title_with_different_subtitles_and_extents() -> None
 
     assert not _match(perl("programmer's reference", "xix, 380 p."),
                       perl("the complete reference", "xxxv, 1179 p.")).accepted
+
+
+def test_components_of_one_host_match_however_their_place_is_written() -> None:
+    def article(place: str, title: str = "Kirjastot ja tekoäly") -> dict[str, Any]:
+        return _record(fixed("2019", lang="fin"), f("100", "1 ", "a", "Virtanen, Aino."),
+                       f("245", "10", "a", title),
+                       f("773", "0 ", "t", "Signum", "g", place, "x", "0355-0036"),
+                       leader="00000naa a2200000 i 4500")
+
+    assert _match(article("Vol. 52, no. 3 (2019), s. 10-14"),
+                  article("52 (2019) : 3, s. 10-14")).accepted
+    found = _match(article("Vol. 52, no. 3 (2019), s. 10-14"),
+                   article("Vol. 52, no. 4 (2019), s. 10-14"))
+    assert found.veto == "another place in the host"
