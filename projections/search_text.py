@@ -88,6 +88,11 @@ def query_terms(query: str | None) -> list[str]:
     return terms
 
 
+def has_cjk(text: str) -> bool:
+    """True when the text has a character of a script written without spaces."""
+    return _CJK_CHAR.search(text) is not None
+
+
 def is_cjk(char: str) -> bool:
     """True for a character of a script written without spaces (Han, kana, Hangul)."""
     return _CJK_CHAR.fullmatch(char) is not None

@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from domain.shared.description import isbn_forms, normalize_isbn
-from projections.search_text import fold, is_cjk
+from projections.search_text import fold, has_cjk, is_cjk
 
 _OCLC_PREFIXES = ("(ocolc)", "(ocolc-m)")
 _OCLC_BARE = re.compile(r"^(?:ocm|ocn|on)\s*0*([0-9]+)$")
@@ -95,6 +95,8 @@ def tokens(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     folded = fold(text).replace("&", " and ")
+    if not has_cjk(folded):
+        return tuple(word for word in _NON_WORD.split(folded) if word)
     out: list[str] = []
     for word in _NON_WORD.split(folded):
         if not word:
