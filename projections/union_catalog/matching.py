@@ -370,8 +370,12 @@ def compare(a: Profile, b: Profile) -> Match:
         reasons.append(f"title {level}")
     score += title_score
     score += _agreement(a, b, reasons)
-    accepted = score >= THRESHOLD and (strong or level in ("exact", "main") or (
-        level == "similar" and score >= THRESHOLD + 1))
+    # The weaker the title agreement, the more of the rest must agree: a similar title
+    # needs one more point, two different subtitles of one main title need author, year,
+    # publisher and extent all agreeing.
+    needed = {"exact": THRESHOLD, "main": THRESHOLD, "similar": THRESHOLD + 1,
+              "main only": THRESHOLD + 2}.get(level, THRESHOLD)
+    accepted = score >= THRESHOLD and (strong or score >= needed)
     return Match(accepted=accepted, score=round(score, 2), reasons=tuple(reasons))
 
 

@@ -64,6 +64,8 @@ def test_match_260_and_264_publication_statements() -> None:
     f("245", "10", "a", "On tyranny"),  # the subtitle left out
     f("245", "10", "a", "On tyranny : twenty lessons from the twentieth century"),  # all in $a
     f("245", "10", "a", "On tyránny", "b", "twenty lessons from the twentieth century."),
+    f("245", "10", "a", "On tyranny :", "b", "20 lessons from the 20th century"),
+    f("245", "10", "a", "On tyranny :", "b", "lessons for today"),  # all else agrees
 ])
 def test_match_title_case_punctuation_diacritics_and_subtitle_differences(
         title: MarcField) -> None:
