@@ -370,6 +370,9 @@ def compare(a: Profile, b: Profile) -> Match:
         reasons.append(f"title {level}")
     score += title_score
     score += _agreement(a, b, reasons)
+    if level == "exact" and "author" in reasons and _nothing_else_to_compare(a, b):
+        score += 1.0  # a brief record: the title and author are all it says
+        reasons.append("nothing else to compare")
     # The weaker the title agreement, the more of the rest must agree: a similar title
     # needs one more point, two different subtitles of one main title need author, year,
     # publisher and extent all agreeing.
@@ -480,6 +483,12 @@ def _agreement(a: Profile, b: Profile, reasons: list[str]) -> float:
         score -= 3.0
         reasons.append("languages differ")
     return score
+
+
+def _nothing_else_to_compare(a: Profile, b: Profile) -> bool:
+    """Neither years, publishers, extents nor identifiers on both sides."""
+    return not ((a.years and b.years) or (a.publisher and b.publisher)
+                or (a.pages and b.pages) or (a.isbns and b.isbns) or (a.lccns and b.lccns))
 
 
 def _publishers_agree(x: frozenset[str], y: frozenset[str]) -> bool:

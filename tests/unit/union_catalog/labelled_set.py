@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,8 +154,51 @@ def _through_marc8(leader: str, fields: list[MarcField]) -> tuple[str, list[Marc
         return leader, fields  # not Latin: MARC-8 would need escapes this builder lacks
 
 
+def _fixed_dropped(fields: list[MarcField]) -> list[MarcField]:
+    return [x for x in fields if x.tag != "008"]  # brief records often have none
+
+
+def _author_restyled(fields: list[MarcField]) -> list[MarcField]:
+    def change(code: str, value: str) -> str:
+        return value.rstrip(" ,.") if code == "a" else value
+
+    return [MarcField(x.tag, text="".join(x.indicators or ("", "")), subfields=[
+        Subfield(s.code, change(s.code, s.value)) for s in x.subfields if s.code != "d"])
+        if x.tag in ("100", "700") else x for x in fields]
+
+
+def _publisher_restyled(fields: list[MarcField]) -> list[MarcField]:
+    def change(code: str, value: str) -> str:
+        return value.rstrip(" ,:;") + " Inc.," if code == "b" else value
+
+    return [_with_subfields(x, change) if x.tag in ("260", "264") else x for x in fields]
+
+
+def _pages_miscounted(fields: list[MarcField]) -> list[MarcField]:
+    def change(code: str, value: str) -> str:
+        return re.sub(r"(\d+)( ?p)", lambda m: f"{int(m.group(1)) + 1}{m.group(2)}", value,
+                      count=1) if code == "a" else value
+
+    return [_with_subfields(x, change) if x.tag == "300" else x for x in fields]
+
+
+def _subtitle_into_a(fields: list[MarcField]) -> list[MarcField]:
+    out = []
+    for x in fields:
+        if x.tag == "245" and any(s.code == "b" for s in x.subfields):
+            a = next((s.value for s in x.subfields if s.code == "a"), "")
+            b = next(s.value for s in x.subfields if s.code == "b")
+            rest = [s for s in x.subfields if s.code not in "ab"]
+            out.append(MarcField("245", text="".join(x.indicators or ("", "")),
+                                 subfields=[Subfield("a", f"{a.rstrip(' :')} : {b}"), *rest]))
+        else:
+            out.append(x)
+    return out
+
+
 _CHANGES = (_isbn_other_form, _to_264, _title_restyled, _subtitle_dropped,
-            _extent_restyled, _identifiers_dropped)
+            _extent_restyled, _identifiers_dropped, _fixed_dropped, _author_restyled,
+            _publisher_restyled, _pages_miscounted, _subtitle_into_a)
 
 
 def _copies(name: str, leader: str, fields: list[MarcField]) -> list[tuple[str, list[
@@ -164,7 +208,7 @@ def _copies(name: str, leader: str, fields: list[MarcField]) -> list[tuple[str, 
     out = []
     for library in ("lib2", "lib3"):
         changed = _rekeyed(fields, library)
-        for change in rng.sample(_CHANGES, 3):
+        for change in rng.sample(_CHANGES, 5):
             changed = change(changed)
         lead = leader
         if rng.random() < 0.5:

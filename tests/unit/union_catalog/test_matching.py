@@ -313,3 +313,16 @@ def test_components_of_one_host_match_however_their_place_is_written() -> None:
     found = _match(article("Vol. 52, no. 3 (2019), s. 10-14"),
                    article("Vol. 52, no. 4 (2019), s. 10-14"))
     assert found.veto == "another place in the host"
+
+
+def test_a_brief_record_matches_on_exact_title_and_author_when_nothing_else_compares() -> None:
+    brief = _record(f("100", "1 ", "a", "Snyder, Timothy"),
+                    f("245", "10", "a", "On tyranny :", "b",
+                      "twenty lessons from the twentieth century"))
+    found = _match(brief, _tyranny())
+    assert found.accepted
+    assert "nothing else to compare" in found.reasons
+    other_author = _record(f("100", "1 ", "a", "Smith, Jane"),
+                           f("245", "10", "a", "On tyranny :", "b",
+                             "twenty lessons from the twentieth century"))
+    assert not compare(profile("lib1:a", other_author), profile("lib2:b", _tyranny())).accepted
