@@ -145,11 +145,21 @@ def _standard_numbers(d: dict[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
+_ISBD_SUBTITLE = re.compile(r"\s+[:=]\s+")
+
+
 def _titles(d: dict[str, Any], language: str | None) -> tuple[TitleForm, ...]:
     nonfiling = d.get("title_nonfiling")
-    main = nz.title_tokens(d.get("title"), language, nonfiling)
+    title = str(d.get("title") or "")
+    main = nz.title_tokens(title, language, nonfiling)
+    if not d.get("subtitle") and _ISBD_SUBTITLE.search(title):
+        # "On tyranny : twenty lessons..." all in $a: the main title ends at the colon
+        main = nz.title_tokens(_ISBD_SUBTITLE.split(title)[0], language, nonfiling)
+        full = nz.title_tokens(title, language, nonfiling)
+    else:
+        full = main + nz.tokens(d.get("subtitle"))
     parts = " ".join(str(p) for p in d.get("title_parts") or [])
-    full = main + nz.tokens(d.get("subtitle")) + nz.tokens(parts)
+    full += nz.tokens(parts)
     forms = [TitleForm(full, main, nz.script_of(full))] if full else []
     # A title given with its series (245 "Series : Title" against 245 "Title" and 490
     # "Series"): the combinations are forms of the title too.
@@ -157,10 +167,11 @@ def _titles(d: dict[str, Any], language: str | None) -> tuple[TitleForm, ...]:
         forms += [TitleForm(name + full, name + main, forms[0].script),
                   TitleForm(full + name, main + name, forms[0].script)]
     for alt in d.get("alt_titles") or []:
-        # An 880 title is rendered whole ($a $b $n $p); its main title is not told apart.
+        # An 880 title is rendered whole ($a $b $n $p); its main title ends at a colon.
         tokens = nz.title_tokens(str(alt), language, None)
+        alt_main = nz.title_tokens(_ISBD_SUBTITLE.split(str(alt))[0], language, None)
         if tokens:
-            forms.append(TitleForm(tokens, tokens, nz.script_of(tokens)))
+            forms.append(TitleForm(tokens, alt_main or tokens, nz.script_of(tokens)))
     return tuple(forms)
 
 
@@ -433,13 +444,12 @@ def _title(a: Profile, b: Profile) -> tuple[str, float]:
 
 
 def _same_main(x: TitleForm, y: TitleForm) -> bool:
-    """One title is the other's main title, or its start: a subtitle missing or moved."""
+    """One title is the other's main title: a subtitle missing on one side (a longer title
+    that merely starts with the other, "Python programming patterns" against "Python
+    programming", is another title)."""
     if x.main == y.main and (x.full == x.main or y.full == y.main):
         return True
-    if x.full == y.main or y.full == x.main:
-        return True
-    short, long_ = sorted((x.full, y.full), key=len)
-    return len(short) >= 2 and long_[:len(short)] == short
+    return x.full == y.main or y.full == x.main
 
 
 def _similar(x: tuple[str, ...], y: tuple[str, ...], words: float = 0.8,

@@ -326,3 +326,14 @@ def test_a_brief_record_matches_on_exact_title_and_author_when_nothing_else_comp
                            f("245", "10", "a", "On tyranny :", "b",
                              "twenty lessons from the twentieth century"))
     assert not compare(profile("lib1:a", other_author), profile("lib2:b", _tyranny())).accepted
+
+
+def test_no_match_for_a_longer_title_that_only_starts_like_another() -> None:
+    def book(title: str) -> dict[str, Any]:
+        return _record(fixed("2002"), f("100", "1 ", "a", "Christopher, Thomas W."),
+                       f("245", "10", "a", title),
+                       f("260", "  ", "a", "Upper Saddle River, NJ :", "b", "Prentice Hall,",
+                         "c", "2002."))
+
+    assert not _match(book("Python programming"), book("Python programming patterns")).accepted
+    assert _match(book("Python programming"), book("Python programming : patterns")).accepted
