@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from api import errors
+from api.bodies import JsonBodies
 from api.dependencies import Services, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
@@ -75,6 +77,21 @@ class _TooLargeError(Exception):
 _collectors: list[Collector] = []
 
 
+class QueryStringsOut(logging.Filter):
+    """Keeps query strings out of the access log: a client that sends a secret or a
+    patron's barcode in one must not find it in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, query = args[2].partition("?")[::2]
+            record.args = (args[0], args[1], path + ("?…" if query else ""), *args[3:])
+        return True
+
+
+_ACCESS_FILTER = QueryStringsOut()
+
+
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None,
                scan_workers: list[ScanWorker] | None = None) -> FastAPI:
@@ -106,6 +123,9 @@ def create_app(services: Services, relay: Relay | None = None,
         lifespan=lifespan,
     )
     app.state.services = services
+    access = logging.getLogger("uvicorn.access")
+    if _ACCESS_FILTER not in access.filters:
+        access.addFilter(_ACCESS_FILTER)
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(admin.router)
@@ -114,6 +134,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
                        by_path={"/catalog/imports": services.settings.max_import_bytes,
                                 "/robots/scans": services.settings.max_scan_bytes})

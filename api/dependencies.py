@@ -14,6 +14,7 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService
+from api.graphql.limits import TenantShare
 from infra.database import DDL_LOCK_KEY, Database
 from infra.nats import Nats
 from infra.relay import Relay
@@ -57,6 +58,7 @@ class Services:
     watch: AppliedWatch
     pipeline: CommandPipeline
     scan_jobs: WorkQueue
+    share: TenantShare
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
     _views_ready: set[tuple[str, int]] = field(default_factory=set)
@@ -161,8 +163,10 @@ def build_services(settings: Settings) -> Services:
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
+    share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
+                        burst=2 * settings.tenant_rate)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens, watch,
-                    pipeline, scan_queue(settings))
+                    pipeline, scan_queue(settings), share)
 
 
 def scan_queue(settings: Settings) -> WorkQueue:

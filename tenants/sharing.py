@@ -37,8 +37,8 @@ def share_record(scope: TenantScope, office: OfficeScope, record_id: UUID,
     record = scope.catalog.get_record(record_id)
     if record.shared_record_id is not None:  # already shows a shared record
         return Shared(record, office.shared.resolve(record.shared_record_id), [])
-    stripped: list[str] = []
     original_format, original = record.original_format, record.original
+    stripped: list[str] = []
     if original_format is not None and original is not None:
         original_format, original, stripped = without_local_fields(original_format, original)
     shared = office.shared.contribute(scope.slug, record.id, record.description,

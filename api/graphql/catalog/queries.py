@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, PageInfo, Record, RecordConnection, RecordEdge
 from api.graphql.context import Context
+from api.graphql.limits import TextInvalidError, check_search
 from projections.local_catalog.postgres import LocalCatalog, encode_cursor
 
 MAX_PAGE = 100
@@ -51,6 +52,10 @@ class CatalogQueries:
         tenant = (await info.context.principal()).library("library:read")
         if not 1 <= first <= MAX_PAGE:
             raise _invalid(f"first: give 1 to {MAX_PAGE}, not {first}")
+        try:
+            check_search(query)
+        except TextInvalidError as error:
+            raise _invalid(str(error)) from None
 
         def read() -> tuple[list[dict[str, Any]], bool]:
             with info.context.services.view(LocalCatalog) as (view, cur):

@@ -19,6 +19,7 @@ from api.graphql.catalog.types import (
     SharedRecordEdge,
 )
 from api.graphql.context import Context
+from api.graphql.limits import TextInvalidError, check_search
 from projections.local_catalog.postgres import LocalCatalog, encode_cursor
 
 OFFICE = "office"
@@ -62,6 +63,10 @@ class SharingQueries:
         if not 1 <= first <= MAX_PAGE:
             raise GraphQLError(f"first: give 1 to {MAX_PAGE}, not {first}",
                                extensions={"code": "INVALID_INPUT"})
+        try:
+            check_search(query)
+        except TextInvalidError as error:
+            raise GraphQLError(str(error), extensions={"code": "INVALID_INPUT"}) from None
 
         def read() -> tuple[list[dict[str, Any]], bool]:
             with info.context.services.view(LocalCatalog) as (view, cur):
