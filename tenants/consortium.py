@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from domain.shared.text import text_problem
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.listener import ChannelListener, announce
@@ -103,6 +104,8 @@ class Consortium:
         cleaned = name.strip()
         if not cleaned or len(cleaned) > 200:
             raise TenantFieldInvalidError("client name must be 1-200 characters, not blank")
+        if text_problem(cleaned):
+            raise TenantFieldInvalidError(f"name: {text_problem(cleaned)}")
         allowed = OFFICE_SCOPES if tenant is None else LIBRARY_SCOPES
         if not scopes:
             raise ClientScopeInvalidError(f"give at least one scope of: {sorted(allowed)}")
