@@ -30,7 +30,7 @@ KEYS = (
     "record_type", "bib_level", "form_of_item", "fixed_dates", "physical_descriptions",
     "content_types", "media_types", "carrier_types", "gmd", "title_parts",
     "title_nonfiling", "series_numbering", "host", "standard_numbers", "publisher_numbers",
-    "carrier_notes", "publication_years", "links", "isbn_qualifiers",
+    "carrier_notes", "publication_years", "links", "isbn_qualifiers", "record_status",
 )
 _TRAILING = " /:;,.=+"
 _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
@@ -140,6 +140,7 @@ def describe(fields: Iterable[FieldLike], leader: str | None = None) -> Descript
         d[key] = []
     d["classification"] = {"lc": None, "dewey": None, "clc": None, "other": []}
     if leader is not None and len(leader) >= 8:
+        d["record_status"] = leader[5].strip() or None  # d: deleted
         d["record_type"] = leader[6].strip() or None
         d["bib_level"] = leader[7].strip() or None
     for field in fields:

@@ -66,6 +66,7 @@ class Profile:
     volumes: int | None
     edition: str | None
     carrier: Carrier
+    deleted: bool
     serial: bool | None
     bib_level: str | None
     bindings: frozenset[tuple[str, str]]  # (ISBN-13, binding or file format)
@@ -117,6 +118,7 @@ def profile(key: str, d: dict[str, Any]) -> Profile:
         volumes=volumes,
         edition=nz.edition_key(d.get("edition")),
         carrier=carrier_of(d),
+        deleted=d.get("record_status") == "d",
         serial=(bib_level in _SERIAL_LEVELS) if bib_level else None,
         bib_level=bib_level,
         bindings=frozenset((i, b) for q in d.get("isbn_qualifiers") or []
@@ -280,7 +282,10 @@ def conflict(a: Profile, b: Profile) -> str | None:
 
 
 def _level_conflict(a: Profile, b: Profile) -> str | None:
-    """A serial against a monograph; any other bibliographic level (leader/07) apart."""
+    """A deleted record (leader/05 d) joins nothing; a serial against a monograph; any
+    other bibliographic level (leader/07) apart."""
+    if a.deleted or b.deleted:
+        return "deleted record"
     if a.serial is not None and b.serial is not None and a.serial != b.serial:
         return "serial vs monograph"
     if a.bib_level and b.bib_level and a.bib_level != b.bib_level:

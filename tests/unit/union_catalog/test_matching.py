@@ -337,3 +337,9 @@ def test_no_match_for_a_longer_title_that_only_starts_like_another() -> None:
 
     assert not _match(book("Python programming"), book("Python programming patterns")).accepted
     assert _match(book("Python programming"), book("Python programming : patterns")).accepted
+
+
+def test_no_match_with_a_deleted_record() -> None:
+    deleted = _tyranny(leader="00000dam a2200000 i 4500")
+    assert deleted["record_status"] == "d"
+    assert _match(_tyranny(), deleted).veto == "deleted record"
