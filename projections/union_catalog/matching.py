@@ -333,13 +333,22 @@ def _binding_conflict(a: Profile, b: Profile) -> str | None:
 
 def _edition_or_year_conflict(a: Profile, b: Profile) -> str | None:
     """Another edition statement (both numbered, or both in words); years apart."""
-    if a.edition and b.edition and a.edition != b.edition and (
+    if a.edition and b.edition and not _same_edition(a.edition, b.edition) and (
             a.edition.isdigit() == b.edition.isdigit()):
         return f"edition {a.edition} vs {b.edition}"
     if a.years and b.years and not a.years & b.years and not (a.serial and b.serial) and (
             not _close_years(a, b) or not _shared_strong(a, b)):
         return f"year {a.year} vs {b.year}"
     return None
+
+
+def _same_edition(x: str, y: str) -> bool:
+    """The same number, or the same words once abbreviations are read as the words they
+    start ("nouv" for "nouvelle", "erw" for "erweiterte")."""
+    if x == y or x.isdigit() or y.isdigit():
+        return x == y
+    short, long_ = sorted((x.split(), y.split()), key=len)
+    return all(any(w.startswith(s) or s.startswith(w) for w in long_) for s in short)
 
 
 def _series_conflict(a: Profile, b: Profile) -> str | None:
@@ -489,7 +498,7 @@ def _agreement(a: Profile, b: Profile, reasons: list[str]) -> float:
             score -= 1.5
             reasons.append("publishers differ")
     score += _extent(a, b, reasons)
-    if a.edition and b.edition and a.edition == b.edition:
+    if a.edition and b.edition and _same_edition(a.edition, b.edition):
         score += 0.5
         reasons.append(f"edition {a.edition}")
     elif (a.edition or b.edition) and (a.edition or b.edition) != "1":

@@ -256,6 +256,7 @@ def test_no_match_different_editions_250() -> None:
     found = _match(cookbook("2nd ed.", None), cookbook("3rd ed.", None))
     assert found.veto == "edition 2 vs 3"
     assert _match(cookbook("Rev. ed.", None), cookbook("Revised edition.", None)).accepted
+    assert _match(cookbook("Nouv. éd.", None), cookbook("Nouvelle édition", None)).accepted
     assert _match(cookbook("Rev. ed.", None), cookbook("Abridged ed.", None)).veto == (
         "edition revised vs abridged")
 
