@@ -72,9 +72,12 @@ def index_text(parts: Iterable[str | None]) -> str:
     return _SEPARATOR.join(_SPACE_BETWEEN_CJK.sub("", part) for part in folded if part)
 
 
+MAX_TERMS = 32  # a long CJK query makes many pairs; the first are selective enough
+
+
 def query_terms(query: str | None) -> list[str]:
     """What a query asks for, every term to be found: its words, and each CJK run as the
-    overlapping pairs of its characters (a single character alone)."""
+    overlapping pairs of its characters (a single character alone); at most MAX_TERMS."""
     terms: list[str] = []
     for word in fold(query or "").split():
         for piece in _TERM_SPLIT.split(word):
@@ -85,7 +88,7 @@ def query_terms(query: str | None) -> list[str]:
                 trimmed = _EDGE_PUNCTUATION.sub("", piece)
                 if trimmed and trimmed not in terms:
                     terms.append(trimmed)
-    return terms
+    return terms[:MAX_TERMS]
 
 
 def has_cjk(text: str) -> bool:

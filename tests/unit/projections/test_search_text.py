@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from projections.search_text import fold, index_text, query_terms
+from projections.search_text import MAX_TERMS, fold, index_text, query_terms
 
 
 def _full_width(text: str) -> str:
@@ -81,3 +81,9 @@ def test_fold_is_stable_for_search_and_matching() -> None:
     assert fold("한국") == "한국"  # Hangul comes back composed
     wide = _full_width("Hello") + " 紅"
     assert fold(fold(wide)) == fold(wide) == "hello 红"
+
+
+def test_a_long_query_asks_for_a_bounded_number_of_terms() -> None:
+    long_query = "紅樓夢" * 100
+    assert len(query_terms(long_query)) <= MAX_TERMS
+    assert finds(long_query, long_query)
