@@ -94,6 +94,7 @@ class Clusterer:
         self._edges: dict[str, dict[str, Match]] = {}
         self._must: dict[str, set[str]] = {}
         self._cannot: set[frozenset[str]] = set()
+        self._conflicts: dict[str, dict[str, str | None]] = {}  # vetoes found so far
         self.entry_of: dict[str, str] = {}
         self.entries: dict[str, Entry] = {}
 
@@ -108,8 +109,10 @@ class Clusterer:
         for k in self._keys[key]:
             self._buckets.setdefault(k, set()).add(key)
         self._edges[key] = {}
+        self._conflicts[key] = {}
         for other in sorted({o for k in self._keys[key] for o in self._buckets[k]} - {key}):
             found = compare(new, self.profiles[other])
+            self._conflicts[key][other] = self._conflicts[other][key] = found.veto
             if found.accepted:
                 self._edges[key][other] = found
                 self._edges[other][key] = found
@@ -157,6 +160,8 @@ class Clusterer:
         for other in self._edges.pop(key, {}):
             touched.add(other)
             self._edges[other].pop(key, None)
+        for other in self._conflicts.pop(key, {}):
+            self._conflicts[other].pop(key, None)
         for k in self._keys.pop(key, frozenset()):
             bucket = self._buckets[k]
             bucket.discard(key)
@@ -252,6 +257,13 @@ class Clusterer:
                 if frozenset((x, y)) in self._cannot:
                     return True
                 if (not self._must.get(x) and not self._must.get(y)
-                        and conflict(self.profiles[x], self.profiles[y]) is not None):
+                        and self._conflict(x, y) is not None):
                     return True
         return False
+
+    def _conflict(self, x: str, y: str) -> str | None:
+        """The veto between two records, remembered until either changes."""
+        known = self._conflicts[x]
+        if y not in known:
+            known[y] = self._conflicts[y][x] = conflict(self.profiles[x], self.profiles[y])
+        return known[y]

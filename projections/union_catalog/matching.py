@@ -62,6 +62,7 @@ class Profile:
     year: str | None
     years: frozenset[str]
     publisher: frozenset[str]
+    publisher_script: str
     pages: int | None
     volumes: int | None
     edition: str | None
@@ -95,6 +96,7 @@ def profile(key: str, d: dict[str, Any]) -> Profile:
     years = _years(d)
     pages, volumes = nz.extent_numbers(d.get("extent"))
     bib_level = d.get("bib_level")
+    publisher = nz.publisher_tokens(d.get("publisher"))
     return Profile(
         key=key,
         isbns=isbns,
@@ -113,7 +115,8 @@ def profile(key: str, d: dict[str, Any]) -> Profile:
         all_authors=_all_authors(d),
         year=_primary_year(d),
         years=years,
-        publisher=nz.publisher_tokens(d.get("publisher")),
+        publisher=publisher,
+        publisher_script=nz.script_of(tuple(sorted(publisher))),
         pages=pages,
         volumes=volumes,
         edition=nz.edition_key(d.get("edition")),
@@ -474,7 +477,9 @@ def _similar(x: tuple[str, ...], y: tuple[str, ...], words: float = 0.8,
     sx, sy = set(x), set(y)
     if len(sx & sy) / len(sx | sy) >= words:
         return True
-    return difflib.SequenceMatcher(None, " ".join(x), " ".join(y)).ratio() >= letters
+    matcher = difflib.SequenceMatcher(None, " ".join(x), " ".join(y))
+    return (matcher.real_quick_ratio() >= letters and matcher.quick_ratio() >= letters
+            and matcher.ratio() >= letters)
 
 
 def _agreement(a: Profile, b: Profile, reasons: list[str]) -> float:
@@ -490,7 +495,7 @@ def _agreement(a: Profile, b: Profile, reasons: list[str]) -> float:
         score += 2.0
         reasons.append(f"year {min(a.years & b.years)}")
     if a.publisher and b.publisher and (  # romanized against vernacular says nothing
-            nz.script_of(tuple(a.publisher)) == nz.script_of(tuple(b.publisher))):
+            a.publisher_script == b.publisher_script):
         if _publishers_agree(a.publisher, b.publisher):
             score += 1.5
             reasons.append("publisher")
