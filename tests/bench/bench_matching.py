@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "union_catalog"))
 
 from labelled_set import labelled_set
-from scoring import (
+from union_scoring import (
     HARD,
     clustered,
     every_pair,

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from labelled_set import Labelled, labelled_set
 from marc_build import c, describe_fields, f, fixed
-from scoring import clustered, every_pair, hard_pair, pair_figures
+from union_scoring import clustered, every_pair, hard_pair, pair_figures
 
 from projections.union_catalog.clustering import Clusterer, Entry, entry_id_of
 
