@@ -72,6 +72,7 @@ class Profile:
     bib_level: str | None
     bindings: frozenset[tuple[str, str]]  # (ISBN-13, binding or file format)
     parts: tuple[str, ...]
+    part_words: frozenset[str]  # the words of 245 $n $p as written
     series_numbers: frozenset[tuple[str, str]]
     host: Host | None
     language: str | None
@@ -128,6 +129,7 @@ def profile(key: str, d: dict[str, Any]) -> Profile:
                            for i in [nz.isbn13(str(q.get("isbn") or ""))]
                            for b in [nz.binding(q.get("qualifier"))] if i and b),
         parts=_parts(d),
+        part_words=frozenset(nz.tokens(" ".join(str(p) for p in d.get("title_parts") or []))),
         series_numbers=_series_numbers(d),
         host=_host(d.get("host")),
         language=language if language not in _UNKNOWN_LANGUAGES else None,
@@ -303,10 +305,18 @@ def _carrier_conflict(a: Profile, b: Profile) -> str | None:
 
 
 def _part_conflict(a: Profile, b: Profile) -> str | None:
-    """Another part or volume (245 $n $p), or a part against the whole."""
-    if a.parts != b.parts:
-        return f"part {' '.join(a.parts) or '(whole)'} vs {' '.join(b.parts) or '(whole)'}"
-    return None
+    """Another part or volume (245 $n $p), or a part against the whole (unless the other
+    record wrote the part into its title: "Title. Osa 1" in $a)."""
+    if a.parts == b.parts:
+        return None
+    if (not b.parts and _in_title(a.part_words, b)) or (not a.parts and _in_title(
+            b.part_words, a)):
+        return None
+    return f"part {' '.join(a.parts) or '(whole)'} vs {' '.join(b.parts) or '(whole)'}"
+
+
+def _in_title(words: frozenset[str], p: Profile) -> bool:
+    return bool(words) and bool(p.titles) and words <= set(p.titles[0].full)
 
 
 def _host_conflict(a: Profile, b: Profile) -> str | None:

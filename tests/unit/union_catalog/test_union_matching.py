@@ -211,6 +211,12 @@ def test_no_match_different_volumes_sharing_the_set_isbn() -> None:
     assert found.veto == "part 1 vs 2"
     assert _match(_volume(), _volume("Vol. 1")).veto == "part (whole) vs 1"
     assert not _match(_volume("Part 3", "Letters"), _volume("Part 3", "Diaries")).accepted
+    in_title = _record(fixed("2003"), f("020", "  ", "a", "9780824720759 (set)"),
+                       f("245", "00", "a", "Encyclopedia of library and information science. "
+                         "Vol. 1"), f("250", "  ", "a", "2nd ed."),
+                       f("260", "  ", "a", "New York :", "b", "Marcel Dekker,", "c", "2003."))
+    assert _match(_volume("Vol. 1"), in_title).accepted  # the part written into $a
+    assert not _match(_volume("Vol. 2"), in_title).accepted
 
 
 def test_no_match_different_numbers_in_one_series_490_830() -> None:
