@@ -138,6 +138,11 @@ class ViewReads:
         with self.services.view(CirculationView) as (view, cur):
             return view.expired_pickups(cur, now)
 
+    def hold_records(self, tenant: str, borrower: str) -> list[str]:
+        """The records a borrower holds a place for, waiting or on the shelf."""
+        with self.services.view(CirculationView) as (view, cur):
+            return [str(h["record_id"]) for h in view.holds(cur, tenant, borrower)]
+
     def items_where(self, tenant: str, *, epcs: list[str] | None = None,
                     shelf: str | None = None) -> list[dict[str, Any]]:
         """Items with these EPCs, or on this shelf."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from domain.catalog.errors import ItemNotFoundError
 from domain.catalog.item import Item
-from domain.circulation.application import Card, Copy
+from domain.circulation.application import Card, Copy, Erasure
 from domain.circulation.errors import (
     NotOnLoanError,
     PatronBarcodeTakenError,
@@ -43,6 +43,9 @@ class LendingReads(Protocol):
 
     def expired_pickups(self, now: datetime) -> list[tuple[str, str]]:
         """(tenant, item id) of every copy whose pickup time has passed."""
+
+    def hold_records(self, tenant: str, borrower: str) -> list[str]:
+        """The records a borrower (pseudonym) holds a place for, waiting or on the shelf."""
 
 
 class Desk:
@@ -106,22 +109,39 @@ class Desk:
                 "blocks": list(patron.blocks), "erased": patron.erased,
                 "pseudonym": key.pseudonym if key else None}
 
-    def erase_patron(self, barcode: str, receipt: Receipt | None = None) -> None:
-        """Crypto-shreds the patron: the erasure is recorded, then their key destroyed."""
+    def erase_patron(self, barcode: str, receipt: Receipt | None = None) -> Erasure:
+        """Crypto-shreds the patron: the erasure is recorded with the cancellation of their
+        holds (those placed before circulation noted them are found in the circulation
+        view), then their key destroyed."""
         key = self.key_of(barcode)
-        self.circulation.erase_patron(Card(key.patron_id, key.pseudonym), receipt)
+        titles = [uuid.UUID(r) for r in self.reads.hold_records(self.tenant,
+                                                                 str(key.pseudonym))]
+        erasure = self.circulation.erase_patron(Card(key.patron_id, key.pseudonym), receipt,
+                                                record_ids=titles)
         self.vault.destroy(key.patron_id)
+        return erasure
+
+    def patron_held_for(self, item_barcode: str, hold_id: uuid.UUID) -> uuid.UUID | None:
+        """The patron a copy waits for on the hold shelf under this hold: what a hold slip
+        prints (None once the copy left the shelf or the patron was erased). Looked up when
+        asked, never kept with a command's answer, so erasure leaves no link behind."""
+        held = self.circulation.lending_of(self.copy(item_barcode)).held_for
+        if held is None or held.hold_id != hold_id:
+            return None
+        key = self.vault.by_pseudonym(held.borrower)
+        return key.patron_id if key else None
 
     # Items and loans
 
     def copy(self, item_barcode: str) -> Copy:
-        """The catalog's item with this barcode, as circulation needs it."""
+        """The catalog's item with this barcode, as circulation needs it (circulation learns
+        its facts with the command, and decides on those it knows)."""
         try:
             item = self.catalog.item_by_barcode(item_barcode)
         except ItemNotFoundError:
             raise ItemNotFoundError(
                 f"no item with barcode {item_barcode!r} in this library") from None
-        return Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
+        return copy_of(item)
 
     def check_out(self, item_barcode: str, patron_barcode: str,
                   receipt: Receipt | None = None) -> Lending:
@@ -136,6 +156,10 @@ class Desk:
     def renew(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
         """Renews the loan of an item."""
         return self.circulation.renew(self.copy(item_barcode), receipt)
+
+    def declare_item_lost(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
+        """Closes the loan of an item that will not come back; the copy is lost."""
+        return self.circulation.declare_item_lost(self.copy(item_barcode), receipt)
 
     def place_hold(self, record_id: uuid.UUID, patron_barcode: str,
                    receipt: Receipt | None = None) -> tuple[uuid.UUID, int]:
@@ -179,6 +203,12 @@ async def sweep_pickups(desk_of: Callable[[str], Desk], reads: LendingReads,
             await asyncio.wait_for(stop.wait(), every_s)
 
 
+def copy_of(item: Item) -> Copy:
+    """A catalog item as circulation needs it, with the version its facts were read at."""
+    return Copy(item.id, item.barcode, item.record_id, item.material_type, item.status,
+                item.version)
+
+
 def expire_uncollected(desk_of: Callable[[str], Desk], reads: LendingReads,
                        at: datetime | None = None) -> int:
     """Expires every hold not collected by `at` (now); how many."""
@@ -187,6 +217,5 @@ def expire_uncollected(desk_of: Callable[[str], Desk], reads: LendingReads,
     for tenant, item_id in reads.expired_pickups(now):
         desk = desk_of(tenant)
         item: Item = desk.catalog.repository.get(uuid.UUID(item_id))
-        copy = Copy(item.id, item.barcode, item.record_id, item.material_type, item.status)
-        expired += desk.circulation.expire_pickup(copy, now)
+        expired += desk.circulation.expire_pickup(copy_of(item), now)
     return expired

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -18,6 +18,7 @@ from strawberry.types import Info
 from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
 from api.graphql.commands import execute
 from api.graphql.context import Context
+from domain.circulation.application import Erasure
 from domain.circulation.lending import Lending
 from domain.circulation.policy import LoanPolicy as Policy
 from domain.shared.application import Receipt
@@ -138,8 +139,21 @@ class CheckInItem:
     """An item just checked in."""
 
     barcode: str
-    status: str = strawberry.field(description="AVAILABLE, or ON_HOLD_SHELF for the next "
-                                               "patron in the queue")
+    status: str = strawberry.field(description="AVAILABLE, ON_HOLD_SHELF for the next "
+                                               "patron in the queue, or the catalog's status "
+                                               "(WITHDRAWN, MISSING) of a copy that may no "
+                                               "longer circulate; LOST once declared lost")
+
+
+@strawberry.type
+class HeldFor:
+    """The hold a checked-in copy waits for on the hold shelf: what a hold slip prints."""
+
+    hold_id: strawberry.ID
+    patron_id: strawberry.ID | None = strawberry.field(
+        description="the patron the copy waits for (patron(id:) gives their name and "
+                    "barcode); null once the copy left the shelf or the patron was erased")
+    pickup_until: datetime
 
 
 @strawberry.type
@@ -147,6 +161,26 @@ class CheckInPayload:
     """The item, back."""
 
     item: CheckInItem
+    held_for: HeldFor | None = strawberry.field(
+        default=None, description="whom the copy now waits for on the hold shelf, if anyone")
+
+
+@strawberry.type
+class DeclareItemLostPayload:
+    """The item declared lost (status LOST); its loan is closed."""
+
+    item: CheckInItem
+
+
+@strawberry.type
+class CancelledHold:
+    """A hold cancelled because its patron was erased."""
+
+    hold_id: strawberry.ID
+    record_id: strawberry.ID
+    item_barcode: str | None = strawberry.field(
+        description="the copy that waited on the hold shelf for it (it passes to the next "
+                    "patron in the queue), if one did")
 
 
 @strawberry.type
@@ -158,9 +192,10 @@ class HoldPayload:
 
 @strawberry.type
 class ErasePayload:
-    """Whether the patron is erased."""
+    """Whether the patron is erased, and the holds their erasure cancelled."""
 
     erased: bool
+    cancelled_holds: list[CancelledHold] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -176,6 +211,27 @@ def _uuid(value: str, field: str) -> uuid.UUID:
     except ValueError:
         raise GraphQLError(f"{field}: {value!r} is not an id of ours",
                            extensions={"code": "INVALID_INPUT"}) from None
+
+
+def _item(lending: Lending) -> dict[str, Any]:
+    """A copy's barcode and status as the desk sees it after a command."""
+    known = lending.known_copy
+    status = lending.status if known is None or known.lendable else known.catalog_status
+    return {"barcode": lending.item_barcode, "status": status.upper()}
+
+
+def _checked_in(lending: Lending) -> dict[str, Any]:
+    """A check-in's answer: the item, and the hold it waits for on the hold shelf (the
+    patron is looked up when answering, never kept under the key)."""
+    held = lending.held_for
+    return {"item": _item(lending), "held_for": None if held is None else {
+        "hold_id": str(held.hold_id), "pickup_until": held.until.isoformat()}}
+
+
+def _erased(erasure: Erasure) -> dict[str, Any]:
+    return {"erased": True, "cancelled_holds": [
+        {"hold_id": str(h.hold_id), "record_id": str(h.record_id),
+         "item_barcode": h.item_barcode} for h in erasure.cancelled_holds]}
 
 
 def _loan(lending: Lending) -> dict[str, Any]:
@@ -252,9 +308,13 @@ class CirculationMutations:
                          "while they have items on loan.")
     async def erase_patron(self, info: Info[Context, None],
                            input: PatronInput) -> ErasePayload:
-        await _run(info, "erasePatron", input, lambda desk, receipt:
-                   desk.erase_patron(input.barcode, receipt), lambda _: {"erased": True})
-        return ErasePayload(erased=True)
+        answer = await _run(info, "erasePatron", input, lambda desk, receipt:
+                            desk.erase_patron(input.barcode, receipt), _erased)
+        return ErasePayload(erased=True, cancelled_holds=[
+            CancelledHold(hold_id=strawberry.ID(h["hold_id"]),
+                          record_id=strawberry.ID(h["record_id"]),
+                          item_barcode=h["item_barcode"])
+            for h in answer.get("cancelled_holds", ())])
 
     @strawberry.mutation(description="Lend an item to a patron.")  # type: ignore[untyped-decorator]
     async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
@@ -268,10 +328,29 @@ class CirculationMutations:
     async def check_in(self, info: Info[Context, None],
                        input: ItemActionInput) -> CheckInPayload:
         answer = await _run(info, "checkIn", input, lambda desk, receipt:
-                            desk.check_in(_barcode_of(desk, input), receipt),
-                            lambda lending: {"barcode": lending.item_barcode,
-                                             "status": lending.status.upper()})
-        return CheckInPayload(item=CheckInItem(**answer))
+                            desk.check_in(_barcode_of(desk, input), receipt), _checked_in)
+        item = CheckInItem(**answer.get("item", answer))  # answers kept before heldFor: flat
+        held = answer.get("held_for")
+        if held is None:
+            return CheckInPayload(item=item)
+        tenant = (await info.context.principal()).library("library:write")
+        desk = info.context.services.desk(tenant)
+        hold_id = uuid.UUID(held["hold_id"])
+        patron_id = await run_in_threadpool(lambda: desk.patron_held_for(item.barcode, hold_id))
+        return CheckInPayload(item=item, held_for=HeldFor(
+            hold_id=strawberry.ID(str(hold_id)),
+            patron_id=strawberry.ID(str(patron_id)) if patron_id else None,
+            pickup_until=datetime.fromisoformat(held["pickup_until"])))
+
+    @strawberry.mutation(description="Declare lost an item on loan that will not come back "  # type: ignore[untyped-decorator]
+                         "(by barcode, or its loan's id): its loan closes and the copy is "
+                         "lost; checking it in later finds it again.")
+    async def declare_item_lost(self, info: Info[Context, None],
+                                input: ItemActionInput) -> DeclareItemLostPayload:
+        answer = await _run(info, "declareItemLost", input, lambda desk, receipt:
+                            desk.declare_item_lost(_barcode_of(desk, input), receipt),
+                            lambda lending: {"item": _item(lending)})
+        return DeclareItemLostPayload(item=CheckInItem(**answer["item"]))
 
     @strawberry.mutation(description="Renew a loan, named by its item or its id.")  # type: ignore[untyped-decorator]
     async def renew(self, info: Info[Context, None], input: ItemActionInput) -> LoanPayload:

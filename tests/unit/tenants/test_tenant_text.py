@@ -19,8 +19,8 @@ def test_a_suspension_reason_with_a_nul_is_refused_and_nothing_recorded() -> Non
     with pytest.raises(TenantFieldInvalidError, match="reason: control characters"):
         tenant.suspend("unpaid\u0000fees", NOW)
     assert tenant.status != "suspended"
-    assert tenant.collect_events() == []
     assert pending == 1
+    assert tenant.collect_events() == []
 
 
 def test_a_name_with_control_characters_is_refused() -> None:
