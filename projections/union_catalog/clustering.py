@@ -46,6 +46,7 @@ from projections.union_catalog.matching import (
     conflict,
     match_keys,
     profile,
+    sparse_keys,
 )
 
 _ENTRY_NAMESPACE = uuid.UUID("8f6f5b8e-3c55-4a5f-9d36-2f4b8b1c9e21")
@@ -105,12 +106,15 @@ class Clusterer:
             return Changes()
         seeds = self._detach(key)
         self.profiles[key] = new
-        self._keys[key] = match_keys(new)
+        keys = match_keys(new)
+        filed, looks = sparse_keys(new)
+        self._keys[key] = keys | filed
         for k in self._keys[key]:
             self._buckets.setdefault(k, set()).add(key)
         self._edges[key] = {}
         self._conflicts[key] = {}
-        for other in sorted({o for k in self._keys[key] for o in self._buckets[k]} - {key}):
+        candidates = {o for k in keys | looks for o in self._buckets.get(k, ())} - {key}
+        for other in sorted(candidates):
             found = compare(new, self.profiles[other])
             self._conflicts[key][other] = self._conflicts[other][key] = found.veto
             if found.accepted:

@@ -259,7 +259,8 @@ def _host(host: dict[str, Any] | None) -> Host | None:
 
 
 def match_keys(p: Profile) -> frozenset[str]:
-    """The keys that propose a record as a candidate for another sharing one."""
+    """The keys that propose a record as a candidate for another sharing one (each record
+    is filed under them and looks under them)."""
     keys = {f"isbn:{i}" for i in p.isbns | p.weak_isbns}
     keys |= {f"issn:{i}" for i in p.issns} | {f"lccn:{n}" for n in p.lccns}
     keys |= {f"oclc:{n}" for n in p.oclcs} | {f"sys:{n}" for n in p.system_numbers}
@@ -270,9 +271,20 @@ def match_keys(p: Profile) -> frozenset[str]:
             keys.add(f"title:{main}|{p.year}")
             keys.add(f"title2:{' '.join(form.full[:2])}|{p.year}")
         keys |= {f"title:{main}|a:{author}" for author in p.main_authors}
-        if not p.year and not p.main_authors:
-            keys.add(f"title:{main}|")
     return frozenset(keys)
+
+
+def sparse_keys(p: Profile) -> tuple[frozenset[str], frozenset[str]]:
+    """Keys for a record with neither year nor author, which the title keys above cannot
+    pair with anything: (where a record is filed, where it looks). Every record is filed
+    under its bare main title, but only such sparse records look there; every record looks
+    under the sparse records' own key. A pair with a sparse record is thus found whichever
+    came second, and a common title costs a look only to the few sparse records."""
+    mains = {" ".join(form.main) for form in p.titles}
+    sparse = not p.year and not p.main_authors
+    filed = {f"main:{m}" for m in mains} | ({f"sparse:{m}" for m in mains} if sparse else set())
+    looks = {f"sparse:{m}" for m in mains} | ({f"main:{m}" for m in mains} if sparse else set())
+    return frozenset(filed), frozenset(looks)
 
 
 def conflict(a: Profile, b: Profile) -> str | None:

@@ -157,3 +157,17 @@ def test_office_merge_and_split_apply_on_top_and_survive_a_rebuild() -> None:
     assert _entries(rebuilt) == _entries(live)
     live.merge(["t4:d", "t1:a"])  # a later decision about the same pair replaces the earlier
     assert live.entry_of["t4:d"] == live.entry_of["t1:a"]
+
+
+def test_a_record_without_year_or_author_finds_its_edition_in_either_order() -> None:
+    full = describe_fields([fixed("1985", lang="fin"), f("245", "10", "a", "Kalevala"),
+                            f("260", "  ", "a", "Helsinki :", "b", "SKS,", "c", "1985."),
+                            f("300", "  ", "a", "400 s.")])
+    sparse = describe_fields([f("245", "10", "a", "Kalevala"),
+                              f("260", "  ", "a", "Helsinki :", "b", "SKS"),
+                              f("300", "  ", "a", "400 sivua")])
+    for order in (("a:full", "b:sparse"), ("b:sparse", "a:full")):
+        clusterer = Clusterer()
+        for key in order:
+            clusterer.upsert(key, full if key == "a:full" else sparse)
+        assert clusterer.entry_of["a:full"] == clusterer.entry_of["b:sparse"]
