@@ -184,6 +184,7 @@ def _video_medium(d: dict[str, Any], words: str) -> str | None:
     carrier = (d.get("carrier_types") or [""])[0]
     film = any(p[:1] == "m" for p in d.get("physical_descriptions") or [])
     signs = (  # the first that holds; a Blu-ray + DVD combo pack is a Blu-ray product
+        ("online", d.get("form_of_item") == "o"),  # 008 says online: the disc was its source
         ("bluray", "s" in formats or any(w in words for w in (" blu ray", " bluray",
                                                               " bd rom", " bd "))),
         ("dvd", "v" in formats or " dvd" in words),
@@ -206,6 +207,7 @@ def _audio_medium(d: dict[str, Any], words: str) -> str | None:
     daisy = " daisy" in words or "daisy" in fold(d.get("subtitle") or "") or "celia" in fold(
         d.get("publisher") or "")  # Celia: Finland's library for readers with print disabilities
     signs = (  # the first that holds
+        ("online", d.get("form_of_item") == "o" and not daisy),
         ("daisy", daisy),
         ("mp3", " mp3" in words),
         ("playaway", " playaway" in words),
