@@ -528,8 +528,13 @@ def _agreement(a: Profile, b: Profile, reasons: list[str]) -> float:
     if a.edition and b.edition and _same_edition(a.edition, b.edition):
         score += 0.5
         reasons.append(f"edition {a.edition}")
-    elif (a.edition or b.edition) and (a.edition or b.edition) != "1":
-        score -= 1.0  # an edition statement on one side only: likely another edition
+    elif a.edition and b.edition:
+        score -= 1.0  # one numbered, one in words: perhaps the same, perhaps not
+    elif (a.edition or b.edition) not in (None, "1"):
+        # "2nd ed." against no edition statement: a cataloguer seldom leaves out a 250
+        # the item shows, so most likely the first edition and a later one
+        score -= 3.0 if str(a.edition or b.edition).isdigit() else 1.0
+        reasons.append("edition on one side")
     if a.language and b.language and a.language != b.language:
         score -= 3.0
         reasons.append("languages differ")

@@ -28,6 +28,7 @@ from marc_build import real_records as load_real_records
 
 from domain.shared.description import isbn_forms
 from infra.marc import MarcField, Subfield
+from projections.union_catalog.carrier import Carrier, carrier_of
 
 _SPEC2 = "goldrush/spec-example-2.json"  # the same On tyranny print edition as these
 VIDEO = "00000cgm a2200000 i 4500"
@@ -214,6 +215,77 @@ def _copies(name: str, leader: str, fields: list[MarcField]) -> list[tuple[str, 
         if rng.random() < 0.5:
             lead, changed = _through_marc8(leader, changed)
         out.append((lead, changed))
+    return out
+
+
+def _isbns_moved_to_z(fields: list[MarcField], new_isbn: str) -> list[MarcField]:
+    """A new ISBN in $a, the old ones kept in $z (as the other version's)."""
+    out = [f("020", "  ", "a", new_isbn)]
+    for x in fields:
+        if x.tag == "020":
+            out.append(MarcField("020", text="  ", subfields=[
+                Subfield("z", s.value) for s in x.subfields if s.code == "a"]))
+        else:
+            out.append(x)
+    return out
+
+
+def _ebook_twin(fields: list[MarcField], number: int) -> list[MarcField]:
+    """The e-book of a printed book: 008/23 o, 007 cr, 337 c, 338 cr, an online extent."""
+    out = []
+    for x in _isbns_moved_to_z(fields, isbn13(f"97899{number:07d}")):
+        if x.tag == "008" and x.data:
+            out.append(c("008", x.data[:23].ljust(23) + "o" + x.data[24:]))
+        elif x.tag == "300":
+            pages = re.search(r"(\d+) ?p", " ".join(s.value for s in x.subfields))
+            out.append(f("300", "  ", "a", "1 online resource" + (
+                f" ({pages.group(1)} pages)" if pages else "")))
+        elif x.tag != "007":
+            out.append(x)
+    return [*out, c("007", "cr |n|||||||||"), f("337", "  ", "b", "c"),
+            f("338", "  ", "b", "cr")]
+
+
+def _edition_twin(fields: list[MarcField], number: int) -> list[MarcField] | None:
+    """The next edition, five years on: a 250, a new ISBN (the old in $z), more pages."""
+    years = [y for x in fields if x.tag in ("260", "264") for s in x.subfields
+             if s.code == "c" for y in re.findall(r"1[0-9]{3}|20[0-9]{2}", s.value)]
+    if not years:
+        return None
+    year, later = years[0], str(int(years[0]) + 5)
+
+    def change(code: str, value: str) -> str:
+        if code == "c":
+            return value.replace(year, later)
+        if code == "a":
+            return re.sub(r"(\d+)( ?p)", lambda m: f"{int(m.group(1)) * 23 // 20}{m.group(2)}",
+                          value, count=1)
+        return value
+
+    out = [_with_subfields(x, change) if x.tag in ("260", "264", "300") else x
+           for x in _isbns_moved_to_z(fields, isbn13(f"97898{number:07d}"))
+           if x.tag not in ("250", "001", "035", "010")]
+    out = [c("008", x.data.replace(year, later, 1)) if x.tag == "008" and x.data else x
+           for x in out]
+    return [*out, f("250", "  ", "a", "2nd ed.")]
+
+
+def _twins() -> list[Labelled]:
+    """Every real printed book's e-book and next edition: what keys alone join wrongly."""
+    out = []
+    for number, (name, leader, fields) in enumerate(load_real_records()):
+        base = as_marc_fields(fields)
+        printed = carrier_of(describe_fields(base, leader)) == Carrier("text", "print", "a", (
+            frozenset(), frozenset(), frozenset()))
+        if not printed or name == _SPEC2:  # On tyranny's e-book is built by hand below
+            continue
+        ebook = _ebook_twin(base, number)
+        out.append(Labelled(f"{name}#ebook", describe_fields(ebook, leader), f"{name}#ebook",
+                            "carrier"))
+        edition = _edition_twin(base, number)
+        if edition is not None:
+            out.append(Labelled(f"{name}#ed2", describe_fields(edition, leader),
+                                f"{name}#ed2", "editions"))
     return out
 
 
@@ -585,5 +657,5 @@ def _other_groups() -> list[Labelled]:
 
 def labelled_set() -> list[Labelled]:
     """Every labelled record: the real records with their copies, then the hard groups."""
-    return (_real_part() + _carrier_groups() + _parts_groups() + _edition_groups()
-            + _nordic_groups() + _other_groups())
+    return (_real_part() + _twins() + _carrier_groups() + _parts_groups()
+            + _edition_groups() + _nordic_groups() + _other_groups())

@@ -13,6 +13,7 @@ from labelled_set import Labelled
 from domain.shared.description import isbn_forms
 from projections.search_text import fold
 from projections.union_catalog.clustering import Clusterer
+from projections.union_catalog.matching import match_keys, profile, sparse_keys
 
 HARD = ("carrier", "parts", "editions")
 
@@ -91,10 +92,21 @@ def every_pair(a: Labelled, b: Labelled) -> bool:
 
 
 def hard_pair(category: str | None = None) -> Callable[[Labelled, Labelled], bool]:
-    """Pairs inside the hard groups (of one category, or of any)."""
+    """The hard questions (of one category, or of any): pairs with a record of a hard
+    group on either side that are one edition, or that share a match key (those a key
+    matcher would be asked about; a DVD against an unrelated book is no question)."""
+    wanted = (category,) if category else HARD
+    keys: dict[str, frozenset[str]] = {}
+
+    def keys_of(r: Labelled) -> frozenset[str]:
+        if r.key not in keys:
+            p = profile(r.key, r.description)
+            keys[r.key] = match_keys(p) | sparse_keys(p)[0]
+        return keys[r.key]
 
     def keep(a: Labelled, b: Labelled) -> bool:
-        wanted = (category,) if category else HARD
-        return a.category in wanted and b.category == a.category
+        if a.category not in wanted and b.category not in wanted:
+            return False
+        return a.truth == b.truth or bool(keys_of(a) & keys_of(b))
 
     return keep
