@@ -350,3 +350,18 @@ def test_no_match_with_a_deleted_record() -> None:
     deleted = _tyranny(leader="00000dam a2200000 i 4500")
     assert deleted["record_status"] == "d"
     assert _match(_tyranny(), deleted).veto == "deleted record"
+
+
+def test_an_edition_statement_on_one_side_only_needs_the_rest_to_agree() -> None:
+    def cookbook(edition: str | None, pages: str | None) -> dict[str, Any]:
+        return _record(fixed("2005"), f("100", "1 ", "a", "Martelli, Alex."),
+                       f("245", "10", "a", "Python cookbook"),
+                       *([f("250", "  ", "a", edition)] if edition else []),
+                       f("260", "  ", "a", "Sebastopol, CA :", "b", "O'Reilly,", "c", "2005."),
+                       *([f("300", "  ", "a", pages)] if pages else []))
+
+    found = _match(cookbook("2nd ed.", None), cookbook(None, None))
+    assert not found.accepted
+    assert "edition on one side" in found.reasons
+    assert _match(cookbook("2nd ed.", "807 p."), cookbook(None, "807 pages")).accepted
+    assert _match(cookbook("1st ed.", None), cookbook(None, None)).accepted
