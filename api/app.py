@@ -15,16 +15,15 @@ from strawberry.fastapi import GraphQLRouter
 
 from api import errors
 from api.bodies import JsonBodies
-from api.dependencies import Services, projection_status
+from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
-from infra.database import SWEEP_LOCK_KEY
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
-from tenants.desk import sweep_pickups
 from tenants.imports import beat_while_serving
+from tenants.processes.runner import ProcessRunner
 from tenants.scans import ScanWorker
 
 
@@ -94,19 +93,19 @@ _ACCESS_FILTER = QueryStringsOut()
 
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None,
-               scan_workers: list[ScanWorker] | None = None) -> FastAPI:
+               scan_workers: list[ScanWorker] | None = None,
+               processes: list[ProcessRunner] | None = None) -> FastAPI:
     """The HTTP application over built services, with the relay and workers beside it."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.nats.start()
+        await asyncio.to_thread(create_read_models, services)  # queries never create tables
         stop = asyncio.Event()
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
-        background.append(asyncio.create_task(sweep_pickups(
-            services.desk, services.reads,
-            lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)))
+        background += [asyncio.create_task(p.run(stop)) for p in processes or []]
         background.append(asyncio.create_task(beat_while_serving(
             services.consortium.stores.import_jobs, stop)))
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -10,39 +11,33 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
-from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService
 from api.graphql.limits import TenantShare
-from infra.database import DDL_LOCK_KEY, Database
+from infra.database import SWEEP_LOCK_KEY, Database
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_key
 from infra.work_queue import WorkQueue
-from projections.catalogue import PROJECTIONS
-from projections.circulation.postgres import CirculationView
-from projections.framework import Projection
-from projections.local_catalog.postgres import LocalCatalog
-from projections.postgres import (
-    active_generation,
-    create_tracking,
-    event_logs,
-    events_after,
-    positions,
-)
+from projections import catalogue
+from projections.circulation.view import CirculationView
+from projections.framework import View
+from projections.local_catalog.view import LocalCatalogView
 from projections.runner import ProjectionWorker
-from projections.tenant_directory.postgres import TenantDirectory
 from projections.watch import AppliedWatch
 from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
-from tenants.desk import Desk
+from tenants.desk import Desk, sweep_pickups
+from tenants.directory.view import ListedTenant, TenantDirectoryView
+from tenants.processes.catalogue import process_managers
+from tenants.processes.runner import Commands, ProcessRunner
+from tenants.read_models import READ_MODELS
 from tenants.scans import ScanWorker
 from tenants.scope import OfficeScope, TenantScope
 
-P = TypeVar("P", bound=Projection)
-T = TypeVar("T")
+V = TypeVar("V", bound=View)
 
 
 @dataclass
@@ -61,7 +56,6 @@ class Services:
     share: TenantShare
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
-    _views_ready: set[tuple[str, int]] = field(default_factory=set)
 
     @property
     def reads(self) -> ViewReads:
@@ -90,31 +84,21 @@ class Services:
 
     def wait_for_office_views(self) -> bool:
         """Read-your-writes for office commands: the tenant directory has them."""
-        return self.watch.wait(TenantDirectory.name, "office",
+        return self.watch.wait(TenantDirectoryView.name, "office",
                                self.consortium.office.recorder.max_notification_id() or 0,
                                self.settings.read_your_writes_s)
 
     @contextmanager
-    def view(self, projection: type[P]) -> Iterator[tuple[P, Cursor[tuple[Any, ...]]]]:
-        """The serving generation of a read model and a cursor to query it with."""
+    def view(self, kind: type[V]) -> Iterator[V]:
+        """A read model's view at the generation that serves (its tables were made when the
+        process started)."""
         with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            if not self._views_ready:
-                with conn.transaction():
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    create_tracking(cur)  # no worker may have run yet
-            generation = active_generation(cur, projection.name)
-            view = projection(generation=generation)
-            if (projection.name, generation) not in self._views_ready:
-                with conn.transaction():
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    view.create_tables(cur)
-                self._views_ready.add((projection.name, generation))
-            yield view, cur
+            yield kind.serving(cur)
 
-    def tenant_directory(self) -> list[dict[str, object]]:
+    def tenant_directory(self) -> list[ListedTenant]:
         """The directory read model, as the serving generation has it."""
-        with self.view(TenantDirectory) as (view, cur):
-            return view.tenants(cur)
+        with self.view(TenantDirectoryView) as view:
+            return view.tenants()
 
 
 class ViewReads:
@@ -125,36 +109,35 @@ class ViewReads:
 
     def item_on_loan(self, tenant: str, loan_id: str) -> str | None:
         """The barcode of the item an open loan lends."""
-        with self.services.view(CirculationView) as (view, cur):
-            return view.item_on_loan(cur, tenant, loan_id)
+        with self.services.view(CirculationView) as view:
+            return view.item_on_loan(tenant, loan_id)
 
     def lending(self, tenant: str, item_id: str) -> dict[str, Any] | None:
         """An item's lending state."""
-        with self.services.view(CirculationView) as (view, cur):
-            return view.lending(cur, tenant, item_id)
+        with self.services.view(CirculationView) as view:
+            found = view.lending(tenant, item_id)
+        return dict(found) if found is not None else None
 
     def expired_pickups(self, now: datetime) -> list[tuple[str, str]]:
         """Copies whose pickup time has passed, by tenant."""
-        with self.services.view(CirculationView) as (view, cur):
-            return view.expired_pickups(cur, now)
+        with self.services.view(CirculationView) as view:
+            return view.expired_pickups(now)
 
     def hold_records(self, tenant: str, borrower: str) -> list[str]:
         """The records a borrower holds a place for, waiting or on the shelf."""
-        with self.services.view(CirculationView) as (view, cur):
-            return [str(h["record_id"]) for h in view.holds(cur, tenant, borrower)]
+        with self.services.view(CirculationView) as view:
+            return [str(h["record_id"]) for h in view.holds(tenant, borrower)]
 
     def items_where(self, tenant: str, *, epcs: list[str] | None = None,
                     shelf: str | None = None) -> list[dict[str, Any]]:
         """Items with these EPCs, or on this shelf."""
-        with self.services.view(LocalCatalog) as (view, cur):
-            if epcs is not None:
-                return view.items_where(cur, tenant, epcs=epcs)
-            return view.items_where(cur, tenant, shelf=shelf)
+        with self.services.view(LocalCatalogView) as view:
+            return [dict(item) for item in view.items_where(tenant, epcs=epcs, shelf=shelf)]
 
     def lending_statuses(self, tenant: str, item_ids: list[str]) -> dict[str, str]:
         """Lending statuses of these items."""
-        with self.services.view(CirculationView) as (view, cur):
-            return view.statuses(cur, tenant, item_ids)
+        with self.services.view(CirculationView) as view:
+            return view.statuses(tenant, item_ids)
 
 
 def build_services(settings: Settings) -> Services:
@@ -197,31 +180,44 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
     """The worker of the projections the service runs (or of those named)."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
-    unknown = sorted(set(only or []) - set(PROJECTIONS))
+    unknown = sorted(set(only or []) - set(READ_MODELS))
     if unknown:
         raise SettingsError(f"no projection named {', '.join(unknown)}; there are: "
-                            f"{', '.join(sorted(PROJECTIONS))}")
-    chosen = [projection() for name, projection in PROJECTIONS.items()
+                            f"{', '.join(sorted(READ_MODELS))}")
+    chosen = [projection() for name, projection in READ_MODELS.items()
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
                              stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
 
 
+def build_processes(services: Services) -> ProcessRunner:
+    """The runner of the service's process managers."""
+    settings = services.settings
+    if settings.database_url is None or settings.nats_url is None:
+        raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
+    managers = process_managers(Commands(services.consortium))
+
+    async def sweep(stop: asyncio.Event) -> None:
+        await sweep_pickups(services.desk, services.reads,
+                            lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)
+
+    return ProcessRunner(managers, settings.database_url, settings.nats_url,
+                         stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                         timers=[sweep])
+
+
 def projection_status(services: Services) -> list[dict[str, object]]:
     """Each projection's applied position and lag, per tenant (office included)."""
-    out: list[dict[str, object]] = []
     with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        create_tracking(cur)
-        logs = event_logs(cur)
-        for name in PROJECTIONS:
-            applied = positions(cur, name, active_generation(cur, name))
-            for schema in logs:
-                tenant = log_name(schema)
-                position = applied.get(tenant, 0)
-                out.append({"name": name, "tenant": tenant, "position": position,
-                            "lag": events_after(cur, schema, position)})
-    return out
+        return catalogue.status(cur, READ_MODELS, log_name)
+
+
+def create_read_models(services: Services) -> None:
+    """Creates every read model's tables (serving generations) and the tracking tables: done
+    once when a process starts, never on a query."""
+    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        catalogue.create_tables(cur, READ_MODELS.values())
 
 
 def services(request: Request) -> Services:

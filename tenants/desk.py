@@ -12,12 +12,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from domain.catalog.errors import ItemNotFoundError
-from domain.catalog.item import Item
+from domain.catalog.item import Item, check_barcode
 from domain.circulation.application import Card, Copy, Erasure
 from domain.circulation.errors import (
+    CopyUnknownError,
     NotOnLoanError,
     PatronBarcodeTakenError,
     PatronNotFoundError,
@@ -30,6 +31,7 @@ from infra.vault import BarcodeTakenError, PatronKey
 from tenants.scope import TenantScope
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class LendingReads(Protocol):
@@ -143,23 +145,35 @@ class Desk:
                 f"no item with barcode {item_barcode!r} in this library") from None
         return copy_of(item)
 
+    def _on_copy(self, item_barcode: str, command: Callable[[Copy | uuid.UUID], T]) -> T:
+        """Runs a circulation command on the copy as circulation knows it (fed from the
+        catalog's events); a copy it has not heard of yet (added a moment ago) it learns
+        from the catalog with the command."""
+        try:
+            return command(Item.create_id(check_barcode(item_barcode)))
+        except CopyUnknownError:
+            return command(self.copy(item_barcode))
+
     def check_out(self, item_barcode: str, patron_barcode: str,
                   receipt: Receipt | None = None) -> Lending:
         """Lends an item to a patron."""
-        copy, card = self.copy(item_barcode), self.card(patron_barcode)
-        return self.circulation.check_out(copy, card, receipt)
+        card = self.card(patron_barcode)
+        return self._on_copy(item_barcode,
+                             lambda copy: self.circulation.check_out(copy, card, receipt))
 
     def check_in(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
         """Takes an item back (to the hold shelf if someone waits for its title)."""
-        return self.circulation.check_in(self.copy(item_barcode), receipt)
+        return self._on_copy(item_barcode,
+                             lambda copy: self.circulation.check_in(copy, receipt))
 
     def renew(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
         """Renews the loan of an item."""
-        return self.circulation.renew(self.copy(item_barcode), receipt)
+        return self._on_copy(item_barcode, lambda copy: self.circulation.renew(copy, receipt))
 
     def declare_item_lost(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
         """Closes the loan of an item that will not come back; the copy is lost."""
-        return self.circulation.declare_item_lost(self.copy(item_barcode), receipt)
+        return self._on_copy(item_barcode,
+                             lambda copy: self.circulation.declare_item_lost(copy, receipt))
 
     def place_hold(self, record_id: uuid.UUID, patron_barcode: str,
                    receipt: Receipt | None = None) -> tuple[uuid.UUID, int]:

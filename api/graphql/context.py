@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
 from fastapi import Request
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.auth import AuthError, Principal
 from api.dependencies import Services
 from api.graphql.limits import RateLimitedError
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 class Context(BaseContext):
@@ -21,6 +28,16 @@ class Context(BaseContext):
         self.authorization = authorization
         self._principal: Principal | None = None
         self._sharing: str | None = None  # the library whose share this request holds
+        self._loaders: dict[str, DataLoader[Any, Any]] = {}
+
+    def loader(self, name: str,
+               load: Callable[[list[K]], Awaitable[Sequence[T]]]) -> DataLoader[K, T]:
+        """The request's batch loader of that name: the fields of a whole page (an item's
+        lending state, a record's items) are read in one query, not one per node."""
+        found = self._loaders.get(name)
+        if found is None:
+            found = self._loaders[name] = DataLoader(load_fn=load)
+        return found
 
     async def principal(self, scope: str | None = None) -> Principal:
         """The verified caller; a GraphQL error with a stable code otherwise."""

@@ -23,7 +23,7 @@ import pytest
 from infra.database import Database
 from infra.embedded import EmbeddedRuntime, free_port
 from infra.relay import RELAY_LOCK_KEY
-from projections.activity.postgres import Activity
+from projections.activity.projection import Activity
 from tenants.consortium import Consortium
 from tests.integration.test_projections import _from_event_store, _read_model
 from tests.integration.test_relay import database_url

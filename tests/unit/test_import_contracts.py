@@ -28,6 +28,8 @@ VIOLATIONS = {
         ("localization_ext/_violation.py", "import infra.settings"),
     "The GraphQL and REST faces never import infra":
         ("api/graphql/_violation.py", "import infra.settings"),
+    "The GraphQL and REST faces never import a read model's SQL":
+        ("api/rest/_violation.py", "import projections.local_catalog.postgres"),
 }
 
 

@@ -20,8 +20,10 @@ from domain.catalog.item import Item as ItemAggregate
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record as RecordAggregate
 from domain.shared.application import Receipt
-from projections.local_catalog.postgres import record_row
+from projections.local_catalog.view import record_row
+from tenants.catalog import withdraw_item
 from tenants.commands import CATALOG_VIEWS
+from tenants.scope import TenantScope
 
 _TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
                 "extent", "control_number", "control_source", "lccn")
@@ -203,13 +205,13 @@ async def _record_command(info: Info[Context, None], operation: str, given: obje
 
 
 async def _item_command(info: Info[Context, None], operation: str, given: object,
-                        command: Callable[[Catalog, Receipt | None], ItemAggregate]
+                        command: Callable[[TenantScope, Receipt | None], ItemAggregate]
                         ) -> ItemPayload:
     """Runs an item command through the command pipeline; the item as it now is."""
     tenant = (await info.context.principal()).library("library:write")
     scope = info.context.services.scope(tenant)
     answer = await execute(info, scope, operation, given,
-                           run=lambda receipt: command(scope.catalog, receipt),
+                           run=lambda receipt: command(scope, receipt),
                            answer=lambda item: {"item_id": str(item.id)},
                            views=CATALOG_VIEWS)
     item: ItemAggregate = await info.context.services.pipeline.run_in_thread(
@@ -242,24 +244,24 @@ class CatalogMutations:
                               input.location.shelf),
             epc=input.epc, call_number=input.call_number,
             call_number_scheme=input.call_number_scheme, material_type=input.material_type)
-        return await _item_command(info, "addItem", input, lambda catalog, receipt:
-                                   catalog.add_item(details, receipt))
+        return await _item_command(info, "addItem", input, lambda scope, receipt:
+                                   scope.catalog.add_item(details, receipt))
 
     @strawberry.mutation(description="Give an item a new branch, collection or shelf.")  # type: ignore[untyped-decorator]
     async def move_item(self, info: Info[Context, None], input: MoveItemInput) -> ItemPayload:
         location = Location(input.location.branch, input.location.collection,
                             input.location.shelf)
-        return await _item_command(info, "moveItem", input, lambda catalog, receipt:
-                                   catalog.move_item(input.barcode, location, receipt))
+        return await _item_command(info, "moveItem", input, lambda scope, receipt:
+                                   scope.catalog.move_item(input.barcode, location, receipt))
 
     @strawberry.mutation(description="Give an item an RFID tag (its EPC, unique in the "  # type: ignore[untyped-decorator]
                          "library).")
     async def assign_epc(self, info: Info[Context, None], input: AssignEpcInput) -> ItemPayload:
-        return await _item_command(info, "assignEpc", input, lambda catalog, receipt:
-                                   catalog.assign_epc(input.item_barcode, input.epc, receipt))
+        return await _item_command(info, "assignEpc", input, lambda scope, receipt:
+                                   scope.catalog.assign_epc(input.item_barcode, input.epc, receipt))
 
     @strawberry.mutation(description="Withdraw an item for good.")  # type: ignore[untyped-decorator]
     async def withdraw_item(self, info: Info[Context, None],
                             input: WithdrawItemInput) -> ItemPayload:
-        return await _item_command(info, "withdrawItem", input, lambda catalog, receipt:
-                                   catalog.withdraw_item(input.barcode, input.reason, receipt))
+        return await _item_command(info, "withdrawItem", input, lambda scope, receipt:
+                                   withdraw_item(scope, input.barcode, input.reason, receipt))

@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from api.graphql.circulation.types import Loan, LoanPolicy, Patron
 from api.graphql.context import Context
-from projections.circulation.postgres import CirculationView
+from projections.circulation.view import CirculationView
 
 
 @strawberry.type
@@ -47,10 +47,10 @@ class CirculationQueries:
         def read() -> list[Loan]:
             borrower = (str(desk.key_of(patron_barcode).pseudonym)
                         if patron_barcode is not None else None)
-            with info.context.services.view(CirculationView) as (view, cur):
-                rows = view.loans(cur, tenant, borrower=borrower, overdue_at=datetime.now(UTC),
+            with info.context.services.view(CirculationView) as view:
+                rows = view.loans(tenant, borrower=borrower, overdue_at=datetime.now(UTC),
                                   limit=max(1, min(first, 1000)))
-            return sorted((Loan.of(r) for r in rows), key=lambda loan: loan.due_at)
+            return sorted((Loan.of(dict(r)) for r in rows), key=lambda loan: loan.due_at)
 
         return await run_in_threadpool(read)
 

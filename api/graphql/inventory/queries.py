@@ -14,7 +14,7 @@ from strawberry.types import Info
 from api.graphql.context import Context
 from api.report_formats import report_csv, report_svg
 from domain.inventory.scan import DONE
-from projections.inventory.postgres import InventoryScans
+from projections.inventory.view import InventoryScansView
 from tenants.scans import report, statuses
 
 
@@ -137,12 +137,15 @@ class InventoryQueries:
         tenant = (await info.context.principal()).library("library:read")
 
         def read() -> list[ScanSummary]:
-            with info.context.services.view(InventoryScans) as (view, cur):
-                rows = view.scans(cur, tenant, max(1, min(first, 500)))
+            with info.context.services.view(InventoryScansView) as view:
+                rows = view.scans(tenant, max(1, min(first, 500)))
             current = statuses(info.context.services.scope(tenant),
                                [uuid.UUID(str(r["scan_id"])) for r in rows])
-            for row in rows:  # the scan's own events say how far it is; the view may lag
-                row["status"] = current.get(uuid.UUID(str(row["scan_id"])), row["status"])
-            return [ScanSummary(id=strawberry.ID(str(r.pop("scan_id"))), **r) for r in rows]
+            # The scan's own events say how far it is; the view may lag.
+            return [ScanSummary(id=strawberry.ID(str(r["scan_id"])), batch_id=r["batch_id"],
+                                robot=r["robot"], shelf=r["shelf"],
+                                status=current.get(uuid.UUID(str(r["scan_id"])), r["status"]),
+                                reads=r["reads"], tags=r["tags"], uploaded_at=r["uploaded_at"])
+                    for r in rows]
 
         return await run_in_threadpool(read)

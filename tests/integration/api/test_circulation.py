@@ -524,6 +524,9 @@ def test_declare_item_lost_closes_the_loan_so_the_patron_can_be_erased(
     position = recorder.max_notification_id()
     assert data(gql(http, token, DECLARE_LOST, loan=loan["id"], key="lost-1")) == lost
     assert recorder.max_notification_id() == position
+    assert _circulation_caught_up(services, library["slug"])
+    shown = data(gql(http, token, ITEM, b="I-1"))["item"]
+    assert (shown["status"], shown["loan"]) == ("LOST", None)  # the view closed the loan
     assert code(gql(http, token, DECLARE_LOST, item="I-1")) == "NOT_ON_LOAN"
     assert code(gql(http, token, DECLARE_LOST, item="I-1", key="lost-1")) == (
         "IDEMPOTENCY_KEY_REUSED")
@@ -568,6 +571,10 @@ def test_erasing_a_patron_who_only_has_holds_cancels_them(
     assert erased["cancelledHolds"] == [
         {"holdId": shelved["id"], "recordId": record, "itemBarcode": "I-1"}]
     # the copy passed to the next in the queue; the erased patron's hold blocks nobody
+    assert _circulation_caught_up(services, library["slug"])
+    assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "ON_HOLD_SHELF"
+    [next_hold] = data(gql(http, token, PATRON, b="P-4"))["patron"]["holds"]
+    assert next_hold["status"] == "ON_SHELF"
     assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-1")) == (
         "HELD_FOR_ANOTHER_PATRON")
     collected = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-4"))
