@@ -30,14 +30,17 @@ def problem_of(body: bytes) -> str | None:
 
 class JsonBodies:
     """Reads a JSON request's body (already bounded by the body limit), refuses it when it is
-    not UTF-8 or too deep, and hands it on otherwise."""
+    not UTF-8 or too deep, and hands it on otherwise. Only JSON documents: NDJSON uploads
+    (scans, gzipped or not) stream on untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
-        if scope["type"] != "http" or b"json" not in content_type.lower():
+        media = content_type.split(b";")[0].strip().lower()
+        if scope["type"] != "http" or not (media == b"application/json"
+                                           or media.endswith(b"+json")):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

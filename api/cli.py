@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,10 +32,12 @@ from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.kek import KeyEncryptionKeyError, load_kek
 from infra.marc import MarcFormatError
 from infra.relay import Relay
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
+from infra.signing import rotate_signing_key
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
@@ -103,7 +106,8 @@ def _http_server(app: Any, host: str, port: int, log_level: str) -> Any:
                 signal.signal(sig, self.handle_exit)
             yield
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                 server_header=False))
 
 
 def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:
@@ -119,12 +123,15 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         processes = [build_processes(services)] if args.role in ("all", "processes") else []
         if args.role in ("relay", "projections", "scans", "processes"):
             create_read_models(services)  # a role may read a view: none creates tables
-            return _background_only([*([relay] if relay else []), *workers, *scan_workers,
-                                     *processes], args.host, args.port)
+            return _background_only(services, [*([relay] if relay else []), *workers,
+                                               *scan_workers, *processes], args)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers, scan_workers, processes)
         _settle_garbage_collector()
         url = f"http://{args.host}:{args.port}"
+        if args.metrics_port is not None:
+            print(f"metrics at {_serve_metrics(args.metrics_host, args.metrics_port)}",
+                  flush=True)
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
               f"API docs: {url}/docs)", flush=True)
         server = _http_server(app, args.host, args.port, args.log_level)
@@ -158,13 +165,53 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 50)
 
 
-def _background_only(runners: list[Any], host: str, port: int) -> int:
-    """Runs the relay, projection or scan workers until SIGINT/SIGTERM; HTTP serves
-    /metrics."""
-    from prometheus_client import start_http_server  # noqa: PLC0415
+class _ThreadServer:
+    """uvicorn in a thread of its own, beside the process's main work: it leaves signals to
+    the main thread (which stops the process, and with it this daemon thread)."""
 
-    server, _ = start_http_server(port, addr=host)
-    print(f"metrics at http://{host}:{server.server_port}/metrics", flush=True)
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        import uvicorn  # noqa: PLC0415 (only serve needs it)
+
+        class Server(uvicorn.Server):
+            @contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        self.server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                            server_header=False, lifespan="off"))
+        self.host = host
+
+    def start(self) -> str:
+        """Starts listening; the base URL (with the port the system chose for port 0)."""
+        thread = threading.Thread(target=self.server.run, daemon=True, name="http-side")
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise SettingsError(f"could not listen on {self.host}: see the log above")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://{self.host}:{port}"
+
+
+def _serve_metrics(host: str, port: int) -> str:
+    """The metrics without a token, on a port of their own (127.0.0.1 unless told)."""
+    from api.rest.metrics import metrics_app  # noqa: PLC0415
+
+    return _ThreadServer(metrics_app(), host, port).start() + "/metrics"
+
+
+def _background_only(services: Services, runners: list[Any], args: argparse.Namespace) -> int:
+    """Runs the relay, projection or scan workers until SIGINT/SIGTERM; HTTP serves
+    /healthz and /metrics (with a token of the metrics scope) on --port, and the metrics
+    without a token on --metrics-port."""
+    from api.app import create_background_app  # noqa: PLC0415
+
+    url = _ThreadServer(create_background_app(services), args.host, args.port).start()
+    print(f"HTTP at {url} (/healthz; /metrics for a token with the metrics scope)", flush=True)
+    if args.metrics_port is not None:
+        print(f"metrics at {_serve_metrics(args.metrics_host, args.metrics_port)}",
+              flush=True)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -386,6 +433,28 @@ def cmd_clients(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Rotates the token signing key (the previous one verifies until its tokens expire)."""
+    with running_services(args.data_dir) as services:
+        settings = services.settings
+        if settings.signing_key_file is not None:
+            raise SettingsError("COMMONSHELF_SIGNING_KEY_FILE is set: that file's key signs; "
+                                "rotate it as docs/security.md says")
+        kek = load_kek(settings.kek_path, create=False)
+        kid = rotate_signing_key(services.database, kek, keep_s=settings.token_ttl_s)
+    _emit(args, {"kid": kid}, f"new signing key {kid}; restart the API processes to sign "
+          "with it (they verify with it at once)")
+    return 0
+
+
+def _keys_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`commonshelf keys rotate`."""
+    keys = sub.add_parser("keys", help="the keys that sign access tokens")
+    ksub = keys.add_subparsers(dest="action", required=True)
+    ksub.add_parser("rotate", parents=[common], help="add a new signing key; drop those "
+                    "replaced longer ago than a token lives")
+
+
 def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """`commonshelf inventory simulate|localize`."""
     inventory = sub.add_parser("inventory", help="shelf scans by inventory robots")
@@ -414,6 +483,10 @@ def parser() -> argparse.ArgumentParser:
     http.add_argument("--host", default="127.0.0.1")
     http.add_argument("--port", type=int, default=8000)
     http.add_argument("--log-level", default="info")
+    http.add_argument("--metrics-port", type=int, default=None,
+                      help="also serve /metrics without a token on this port (0: any free)")
+    http.add_argument("--metrics-host", default="127.0.0.1",
+                      help="the address of --metrics-port (default 127.0.0.1: this host only)")
 
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -468,6 +541,7 @@ def parser() -> argparse.ArgumentParser:
     ccreate.add_argument("--scope", action="append", required=True,
                          help="a scope (repeat, or give several separated by spaces)")
     csub.add_parser("revoke", parents=[common]).add_argument("client_id")
+    _keys_parser(sub, common)
     return top
 
 
@@ -483,11 +557,12 @@ def main(argv: list[str] | None = None) -> int:
         "projections": cmd_projections,
         "catalog": cmd_catalog,
         "inventory": cmd_inventory,
+        "keys": cmd_keys,
     }
     try:
         return handlers[args.command](args)
     except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
-            EmbeddedRuntimeError) as error:
+            EmbeddedRuntimeError, KeyEncryptionKeyError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

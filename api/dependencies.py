@@ -13,13 +13,14 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Request
 from psycopg.rows import tuple_row
 
-from api.auth import Principal, TokenService
+from api.auth import Principal, TokenService, TokenThrottle
 from api.graphql.limits import TenantShare
 from infra.database import SWEEP_LOCK_KEY, Database
+from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
-from infra.signing import load_signing_key
+from infra.signing import load_signing_keys, stored_signing_keys
 from infra.work_queue import WorkQueue
 from projections import catalogue
 from projections.circulation.view import CirculationView
@@ -146,9 +147,16 @@ def build_services(settings: Settings) -> Services:
         raise ValueError("build_services needs resolved server URLs (start the runtime first)")
     database = Database(settings.database_url, settings.db_pool_size)
     database.open()
-    consortium = Consortium(database, settings.db_lock_timeout_s)
-    key = load_signing_key(database, settings.signing_key_file)
-    tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
+    kek = load_kek(settings.kek_path, create=settings.kek_file is None)
+    check_kek(database, kek)
+    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek)
+    keys = load_signing_keys(database, kek, settings.signing_key_file)
+    reload = (None if settings.signing_key_file else
+              lambda: stored_signing_keys(database, kek))
+    throttle = TokenThrottle(settings.token_failures_per_client,
+                             settings.token_failures_per_address, settings.token_failure_window_s)
+    tokens = TokenService(consortium, keys, settings.issuer, settings.token_ttl_s,
+                          reload=reload, throttle=throttle)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
     share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
@@ -196,7 +204,7 @@ def build_processes(services: Services) -> ProcessRunner:
     settings = services.settings
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
-    managers = process_managers(Commands(services.consortium))
+    managers = process_managers(Commands(services.consortium, services.pipeline))
 
     async def sweep(stop: asyncio.Event) -> None:
         await sweep_pickups(services.desk, services.reads,

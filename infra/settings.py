@@ -45,6 +45,11 @@ class Settings:
     scan_ack_wait_s: float = 60.0  # a dead scan worker's job goes to another after this
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
+    kek_file: Path | None = None  # the key-encryption key; else <data_dir>/kek, made once
+    token_failures_per_client: int = 5  # failed token requests before 429, per client id
+    token_failures_per_address: int = 20  # ... and per remote address
+    token_failure_window_s: int = 300  # failures older than this are forgotten
+    token_failure_delay_s: float = 0.5  # a failed token request is answered this late
     tenant_concurrency: int = 4  # GraphQL operations of one library at once, per process
     tenant_rate: float = 200.0  # GraphQL operations of one library a second, per process
 
@@ -95,9 +100,21 @@ class Settings:
             max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 256 * 1024 * 1024),
             scan_ack_wait_s=_int_from_env("COMMONSHELF_SCAN_ACK_WAIT_S", 60),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
+            kek_file=Path(kek_file) if (kek_file := os.environ.get("COMMONSHELF_KEK_FILE"))
+            else None,
+            token_failures_per_client=_int_from_env("COMMONSHELF_TOKEN_FAILURES_PER_CLIENT", 5),
+            token_failures_per_address=_int_from_env("COMMONSHELF_TOKEN_FAILURES_PER_ADDRESS",
+                                                     20),
+            token_failure_window_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_WINDOW_S", 300),
+            token_failure_delay_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_DELAY_MS", 500) / 1000,
             tenant_concurrency=_int_from_env("COMMONSHELF_TENANT_CONCURRENCY", 4),
             tenant_rate=_int_from_env("COMMONSHELF_TENANT_RATE", 200),
         )
+
+    @property
+    def kek_path(self) -> Path:
+        """Where the key-encryption key is read (and, in the data directory, made once)."""
+        return self.kek_file or self.data_dir / "kek"
 
     def with_servers(self, database_url: str, nats_url: str) -> Settings:
         """The same settings, pointed at the given servers (those of the embedded runtime)."""

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:client")
 
-OFFICE_SCOPES = frozenset({"consortium:admin"})
+OFFICE_SCOPES = frozenset({"consortium:admin", "metrics"})  # metrics: GET /metrics
 LIBRARY_SCOPES = frozenset({"library:read", "library:write", "ill", "inventory:upload"})
 
 

@@ -18,6 +18,7 @@ from infra.database import Database
 from infra.eventstore import application_env
 from infra.idempotency import IdempotencyStore, Receipt
 from infra.import_jobs import ImportJobs
+from infra.kek import KeyEncryptionKey
 from infra.vault import PatronKey, PatronVault
 from tenants.applications import ClientRegistry
 
@@ -45,9 +46,9 @@ class Stores:
     import_jobs: ImportJobs
 
     @classmethod
-    def of(cls, database: Database) -> Stores:
-        """The stores of a database."""
-        return cls(IdempotencyStore(database), PatronVault(database), Blobs(database),
+    def of(cls, database: Database, kek: KeyEncryptionKey | None = None) -> Stores:
+        """The stores of a database (patron keys need the key-encryption key)."""
+        return cls(IdempotencyStore(database), PatronVault(database, kek), Blobs(database),
                    ImportJobs(database))
 
 

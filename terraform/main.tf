@@ -85,7 +85,8 @@ resource "kubernetes_deployment" "role" {
           port {
             container_port = 8000
           }
-          # The API answers /readyz; relay and workers serve only /metrics on the port.
+          # The API answers /readyz; relay and workers serve /healthz and /metrics (for a
+          # token with the metrics scope) on the port.
           dynamic "readiness_probe" {
             for_each = each.key == "api" ? [1] : []
             content {
@@ -98,7 +99,7 @@ resource "kubernetes_deployment" "role" {
           }
           liveness_probe {
             http_get {
-              path = each.key == "api" ? "/healthz" : "/metrics"
+              path = "/healthz"
               port = 8000
             }
             period_seconds = 10

@@ -60,7 +60,8 @@ def _role(role: str, db: str, nats_url: str, data_dir: Path) -> subprocess.Popen
     log = path.open("wb")
     LOGS[role] = path
     return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--role", role,
-                             "--data-dir", str(data_dir), "--port", "0"], env=env,
+                             "--data-dir", str(data_dir), "--port", "0",
+                             "--metrics-port", "0"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -218,7 +219,7 @@ def test_postgres_stopped_while_relay_runs_loses_and_duplicates_nothing(tmp_path
         runtime.stop()
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the processes did not come up"

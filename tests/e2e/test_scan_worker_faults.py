@@ -48,7 +48,8 @@ def test_a_killed_scan_worker_leaves_the_job_to_another(database_url: str,
     env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": servers[1],
            "COMMONSHELF_NATS_PREFIX": prefix, "COMMONSHELF_SCAN_ACK_WAIT_S": "3"}
     settings = Settings(data_dir=tmp_path, database_url=database_url, nats_url=servers[1],
-                        nats_prefix=prefix, scan_ack_wait_s=3)
+                        nats_prefix=prefix, scan_ack_wait_s=3,
+                        kek_file=Path(os.environ["COMMONSHELF_KEK_FILE"]))
     services = build_services(settings)
     services.consortium.register_tenant("scanlib", "Scans", None)
     batch = tmp_path / "batch.ndjson"
