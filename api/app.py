@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +25,7 @@ from api.browser import (
 )
 from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
-from api.graphql.schema import schema
+from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
 from infra.relay import Relay
@@ -82,6 +84,11 @@ class _TooLargeError(Exception):
 _collectors: list[Collector] = []
 
 
+def graphql_sdl() -> PlainTextResponse:
+    """The GraphQL schema as SDL, for client code generators (no token needed)."""
+    return PlainTextResponse(sdl(), media_type="text/plain; charset=utf-8")
+
+
 class QueryStringsOut(logging.Filter):
     """Keeps query strings out of the access log: a client that sends a secret or a
     patron's barcode in one must not find it in the logs."""
@@ -133,6 +140,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.mount("/static", static_files(), name="static")
     app.include_router(docs_router)
     app.state.services = services
+    app.state.draining = threading.Event()  # set on SIGTERM: /readyz answers 503 (api.cli)
     access = logging.getLogger("uvicorn.access")
     if _ACCESS_FILTER not in access.filters:
         access.addFilter(_ACCESS_FILTER)
@@ -143,6 +151,8 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(robots.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.add_api_route("/graphql/schema.graphql", graphql_sdl, methods=["GET"],
+                      response_class=PlainTextResponse, tags=["graphql"])
     app.include_router(LocalGraphiQL(schema, context_getter=context_getter), prefix="/graphql")
     app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,

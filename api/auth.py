@@ -28,7 +28,7 @@ from tenants.access import Access
 from tenants.client import ApiClient
 from tenants.consortium import Consortium
 from tenants.errors import ClientNotFoundError
-from tenants.tenant import ACTIVE
+from tenants.tenant import ACTIVE, SUSPENDED
 
 if TYPE_CHECKING:
     from infra.signing import SigningKeys
@@ -135,6 +135,13 @@ class TokenThrottle:
             del self._failures[key]
         while len(self._failures) >= self.max_tracked:  # still full: drop the oldest keys
             del self._failures[next(iter(self._failures))]
+def not_active_message(tenant: str, status: str, reason: str | None) -> str:
+    """Why a library's tokens are refused, with the office's reason, so it knows what to do."""
+    if status == SUSPENDED:
+        why = f" by the consortium office: {reason}" if reason else " by the consortium office"
+        return (f"tenant {tenant!r} is suspended{why}. Its tokens are refused until the "
+                "office reactivates it; settle that with the office")
+    return f"tenant {tenant!r} is {status}; its tokens are refused for good"
 
 
 class _Client(ClientMixin):  # type: ignore[misc]
@@ -184,12 +191,10 @@ class _Grant(ClientCredentialsGrant):  # type: ignore[misc]
         super().validate_token_request()
         client: _Client = self.request.client
         if client.tenant is not None:
-            status = self.server.consortium.office.get_tenant(client.tenant).status
-            if status != ACTIVE:
-                raise TenantNotActiveError(
-                    description=f"tenant {client.tenant!r} is {status}; ask the consortium "
-                    "office to reactivate it"
-                )
+            tenant = self.server.consortium.office.get_tenant(client.tenant)
+            if tenant.status != ACTIVE:
+                raise TenantNotActiveError(description=not_active_message(
+                    client.tenant, tenant.status, tenant.suspension_reason))
 
 
 class _Tokens(JWTBearerTokenGenerator):  # type: ignore[misc]
@@ -275,6 +280,9 @@ class TokenService:
         # A token's signature and claims never change: each is verified once, and only its
         # expiry is checked again (revocation and tenant status are checked per request).
         self._verified: dict[str, dict[str, Any]] = {}
+        # Told (tenant, client id) of every token issued: the office lists when each
+        # client last got one.
+        self.on_issued: Callable[[str | None, str], None] | None = None
 
     def issue(
         self, form: dict[str, str], headers: Mapping[str, str]
@@ -284,6 +292,9 @@ class TokenService:
         result: tuple[int, dict[str, Any], list[tuple[str, str]]] = (
             self._server.create_token_response(request)
         )
+        client: _Client | None = getattr(request, "client", None)
+        if result[0] == 200 and client is not None and self.on_issued is not None:
+            self.on_issued(client.tenant, client.get_client_id())
         return result
 
     def jwks(self) -> dict[str, Any]:
@@ -347,9 +358,8 @@ class TokenService:
         if status == "missing":
             raise AuthError(401, "UNAUTHENTICATED", "the token's tenant does not exist")
         if status is not None and status != ACTIVE:
-            raise AuthError(403, "TENANT_NOT_ACTIVE",
-                            f"tenant {tenant!r} is {status}; its tokens are refused until "
-                            "the consortium office reactivates it")
+            raise AuthError(403, "TENANT_NOT_ACTIVE", not_active_message(
+                str(tenant), status, access.suspension_reason))
         scopes = frozenset(str(claims.get("scope", "")).split())
         beyond = sorted(scopes - set(access.client.scopes))
         if beyond:

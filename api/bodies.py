@@ -38,7 +38,8 @@ class JsonBodies:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
-        media = content_type.split(b";")[0].strip().lower()
+        media = content_type.split(b";", 1)[0].strip().lower()
+        # One JSON document; NDJSON scan batches (gzip allowed) are read line by line.
         if scope["type"] != "http" or not (media == b"application/json"
                                            or media.endswith(b"+json")):
             await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ from psycopg.rows import tuple_row
 
 from api.auth import Principal, TokenService, TokenThrottle
 from api.graphql.limits import TenantShare
+from infra.client_usage import ClientUsage
 from infra.database import SWEEP_LOCK_KEY, Database
 from infra.kek import check_kek, load_kek
 from infra.nats import Nats
@@ -36,7 +37,7 @@ from tenants.processes.catalogue import process_managers
 from tenants.processes.runner import Commands, ProcessRunner
 from tenants.read_models import READ_MODELS
 from tenants.scans import ScanWorker
-from tenants.scope import OfficeScope, TenantScope
+from tenants.scope import OFFICE_SCHEMA, OfficeScope, TenantScope, tenant_schema
 
 V = TypeVar("V", bound=View)
 
@@ -55,6 +56,7 @@ class Services:
     pipeline: CommandPipeline
     scan_jobs: WorkQueue
     share: TenantShare
+    client_usage: ClientUsage
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
 
@@ -159,16 +161,19 @@ def build_services(settings: Settings) -> Services:
                           reload=reload, throttle=throttle)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
+    usage = ClientUsage(database)
+    tokens.on_issued = lambda tenant, client_id: usage.token_issued(
+        OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
     share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
                         burst=2 * settings.tenant_rate)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens, watch,
-                    pipeline, scan_queue(settings), share)
+                    pipeline, scan_queue(settings), share, usage)
 
 
 def scan_queue(settings: Settings) -> WorkQueue:
     """The work queue of scan jobs."""
     return WorkQueue(str(settings.nats_url), settings.scans_stream, settings.scans_subject,
-                     "scan_workers", settings.scan_ack_wait_s)
+                     "scan_workers", settings.scan_ack_wait_s, replicas=settings.nats_replicas)
 
 
 def build_scan_worker(services: Services) -> ScanWorker:
@@ -181,7 +186,8 @@ def build_relay(settings: Settings) -> Relay:
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
-                 stream=settings.events_stream, subject_prefix=settings.nats_prefix)
+                 stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                 replicas=settings.nats_replicas)
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
@@ -196,7 +202,8 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
-                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
+                             stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                             replicas=settings.nats_replicas)]
 
 
 def build_processes(services: Services) -> ProcessRunner:
@@ -212,7 +219,7 @@ def build_processes(services: Services) -> ProcessRunner:
 
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
                          stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                         timers=[sweep])
+                         replicas=settings.nats_replicas, timers=[sweep])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from infra.nats import NatsUrlError, seed_urls
+
 
 def default_data_dir() -> Path:
     """Where the embedded runtime keeps its data when no --data-dir is given (XDG rules)."""
@@ -50,6 +52,8 @@ class Settings:
     token_failures_per_address: int = 20  # ... and per remote address
     token_failure_window_s: int = 300  # failures older than this are forgotten
     token_failure_delay_s: float = 0.5  # a failed token request is answered this late
+    nats_replicas: int = 1  # copies JetStream keeps of each stream (3 on a 3-node cluster)
+    drain_s: float = 0.0  # after SIGTERM, /readyz answers 503 this long before the API stops
     tenant_concurrency: int = 4  # GraphQL operations of one library at once, per process
     tenant_rate: float = 200.0  # GraphQL operations of one library a second, per process
 
@@ -85,6 +89,8 @@ class Settings:
                 f"{missing} is not set: set both DATABASE_URL and NATS_URL to use external "
                 "servers, or neither to use the embedded PostgreSQL and NATS"
             )
+        if nats_url is not None:
+            _check_nats_url(nats_url)
         key_file = os.environ.get("COMMONSHELF_SIGNING_KEY_FILE") or None
         return cls(
             data_dir=Path(chosen).expanduser().resolve(),
@@ -107,6 +113,8 @@ class Settings:
                                                      20),
             token_failure_window_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_WINDOW_S", 300),
             token_failure_delay_s=_int_from_env("COMMONSHELF_TOKEN_FAILURE_DELAY_MS", 500) / 1000,
+            nats_replicas=_replicas_from_env(),
+            drain_s=_int_from_env("COMMONSHELF_DRAIN_S", 0),
             tenant_concurrency=_int_from_env("COMMONSHELF_TENANT_CONCURRENCY", 4),
             tenant_rate=_int_from_env("COMMONSHELF_TENANT_RATE", 200),
         )
@@ -119,3 +127,17 @@ class Settings:
     def with_servers(self, database_url: str, nats_url: str) -> Settings:
         """The same settings, pointed at the given servers (those of the embedded runtime)."""
         return replace(self, database_url=database_url, nats_url=nats_url)
+
+
+def _replicas_from_env() -> int:
+    replicas = _int_from_env("COMMONSHELF_NATS_REPLICAS", 1)
+    if not 1 <= replicas <= 5:  # JetStream's own bounds for a stream's replicas
+        raise SettingsError(f"COMMONSHELF_NATS_REPLICAS must be 1 to 5, got {replicas}")
+    return replicas
+
+
+def _check_nats_url(url: str) -> None:
+    try:
+        seed_urls(url)
+    except NatsUrlError as error:
+        raise SettingsError(str(error)) from None

@@ -188,10 +188,10 @@ class Consortium:
         if tenant is None:
             return Access(None, client, None)
         try:
-            status = self.office.get_tenant(tenant).status
+            found = self.office.get_tenant(tenant)
         except TenantNotFoundError:
-            status = "missing"
-        return Access(tenant, client, status)
+            return Access(tenant, client, "missing")
+        return Access(tenant, client, found.status, found.suspension_reason)
 
     def _announce(self, what: str) -> None:
         self.accesses.changed(what)  # this process at once; the others when they hear it

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,11 @@ class TenantImportJobs:
     def get(self, job_id: uuid.UUID) -> dict[str, Any] | None:
         """A job of the tenant, or None."""
         return self._jobs.get(self._schema, job_id)
+
+    def list(self, limit: int, before: tuple[datetime, uuid.UUID] | None = None
+             ) -> list[dict[str, Any]]:
+        """The tenant's jobs, newest first, started before `before` (a page's last)."""
+        return self._jobs.list(self._schema, limit, before)
 
 
 class TenantScope:

@@ -90,14 +90,14 @@ class ProcessRunner:
     def __init__(self, managers: list[ProcessManager], database_url: str, nats_url: str, *,
                  stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 64,
                  ack_wait_s: float = 30, failure_delay_s: float = 5,
-                 timers: Sequence[Timer] = ()) -> None:
+                 replicas: int = 1, timers: Sequence[Timer] = ()) -> None:
         self.managers = sorted(managers, key=lambda m: m.name)
         self.timers = list(timers)  # reactions to time, not events: the hold-shelf sweep
         self.decoder = Decoder()
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
             subject_prefix=subject_prefix, batch=batch, ack_wait_s=ack_wait_s,
-            failure_delay_s=failure_delay_s)
+            failure_delay_s=failure_delay_s, replicas=replicas)
 
     @property
     def stats(self) -> FollowerStats:

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from api.dependencies import build_services
+from infra.nats import connect
 from infra.settings import Settings
 from localization_ext.simulate import Setup, simulate, write_batch
 from tenants.scans import accept, queue
@@ -89,7 +90,7 @@ def test_a_killed_scan_worker_leaves_the_job_to_another(database_url: str,
         services.close()
 
         async def clean() -> None:
-            nc = await nats.connect(servers[1])
+            nc = await connect(servers[1])
             with contextlib.suppress(nats.js.errors.NotFoundError):
                 await nc.jetstream().delete_stream(settings.scans_stream)
             await nc.close()

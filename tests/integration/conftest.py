@@ -21,6 +21,7 @@ from api.dependencies import (
     build_services,
     build_workers,
 )
+from infra.nats import connect
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -59,7 +60,7 @@ def http(services: Services) -> Iterator[TestClient]:
 
 
 async def _delete_stream(url: str, name: str) -> None:
-    nc = await nats.connect(url)
+    nc = await connect(url)
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await nc.jetstream().delete_stream(name)
     await nc.close()
