@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 
 HEX = re.compile(r"^(?:[0-9A-Fa-f]{2}){2,32}$")
 READ_FIELDS = ("t", "phase", "rssi", "freq", "ax", "ay", "az")
+PHASE_TOLERANCE = 1e-3  # middleware rounds: 2π written as 6.2832 is folded, not refused
+TWO_PI = 2 * math.pi
 
 
 class ScanBatchError(ValueError):
@@ -63,7 +65,28 @@ def _header(text: str) -> dict[str, Any]:
                 isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                 for v in offset)):
         raise ScanBatchError(1, "antenna_offset_m", "three finite numbers [x, y, z] in metres")
+    _geometry(header)
     return header
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
+def _geometry(header: dict[str, Any]) -> None:
+    """The robot's geometry, when the header gives it: `depth_m` [nearest, farthest] a tag
+    may stand behind the antenna's path, `window_m` how far along the shelf from the
+    strongest reads a tag may be (both in metres)."""
+    depth = header.get("depth_m")
+    if depth is not None and not (
+            isinstance(depth, list) and len(depth) == 2 and all(_finite(v) for v in depth)
+            and 0 < depth[0] < depth[1] <= 5):
+        raise ScanBatchError(1, "depth_m", "[nearest, farthest] in metres, "
+                             "0 < nearest < farthest <= 5")
+    window = header.get("window_m")
+    if window is not None and not (_finite(window) and 0.02 <= window <= 5):
+        raise ScanBatchError(1, "window_m", "a number of metres in [0.02, 5]")
 
 
 def read_batch(stream: IO[str]) -> ScanBatch:
@@ -88,8 +111,12 @@ def read_batch(stream: IO[str]) -> ScanBatch:
         if not isinstance(epc, str) or not HEX.match(epc):
             raise ScanBatchError(number, "epc", f"{epc!r} is not a hexadecimal EPC")
         values = {name: _number(number, record, name) for name in READ_FIELDS}
-        if not 0 <= values["phase"] < 2 * math.pi:
-            raise ScanBatchError(number, "phase", f"{values['phase']} is outside [0, 2π)")
+        phase = values["phase"]
+        if not 0 <= phase < TWO_PI:
+            if not -PHASE_TOLERANCE <= phase <= TWO_PI + PHASE_TOLERANCE:
+                raise ScanBatchError(number, "phase", f"{phase} is outside [0, 2π)")
+            folded = phase % TWO_PI  # a rounded edge value, folded
+            values["phase"] = folded if folded < TWO_PI else 0.0  # (-1e-17 % 2π is 2π)
         tags.append(index.setdefault(epc.upper(), len(index)))
         for name in READ_FIELDS:
             columns[name].append(values[name])
