@@ -29,7 +29,6 @@ MIN_SPAN_M = 0.10  # reads from a shorter stretch of the pass: unlocalized
 MIN_SCORE = 0.5  # a hologram peak weaker than this: unlocalized
 ROBUST_RAD = 0.5  # a read this far off the first fit counts half (Cauchy weights)
 LOBE_POWER = 4.0  # the second search weighs a read by cos⁴ of its angle off boresight
-REFINE_M = 0.04  # the second search: this far in x and y around the first fit
 # the 90% interval's half-width: INTERVAL_SCALE times the misfit width (how far x moves
 # before the score drops by what the fit leaves unexplained), and at least INTERVAL_FLOOR;
 # calibrated on realistic simulated shelves and on real readings (tests/bench)
@@ -164,10 +163,8 @@ def localize_batch(tag: NDArray[np.int64], tags: int, t: NDArray[np.float64],
         across = np.abs(found[owner, 0] - s_ax)
         boresight = np.abs(found[owner, 1] - s_ay) / np.hypot(across, found[owner, 1] - s_ay)
         weight = np.ascontiguousarray(boresight ** LOBE_POWER / (1 + (off / ROBUST_RAD) ** 2))
-        near = np.ascontiguousarray(np.stack([
-            found[:, 0], np.full(tags, REFINE_M),
-            np.maximum(found[:, 1] - REFINE_M, windows[:, 2]),
-            np.minimum(found[:, 1] + REFINE_M, windows[:, 3])], axis=1))
+        near = np.ascontiguousarray(np.stack([  # the fine stages alone, around the first fit
+            found[:, 0], np.zeros(tags), found[:, 1], found[:, 1]], axis=1))
         found = _run(engine, (starts, s_phase, s_k, s_ax, s_ay, s_groups, count, weight,
                               near), threads)
     out = []

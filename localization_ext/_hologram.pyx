@@ -14,11 +14,12 @@ cdef enum:
     MAX_CHANNELS = 64
     STAGES = 3
 
-# (half-width in x, half-width in y, step, read stride) of each stage: as in the twin (the
-# first stage's window is the tag's own)
+# (half-width in x, half-width in y, step in x, step in y, read stride) of each stage: as
+# in the twin (the first stage's window is the tag's own)
 cdef double[3] HALF_X = [0.0, 0.015, 0.003]
-cdef double[3] HALF_Y = [0.0, 0.015, 0.003]
-cdef double[3] STEP = [0.015, 0.003, 0.0005]
+cdef double[3] HALF_Y = [0.0, 0.018, 0.0045]
+cdef double[3] STEP_X = [0.015, 0.003, 0.0005]
+cdef double[3] STEP_Y = [0.015, 0.006, 0.0015]
 cdef Py_ssize_t[3] STRIDE = [4, 1, 1]  # the first, coarse stage uses every 4th read
 cdef double CURVATURE_STEP = 0.01
 
@@ -69,33 +70,34 @@ cdef void _localize_one(const double[::1] phase, const double[::1] k, const doub
     cdef Py_ssize_t i, j, nx, ny
     cdef int stage
     cdef double best_x, best_y, best = -1.0, h = CURVATURE_STEP
-    cdef double x0, y0, s, score, step, best_y_candidate = 0.0
+    cdef double x0, y0, s, score, step_x, step_y, best_y_candidate = 0.0
     cdef double centre = windows[row, 0], half = windows[row, 1]
     cdef double y_low = windows[row, 2], y_high = windows[row, 3]
     best_x = centre
     best_y = (y_low + y_high) / 2
     for stage in range(STAGES):
-        step = STEP[stage]
+        step_x = STEP_X[stage]
+        step_y = STEP_Y[stage]
         if stage == 0:
             x0 = centre - half
-            nx = <Py_ssize_t>ceil(((centre + half + step / 2) - x0) / step)
+            nx = <Py_ssize_t>ceil(((centre + half + step_x / 2) - x0) / step_x)
             y0 = y_low
-            ny = <Py_ssize_t>ceil(((y_high + step / 2) - y0) / step)
+            ny = <Py_ssize_t>ceil(((y_high + step_y / 2) - y0) / step_y)
         else:
             x0 = best_x - HALF_X[stage]
-            nx = <Py_ssize_t>ceil(((best_x + HALF_X[stage] + step / 2) - x0) / step)
+            nx = <Py_ssize_t>ceil(((best_x + HALF_X[stage] + step_x / 2) - x0) / step_x)
             y0 = best_y - HALF_Y[stage]
-            ny = <Py_ssize_t>ceil(((best_y + HALF_Y[stage] + step / 2) - y0) / step)
+            ny = <Py_ssize_t>ceil(((best_y + HALF_Y[stage] + step_y / 2) - y0) / step_y)
         best = -1.0
         s = best_x
         for i in range(nx):
             for j in range(ny):
-                score = _score(x0 + i * step, y0 + j * step, phase, k, ax, ay, channel,
+                score = _score(x0 + i * step_x, y0 + j * step_y, phase, k, ax, ay, channel,
                                weight, start, stop, STRIDE[stage], channels)
                 if score > best:
                     best = score
-                    s = x0 + i * step
-                    best_y_candidate = y0 + j * step
+                    s = x0 + i * step_x
+                    best_y_candidate = y0 + j * step_y
         best_x = s
         best_y = best_y_candidate
     out[row, 0] = best_x

@@ -15,9 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 C = 299_792_458.0
-# (half-width of the window in x (the first stage: the tag's own), in y, the step, in
-# metres; the read stride) per stage: the first, coarse stage looks at every 4th read only
-STAGES = ((0.0, 0.0, 0.015, 4), (0.015, 0.015, 0.003, 1), (0.003, 0.003, 0.0005, 1))
+# (half-width of the window in x (the first stage: the tag's own), in y, the step in x, in
+# y, in metres; the read stride) per stage: the first, coarse stage looks at every 4th read
+# only; y, which the report needs less, is searched more coarsely than x
+STAGES = ((0.0, 0.0, 0.015, 0.015, 4), (0.015, 0.018, 0.003, 0.006, 1),
+          (0.003, 0.0045, 0.0005, 0.0015, 1))
 CURVATURE_STEP = 0.01  # metres either side of the best x where the curvature is measured
 
 
@@ -49,13 +51,13 @@ def localize_tag(phase: NDArray[np.float64], k: NDArray[np.float64],
     its window (centre x, half-width in x, nearest y, farthest y)."""
     centre, half, y_low, y_high = (float(v) for v in window)
     best_x, best_y, best = centre, (y_low + y_high) / 2, 0.0
-    for stage, (half_x, half_y, step, stride) in enumerate(STAGES):
+    for stage, (half_x, half_y, step_x, step_y, stride) in enumerate(STAGES):
         if stage == 0:
-            xs = np.arange(centre - half, centre + half + step / 2, step)
-            ys = np.arange(y_low, y_high + step / 2, step)
+            xs = np.arange(centre - half, centre + half + step_x / 2, step_x)
+            ys = np.arange(y_low, y_high + step_y / 2, step_y)
         else:
-            xs = np.arange(best_x - half_x, best_x + half_x + step / 2, step)
-            ys = np.arange(best_y - half_y, best_y + half_y + step / 2, step)
+            xs = np.arange(best_x - half_x, best_x + half_x + step_x / 2, step_x)
+            ys = np.arange(best_y - half_y, best_y + half_y + step_y / 2, step_y)
         s = slice(None, None, stride)
         scores = score_grid(xs, ys, phase[s], k[s], ax[s], ay[s], channel[s], channels,
                             weight[s])

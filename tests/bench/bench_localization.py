@@ -55,9 +55,10 @@ def straightforward(scan: Scan, tags: int) -> float:
         k = 4 * np.pi * scan.freq[mine] / 299_792_458.0
         channels = np.unique(scan.freq[mine], return_inverse=True)[1]
         best_x, best_y = float(ax.mean()), float(ay.mean()) + sum(y_range) / 2
-        for stage, (stage_half_x, half_y, step, _) in enumerate(STAGES):
-            ys = (np.arange(ay.mean() + y_range[0], ay.mean() + y_range[1], step) if stage == 0
-                  else np.arange(best_y - half_y, best_y + half_y + step / 2, step))
+        for stage, (stage_half_x, half_y, step, step_y, _) in enumerate(STAGES):
+            ys = (np.arange(ay.mean() + y_range[0], ay.mean() + y_range[1], step_y)
+                  if stage == 0 else np.arange(best_y - half_y, best_y + half_y + step_y / 2,
+                                               step_y))
             half_x = half_x0 if stage == 0 else stage_half_x
             best = -1.0
             for x in np.arange(best_x - half_x, best_x + half_x + step / 2, step):

@@ -74,3 +74,19 @@ def test_a_robots_geometry_comes_with_the_header() -> None:
     batch = read_batch(_batch({**HEADER, "depth_m": [0.3, 1.2], "window_m": 0.5}, READ))
     assert batch.header["depth_m"] == [0.3, 1.2]
     assert batch.header["window_m"] == 0.5
+
+
+def test_a_bad_line_deep_in_a_long_batch_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("infra.scan_batch.CHUNK_LINES", 4)
+    reads = [{**READ, "t": float(n), "epc": f"AB{n % 3:02d}"} for n in range(20)]
+    good = read_batch(_batch(HEADER, *reads, "", {**READ, "phase": 6.2832}))
+    assert good.epcs == ["AB00", "AB01", "AB02", "E2801160"]
+    assert good.tag.tolist() == [n % 3 for n in range(20)] + [3]
+    assert good.columns["t"].tolist()[:20] == [float(n) for n in range(20)]
+    assert 0 <= good.columns["phase"][-1] < 1e-3
+    for bad, field in (({**READ, "rssi": True}, "rssi"), ({**READ, "freq": "9e8"}, "freq"),
+                       ({**READ, "epc": 12}, "epc"), ([1, 2], "line"),
+                       ({**READ, "phase": 6.5}, "phase")):
+        with pytest.raises(ScanBatchError) as error:
+            read_batch(_batch(HEADER, *reads[:13], bad, *reads[13:]))
+        assert (error.value.line, error.value.field) == (15, field)
