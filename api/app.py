@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,16 +14,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from api import errors
-from api.dependencies import Services, projection_status
-from api.desk import sweep_pickups
+from api.bodies import JsonBodies
+from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema
-from api.imports import beat_while_serving
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
-from api.scans import ScanWorker
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
+from tenants.imports import beat_while_serving
+from tenants.processes.runner import ProcessRunner
+from tenants.scans import ScanWorker
 
 
 class BodyLimit:
@@ -74,20 +76,38 @@ class _TooLargeError(Exception):
 _collectors: list[Collector] = []
 
 
+class QueryStringsOut(logging.Filter):
+    """Keeps query strings out of the access log: a client that sends a secret or a
+    patron's barcode in one must not find it in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, query = args[2].partition("?")[::2]
+            record.args = (args[0], args[1], path + ("?…" if query else ""), *args[3:])
+        return True
+
+
+_ACCESS_FILTER = QueryStringsOut()
+
+
 def create_app(services: Services, relay: Relay | None = None,
                workers: list[ProjectionWorker] | None = None,
-               scan_workers: list[ScanWorker] | None = None) -> FastAPI:
+               scan_workers: list[ScanWorker] | None = None,
+               processes: list[ProcessRunner] | None = None) -> FastAPI:
     """The HTTP application over built services, with the relay and workers beside it."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.nats.start()
+        await asyncio.to_thread(create_read_models, services)  # queries never create tables
         stop = asyncio.Event()
         background = [asyncio.create_task(relay.run(stop))] if relay else []
         background += [asyncio.create_task(w.run(stop)) for w in workers or []]
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
-        background.append(asyncio.create_task(sweep_pickups(services, stop)))
-        background.append(asyncio.create_task(beat_while_serving(services.import_jobs, stop)))
+        background += [asyncio.create_task(p.run(stop)) for p in processes or []]
+        background.append(asyncio.create_task(beat_while_serving(
+            services.consortium.stores.import_jobs, stop)))
         try:
             yield
         finally:
@@ -102,6 +122,9 @@ def create_app(services: Services, relay: Relay | None = None,
         lifespan=lifespan,
     )
     app.state.services = services
+    access = logging.getLogger("uvicorn.access")
+    if _ACCESS_FILTER not in access.filters:
+        access.addFilter(_ACCESS_FILTER)
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(admin.router)
@@ -110,6 +133,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
                        by_path={"/catalog/imports": services.settings.max_import_bytes,
                                 "/robots/scans": services.settings.max_scan_bytes})

@@ -19,13 +19,14 @@ from typing import Any
 
 from api.dependencies import (
     Services,
+    build_processes,
     build_relay,
+    build_scan_worker,
     build_services,
     build_workers,
+    create_read_models,
     projection_status,
 )
-from api.imports import ImportSummary, MarcImport
-from api.scans import ScanWorker
 from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
@@ -34,11 +35,13 @@ from infra.marc import MarcFormatError
 from infra.relay import Relay
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
-from projections.catalogue import PROJECTIONS
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
 from tenants.errors import TenancyError
+from tenants.imports import ImportSummary, MarcImport
+from tenants.processes.runner import ProcessRunner
+from tenants.read_models import READ_MODELS
 from tenants.tenant import Tenant
 
 DEMO_LIBRARIES = [
@@ -112,12 +115,14 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         only = [n for group in args.projections or [] for n in group.split(",") if n]
         workers = (build_workers(services.settings, only)
                    if args.role in ("all", "projections") else [])
-        scan_workers = [ScanWorker(services)] if args.role in ("all", "scans") else []
-        if args.role in ("relay", "projections", "scans"):
-            return _background_only([*([relay] if relay else []), *workers, *scan_workers],
-                                    args.host, args.port)
+        scan_workers = [build_scan_worker(services)] if args.role in ("all", "scans") else []
+        processes = [build_processes(services)] if args.role in ("all", "processes") else []
+        if args.role in ("relay", "projections", "scans", "processes"):
+            create_read_models(services)  # a role may read a view: none creates tables
+            return _background_only([*([relay] if relay else []), *workers, *scan_workers,
+                                     *processes], args.host, args.port)
         banner = seed(services) if seed else ""
-        app = create_app(services, relay, workers, scan_workers)
+        app = create_app(services, relay, workers, scan_workers, processes)
         _settle_garbage_collector()
         url = f"http://{args.host}:{args.port}"
         print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
@@ -179,6 +184,8 @@ def _runner_name(runner: Any) -> str:
         return "relay (standby until it holds the relay lock)"
     if isinstance(runner, ProjectionWorker):
         return f"projections {runner.name}"
+    if isinstance(runner, ProcessRunner):
+        return f"process managers {runner.name or '(none yet)'}"
     return "scan worker"
 
 
@@ -277,12 +284,12 @@ def _progress_bar(done: int, total: int, unit: str = "events") -> None:
 def cmd_projections(args: argparse.Namespace) -> int:
     """Shows each projection's position and lag per tenant, or rebuilds one."""
     if args.action == "rebuild":
-        if args.name not in PROJECTIONS:
+        if args.name not in READ_MODELS:
             raise SettingsError(f"no projection named {args.name!r}; there are: "
-                                f"{', '.join(sorted(PROJECTIONS))}")
+                                f"{', '.join(sorted(READ_MODELS))}")
         with running_services(args.data_dir) as services:
             url = str(services.settings.database_url)
-            generation, events = rebuild(PROJECTIONS[args.name], url, log_name, _progress_bar)
+            generation, events = rebuild(READ_MODELS[args.name], url, log_name, _progress_bar)
         sys.stderr.write("\n")
         _emit(args, {"name": args.name, "generation": generation, "events": events},
               f"{args.name}: rebuilt from {events:,} events as generation {generation}, "
@@ -418,9 +425,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[common, http], help="run the service")
-    serve.add_argument("--role", choices=["all", "api", "relay", "projections", "scans"],
+    serve.add_argument("--role", choices=["all", "api", "relay", "projections", "scans",
+                                          "processes"],
                        default="all", help="process role: api, relay, projections, scans "
-                                           "(scan workers), or all in one (default)")
+                                           "(scan workers), processes (process managers), "
+                                           "or all in one (default)")
     serve.add_argument("--reuse-port", action="store_true",
                        help="share the port with other API processes on this host "
                             "(SO_REUSEPORT; run one per core)")

@@ -3,76 +3,77 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
-from psycopg import Cursor
 from psycopg.rows import tuple_row
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, TokenService
-from infra.blobs import Blobs
-from infra.database import DDL_LOCK_KEY, Database
-from infra.idempotency import IdempotencyStore
-from infra.import_jobs import ImportJobs
-from infra.marc import to_marcxml
+from api.graphql.limits import TenantShare
+from infra.database import SWEEP_LOCK_KEY, Database
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_key
-from infra.vault import PatronVault
-from projections.catalogue import PROJECTIONS
-from projections.circulation.postgres import CirculationView
-from projections.framework import Projection
-from projections.local_catalog.postgres import LocalCatalog
-from projections.postgres import (
-    active_generation,
-    create_tracking,
-    event_logs,
-    events_after,
-    positions,
-)
+from infra.work_queue import WorkQueue
+from projections import catalogue
+from projections.circulation.view import CirculationView
+from projections.framework import View
+from projections.local_catalog.view import LocalCatalogView
 from projections.runner import ProjectionWorker
-from projections.tenant_directory.postgres import TenantDirectory
 from projections.watch import AppliedWatch
+from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
+from tenants.desk import Desk, sweep_pickups
+from tenants.directory.view import ListedTenant, TenantDirectoryView
+from tenants.processes.catalogue import process_managers
+from tenants.processes.runner import Commands, ProcessRunner
+from tenants.read_models import READ_MODELS
+from tenants.scans import ScanWorker
+from tenants.scope import OfficeScope, TenantScope
 
-P = TypeVar("P", bound=Projection)
-T = TypeVar("T")
+V = TypeVar("V", bound=View)
 
 
 @dataclass
 class Services:
-    """What every request may use: settings, PostgreSQL, NATS, the consortium, tokens."""
+    """What the faces of one process use: settings, the consortium (every tenant's scope),
+    the command pipeline, tokens, the read models and the scan work queue."""
 
     settings: Settings
     database: Database
     nats: Nats
     consortium: Consortium
     tokens: TokenService
-    import_jobs: ImportJobs
-    blobs: Blobs
-    vault: PatronVault
-    idempotency: IdempotencyStore
     watch: AppliedWatch
+    pipeline: CommandPipeline
+    scan_jobs: WorkQueue
+    share: TenantShare
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
-    _views_ready: set[tuple[str, int]] = field(default_factory=set)
-    _commands: asyncio.Semaphore | None = None
 
-    async def run_command(self, command: Callable[[], T]) -> T:
-        """Runs a command in a thread, at most as many at once as the pool has connections:
-        more would queue on the pool while their threads fight over the GIL, and a thread
-        holding a tenant's table lock would wait its turn behind them (a convoy)."""
-        if self._commands is None:
-            self._commands = asyncio.Semaphore(self.settings.db_pool_size)
-        async with self._commands:
-            return await run_in_threadpool(command)
+    @property
+    def reads(self) -> ViewReads:
+        """The read models as the use cases read them."""
+        return ViewReads(self)
+
+    def desk(self, tenant: str) -> Desk:
+        """A library's circulation desk."""
+        return Desk(self.consortium.scope(tenant), self.reads)
+
+    def scope(self, tenant: str) -> TenantScope:
+        """A tenant's scope."""
+        return self.consortium.scope(tenant)
+
+    @property
+    def office(self) -> OfficeScope:
+        """The office's own scope (shared records)."""
+        return self.consortium.office_scope
 
     def close(self) -> None:
         """Stops background jobs and closes the database pool (NATS: the app's lifespan)."""
@@ -83,86 +84,60 @@ class Services:
 
     def wait_for_office_views(self) -> bool:
         """Read-your-writes for office commands: the tenant directory has them."""
-        return self.wait_for_view(TenantDirectory.name, "office",
-                                  self.consortium.office.recorder.max_notification_id() or 0)
-
-    def wait_for_catalog(self, tenant: str | None, *, shared: bool = False) -> bool:
-        """Read-your-writes for catalog commands: the local catalog has the tenant's events
-        (and, with `shared`, the consortium's shared records) recorded so far."""
-        caught_up = True
-        if tenant is not None:
-            recorder = self.consortium.scope(tenant).catalog.recorder
-            caught_up = self.wait_for_view(LocalCatalog.name, tenant,
-                                           recorder.max_notification_id() or 0)
-        if shared:
-            office = self.consortium.shared.recorder.max_notification_id() or 0
-            caught_up = self.wait_for_view(LocalCatalog.name, "office", office) and caught_up
-        return caught_up
-
-    async def command_seen(self, projection: str, tenant: str, recorder: Any,
-                           command: Callable[[], T]) -> T:
-        """Runs a command (as `run_command`), then waits, without holding a thread, until the
-        projection shows what it recorded (read-your-writes): the position of the command's
-        own append, or of the whole log when it appended nothing (a replayed answer)."""
-        outcome: tuple[T, int] = await self.run_command(
-            lambda: recorder.position_after(command))
-        await self.watch.wait_async(projection, tenant, outcome[1],
-                                    self.settings.read_your_writes_s)
-        return outcome[0]
-
-    def wait_for_circulation(self, tenant: str) -> bool:
-        """Read-your-writes for circulation commands: the circulation view has them."""
-        recorder = self.consortium.scope(tenant).circulation.recorder
-        return self.wait_for_view(CirculationView.name, tenant,
-                                  recorder.max_notification_id() or 0)
-
-    def wait_for_view(self, projection: str, tenant: str, target: int) -> bool:
-        """Waits until the projection has applied the tenant's log up to `target` (so every
-        event the caller recorded before asking), up to the configured time; False on
-        timeout. Works however the projection is run: the tracked position is in PostgreSQL,
-        watched by one thread per process that the workers' NOTIFY wakes."""
-        return self.watch.wait(projection, tenant, target, self.settings.read_your_writes_s)
+        return self.watch.wait(TenantDirectoryView.name, "office",
+                               self.consortium.office.recorder.max_notification_id() or 0,
+                               self.settings.read_your_writes_s)
 
     @contextmanager
-    def view(self, projection: type[P]) -> Iterator[tuple[P, Cursor[tuple[Any, ...]]]]:
-        """The serving generation of a read model and a cursor to query it with."""
+    def view(self, kind: type[V]) -> Iterator[V]:
+        """A read model's view at the generation that serves (its tables were made when the
+        process started)."""
         with self.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            if not self._views_ready:
-                with conn.transaction():
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    create_tracking(cur)  # no worker may have run yet
-            generation = active_generation(cur, projection.name)
-            view = projection(generation=generation)
-            if (projection.name, generation) not in self._views_ready:
-                with conn.transaction():
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-                    view.create_tables(cur)
-                self._views_ready.add((projection.name, generation))
-            yield view, cur
+            yield kind.serving(cur)
 
-    def tenant_directory(self) -> list[dict[str, object]]:
+    def tenant_directory(self) -> list[ListedTenant]:
         """The directory read model, as the serving generation has it."""
-        with self.view(TenantDirectory) as (view, cur):
-            return view.tenants(cur)
-
-    def record_marcxml(self, tenant: str, record_id: str) -> str | None:
-        """A record's original as MARCXML, from the event store (read models keep no
-        originals); a record showing a shared record gives the shared one's."""
-        record = self.consortium.scope(tenant).catalog.get_record(uuid.UUID(record_id))
-        if record.shared_record_id is not None:
-            return self.shared_marcxml(str(record.shared_record_id))
-        return _marcxml(record.original_format, record.original)
-
-    def shared_marcxml(self, shared_id: str) -> str | None:
-        """A shared record's original as MARCXML (through merges, the survivor's)."""
-        shared = self.consortium.shared.resolve(uuid.UUID(shared_id))
-        return _marcxml(shared.original_format, shared.original)
+        with self.view(TenantDirectoryView) as view:
+            return view.tenants()
 
 
-def _marcxml(original_format: str | None, original: str | None) -> str | None:
-    if original_format is None or original is None:
-        return None  # catalogued by hand: there is no original
-    return to_marcxml(original_format, original)
+class ViewReads:
+    """The read models' queries that the use cases need (desk, scan reports)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def item_on_loan(self, tenant: str, loan_id: str) -> str | None:
+        """The barcode of the item an open loan lends."""
+        with self.services.view(CirculationView) as view:
+            return view.item_on_loan(tenant, loan_id)
+
+    def lending(self, tenant: str, item_id: str) -> dict[str, Any] | None:
+        """An item's lending state."""
+        with self.services.view(CirculationView) as view:
+            found = view.lending(tenant, item_id)
+        return dict(found) if found is not None else None
+
+    def expired_pickups(self, now: datetime) -> list[tuple[str, str]]:
+        """Copies whose pickup time has passed, by tenant."""
+        with self.services.view(CirculationView) as view:
+            return view.expired_pickups(now)
+
+    def hold_records(self, tenant: str, borrower: str) -> list[str]:
+        """The records a borrower holds a place for, waiting or on the shelf."""
+        with self.services.view(CirculationView) as view:
+            return [str(h["record_id"]) for h in view.holds(tenant, borrower)]
+
+    def items_where(self, tenant: str, *, epcs: list[str] | None = None,
+                    shelf: str | None = None) -> list[dict[str, Any]]:
+        """Items with these EPCs, or on this shelf."""
+        with self.services.view(LocalCatalogView) as view:
+            return [dict(item) for item in view.items_where(tenant, epcs=epcs, shelf=shelf)]
+
+    def lending_statuses(self, tenant: str, item_ids: list[str]) -> dict[str, str]:
+        """Lending statuses of these items."""
+        with self.services.view(CirculationView) as view:
+            return view.statuses(tenant, item_ids)
 
 
 def build_services(settings: Settings) -> Services:
@@ -174,10 +149,23 @@ def build_services(settings: Settings) -> Services:
     consortium = Consortium(database, settings.db_lock_timeout_s)
     key = load_signing_key(database, settings.signing_key_file)
     tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
-    return Services(settings, database, Nats(settings.nats_url), consortium, tokens,
-                    ImportJobs(database), Blobs(database), PatronVault(database),
-                    IdempotencyStore(database),
-                    AppliedWatch(settings.database_url))
+    watch = AppliedWatch(settings.database_url)
+    pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
+    share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
+                        burst=2 * settings.tenant_rate)
+    return Services(settings, database, Nats(settings.nats_url), consortium, tokens, watch,
+                    pipeline, scan_queue(settings), share)
+
+
+def scan_queue(settings: Settings) -> WorkQueue:
+    """The work queue of scan jobs."""
+    return WorkQueue(str(settings.nats_url), settings.scans_stream, settings.scans_subject,
+                     "scan_workers", settings.scan_ack_wait_s)
+
+
+def build_scan_worker(services: Services) -> ScanWorker:
+    """A scan worker of this process."""
+    return ScanWorker(services.consortium.scope, services.scan_jobs)
 
 
 def build_relay(settings: Settings) -> Relay:
@@ -192,31 +180,44 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
     """The worker of the projections the service runs (or of those named)."""
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_workers needs resolved server URLs (start the runtime first)")
-    unknown = sorted(set(only or []) - set(PROJECTIONS))
+    unknown = sorted(set(only or []) - set(READ_MODELS))
     if unknown:
         raise SettingsError(f"no projection named {', '.join(unknown)}; there are: "
-                            f"{', '.join(sorted(PROJECTIONS))}")
-    chosen = [projection() for name, projection in PROJECTIONS.items()
+                            f"{', '.join(sorted(READ_MODELS))}")
+    chosen = [projection() for name, projection in READ_MODELS.items()
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
                              stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
 
 
+def build_processes(services: Services) -> ProcessRunner:
+    """The runner of the service's process managers."""
+    settings = services.settings
+    if settings.database_url is None or settings.nats_url is None:
+        raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
+    managers = process_managers(Commands(services.consortium))
+
+    async def sweep(stop: asyncio.Event) -> None:
+        await sweep_pickups(services.desk, services.reads,
+                            lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)
+
+    return ProcessRunner(managers, settings.database_url, settings.nats_url,
+                         stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                         timers=[sweep])
+
+
 def projection_status(services: Services) -> list[dict[str, object]]:
     """Each projection's applied position and lag, per tenant (office included)."""
-    out: list[dict[str, object]] = []
     with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        create_tracking(cur)
-        logs = event_logs(cur)
-        for name in PROJECTIONS:
-            applied = positions(cur, name, active_generation(cur, name))
-            for schema in logs:
-                tenant = log_name(schema)
-                position = applied.get(tenant, 0)
-                out.append({"name": name, "tenant": tenant, "position": position,
-                            "lag": events_after(cur, schema, position)})
-    return out
+        return catalogue.status(cur, READ_MODELS, log_name)
+
+
+def create_read_models(services: Services) -> None:
+    """Creates every read model's tables (serving generations) and the tracking tables: done
+    once when a process starts, never on a query."""
+    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        catalogue.create_tables(cur, READ_MODELS.values())
 
 
 def services(request: Request) -> Services:

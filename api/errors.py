@@ -50,10 +50,11 @@ from domain.sharing.errors import (
     SharedRecordNotFoundError,
     SharingError,
 )
-from infra.idempotency import KeyReusedError
 from tenants.errors import (
     ClientNotFoundError,
     ClientScopeInvalidError,
+    IdempotencyKeyInvalidError,
+    IdempotencyKeyReusedError,
     TenancyError,
     TenantFieldInvalidError,
     TenantNotFoundError,
@@ -100,7 +101,8 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     HoldExistsError: (409, "HOLD_EXISTS"),
     HoldNotFoundError: (404, "NOT_FOUND"),
     PolicyInvalidError: (422, "INVALID_INPUT"),
-    KeyReusedError: (422, "INVALID_INPUT"),
+    IdempotencyKeyReusedError: (422, "IDEMPOTENCY_KEY_REUSED"),
+    IdempotencyKeyInvalidError: (422, "INVALID_INPUT"),
     ScanNotFoundError: (404, "NOT_FOUND"),
     ScanStateError: (409, "CONFLICT"),
 }

@@ -124,10 +124,12 @@ def _check_schema_name(schema: str) -> None:
 class TenantTable:
     """A table every tenant's schema gets on first use (import jobs, patron keys, ...)."""
 
-    def __init__(self, database: Database, name: str, columns: LiteralString) -> None:
+    def __init__(self, database: Database, name: str, columns: LiteralString,
+                 upgrade: LiteralString | None = None) -> None:
         self.database = database
         self.name = name
         self.columns = columns  # the CREATE TABLE column list
+        self.upgrade = upgrade  # brings a table of an earlier version up to date ({}: it)
         self._ready: set[str] = set()
 
     def of(self, schema: str) -> sql.Identifier:
@@ -138,5 +140,7 @@ class TenantTable:
             with self.database.ddl() as conn:
                 conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
                     sql.Identifier(schema, self.name), sql.SQL(self.columns)))
+                if self.upgrade is not None:
+                    conn.execute(sql.SQL(self.upgrade).format(sql.Identifier(schema, self.name)))
             self._ready.add(schema)
         return sql.Identifier(schema, self.name)

@@ -43,6 +43,21 @@ _LOCK_TIMEOUT_KEY = "COMMONSHELF_LOCK_TIMEOUT"
 T = TypeVar("T")
 _databases: dict[str, Database] = {}
 _databases_lock = threading.Lock()
+_appended = threading.local()  # the positions a command running in this thread appended
+
+
+def appends_of(command: Callable[[], T]) -> tuple[T, dict[str, int]]:
+    """Runs a command in this thread; its result and, per schema it appended to (a command
+    may write to its tenant's log and the office's), the position of its last append."""
+    outer = getattr(_appended, "positions", None)
+    _appended.positions = {}
+    try:
+        result = command()
+        return result, _appended.positions
+    finally:
+        if outer is not None:
+            outer.update(_appended.positions)
+        _appended.positions = outer
 
 
 def application_env(database: Database, schema: str, lock_timeout_s: int = 5) -> dict[str, str]:
@@ -106,19 +121,19 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         schema = datastore.schema
         self.channel_name = f"{schema}_{EVENTS_TABLE}"
         self._append_ready = False
-        self._appended = threading.local()  # the last append's position, per thread
         self._append_statement = sql.SQL(
             "SELECT * FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
-            "%s, %s, %s::jsonb) AS notification_id"
+            "%s, %s, %s::jsonb, %s::text) AS notification_id"
         ).format(sql.Identifier(schema, APPEND_FUNCTION)).as_bytes(None)
         self._create_append = sql.SQL(
             "CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], "
             "topics text[], states bytea[], receipt_key text, receipt_operation text, "
-            "receipt_answer jsonb) RETURNS SETOF bigint LANGUAGE plpgsql AS $append$ "
+            "receipt_answer jsonb, receipt_fingerprint text) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $append$ "
             "BEGIN "
             "IF receipt_key IS NOT NULL THEN "
-            "INSERT INTO {receipts} (key, operation, answer) "
-            "VALUES (receipt_key, receipt_operation, receipt_answer); "
+            "INSERT INTO {receipts} (key, operation, answer, fingerprint) "
+            "VALUES (receipt_key, receipt_operation, receipt_answer, receipt_fingerprint); "
             "END IF; "
             "PERFORM set_config('lock_timeout', {timeout}, true); "
             "LOCK TABLE {events} IN EXCLUSIVE MODE; "
@@ -159,18 +174,20 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
                 receipt and receipt.key, receipt and receipt.operation, answer,
+                receipt and receipt.fingerprint,
             )).fetchall()
         ids = [int(row["notification_id"]) for row in rows]
-        self._appended.position = max(ids, default=0)
+        appended = getattr(_appended, "positions", None)
+        if appended is not None:
+            appended[self.datastore.schema] = max(ids, default=0)
         return ids
 
     def position_after(self, command: Callable[[], T]) -> tuple[T, int]:
         """Runs a command in this thread; its result and the log's position a reader must
         reach to see it: that of the command's own last append, or (it appended nothing)
         the log's last, read once more."""
-        self._appended.position = 0
-        result = command()
-        position = self._appended.position or self.max_notification_id() or 0
+        result, appended = appends_of(command)
+        position = appended.get(self.datastore.schema) or self.max_notification_id() or 0
         return result, position
 
     def _ensure_append(self) -> None:

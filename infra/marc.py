@@ -10,6 +10,7 @@ be read; a bad record never stops the records after it.
 from __future__ import annotations
 
 import base64
+import io
 import re
 import xml.parsers.expat
 from collections.abc import Iterator, Sequence
@@ -353,3 +354,22 @@ def _xml(record: pymarc.Record) -> str:
     xml_bytes: bytes = pymarc.record_to_xml(record, namespace=True)
     return xml_bytes.decode("utf-8")
 
+
+
+def is_local_field(tag: str) -> bool:
+    """Fields that describe a library's own copy or staff, not the work: holdings (852,
+    876-878), local notes (59X) and every 9XX."""
+    return tag in ("852", "876", "877", "878") or tag.startswith(("59", "9"))
+
+
+def without_local_fields(original_format: str, original: str) -> tuple[str, str, list[str]]:
+    """A record as it may leave its library: MARCXML without local fields, and the tags of
+    the fields taken out (each once, in order)."""
+    if original_format == MARCXML:
+        [record] = pymarc.parse_xml_to_array(io.BytesIO(original.encode("utf-8")))
+    else:
+        record = to_pymarc(*decode_iso2709(base64.b64decode(original)))
+    local = [f for f in record.fields if is_local_field(f.tag)]
+    for found in local:
+        record.remove_field(found)
+    return MARCXML, _xml(record), sorted({f.tag for f in local})

@@ -45,6 +45,8 @@ class Settings:
     scan_ack_wait_s: float = 60.0  # a dead scan worker's job goes to another after this
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
+    tenant_concurrency: int = 4  # GraphQL operations of one library at once, per process
+    tenant_rate: float = 200.0  # GraphQL operations of one library a second, per process
 
     @property
     def events_stream(self) -> str:
@@ -93,6 +95,8 @@ class Settings:
             max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 256 * 1024 * 1024),
             scan_ack_wait_s=_int_from_env("COMMONSHELF_SCAN_ACK_WAIT_S", 60),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
+            tenant_concurrency=_int_from_env("COMMONSHELF_TENANT_CONCURRENCY", 4),
+            tenant_rate=_int_from_env("COMMONSHELF_TENANT_RATE", 200),
         )
 
     def with_servers(self, database_url: str, nats_url: str) -> Settings:

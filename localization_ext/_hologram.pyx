@@ -19,7 +19,7 @@ cdef enum:
 cdef double[3] HALF_X = [0.0, 0.015, 0.003]
 cdef double[3] HALF_Y = [0.0, 0.018, 0.0045]
 cdef double[3] STEP_X = [0.015, 0.003, 0.0005]
-cdef double[3] STEP_Y = [0.015, 0.006, 0.0015]
+cdef double[3] STEP_Y = [0.03, 0.006, 0.0015]
 cdef Py_ssize_t[3] STRIDE = [4, 1, 1]  # the first, coarse stage uses every 4th read
 cdef double CURVATURE_STEP = 0.01
 

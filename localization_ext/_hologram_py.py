@@ -18,7 +18,7 @@ C = 299_792_458.0
 # (half-width of the window in x (the first stage: the tag's own), in y, the step in x, in
 # y, in metres; the read stride) per stage: the first, coarse stage looks at every 4th read
 # only; y, which the report needs less, is searched more coarsely than x
-STAGES = ((0.0, 0.0, 0.015, 0.015, 4), (0.015, 0.018, 0.003, 0.006, 1),
+STAGES = ((0.0, 0.0, 0.015, 0.03, 4), (0.015, 0.018, 0.003, 0.006, 1),
           (0.003, 0.0045, 0.0005, 0.0015, 1))
 CURVATURE_STEP = 0.01  # metres either side of the best x where the curvature is measured
 

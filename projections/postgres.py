@@ -44,39 +44,6 @@ def lock_positions(cur: Cursor[Any], projection: str, generation: int,
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-def lock_all_positions(cur: Cursor[Any], members: list[tuple[str, int]],
-                       tenants: set[str]) -> dict[tuple[str, int], dict[str, int]]:
-    """`lock_positions` for several projections (name, generation) at once: two statements
-    however many there are, rows locked in one order (projection, generation, tenant)."""
-    keys = sorted((name, generation, tenant) for name, generation in members
-                  for tenant in tenants)
-    columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
-    cur.execute(
-        "INSERT INTO projections.tracking (projection, generation, tenant, position) "
-        "SELECT p, g, t, 0 FROM unnest(%s::text[], %s::int[], %s::text[]) AS k(p, g, t) "
-        "ON CONFLICT DO NOTHING", columns)
-    rows = cur.execute(
-        "SELECT tr.projection, tr.generation, tr.tenant, tr.position "
-        "FROM projections.tracking tr JOIN unnest(%s::text[], %s::int[], %s::text[]) "
-        "AS k(p, g, t) ON tr.projection = k.p AND tr.generation = k.g AND tr.tenant = k.t "
-        "ORDER BY tr.projection, tr.generation, tr.tenant FOR UPDATE OF tr", columns).fetchall()
-    locked: dict[tuple[str, int], dict[str, int]] = {m: {} for m in members}
-    for name, generation, tenant, position in rows:
-        locked[(str(name), int(generation))][str(tenant)] = int(position)
-    return locked
-
-
-def track_all(cur: Cursor[Any], applied: list[tuple[str, int, str, int]]) -> None:
-    """Records positions applied (projection, generation, tenant, position), rows locked by
-    `lock_all_positions`, in one statement."""
-    if applied:
-        cur.execute(
-            "UPDATE projections.tracking tr SET position = k.pos FROM unnest(%s::text[], "
-            "%s::int[], %s::text[], %s::bigint[]) AS k(p, g, t, pos) WHERE tr.projection = k.p "
-            "AND tr.generation = k.g AND tr.tenant = k.t",
-            tuple(list(column) for column in zip(*applied, strict=True)))
-
-
 def track(cur: Cursor[Any], projection: str, generation: int, tenant: str, position: int) -> None:
     """Records the position applied, in the caller's transaction."""
     cur.execute(

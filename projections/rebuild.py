@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import psycopg
+from eventsourcing.persistence import StoredEvent
 
-from projections.framework import EventRecord, Projection
+from projections.decoding import Decoder
+from projections.framework import Delivery, Projection
 from projections.postgres import (
     active_generation,
     create_tracking,
@@ -53,10 +55,11 @@ def rebuild(projection_class: type[Projection], database_url: str, log_name: Cal
             logs = event_logs(cur)
             total = sum(log_size(cur, schema) for schema in logs)
         tally = _Tally(total, progress)
+        decoder = Decoder()
         while True:  # repeat until a full pass finds nothing new: writes go on meanwhile
             before = tally.done
             for schema in logs:
-                _replay_log(conn, projection, schema, log_name(schema), tally)
+                _replay_log(conn, projection, (schema, log_name(schema)), tally, decoder)
             if tally.done == before:
                 break
         with conn.transaction(), conn.cursor() as cur:
@@ -68,20 +71,21 @@ def rebuild(projection_class: type[Projection], database_url: str, log_name: Cal
 
 
 def _replay_log(conn: psycopg.Connection[tuple[object, ...]], projection: Projection,
-                schema: str, tenant: str, tally: _Tally) -> None:
+                log: tuple[str, str], tally: _Tally, decoder: Decoder) -> None:
+    schema, tenant = log
     while True:
         with conn.transaction(), conn.cursor() as cur:
             position = lock_positions(cur, projection.name, projection.generation, {tenant})[tenant]
             rows = read_log(cur, schema, position, PAGE)
             if not rows:
                 return
-            records = []
+            deliveries: list[Delivery] = []
             previous = position
             for notification_id, originator_id, version, topic, state in rows:
-                records.append(EventRecord(tenant, int(notification_id), previous,
-                                           str(originator_id), int(version), str(topic),
-                                           bytes(state)))
+                deliveries.append(decoder.delivery(tenant, int(notification_id), previous,
+                                                   StoredEvent(originator_id, int(version),
+                                                               str(topic), bytes(state))))
                 previous = int(notification_id)
-            projection.apply_batch(cur, [r for r in records if projection.handles(r)])
+            projection.apply_batch(cur, [d for d in deliveries if projection.accepts(d)])
             track(cur, projection.name, projection.generation, tenant, previous)
         tally.advance(len(rows))

@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from domain.catalog.application import Catalog
-from domain.circulation.application import Circulation
-from domain.inventory.application import Inventory
-from domain.sharing.application import SharedCatalog
+from domain.shared.text import text_problem
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.listener import ChannelListener, announce
@@ -26,20 +23,16 @@ from tenants.errors import (
     TenantNotFoundError,
     TenantSlugTakenError,
 )
+from tenants.scope import (
+    OFFICE,
+    OFFICE_SCHEMA,
+    OfficeScope,
+    Stores,
+    TenantScope,
+    log_name,
+    tenant_schema,
+)
 from tenants.tenant import ACTIVE, Tenant, check_isil, check_name, check_slug
-
-OFFICE = "office"
-OFFICE_SCHEMA = "office"
-
-
-def tenant_schema(slug: str) -> str:
-    """A tenant's events live in their own schema, named after the slug."""
-    return "t_" + slug.replace("-", "_")
-
-
-def log_name(schema: str) -> str:
-    """The name a schema's events travel under: the tenant's slug, or `office`."""
-    return schema.removeprefix("t_").replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -49,22 +42,6 @@ class IssuedClient:
     client: ApiClient
     secret: str
     tenant: str | None
-
-
-class TenantScope:
-    """What serves one tenant: its schema and the applications bound to its event store."""
-
-    def __init__(self, database: Database, slug: str, lock_timeout_s: int) -> None:
-        self.slug = slug
-        self.schema = tenant_schema(slug)
-        self.env = application_env(database, self.schema, lock_timeout_s)
-        self.clients = ClientRegistry(env=self.env)
-        self.catalog = Catalog(env=self.env)
-        self.inventory = Inventory(env=self.env)
-        # An item's lending state grows by two events a loan: the cache keeps each aggregate
-        # and only reads the events after the version it holds (correct across processes).
-        self.circulation = Circulation(env={**self.env, "AGGREGATE_CACHE_MAXSIZE": "2000",
-                                            "AGGREGATE_CACHE_FASTFORWARD": "y"})
 
 
 class Consortium:
@@ -77,11 +54,13 @@ class Consortium:
         self.max_scopes = max_scopes
         self._scopes: OrderedDict[str, TenantScope] = OrderedDict()
         self._scopes_lock = threading.Lock()
+        self.stores = Stores.of(database)
         self.bootstrap()
         office_env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.office = ConsortiumOffice(env=office_env)
         self.office_clients = ClientRegistry(env=office_env)
-        self.shared = SharedCatalog(env=office_env)
+        self.office_scope = OfficeScope(database, self.stores, lock_timeout_s)
+        self.shared = self.office_scope.shared
         self.accesses = AccessCache(self._load_access, access_ttl_s)
         self._listener: ChannelListener | None = None
 
@@ -95,7 +74,7 @@ class Consortium:
         with self._scopes_lock:
             scope = self._scopes.get(slug)
             if scope is None:
-                scope = TenantScope(self.database, slug, self.lock_timeout_s)
+                scope = TenantScope(self.database, self.stores, slug, self.lock_timeout_s)
                 self._scopes[slug] = scope
                 if len(self._scopes) > self.max_scopes:
                     self._scopes.popitem(last=False)
@@ -125,6 +104,8 @@ class Consortium:
         cleaned = name.strip()
         if not cleaned or len(cleaned) > 200:
             raise TenantFieldInvalidError("client name must be 1-200 characters, not blank")
+        if text_problem(cleaned):
+            raise TenantFieldInvalidError(f"name: {text_problem(cleaned)}")
         allowed = OFFICE_SCOPES if tenant is None else LIBRARY_SCOPES
         if not scopes:
             raise ClientScopeInvalidError(f"give at least one scope of: {sorted(allowed)}")

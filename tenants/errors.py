@@ -31,3 +31,15 @@ class ClientNotFoundError(TenancyError):
 
 class ClientScopeInvalidError(TenancyError):
     """A client was asked for a scope that does not exist or is not for its kind."""
+
+
+class IdempotencyKeyReusedError(TenancyError):
+    """An idempotency key came back with another operation or another input."""
+
+    def __init__(self, message: str, first_operation: str) -> None:
+        super().__init__(message)
+        self.first_operation = first_operation
+
+
+class IdempotencyKeyInvalidError(TenancyError):
+    """An idempotency key that cannot be kept (empty, too long, control characters)."""

@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.shared.text import text_problem
 from tenants.errors import TenantFieldInvalidError, TenantSlugInvalidError, TenantStatusError
 
 SLUG_RULE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -35,6 +36,9 @@ def check_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 200:
         raise TenantFieldInvalidError("name must be 1-200 characters, not blank")
+    problem = text_problem(cleaned)
+    if problem is not None:
+        raise TenantFieldInvalidError(f"name: {problem}")
     return cleaned
 
 
@@ -96,6 +100,9 @@ class Tenant(Aggregate):
             raise TenantStatusError(f"tenant {self.slug!r} is {self.status}, not active")
         if not reason.strip():
             raise TenantFieldInvalidError("a suspension needs a reason")
+        if len(reason) > 2000 or text_problem(reason):
+            raise TenantFieldInvalidError(
+                f"reason: {text_problem(reason) or 'at most 2,000 characters'}")
         self._suspend(reason.strip(), at)
 
     @event(Suspended)

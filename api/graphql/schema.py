@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from api.errors import status_and_code
 from api.graphql.catalog.mutations import CatalogMutations
@@ -16,9 +19,12 @@ from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
 from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
 from api.observability import OperationMetrics
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -65,6 +71,18 @@ class DomainErrorCodes(SchemaExtension):
         result.errors = mapped
 
 
+class ShareRelease(SchemaExtension):
+    """Gives a request's place in its library's share back when the operation is over."""
+
+    def on_operation(self):  # type: ignore[no-untyped-def]
+        try:
+            yield
+        finally:
+            context = self.execution_context.context
+            if isinstance(context, Context):
+                context.leave()
+
+
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
     """Read access for member libraries."""
@@ -86,8 +104,34 @@ class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
     """Changes member libraries make."""
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation,
-                           extensions=[DomainErrorCodes, OperationMetrics,
+class Schema(strawberry.Schema):
+    """The schema, logging its errors as an operator needs them and erasure allows: an
+    expected failure is one line (code, operation, library), never the query, its variables
+    or a traceback; an unexpected one its traceback without the exception's message."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        operation = (execution_context.operation_name if execution_context else None) or "-"
+        context = execution_context.context if execution_context else None
+        tenant = (context.tenant if isinstance(context, Context) else None) or "-"
+        for error in errors:
+            original = error.original_error
+            code = (error.extensions or {}).get("code")
+            if code is None and original is not None and not isinstance(
+                    original, StrawberryInputCoercionError):
+                code = status_and_code(original)[1]
+            if code == "INTERNAL" and original is not None:
+                log.error("graphql operation %s of %s failed unexpectedly (%s):\n%s",
+                          operation, tenant, type(original).__name__,
+                          "".join(traceback.format_tb(original.__traceback__)))
+            else:
+                log.info("graphql %s: operation %s of %s", code or "INVALID_INPUT", operation,
+                         tenant)
+
+
+schema = Schema(query=Query, mutation=Mutation,
+                           extensions=[ShareRelease, QueryLimits, DomainErrorCodes,
+                                       OperationMetrics,
                                        # clients send the same documents again and again
                                        # (the caches live at module level, per maxsize)
                                        lambda: ParserCache(maxsize=512),

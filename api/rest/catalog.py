@@ -12,9 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import PrincipalDep, ServicesDep
-from api.imports import check_format, run_import_job
 from api.rest.uploads import spool_file
-from tenants.consortium import tenant_schema
+from tenants.imports import check_format, run_import_job
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 _HEAD = 1 << 16  # enough of the body to tell MARC 21 from MARCXML
@@ -61,12 +60,10 @@ async def start_import(
                 await out.write(chunk)
         detected = _format_of(head, size, fmt)
         job_id = uuid.uuid4()
-        schema = tenant_schema(tenant)
-        await run_in_threadpool(svc.import_jobs.start, schema, job_id, caller.client_id,
+        scope = svc.consortium.scope(tenant)
+        await run_in_threadpool(scope.import_jobs.start, job_id, caller.client_id,
                                 detected, size)
-        catalog = svc.consortium.scope(tenant).catalog
-        svc.background.submit(run_import_job, svc.import_jobs, catalog, schema, job_id,
-                              path=Path(spool), fmt=detected)
+        svc.background.submit(run_import_job, scope, job_id, path=Path(spool), fmt=detected)
         handed_over = True
     finally:
         if not handed_over:
@@ -84,7 +81,7 @@ async def import_status(import_id: str, svc: ServicesDep,
         job_id = uuid.UUID(import_id)
     except ValueError:
         raise HTTPException(404, f"no import {import_id!r}") from None
-    job = await run_in_threadpool(svc.import_jobs.get, tenant_schema(tenant), job_id)
+    job = await run_in_threadpool(svc.consortium.scope(tenant).import_jobs.get, job_id)
     if job is None:
         raise HTTPException(404, f"no import {import_id!r} for this library")
     return _job_json(job)

@@ -18,8 +18,8 @@ from api.auth import AuthError, Principal
 from api.dependencies import PrincipalDep, ServicesDep
 from api.report_formats import report_csv, report_svg
 from api.rest.uploads import spool_file
-from api.scans import ScanBatchError, accept, queue, report
 from domain.inventory.scan import DONE
+from tenants.scans import ScanBatchError, accept, queue, report
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
 _CHUNK = 1 << 16
@@ -65,7 +65,7 @@ async def upload_scan(request: Request, response: Response, svc: ServicesDep,
                                                  "bytes uncompressed; split it by shelf")
                     await out.write(piece)
         try:
-            scan, pending = await run_in_threadpool(accept, svc, tenant, Path(spool))
+            scan, pending = await run_in_threadpool(accept, svc.scope(tenant), Path(spool))
         except ScanBatchError as error:
             return JSONResponse({"detail": str(error), "code": "INVALID_SCAN",
                                  "line": error.line, "field": error.field}, 422)
@@ -73,7 +73,7 @@ async def upload_scan(request: Request, response: Response, svc: ServicesDep,
         await spool.unlink(missing_ok=True)
     if pending:
         try:
-            await queue(svc, tenant, scan.id)
+            await queue(svc.scan_jobs, svc.nats.client, tenant, scan.id)
         except ConnectionError as error:
             raise HTTPException(503, str(error)) from None
     response.headers["Location"] = f"/robots/scans/{scan.id}"
@@ -95,7 +95,7 @@ async def scan_status(scan_id: str, svc: ServicesDep, caller: PrincipalDep) -> d
                            "batch_id": scan.batch_id, "robot": scan.robot, "shelf": scan.shelf,
                            "reads": scan.reads, "tags": scan.tags, "reason": scan.reason}
     if scan.status == DONE:  # the report, also at the top level for pollers
-        out["report"] = await run_in_threadpool(report, svc, tenant, scan)
+        out["report"] = await run_in_threadpool(report, svc.scope(tenant), svc.reads, scan)
         out.update({k: v for k, v in out["report"].items() if k not in out})
     return out
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -25,7 +25,7 @@ from domain.catalog.errors import (
 )
 from domain.catalog.item import EpcTag, Item, ItemDetails, Location, check_barcode, check_epc
 from domain.catalog.record import Record
-from domain.shared.clock import Clock, utc_now
+from domain.shared.application import ContextApplication, Receipt
 from domain.shared.description import (
     Description,
     check_description,
@@ -58,14 +58,11 @@ class ImportOutcome:
     item_problems: list[str] = field(default_factory=list)
 
 
-class Catalog(Application[UUID]):
+class Catalog(ContextApplication):
     """One tenant's catalog."""
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
-        super().__init__(env)
-        self.clock = clock
-
-    def catalogue_record(self, description: Description) -> Record:
+    def catalogue_record(self, description: Description,
+                         receipt: Receipt | None = None) -> Record:
         """Catalogues a record entered by hand (a title at least)."""
         checked = check_description(dict(description))
         identity = (identity_of(checked) if checked.get("control_number")
@@ -73,13 +70,14 @@ class Catalog(Application[UUID]):
         record = Record(identity=identity, description=_complete(checked),
                         original_format=None, original=None, catalogued_at=self.clock())
         try:
-            self.save(record)
+            self._saved(receipt, record, record)
         except IntegrityError:
             raise RecordFieldInvalidError(
                 f"control_number: the tenant already has a record {identity!r}") from None
         return record
 
-    def revise_record(self, record_id: UUID, changes: Description) -> Record:
+    def revise_record(self, record_id: UUID, changes: Description,
+                      receipt: Receipt | None = None) -> Record:
         """Edits a record: only the fields given change."""
         record = self.get_record(record_id)
         if record.shared_record_id is not None:
@@ -88,7 +86,7 @@ class Catalog(Application[UUID]):
                 "shared record, or unlink this one to edit a local copy")
         checked = check_description({"title": record.description.get("title"), **changes})
         if record.revise({k: checked[k] for k in changes}, None, None, self.clock()):
-            self.save(record)
+            self._saved(receipt, record, record)
         return record
 
     def get_record(self, record_id: UUID) -> Record:
@@ -101,34 +99,35 @@ class Catalog(Application[UUID]):
             raise RecordNotFoundError(f"no record {record_id} in this library")
         return record
 
-    def link_to_shared(self, record_id: UUID, shared_record_id: UUID) -> Record:
+    def link_to_shared(self, record_id: UUID, shared_record_id: UUID,
+                       receipt: Receipt | None = None) -> Record:
         """A record of ours shows a shared record's metadata from now on."""
         record = self.get_record(record_id)
         if record.link(shared_record_id, self.clock()):
-            self.save(record)
+            self._saved(receipt, record, record)
         return record
 
-    def use_shared_record(self, shared_record_id: UUID) -> Record:
+    def use_shared_record(self, shared_record_id: UUID,
+                          receipt: Receipt | None = None) -> Record:
         """A holding of ours for a shared record, without a copy of its metadata (the same
         holding again if we already have one)."""
         record_id = Record.create_id(f"shared:{shared_record_id}")
         existing = self._get_or_none(record_id)
         if isinstance(existing, Record):
-            return self.link_to_shared(record_id, shared_record_id)
+            return self.link_to_shared(record_id, shared_record_id, receipt)
         record = Record(identity=f"shared:{shared_record_id}", description=describe([]),
                         original_format=None, original=None, catalogued_at=self.clock())
         record.link(shared_record_id, self.clock())
-        self.save(record)
-        return record
+        return self._saved(receipt, record, record)
 
-    def unlink_from_shared(self, record_id: UUID, description: Description) -> Record:
+    def unlink_from_shared(self, record_id: UUID, description: Description,
+                           receipt: Receipt | None = None) -> Record:
         """Stops following the shared record, keeping its metadata as our own copy."""
         record = self.get_record(record_id)
         record.unlink(description, self.clock())
-        self.save(record)
-        return record
+        return self._saved(receipt, record, record)
 
-    def add_item(self, details: ItemDetails) -> Item:
+    def add_item(self, details: ItemDetails, receipt: Receipt | None = None) -> Item:
         """Adds a copy of an existing record; barcode and EPC must be the tenant's only."""
         checked = details.checked()
         self.get_record(checked.record_id)
@@ -138,7 +137,7 @@ class Catalog(Application[UUID]):
         if item.epc is not None:
             pending.append(self._epc_claimed(item.epc, item.id, now))
         try:
-            self.save(*pending)
+            self._saved(receipt, item, *pending)
         except IntegrityError:
             self._raise_taken(checked)
             raise
@@ -178,14 +177,15 @@ class Catalog(Application[UUID]):
         found: Item = self.repository.get(tag.item_id)
         return found
 
-    def move_item(self, barcode: str, location: Location) -> Item:
+    def move_item(self, barcode: str, location: Location,
+                  receipt: Receipt | None = None) -> Item:
         """Gives an item a new branch, collection or shelf."""
         item = self.item_by_barcode(barcode)
         if item.move(location, self.clock()):
-            self.save(item)
+            self._saved(receipt, item, item)
         return item
 
-    def assign_epc(self, barcode: str, epc: str) -> Item:
+    def assign_epc(self, barcode: str, epc: str, receipt: Receipt | None = None) -> Item:
         """Tags an item: its EPC must be no other item's in the library. A new tag replaces
         the old one, whose EPC is released for another item."""
         item = self.item_by_barcode(barcode)
@@ -207,18 +207,18 @@ class Catalog(Application[UUID]):
             old.release(now)
             pending.append(old)
         try:
-            self.save(*pending)
+            self._saved(receipt, item, *pending)
         except IntegrityError:
             raise EpcTakenError(f"epc {cleaned!r} is already on an item of this "
                                 "library") from None
         return item
 
-    def withdraw_item(self, barcode: str, reason: str) -> Item:
+    def withdraw_item(self, barcode: str, reason: str,
+                      receipt: Receipt | None = None) -> Item:
         """Withdraws an item for good."""
         item = self.item_by_barcode(barcode)
         item.withdraw(reason, self.clock())
-        self.save(item)
-        return item
+        return self._saved(receipt, item, item)
 
     def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
         """The aggregates that exist among these ids, read in one query when the store can."""

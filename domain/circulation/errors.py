@@ -41,12 +41,16 @@ class ItemNotAvailableError(CirculationError):
     """The item cannot be lent now (on loan, in transit, missing, lost, withdrawn)."""
 
 
+class CopyUnknownError(CirculationError):
+    """Circulation does not know the copy's facts yet: give the copy as the catalog has it."""
+
+
 class HeldForAnotherError(CirculationError):
     """The item waits on the hold shelf for another patron."""
 
 
 class NotOnLoanError(CirculationError):
-    """The item is not on loan."""
+    """The item is not on loan (nor, to be found again, lost)."""
 
 
 class RenewalLimitError(CirculationError):

@@ -3,6 +3,7 @@ One aggregate per item, so two desks lending the same copy at once cannot both w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -18,7 +19,42 @@ from domain.circulation.errors import (
 from domain.circulation.policy import LoanPolicy
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:lending")
-AVAILABLE, CHECKED_OUT, ON_HOLD_SHELF = "available", "checked_out", "on_hold_shelf"
+AVAILABLE, CHECKED_OUT, ON_HOLD_SHELF, LOST = "available", "checked_out", "on_hold_shelf", "lost"
+# The catalog's statuses under which a copy may circulate (the others: missing, lost, withdrawn).
+LENDABLE = frozenset({"available", "checked_out", "on_hold_shelf", "in_transit"})
+
+
+@dataclass(frozen=True)
+class Copy:
+    """What circulation needs to know of a catalog item. `version` is the catalog item's
+    version these facts were read at: facts older than those known are ignored (None: the
+    caller read the catalog's current state)."""
+
+    item_id: UUID
+    barcode: str
+    record_id: UUID
+    material_type: str
+    catalog_status: str  # the catalog's own: available, missing, lost, withdrawn
+    version: int | None = None
+
+    @property
+    def lendable(self) -> bool:
+        """Whether the catalog lets the copy circulate."""
+        return self.catalog_status in LENDABLE
+
+    def same_facts(self, other: Copy) -> bool:
+        """The same copy facts, whatever the versions they were read at."""
+        return (self.barcode, self.record_id, self.material_type, self.catalog_status) == (
+            other.barcode, other.record_id, other.material_type, other.catalog_status)
+
+
+@dataclass(frozen=True)
+class HeldFor:
+    """A copy on the hold shelf: the hold it waits for, its patron's pseudonym, until when."""
+
+    hold_id: UUID
+    borrower: UUID
+    until: datetime
 
 
 class Lending(Aggregate):
@@ -64,6 +100,40 @@ class Lending(Aggregate):
         hold_id: UUID
         expired_at: datetime
 
+    class CopyRecorded(Aggregate.Event):
+        """The catalog's facts of the copy, as circulation learnt them."""
+
+        item_id: UUID
+        item_barcode: str
+        record_id: UUID
+        material_type: str
+        catalog_status: str
+        catalog_version: int | None
+        recorded_at: datetime
+
+    class PickupCancelled(Aggregate.Event):
+        """The copy left the hold shelf uncollected: its patron was erased (the hold is
+        cancelled), or the catalog withdrew the copy (the hold waits again)."""
+
+        hold_id: UUID
+        cancelled_at: datetime
+
+    class DeclaredLost(Aggregate.Event):
+        """The loan closed without the copy: the copy is lost."""
+
+        loan_id: UUID
+        item_id: UUID
+        record_id: UUID
+        checked_out_at: datetime
+        declared_at: datetime
+        was_overdue: bool
+
+    class Found(Aggregate.Event):
+        """A copy declared lost came back."""
+
+        item_id: UUID
+        found_at: datetime
+
     @staticmethod
     def create_id(item_id: UUID) -> UUID:
         """One lending state per item."""
@@ -84,10 +154,62 @@ class Lending(Aggregate):
         self.renewals = 0
         self.hold_id: UUID | None = None
         self.pickup_until: datetime | None = None
+        # The catalog's facts; None for a lending recorded before circulation kept them.
+        self.known_copy: Copy | None = None
+
+    # The copy's facts
+
+    def record_copy(self, copy: Copy, at: datetime) -> bool:
+        """Learns the catalog's facts of the copy; False when they are no news (the same as
+        those known, or read at an older version of the catalog item)."""
+        if copy.item_id != self.item_id:
+            raise ValueError(f"copy {copy.item_id} is not item {self.item_id}")
+        known = self.known_copy
+        if known is not None and (known.same_facts(copy) or (
+                copy.version is not None and known.version is not None
+                and copy.version < known.version)):
+            return False
+        self._copy_recorded(item_id=self.item_id, item_barcode=copy.barcode,
+                            record_id=copy.record_id, material_type=copy.material_type,
+                            catalog_status=copy.catalog_status, catalog_version=copy.version,
+                            recorded_at=at)
+        return True
+
+    @event(CopyRecorded)
+    def _copy_recorded(self, *, item_id: UUID, item_barcode: str, record_id: UUID,
+                       material_type: str, catalog_status: str, catalog_version: int | None,
+                       recorded_at: datetime) -> None:
+        self.item_barcode, self.record_id = item_barcode, record_id
+        self.known_copy = Copy(item_id, item_barcode, record_id, material_type, catalog_status,
+                               catalog_version)
+
+    @property
+    def lendable(self) -> bool:
+        """Whether the catalog lets the copy circulate (as far as circulation knows)."""
+        return self.known_copy is None or self.known_copy.lendable
+
+    def _check_lendable(self) -> None:
+        if self.known_copy is not None and not self.known_copy.lendable:
+            status = self.known_copy.catalog_status
+            verb = "was withdrawn from the collection" if status == "withdrawn" else (
+                f"is {status} in the catalog")
+            raise ItemNotAvailableError(f"item {self.item_barcode} {verb}: it cannot circulate")
+
+    @property
+    def held_for(self) -> HeldFor | None:
+        """The hold the copy waits for on the hold shelf, if it does."""
+        if (self.status != ON_HOLD_SHELF or self.hold_id is None or self.borrower is None
+                or self.pickup_until is None):
+            return None
+        return HeldFor(self.hold_id, self.borrower, self.pickup_until)
+
+    # Loans
 
     def check_out(self, borrower: UUID, patron_group: str, material_type: str,
                   policy: LoanPolicy, at: datetime) -> UUID:
-        """Lends the item; an item on the hold shelf goes only to the patron it waits for."""
+        """Lends the item; an item on the hold shelf goes only to the patron it waits for,
+        and a copy the catalog withdrew (or misses) to nobody."""
+        self._check_lendable()
         if self.status == ON_HOLD_SHELF and self.borrower != borrower:
             raise HeldForAnotherError(
                 f"item {self.item_barcode} waits on the hold shelf for another patron "
@@ -117,14 +239,20 @@ class Lending(Aggregate):
         if self.status != CHECKED_OUT or self.loan_id is None:
             raise NotOnLoanError(f"item {self.item_barcode} is not on loan")
 
-    def renew(self, policy: LoanPolicy, hold_waiting: bool, at: datetime) -> None:
-        """A new due date, unless the renewals are used up or (by policy) someone waits."""
+    def renew(self, policy: LoanPolicy, others_waiting: bool, at: datetime) -> None:
+        """A new due date, unless the renewals are used up, the copy may no longer circulate,
+        or (by policy) another patron waits for the title (the borrower's own hold does
+        not count)."""
         self._check_on_loan()
+        self._check_lendable()
         if self.renewals >= policy.max_renewals:
             raise RenewalLimitError(f"the loan was renewed {self.renewals} times, the most "
                                     f"the policy allows")
-        if hold_waiting and policy.hold_blocks_renewal:
-            raise HoldWaitingError("another patron waits for this title")
+        if others_waiting and policy.hold_blocks_renewal:
+            raise HoldWaitingError(
+                f"another patron's hold waits for this title, and the library's policy lets "
+                f"no loan of it be renewed meanwhile: check item {self.item_barcode} in by "
+                f"{self.due_at:%Y-%m-%d}")
         loan_id = self.loan_id
         assert loan_id is not None  # noqa: S101 (_check_on_loan)
         self._renewed(loan_id, self.renewals + 1, at, at + timedelta(days=policy.loan_days))
@@ -152,8 +280,42 @@ class Lending(Aggregate):
         self.status = AVAILABLE
         self.loan_id = self.borrower = self.due_at = None
 
+    def declare_lost(self, at: datetime) -> tuple[UUID, UUID]:
+        """Closes the loan without the copy, which is lost; the loan and its borrower."""
+        self._check_on_loan()
+        loan_id, borrower, out, due = (self.loan_id, self.borrower, self.checked_out_at,
+                                       self.due_at)
+        if loan_id is None or borrower is None or out is None or due is None:
+            raise NotOnLoanError(f"item {self.item_barcode} has no complete loan")
+        self._declared_lost(loan_id=loan_id, item_id=self.item_id, record_id=self.record_id,
+                            checked_out_at=out, declared_at=at, was_overdue=at > due)
+        return loan_id, borrower
+
+    @event(DeclaredLost)
+    def _declared_lost(self, *, loan_id: UUID, item_id: UUID, record_id: UUID,
+                       checked_out_at: datetime, declared_at: datetime,
+                       was_overdue: bool) -> None:
+        self.status = LOST
+        self.loan_id = self.borrower = self.due_at = None
+
+    def found(self, at: datetime) -> None:
+        """A lost copy is back on the shelf."""
+        if self.status != LOST:
+            raise NotOnLoanError(f"item {self.item_barcode} is not lost")
+        self._found(self.item_id, at)
+
+    @event(Found)
+    def _found(self, item_id: UUID, found_at: datetime) -> None:
+        self.status = AVAILABLE
+
+    # The hold shelf
+
     def hold_for(self, hold_id: UUID, borrower: UUID, days: int, at: datetime) -> None:
         """Puts the item on the hold shelf for the next patron in the queue."""
+        if self.status != AVAILABLE or not self.lendable:
+            raise ItemNotAvailableError(
+                f"item {self.item_barcode} cannot wait on the hold shelf: it is "
+                f"{self.status.replace('_', ' ')}")
         self._held(hold_id, borrower, at + timedelta(days=days), at)
 
     @event(HeldForPickup)
@@ -173,5 +335,18 @@ class Lending(Aggregate):
 
     @event(PickupExpired)
     def _expired(self, hold_id: UUID, expired_at: datetime) -> None:
+        self.status = AVAILABLE
+        self.hold_id = self.borrower = self.pickup_until = None
+
+    def cancel_pickup(self, hold_id: UUID, at: datetime) -> bool:
+        """The hold the copy waits for on the shelf is cancelled: the copy leaves the hold
+        shelf. False when the copy does not wait for that hold."""
+        if self.status != ON_HOLD_SHELF or self.hold_id != hold_id:
+            return False
+        self._pickup_cancelled(hold_id, at)
+        return True
+
+    @event(PickupCancelled)
+    def _pickup_cancelled(self, hold_id: UUID, cancelled_at: datetime) -> None:
         self.status = AVAILABLE
         self.hold_id = self.borrower = self.pickup_until = None

@@ -128,6 +128,13 @@ class Borrower(Aggregate):
     class Forgotten(Aggregate.Event):
         forgotten_at: datetime
 
+    class HoldNoted(Aggregate.Event):
+        """The patron joined a title's queue (so erasing them finds their holds)."""
+
+        hold_id: UUID
+        record_id: UUID
+        placed_at: datetime
+
     @staticmethod
     def create_id(pseudonym: UUID) -> UUID:
         """The borrower of a pseudonym."""
@@ -138,6 +145,7 @@ class Borrower(Aggregate):
         self.pseudonym = pseudonym
         self.open_loans: list[UUID] = []
         self.forgotten = False
+        self.holds: dict[UUID, UUID] = {}  # hold id -> record id, ever placed (since noted)
 
     def open(self, loan_id: UUID, limit: int) -> None:
         """One more item on loan, within the limit."""
@@ -158,6 +166,14 @@ class Borrower(Aggregate):
     @event(LoanClosed)
     def _closed(self, loan_id: UUID) -> None:
         self.open_loans.remove(loan_id)
+
+    def note_hold(self, hold_id: UUID, record_id: UUID, at: datetime) -> None:
+        """The patron placed a hold on a title."""
+        self._hold_noted(hold_id, record_id, at)
+
+    @event(HoldNoted)
+    def _hold_noted(self, hold_id: UUID, record_id: UUID, placed_at: datetime) -> None:
+        self.holds[hold_id] = record_id
 
     def forget(self, at: datetime) -> None:
         """The patron was erased: read models drop this pseudonym from their loans."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from domain.shared.errors import DescriptionInvalidError
+from domain.shared.text import text_problem
 
 Description = dict[str, Any]
 
@@ -306,12 +307,28 @@ def check_description(d: Description) -> Description:
         raise DescriptionInvalidError("title: a record needs a title (245 $a), not blank")
     if len(title) > 2000:
         raise DescriptionInvalidError("title: at most 2000 characters")
+    for key, value in d.items():
+        _check_texts(key, value)
     if "isbns" in d:
         d = {**d, "isbns": [_checked_isbn(isbn) for isbn in d["isbns"] or []]}
     year = d.get("year")
     if year is not None and not (isinstance(year, str) and re.fullmatch(r"[0-9]{4}", year)):
         raise DescriptionInvalidError(f"year: {year!r} is not a four-digit year")
     return d
+
+
+def _check_texts(where: str, value: object) -> None:
+    """Every text of a field is one the service can keep (no NUL, no broken Unicode)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise DescriptionInvalidError(f"{where}: {problem}")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _check_texts(f"{where}.{key}", inner)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _check_texts(f"{where}[{index}]", inner)
 
 
 def _checked_isbn(isbn: str) -> str:

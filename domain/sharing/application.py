@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 
-from domain.shared.clock import Clock, utc_now
+from domain.shared.application import ContextApplication, Receipt
 from domain.shared.description import check_description
 from domain.sharing.errors import (
     MergeInvalidError,
@@ -17,15 +17,12 @@ from domain.sharing.errors import (
 from domain.sharing.shared_record import OFFICE, SharedRecord
 
 
-class SharedCatalog(Application[UUID]):
+class SharedCatalog(ContextApplication):
     """The consortium's shared records."""
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
-        super().__init__(env)
-        self.clock = clock
-
     def contribute(self, contributor: str, source_record_id: UUID, description: dict[str, Any],
-                   original_format: str | None, original: str | None) -> SharedRecord:
+                   original_format: str | None, original: str | None, *,
+                   receipt: Receipt | None = None) -> SharedRecord:
         """Shares a member's record; sharing it again returns the same shared record."""
         shared_id = SharedRecord.create_id(contributor, source_record_id)
         try:
@@ -37,8 +34,7 @@ class SharedCatalog(Application[UUID]):
         shared = SharedRecord(contributor=contributor, source_record_id=source_record_id,
                               description=description, original_format=original_format,
                               original=original, contributed_at=self.clock())
-        self.save(shared)
-        return shared
+        return self._saved(receipt, shared, shared)
 
     def get(self, shared_id: UUID) -> SharedRecord:
         """The shared record with this id (merged ones included)."""
@@ -59,7 +55,8 @@ class SharedCatalog(Application[UUID]):
             shared = self.get(shared.merged_into)
         raise MergeInvalidError(f"shared record {shared_id} leads through too many merges")
 
-    def edit(self, shared_id: UUID, changes: dict[str, Any], by: str) -> SharedRecord:
+    def edit(self, shared_id: UUID, changes: dict[str, Any], by: str,
+             receipt: Receipt | None = None) -> SharedRecord:
         """Edits a shared record: its contributor or the consortium office only."""
         shared = self.get(shared_id)
         if not shared.may_be_edited_by(by):
@@ -68,10 +65,11 @@ class SharedCatalog(Application[UUID]):
                 "edit this shared record")
         checked = check_description({"title": shared.description.get("title"), **changes})
         if shared.edit({k: checked[k] for k in changes}, by, self.clock()):
-            self.save(shared)
+            self._saved(receipt, shared, shared)
         return shared
 
-    def merge(self, survivor_id: UUID, merged_id: UUID, by: str) -> SharedRecord:
+    def merge(self, survivor_id: UUID, merged_id: UUID, by: str,
+              receipt: Receipt | None = None) -> SharedRecord:
         """Merges a duplicate into the survivor (the consortium office only)."""
         if by != OFFICE:
             raise NotContributorError("only the consortium office merges shared records")
@@ -79,5 +77,4 @@ class SharedCatalog(Application[UUID]):
             raise MergeInvalidError("a shared record cannot be merged into itself")
         survivor, merged = self.get(survivor_id), self.get(merged_id)
         merged.merge_into(survivor, self.clock())
-        self.save(merged, survivor)
-        return survivor
+        return self._saved(receipt, survivor, merged, survivor)

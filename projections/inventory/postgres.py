@@ -1,57 +1,54 @@
-"""The inventory read model: each library's scans with their status, newest first."""
+"""The inventory read model's table and SQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from psycopg import Cursor, sql
 
-from projections.framework import EventRecord, Projection, plain
+from projections.framework import table_name
 from projections.postgres import SCHEMA
 
-STATUS = {"Uploaded": "accepted", "LocalizationStarted": "localizing", "Localized": "done",
-          "Failed": "failed"}
+NAME = "inventory_scans"
+TABLES = ("scans",)
+_SCAN_COLUMNS = ("scan_id", "batch_id", "robot", "shelf", "status", "reads", "tags",
+                 "uploaded_at")
 
 
-class InventoryScans(Projection):
-    """Every tenant's scans (the reports themselves are computed from the scan's events
-    and the catalog when asked)."""
+class InventoryTables:
+    """The scans table of one generation."""
 
-    name = "inventory_scans"
-    aggregates = frozenset({"InventoryScan"})
-    tables = ("scans",)
+    def __init__(self, generation: int) -> None:
+        self.scans = sql.Identifier(SCHEMA, table_name(NAME, generation, "scans"))
 
-    def _t(self) -> sql.Identifier:
-        return sql.Identifier(SCHEMA, self.table("scans"))
-
-    def create_tables(self, cur: Cursor[Any]) -> None:
+    def create(self, cur: Cursor[Any]) -> None:
+        """Creates the table if it does not exist."""
         cur.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (tenant text NOT NULL, scan_id uuid NOT NULL, "
             "batch_id text NOT NULL, robot text NOT NULL, shelf text NOT NULL, "
             "status text NOT NULL, reads bigint NOT NULL, tags bigint NOT NULL, "
             "uploaded_at timestamptz NOT NULL, PRIMARY KEY (tenant, scan_id))").format(
-                self._t()))
+                self.scans))
 
-    def apply(self, cur: Cursor[Any], record: EventRecord) -> None:
-        data = {k: plain(v) for k, v in record.data().items()}
-        if record.event == "Uploaded":
-            cur.execute(sql.SQL(
-                "INSERT INTO {} (tenant, scan_id, batch_id, robot, shelf, status, reads, tags, "
-                "uploaded_at) VALUES (%s, %s, %s, %s, %s, 'accepted', %s, %s, %s) "
-                "ON CONFLICT DO NOTHING").format(self._t()),
-                (record.tenant, record.originator_id, data["batch_id"], data["robot"],
-                 data["shelf"], data["reads"], data["tags"], data["uploaded_at"]))
-        elif record.event in STATUS:
-            cur.execute(sql.SQL("UPDATE {} SET status = %s WHERE tenant = %s AND scan_id = %s")
-                        .format(self._t()),
-                        (STATUS[record.event], record.tenant, record.originator_id))
+    def add_scan(self, cur: Cursor[Any], tenant: str, scan_id: UUID, *, batch_id: str,
+                 robot: str, shelf: str, reads: int, tags: int, uploaded_at: datetime) -> None:
+        """A scan uploaded (accepted)."""
+        cur.execute(sql.SQL(
+            "INSERT INTO {} (tenant, scan_id, batch_id, robot, shelf, status, reads, tags, "
+            "uploaded_at) VALUES (%s, %s, %s, %s, %s, 'accepted', %s, %s, %s) "
+            "ON CONFLICT DO NOTHING").format(self.scans),
+            (tenant, scan_id, batch_id, robot, shelf, reads, tags, uploaded_at))
 
-    def scans(self, cur: Cursor[Any], tenant: str, limit: int) -> list[dict[str, Any]]:
-        """The tenant's scans, newest first."""
-        rows = cur.execute(sql.SQL(
+    def set_status(self, cur: Cursor[Any], tenant: str, scan_id: UUID, status: str) -> None:
+        """A scan's new status."""
+        cur.execute(sql.SQL("UPDATE {} SET status = %s WHERE tenant = %s AND scan_id = %s")
+                    .format(self.scans), (status, tenant, scan_id))
+
+    def scans_of(self, cur: Cursor[Any], tenant: str, limit: int) -> list[tuple[Any, ...]]:
+        """The tenant's scans, newest first, as rows of `_SCAN_COLUMNS`."""
+        return cur.execute(sql.SQL(
             "SELECT scan_id, batch_id, robot, shelf, status, reads, tags, uploaded_at FROM {} "
-            "WHERE tenant = %s ORDER BY uploaded_at DESC LIMIT %s").format(self._t()),
+            "WHERE tenant = %s ORDER BY uploaded_at DESC LIMIT %s").format(self.scans),
             (tenant, limit)).fetchall()
-        keys = ("scan_id", "batch_id", "robot", "shelf", "status", "reads", "tags",
-                "uploaded_at")
-        return [dict(zip(keys, r, strict=True)) for r in rows]

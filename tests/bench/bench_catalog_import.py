@@ -30,10 +30,10 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 from servers import bench_servers  # tests/bench, on the path when run as a script
 
-from api.imports import BATCH, MarcImport
 from infra.database import Database
 from infra.eventstore import SchemaDatastore, TenantEventsRecorder, create_events_table
 from tenants.consortium import Consortium, tenant_schema
+from tenants.imports import BATCH, MarcImport
 
 SAMPLE = Path(__file__).parents[1] / "data" / "marc" / "shared" / "pymarc" / "marc.dat"
 

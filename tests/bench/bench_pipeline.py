@@ -24,7 +24,7 @@ from servers import bench_servers  # tests/bench, on the path when run as a scri
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.relay import Relay
-from projections.activity.postgres import Activity
+from projections.activity.projection import Activity
 from projections.runner import ProjectionWorker
 
 TENANTS = 4

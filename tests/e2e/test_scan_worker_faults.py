@@ -19,9 +19,9 @@ import psycopg
 import pytest
 
 from api.dependencies import build_services
-from api.scans import accept, queue
 from infra.settings import Settings
 from localization_ext.simulate import Setup, simulate, write_batch
+from tenants.scans import accept, queue
 from tests.integration.test_relay import database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
@@ -55,13 +55,13 @@ def test_a_killed_scan_worker_leaves_the_job_to_another(database_url: str,
     text = io.StringIO()
     write_batch(simulate(Setup(books=1500, spacing_m=0.03, seed=4)), text, batch_id="big-1")
     batch.write_text(text.getvalue())
-    scan, _ = accept(services, "scanlib", batch)
+    scan, _ = accept(services.scope("scanlib"), batch)
     first = _worker(env, tmp_path)
     second = None
     try:
         async def send() -> None:
             await services.nats.start()
-            await queue(services, "scanlib", scan.id)
+            await queue(services.scan_jobs, services.nats.client, "scanlib", scan.id)
             await services.nats.close()
 
         asyncio.run(send())

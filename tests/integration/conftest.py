@@ -13,8 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.dependencies import Services, build_relay, build_services, build_workers
-from api.scans import ScanWorker
+from api.dependencies import (
+    Services,
+    build_processes,
+    build_relay,
+    build_scan_worker,
+    build_services,
+    build_workers,
+)
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -38,10 +44,11 @@ def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def http(services: Services) -> Iterator[TestClient]:
-    """An HTTP client of the app, with the relay and projection workers running beside it."""
+    """An HTTP client of the app, with the relay, projection workers, scan worker and process
+    managers running beside it."""
     settings = services.settings
     app = create_app(services, build_relay(settings), build_workers(settings),
-                     [ScanWorker(services)])
+                     [build_scan_worker(services)], [build_processes(services)])
     try:
         with TestClient(app) as client:
             yield client

@@ -11,10 +11,10 @@ import pytest
 from psycopg import sql
 
 from infra.relay import Relay
-from projections.activity.postgres import Activity
+from projections.activity.projection import Activity
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
-from projections.tenant_directory.postgres import TenantDirectory
+from tenants.directory.projection import TenantDirectory
 from tests.integration.test_relay import _seed, _seed_more, database_url, stream, tenant_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]

@@ -13,12 +13,17 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, Record
+from api.graphql.commands import execute
 from api.graphql.context import Context
 from domain.catalog.application import Catalog
 from domain.catalog.item import Item as ItemAggregate
 from domain.catalog.item import ItemDetails, Location
 from domain.catalog.record import Record as RecordAggregate
-from projections.local_catalog.postgres import LocalCatalog, record_row
+from domain.shared.application import Receipt
+from projections.local_catalog.view import record_row
+from tenants.catalog import withdraw_item
+from tenants.commands import CATALOG_VIEWS
+from tenants.scope import TenantScope
 
 _TEXT_FIELDS = ("title", "subtitle", "responsibility", "edition", "place", "publisher", "year",
                 "extent", "control_number", "control_source", "lccn")
@@ -49,6 +54,7 @@ class RecordInput:
     control_number: str | None = None
     control_source: str | None = None
     lccn: str | None = None
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -73,6 +79,7 @@ class EditRecordInput:
     control_number: str | None = strawberry.UNSET
     control_source: str | None = strawberry.UNSET
     lccn: str | None = strawberry.UNSET
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -96,6 +103,7 @@ class AddItemInput:
     call_number_scheme: str | None = strawberry.field(
         default=None, description="lc, dewey, clc or local")
     material_type: str = "book"
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -104,6 +112,7 @@ class MoveItemInput:
 
     barcode: str
     location: LocationInput
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -112,6 +121,7 @@ class AssignEpcInput:
 
     item_barcode: str
     epc: str = strawberry.field(description="the tag's EPC, hexadecimal")
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -120,6 +130,7 @@ class WithdrawItemInput:
 
     barcode: str
     reason: str = "withdrawn"
+    idempotency_key: str | None = None
 
 
 @strawberry.type
@@ -177,16 +188,35 @@ def parse_id(value: str, field: str = "recordId") -> uuid.UUID:
                            extensions={"code": "INVALID_INPUT"}) from None
 
 
-async def _command(info: Info[Context, None], command: Callable[[Catalog], T]) -> tuple[str, T]:
-    """Runs a catalog command for the caller's library (library:write), then waits until
-    the local catalog shows it (read-your-writes); the tenant and the command's result."""
+async def _record_command(info: Info[Context, None], operation: str, given: object,
+                          command: Callable[[Catalog, Receipt | None], RecordAggregate]
+                          ) -> RecordPayload:
+    """Runs a record command for the caller's library (library:write) through the command
+    pipeline; the record as the local catalog now shows it."""
     tenant = (await info.context.principal()).library("library:write")
-    services = info.context.services
+    scope = info.context.services.scope(tenant)
+    answer = await execute(info, scope, operation, given,
+                           run=lambda receipt: command(scope.catalog, receipt),
+                           answer=lambda record: {"record_id": str(record.id)},
+                           views=CATALOG_VIEWS)
+    record = await info.context.services.pipeline.run_in_thread(
+        lambda: scope.catalog.get_record(uuid.UUID(answer["record_id"])))
+    return RecordPayload(record=record_node(tenant, record))
 
-    catalog = services.consortium.scope(tenant).catalog
-    result = await services.command_seen(LocalCatalog.name, tenant, catalog.recorder,
-                                         lambda: command(catalog))
-    return tenant, result
+
+async def _item_command(info: Info[Context, None], operation: str, given: object,
+                        command: Callable[[TenantScope, Receipt | None], ItemAggregate]
+                        ) -> ItemPayload:
+    """Runs an item command through the command pipeline; the item as it now is."""
+    tenant = (await info.context.principal()).library("library:write")
+    scope = info.context.services.scope(tenant)
+    answer = await execute(info, scope, operation, given,
+                           run=lambda receipt: command(scope, receipt),
+                           answer=lambda item: {"item_id": str(item.id)},
+                           views=CATALOG_VIEWS)
+    item: ItemAggregate = await info.context.services.pipeline.run_in_thread(
+        lambda: scope.catalog.repository.get(uuid.UUID(answer["item_id"])))
+    return ItemPayload(item=item_node(tenant, item))
 
 
 @strawberry.type
@@ -195,17 +225,16 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Catalogue a record by hand.")  # type: ignore[untyped-decorator]
     async def create_record(self, info: Info[Context, None], input: RecordInput) -> RecordPayload:
-        tenant, record = await _command(
-            info, lambda catalog: catalog.catalogue_record(description_of(input)))
-        return RecordPayload(record=record_node(tenant, record))
+        return await _record_command(info, "createRecord", input, lambda catalog, receipt:
+                                     catalog.catalogue_record(description_of(input), receipt))
 
     @strawberry.mutation(description="Change some fields of a record.")  # type: ignore[untyped-decorator]
     async def edit_record(self, info: Info[Context, None],
                           input: EditRecordInput) -> RecordPayload:
         record_id = parse_id(str(input.id), "id")
-        tenant, record = await _command(
-            info, lambda catalog: catalog.revise_record(record_id, description_of(input)))
-        return RecordPayload(record=record_node(tenant, record))
+        return await _record_command(info, "editRecord", input, lambda catalog, receipt:
+                                     catalog.revise_record(record_id, description_of(input),
+                                                           receipt))
 
     @strawberry.mutation(description="Add a copy of a record.")  # type: ignore[untyped-decorator]
     async def add_item(self, info: Info[Context, None], input: AddItemInput) -> ItemPayload:
@@ -215,27 +244,24 @@ class CatalogMutations:
                               input.location.shelf),
             epc=input.epc, call_number=input.call_number,
             call_number_scheme=input.call_number_scheme, material_type=input.material_type)
-        tenant, item = await _command(info, lambda catalog: catalog.add_item(details))
-        return ItemPayload(item=item_node(tenant, item))
+        return await _item_command(info, "addItem", input, lambda scope, receipt:
+                                   scope.catalog.add_item(details, receipt))
 
     @strawberry.mutation(description="Give an item a new branch, collection or shelf.")  # type: ignore[untyped-decorator]
     async def move_item(self, info: Info[Context, None], input: MoveItemInput) -> ItemPayload:
         location = Location(input.location.branch, input.location.collection,
                             input.location.shelf)
-        tenant, item = await _command(
-            info, lambda catalog: catalog.move_item(input.barcode, location))
-        return ItemPayload(item=item_node(tenant, item))
+        return await _item_command(info, "moveItem", input, lambda scope, receipt:
+                                   scope.catalog.move_item(input.barcode, location, receipt))
 
     @strawberry.mutation(description="Give an item an RFID tag (its EPC, unique in the "  # type: ignore[untyped-decorator]
                          "library).")
     async def assign_epc(self, info: Info[Context, None], input: AssignEpcInput) -> ItemPayload:
-        tenant, item = await _command(
-            info, lambda catalog: catalog.assign_epc(input.item_barcode, input.epc))
-        return ItemPayload(item=item_node(tenant, item))
+        return await _item_command(info, "assignEpc", input, lambda scope, receipt:
+                                   scope.catalog.assign_epc(input.item_barcode, input.epc, receipt))
 
     @strawberry.mutation(description="Withdraw an item for good.")  # type: ignore[untyped-decorator]
     async def withdraw_item(self, info: Info[Context, None],
                             input: WithdrawItemInput) -> ItemPayload:
-        tenant, item = await _command(
-            info, lambda catalog: catalog.withdraw_item(input.barcode, input.reason))
-        return ItemPayload(item=item_node(tenant, item))
+        return await _item_command(info, "withdrawItem", input, lambda scope, receipt:
+                                   withdraw_item(scope, input.barcode, input.reason, receipt))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -12,7 +11,8 @@ from strawberry.types import Info
 
 from api.graphql.catalog.types import Item, PageInfo, Record, RecordConnection, RecordEdge
 from api.graphql.context import Context
-from projections.local_catalog.postgres import LocalCatalog, encode_cursor
+from api.graphql.limits import TextInvalidError, check_search
+from projections.local_catalog.view import LocalCatalogView, RecordRow, encode_cursor
 
 MAX_PAGE = 100
 
@@ -27,16 +27,16 @@ def read_record(context: Context, tenant: str, record_id: str) -> Record | None:
         uuid.UUID(record_id)
     except ValueError:
         return None
-    with context.services.view(LocalCatalog) as (view, cur):
-        row = view.record(cur, tenant, record_id)
+    with context.services.view(LocalCatalogView) as view:
+        row = view.record(tenant, record_id)
     return Record.of(tenant, row) if row else None
 
 
 def read_item(context: Context, tenant: str, barcode: str | None,
               epc: str | None) -> Item | None:
     """One of the tenant's items by barcode or EPC, or None."""
-    with context.services.view(LocalCatalog) as (view, cur):
-        row = view.item(cur, tenant, barcode=barcode, epc=epc.upper() if epc else None)
+    with context.services.view(LocalCatalogView) as view:
+        row = view.item(tenant, barcode=barcode, epc=epc.upper() if epc else None)
     return Item.of(tenant, row) if row else None
 
 
@@ -51,10 +51,14 @@ class CatalogQueries:
         tenant = (await info.context.principal()).library("library:read")
         if not 1 <= first <= MAX_PAGE:
             raise _invalid(f"first: give 1 to {MAX_PAGE}, not {first}")
+        try:
+            check_search(query)
+        except TextInvalidError as error:
+            raise _invalid(str(error)) from None
 
-        def read() -> tuple[list[dict[str, Any]], bool]:
-            with info.context.services.view(LocalCatalog) as (view, cur):
-                page = view.search(cur, tenant, query, first, after)
+        def read() -> tuple[list[RecordRow], bool]:
+            with info.context.services.view(LocalCatalogView) as view:
+                page = view.search(tenant, query, first, after)
             return page.rows, page.has_next
 
         try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +16,70 @@ from strawberry.types import Info
 from api.graphql.circulation.types import Loan
 from api.graphql.context import Context
 from domain.catalog.item import LOST, MISSING, WITHDRAWN
-from projections.circulation.postgres import CirculationView
-from projections.local_catalog.postgres import LocalCatalog
+from projections.circulation.view import CirculationView, LendingRow
+from projections.local_catalog.view import ItemRow, LocalCatalogView
+from tenants.sharing import record_marcxml, shared_marcxml
+
+T = TypeVar("T")
+Key = tuple[str, str]  # (tenant, id)
+
+
+async def _batched(keys: list[Key],
+                   read: Callable[[str, list[str]], dict[str, T]]) -> list[T | None]:
+    """One read per tenant for a whole batch of (tenant, id) keys, off the event loop."""
+
+    def run() -> list[T | None]:
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for tenant, key in keys:
+            by_tenant[tenant].append(key)
+        found = {(tenant, key): value for tenant, ids in by_tenant.items()
+                 for key, value in read(tenant, ids).items()}
+        return [found.get(key) for key in keys]
+
+    return await run_in_threadpool(run)
+
+
+async def lending_of(context: Context, tenant: str, item_id: str) -> LendingRow | None:
+    """An item's lending state, read with every other item of the request at once."""
+
+    async def load(keys: list[Key]) -> list[LendingRow | None]:
+        def read(tenant: str, ids: list[str]) -> dict[str, LendingRow]:
+            with context.services.view(CirculationView) as view:
+                return view.lendings(tenant, ids)
+
+        return await _batched(keys, read)
+
+    found: LendingRow | None = await context.loader("lending", load).load((tenant, item_id))
+    return found
+
+
+async def items_of(context: Context, tenant: str, record_id: str) -> list[ItemRow]:
+    """A record's items, read with every other record's of the request at once."""
+
+    async def load(keys: list[Key]) -> list[list[ItemRow] | None]:
+        def read(tenant: str, ids: list[str]) -> dict[str, list[ItemRow]]:
+            with context.services.view(LocalCatalogView) as view:
+                return view.items_of_records(tenant, ids)
+
+        return await _batched(keys, read)
+
+    found: list[ItemRow] | None = await context.loader("items", load).load(
+        (tenant, record_id))
+    return found or []
+
+
+async def queue_length_of(context: Context, tenant: str, record_id: str) -> int:
+    """How many patrons wait for a record, read with every other record's at once."""
+
+    async def load(keys: list[Key]) -> list[int | None]:
+        def read(tenant: str, ids: list[str]) -> dict[str, int]:
+            with context.services.view(CirculationView) as view:
+                return view.queue_lengths(tenant, ids)
+
+        return await _batched(keys, read)
+
+    found: int | None = await context.loader("queue", load).load((tenant, record_id))
+    return found or 0
 
 
 @strawberry.enum
@@ -82,29 +147,25 @@ class Item:
     _catalog_status: strawberry.Private[str]
     _tenant: strawberry.Private[str]
 
-    def _lending(self, info: Info[Context, None]) -> dict[str, Any] | None:
-        with info.context.services.view(CirculationView) as (view, cur):
-            return view.lending(cur, self._tenant, str(self.id))
-
     @strawberry.field(description="withdrawn, missing or lost as catalogued; otherwise where "  # type: ignore[untyped-decorator]
                       "circulation has it (available, checked out, on the hold shelf)")
     async def status(self, info: Info[Context, None]) -> ItemStatus:
         if self._catalog_status in (MISSING, LOST, WITHDRAWN):
             return ItemStatus(self._catalog_status)
-        lending = await run_in_threadpool(self._lending, info)
+        lending = await lending_of(info.context, self._tenant, str(self.id))
         return ItemStatus(lending["status"] if lending else self._catalog_status)
 
     @strawberry.field(description="the current loan, if the item is on loan")  # type: ignore[untyped-decorator]
     async def loan(self, info: Info[Context, None]) -> Loan | None:
-        lending = await run_in_threadpool(self._lending, info)
-        if not lending or lending["loan_id"] is None:
+        lending = await lending_of(info.context, self._tenant, str(self.id))
+        if not lending or lending["loan_id"] is None or lending["due_at"] is None:
             return None
         return Loan(id=strawberry.ID(str(lending["loan_id"])), due_at=lending["due_at"],
                     renewals=lending["renewals"], item_barcode=self.barcode,
                     record_id=self.record_id)
 
     @classmethod
-    def of(cls, tenant: str, row: dict[str, Any]) -> Item:
+    def of(cls, tenant: str, row: Mapping[str, Any]) -> Item:
         """The item as the read model has it."""
         return cls(id=strawberry.ID(str(row["id"])), barcode=row["barcode"], epc=row["epc"],
                    call_number=row["call_number"],
@@ -158,7 +219,7 @@ class Bibliographic:
         description="marc21 or marcxml when imported; null when catalogued by hand")
 
 
-def described(row: dict[str, Any]) -> dict[str, Any]:
+def described(row: Mapping[str, Any]) -> dict[str, Any]:
     """The Bibliographic fields of a read-model row."""
     d = row["description"]
     c = d.get("classification") or {}
@@ -197,27 +258,21 @@ class Record(Bibliographic):
     @strawberry.field(description="the record as MARCXML: the original as imported (or as "  # type: ignore[untyped-decorator]
                       "shared, for a record showing a shared one); null if catalogued by hand")
     async def marcxml(self, info: Info[Context, None]) -> str | None:
-        return await run_in_threadpool(info.context.services.record_marcxml, self._tenant,
-                                       str(self.id))
+        services = info.context.services
+        return await run_in_threadpool(record_marcxml, services.scope(self._tenant),
+                                       services.office, uuid.UUID(str(self.id)))
 
     @strawberry.field(description="how many patrons wait for this title")  # type: ignore[untyped-decorator]
     async def hold_queue_length(self, info: Info[Context, None]) -> int:
-        def read() -> int:
-            with info.context.services.view(CirculationView) as (view, cur):
-                return view.queue_length(cur, self._tenant, str(self.id))
-
-        return await run_in_threadpool(read)
+        return await queue_length_of(info.context, self._tenant, str(self.id))
 
     @strawberry.field(description="the record's items, by barcode")  # type: ignore[untyped-decorator]
     async def items(self, info: Info[Context, None]) -> list[Item]:
-        def read() -> list[dict[str, Any]]:
-            with info.context.services.view(LocalCatalog) as (view, cur):
-                return view.items_of(cur, self._tenant, str(self.id))
-
-        return [Item.of(self._tenant, row) for row in await run_in_threadpool(read)]
+        rows = await items_of(info.context, self._tenant, str(self.id))
+        return [Item.of(self._tenant, row) for row in rows]
 
     @classmethod
-    def of(cls, tenant: str, row: dict[str, Any]) -> Record:
+    def of(cls, tenant: str, row: Mapping[str, Any]) -> Record:
         """The record as the read model has it."""
         shared = row.get("shared_record_id")
         return cls(**described(row), catalogued_at=row["catalogued_at"],
@@ -239,10 +294,11 @@ class SharedRecord(Bibliographic):
 
     @strawberry.field(description="the shared record as MARCXML (the original as shared)")  # type: ignore[untyped-decorator]
     async def marcxml(self, info: Info[Context, None]) -> str | None:
-        return await run_in_threadpool(info.context.services.shared_marcxml, str(self.id))
+        return await run_in_threadpool(shared_marcxml, info.context.services.office,
+                                       uuid.UUID(str(self.id)))
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> SharedRecord:
+    def of(cls, row: Mapping[str, Any]) -> SharedRecord:
         """The shared record as the read model has it."""
         merged = row.get("merged_into")
         return cls(**described(row), contributor=row["contributor"],

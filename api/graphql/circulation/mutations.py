@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -15,14 +15,15 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from api.desk import Desk
 from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
+from api.graphql.commands import execute
 from api.graphql.context import Context
-from domain.circulation.application import Receipt
+from domain.circulation.application import Erasure
 from domain.circulation.lending import Lending
 from domain.circulation.policy import LoanPolicy as Policy
-from projections.circulation.postgres import CirculationView
-from tenants.consortium import tenant_schema
+from domain.shared.application import Receipt
+from tenants.commands import CIRCULATION_VIEWS
+from tenants.desk import Desk
 
 R = TypeVar("R")
 
@@ -138,8 +139,21 @@ class CheckInItem:
     """An item just checked in."""
 
     barcode: str
-    status: str = strawberry.field(description="AVAILABLE, or ON_HOLD_SHELF for the next "
-                                               "patron in the queue")
+    status: str = strawberry.field(description="AVAILABLE, ON_HOLD_SHELF for the next "
+                                               "patron in the queue, or the catalog's status "
+                                               "(WITHDRAWN, MISSING) of a copy that may no "
+                                               "longer circulate; LOST once declared lost")
+
+
+@strawberry.type
+class HeldFor:
+    """The hold a checked-in copy waits for on the hold shelf: what a hold slip prints."""
+
+    hold_id: strawberry.ID
+    patron_id: strawberry.ID | None = strawberry.field(
+        description="the patron the copy waits for (patron(id:) gives their name and "
+                    "barcode); null once the copy left the shelf or the patron was erased")
+    pickup_until: datetime
 
 
 @strawberry.type
@@ -147,6 +161,26 @@ class CheckInPayload:
     """The item, back."""
 
     item: CheckInItem
+    held_for: HeldFor | None = strawberry.field(
+        default=None, description="whom the copy now waits for on the hold shelf, if anyone")
+
+
+@strawberry.type
+class DeclareItemLostPayload:
+    """The item declared lost (status LOST); its loan is closed."""
+
+    item: CheckInItem
+
+
+@strawberry.type
+class CancelledHold:
+    """A hold cancelled because its patron was erased."""
+
+    hold_id: strawberry.ID
+    record_id: strawberry.ID
+    item_barcode: str | None = strawberry.field(
+        description="the copy that waited on the hold shelf for it (it passes to the next "
+                    "patron in the queue), if one did")
 
 
 @strawberry.type
@@ -158,9 +192,10 @@ class HoldPayload:
 
 @strawberry.type
 class ErasePayload:
-    """Whether the patron is erased."""
+    """Whether the patron is erased, and the holds their erasure cancelled."""
 
     erased: bool
+    cancelled_holds: list[CancelledHold] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -178,6 +213,27 @@ def _uuid(value: str, field: str) -> uuid.UUID:
                            extensions={"code": "INVALID_INPUT"}) from None
 
 
+def _item(lending: Lending) -> dict[str, Any]:
+    """A copy's barcode and status as the desk sees it after a command."""
+    known = lending.known_copy
+    status = lending.status if known is None or known.lendable else known.catalog_status
+    return {"barcode": lending.item_barcode, "status": status.upper()}
+
+
+def _checked_in(lending: Lending) -> dict[str, Any]:
+    """A check-in's answer: the item, and the hold it waits for on the hold shelf (the
+    patron is looked up when answering, never kept under the key)."""
+    held = lending.held_for
+    return {"item": _item(lending), "held_for": None if held is None else {
+        "hold_id": str(held.hold_id), "pickup_until": held.until.isoformat()}}
+
+
+def _erased(erasure: Erasure) -> dict[str, Any]:
+    return {"erased": True, "cancelled_holds": [
+        {"hold_id": str(h.hold_id), "record_id": str(h.record_id),
+         "item_barcode": h.item_barcode} for h in erasure.cancelled_holds]}
+
+
 def _loan(lending: Lending) -> dict[str, Any]:
     return {"id": str(lending.loan_id), "due_at": lending.due_at.isoformat() if lending.due_at
             else None, "renewals": lending.renewals, "item_barcode": lending.item_barcode,
@@ -186,35 +242,17 @@ def _loan(lending: Lending) -> dict[str, Any]:
             else None}
 
 
-async def _run(info: Info[Context, None], operation: str, key: str | None,
+async def _run(info: Info[Context, None], operation: str, given: object,
                command: Callable[[Desk, Receipt | None], R],
                answer_of: Callable[[R], dict[str, Any]]) -> dict[str, Any]:
-    """Runs a desk command once per idempotency key, then waits for the circulation view.
-    The answer is written with the command's events, so a key is answered exactly when its
-    command was recorded; a request that lost a race to another with the same key gets
-    the winner's answer."""
+    """Runs a desk command through the command pipeline (once per idempotency key), then
+    waits for the circulation view."""
     tenant = (await info.context.principal()).library("library:write")
     services = info.context.services
-    schema = tenant_schema(tenant)
-    store = services.idempotency
-
-    def go() -> dict[str, Any]:
-        if key is None:
-            return answer_of(command(Desk(services, tenant), None))
-        first = store.answer(schema, key, operation)
-        if first is not None:
-            return first
-        try:
-            return answer_of(command(Desk(services, tenant), lambda result: store.receipt(
-                schema, key, operation, answer_of(result))))
-        except Exception:
-            first = store.answer(schema, key, operation)
-            if first is None:
-                raise
-            return first
-
-    return await services.command_seen(
-        CirculationView.name, tenant, services.consortium.scope(tenant).circulation.recorder, go)
+    desk = services.desk(tenant)
+    return await execute(info, services.scope(tenant), operation, given,
+                         run=lambda receipt: command(desk, receipt), answer=answer_of,
+                         views=CIRCULATION_VIEWS)
 
 
 def _patron_answer(patron: Any) -> dict[str, Any]:
@@ -226,7 +264,7 @@ def _patron_answer(patron: Any) -> dict[str, Any]:
 async def _patron_payload(info: Info[Context, None], answer: dict[str, Any]) -> PatronPayload:
     """The patron as they are now (erased, if they were since)."""
     tenant = (await info.context.principal()).library("library:write")
-    desk = Desk(info.context.services, tenant)
+    desk = info.context.services.desk(tenant)
     patron_id = uuid.UUID(answer["patron_id"])
     return PatronPayload(patron=Patron.of(
         tenant, await run_in_threadpool(lambda: desk.patron(patron_id=patron_id))))
@@ -240,7 +278,7 @@ class CirculationMutations:
                          "the patron's own key.")
     async def register_patron(self, info: Info[Context, None],
                               input: RegisterPatronInput) -> PatronPayload:
-        answer = await _run(info, "registerPatron", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "registerPatron", input, lambda desk, receipt:
                             desk.register_patron(input.barcode, input.name, input.email,
                                                  input.patron_group, input.expires_on,
                                                  receipt=receipt),
@@ -250,7 +288,7 @@ class CirculationMutations:
     @strawberry.mutation(description="Block a patron from borrowing, with the reason.")  # type: ignore[untyped-decorator]
     async def block_patron(self, info: Info[Context, None],
                            input: BlockPatronInput) -> PatronPayload:
-        answer = await _run(info, "blockPatron", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "blockPatron", input, lambda desk, receipt:
                             desk.circulation.block_patron(desk.card(input.barcode).patron_id,
                                                           input.reason, receipt),
                             _patron_answer)
@@ -259,7 +297,7 @@ class CirculationMutations:
     @strawberry.mutation(description="Lift a patron's blocks.")  # type: ignore[untyped-decorator]
     async def unblock_patron(self, info: Info[Context, None],
                              input: PatronInput) -> PatronPayload:
-        answer = await _run(info, "unblockPatron", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "unblockPatron", input, lambda desk, receipt:
                             desk.circulation.unblock_patron(desk.card(input.barcode).patron_id,
                                                             receipt),
                             _patron_answer)
@@ -270,13 +308,17 @@ class CirculationMutations:
                          "while they have items on loan.")
     async def erase_patron(self, info: Info[Context, None],
                            input: PatronInput) -> ErasePayload:
-        await _run(info, "erasePatron", input.idempotency_key, lambda desk, receipt:
-                   desk.erase_patron(input.barcode, receipt), lambda _: {"erased": True})
-        return ErasePayload(erased=True)
+        answer = await _run(info, "erasePatron", input, lambda desk, receipt:
+                            desk.erase_patron(input.barcode, receipt), _erased)
+        return ErasePayload(erased=True, cancelled_holds=[
+            CancelledHold(hold_id=strawberry.ID(h["hold_id"]),
+                          record_id=strawberry.ID(h["record_id"]),
+                          item_barcode=h["item_barcode"])
+            for h in answer.get("cancelled_holds", ())])
 
     @strawberry.mutation(description="Lend an item to a patron.")  # type: ignore[untyped-decorator]
     async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
-        answer = await _run(info, "checkOut", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "checkOut", input, lambda desk, receipt:
                             desk.check_out(input.item_barcode, input.patron_barcode, receipt),
                             lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
@@ -285,15 +327,34 @@ class CirculationMutations:
                          "goes to the hold shelf when someone waits for its title.")
     async def check_in(self, info: Info[Context, None],
                        input: ItemActionInput) -> CheckInPayload:
-        answer = await _run(info, "checkIn", input.idempotency_key, lambda desk, receipt:
-                            desk.check_in(_barcode_of(desk, input), receipt),
-                            lambda lending: {"barcode": lending.item_barcode,
-                                             "status": lending.status.upper()})
-        return CheckInPayload(item=CheckInItem(**answer))
+        answer = await _run(info, "checkIn", input, lambda desk, receipt:
+                            desk.check_in(_barcode_of(desk, input), receipt), _checked_in)
+        item = CheckInItem(**answer.get("item", answer))  # answers kept before heldFor: flat
+        held = answer.get("held_for")
+        if held is None:
+            return CheckInPayload(item=item)
+        tenant = (await info.context.principal()).library("library:write")
+        desk = info.context.services.desk(tenant)
+        hold_id = uuid.UUID(held["hold_id"])
+        patron_id = await run_in_threadpool(lambda: desk.patron_held_for(item.barcode, hold_id))
+        return CheckInPayload(item=item, held_for=HeldFor(
+            hold_id=strawberry.ID(str(hold_id)),
+            patron_id=strawberry.ID(str(patron_id)) if patron_id else None,
+            pickup_until=datetime.fromisoformat(held["pickup_until"])))
+
+    @strawberry.mutation(description="Declare lost an item on loan that will not come back "  # type: ignore[untyped-decorator]
+                         "(by barcode, or its loan's id): its loan closes and the copy is "
+                         "lost; checking it in later finds it again.")
+    async def declare_item_lost(self, info: Info[Context, None],
+                                input: ItemActionInput) -> DeclareItemLostPayload:
+        answer = await _run(info, "declareItemLost", input, lambda desk, receipt:
+                            desk.declare_item_lost(_barcode_of(desk, input), receipt),
+                            lambda lending: {"item": _item(lending)})
+        return DeclareItemLostPayload(item=CheckInItem(**answer["item"]))
 
     @strawberry.mutation(description="Renew a loan, named by its item or its id.")  # type: ignore[untyped-decorator]
     async def renew(self, info: Info[Context, None], input: ItemActionInput) -> LoanPayload:
-        answer = await _run(info, "renew", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "renew", input, lambda desk, receipt:
                             desk.renew(_barcode_of(desk, input), receipt),
                             lambda lending: {"loan": _loan(lending)})
         return LoanPayload(loan=Loan.of(answer["loan"]))
@@ -302,7 +363,7 @@ class CirculationMutations:
     async def place_hold(self, info: Info[Context, None], input: PlaceHoldInput) -> HoldPayload:
         record_id = _uuid(str(input.record_id), "recordId")
 
-        answer = await _run(info, "placeHold", input.idempotency_key, lambda desk, receipt:
+        answer = await _run(info, "placeHold", input, lambda desk, receipt:
                             desk.place_hold(record_id, input.patron_barcode, receipt),
                             lambda placed: {"id": str(placed[0]), "position": placed[1],
                                             "record_id": str(record_id)})
@@ -314,7 +375,7 @@ class CirculationMutations:
     async def cancel_hold(self, info: Info[Context, None], input: CancelHoldInput) -> bool:
         record_id = _uuid(str(input.record_id), "recordId")
         hold_id = _uuid(str(input.hold_id), "holdId")
-        await _run(info, "cancelHold", input.idempotency_key, lambda desk, receipt:
+        await _run(info, "cancelHold", input, lambda desk, receipt:
                    desk.circulation.cancel_hold(record_id, hold_id, None, receipt),
                    lambda _: {})
         return True
@@ -327,7 +388,7 @@ class CirculationMutations:
                         max_loans=input.max_loans, hold_blocks_renewal=input.hold_blocks_renewal,
                         hold_shelf_days=input.hold_shelf_days)
 
-        await _run(info, "setLoanPolicy", input.idempotency_key, lambda desk, receipt:
+        await _run(info, "setLoanPolicy", input, lambda desk, receipt:
                    desk.set_policy(input.patron_group, input.material_type, policy, receipt),
                    lambda _: {})
         return LoanPolicyPayload(policy=LoanPolicy(

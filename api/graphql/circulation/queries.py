@@ -10,10 +10,9 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from api.desk import Desk
 from api.graphql.circulation.types import Loan, LoanPolicy, Patron
 from api.graphql.context import Context
-from projections.circulation.postgres import CirculationView
+from projections.circulation.view import CirculationView
 
 
 @strawberry.type
@@ -33,7 +32,7 @@ class CirculationQueries:
         except ValueError:
             raise GraphQLError(f"id: {id!r} is not a patron id",
                                extensions={"code": "INVALID_INPUT"}) from None
-        desk = Desk(info.context.services, tenant)
+        desk = info.context.services.desk(tenant)
         found = await run_in_threadpool(lambda: desk.patron(barcode=barcode,
                                                             patron_id=patron_id))
         return Patron.of(tenant, found)
@@ -43,22 +42,22 @@ class CirculationQueries:
     async def overdue_loans(self, info: Info[Context, None], first: int = 100,
                             patron_barcode: str | None = None) -> list[Loan]:
         tenant = (await info.context.principal()).library("library:read")
-        desk = Desk(info.context.services, tenant)
+        desk = info.context.services.desk(tenant)
 
         def read() -> list[Loan]:
             borrower = (str(desk.key_of(patron_barcode).pseudonym)
                         if patron_barcode is not None else None)
-            with info.context.services.view(CirculationView) as (view, cur):
-                rows = view.loans(cur, tenant, borrower=borrower, overdue_at=datetime.now(UTC),
+            with info.context.services.view(CirculationView) as view:
+                rows = view.loans(tenant, borrower=borrower, overdue_at=datetime.now(UTC),
                                   limit=max(1, min(first, 1000)))
-            return sorted((Loan.of(r) for r in rows), key=lambda loan: loan.due_at)
+            return sorted((Loan.of(dict(r)) for r in rows), key=lambda loan: loan.due_at)
 
         return await run_in_threadpool(read)
 
     @strawberry.field(description="The library's loan policies ('*' matches any).")  # type: ignore[untyped-decorator]
     async def loan_policies(self, info: Info[Context, None]) -> list[LoanPolicy]:
         tenant = (await info.context.principal()).library("library:read")
-        desk = Desk(info.context.services, tenant)
+        desk = info.context.services.desk(tenant)
         policies = await run_in_threadpool(desk.circulation.policies)
         out = [LoanPolicy(patron_group=key.split("|")[0], material_type=key.split("|")[1],
                           **rule) for key, rule in sorted(policies.rules.items())]

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api.graphql.context import Context
-from projections.circulation.postgres import CirculationView
+from projections.circulation.view import CirculationView
 
 
 @strawberry.type
@@ -75,9 +75,9 @@ class Patron:
     def _loans(self, info: Info[Context, None], open_only: bool) -> list[Loan]:
         if self._pseudonym is None:
             return []
-        with info.context.services.view(CirculationView) as (view, cur):
-            rows = view.loans(cur, self._tenant, borrower=self._pseudonym, open_only=open_only)
-        return [Loan.of(row) for row in rows]
+        with info.context.services.view(CirculationView) as view:
+            rows = view.loans(self._tenant, borrower=self._pseudonym, open_only=open_only)
+        return [Loan.of(dict(row)) for row in rows]
 
     @strawberry.field(description="items on loan now")  # type: ignore[untyped-decorator]
     async def loans(self, info: Info[Context, None]) -> list[Loan]:
@@ -93,8 +93,8 @@ class Patron:
         def read() -> list[Hold]:
             if self._pseudonym is None:
                 return []
-            with info.context.services.view(CirculationView) as (view, cur):
-                rows = view.holds(cur, self._tenant, self._pseudonym)
+            with info.context.services.view(CirculationView) as view:
+                rows = view.holds(self._tenant, self._pseudonym)
             return [Hold(id=strawberry.ID(str(r["id"])),
                          position=int(r["position"]) if r["status"] == "waiting" else 0,
                          status=str(r["status"]).upper(),

@@ -13,9 +13,9 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.report_formats import report_csv, report_svg
-from api.scans import report
 from domain.inventory.scan import DONE
-from projections.inventory.postgres import InventoryScans
+from projections.inventory.view import InventoryScansView
+from tenants.scans import report, statuses
 
 
 @strawberry.type
@@ -171,8 +171,9 @@ class InventoryQueries:
         services = info.context.services
 
         def read() -> InventoryScan:
-            scan = services.consortium.scope(tenant).inventory.get(scan_id)
-            found = report(services, tenant, scan) if scan.status == DONE else None
+            scope = services.scope(tenant)
+            scan = scope.inventory.get(scan_id)
+            found = report(scope, services.reads, scan) if scan.status == DONE else None
             return InventoryScan(id=strawberry.ID(str(scan.id)), batch_id=scan.batch_id,
                                  robot=scan.robot, shelf=scan.shelf, status=scan.status,
                                  reason=scan.reason, reads=scan.reads, tags=scan.tags,
@@ -186,8 +187,15 @@ class InventoryQueries:
         tenant = (await info.context.principal()).library("library:read")
 
         def read() -> list[ScanSummary]:
-            with info.context.services.view(InventoryScans) as (view, cur):
-                rows = view.scans(cur, tenant, max(1, min(first, 500)))
-            return [ScanSummary(id=strawberry.ID(str(r.pop("scan_id"))), **r) for r in rows]
+            with info.context.services.view(InventoryScansView) as view:
+                rows = view.scans(tenant, max(1, min(first, 500)))
+            current = statuses(info.context.services.scope(tenant),
+                               [uuid.UUID(str(r["scan_id"])) for r in rows])
+            # The scan's own events say how far it is; the view may lag.
+            return [ScanSummary(id=strawberry.ID(str(r["scan_id"])), batch_id=r["batch_id"],
+                                robot=r["robot"], shelf=r["shelf"],
+                                status=current.get(uuid.UUID(str(r["scan_id"])), r["status"]),
+                                reads=r["reads"], tags=r["tags"], uploaded_at=r["uploaded_at"])
+                    for r in rows]
 
         return await run_in_threadpool(read)

@@ -4,8 +4,7 @@ local catalog shows the change."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-from uuid import UUID
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -16,9 +15,19 @@ from api.dependencies import Services
 from api.graphql.catalog.mutations import EditRecordInput, description_of, parse_id
 from api.graphql.catalog.queries import read_record
 from api.graphql.catalog.types import Record, SharedRecord
+from api.graphql.commands import execute
 from api.graphql.context import Context
 from api.graphql.sharing.queries import actor, read_shared
-from domain.catalog.errors import RecordNotLinkedError
+from domain.catalog.record import Record as RecordAggregate
+from domain.sharing.shared_record import SharedRecord as SharedRecordAggregate
+from tenants.commands import CATALOG_VIEWS
+from tenants.sharing import (
+    edit_shared_record,
+    merge_shared_records,
+    share_record,
+    unlink_shared_record,
+    use_shared_record,
+)
 
 T = TypeVar("T")
 
@@ -28,6 +37,7 @@ class ShareRecordInput:
     """One of the library's records, to share with the consortium."""
 
     record_id: strawberry.ID
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -37,6 +47,7 @@ class UseSharedRecordInput:
     shared_record_id: strawberry.ID
     record_id: strawberry.ID | None = strawberry.field(
         default=None, description="link this record of ours; leave out for a new holding")
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -44,6 +55,7 @@ class UnlinkSharedRecordInput:
     """A record of the library that should keep a local copy and stop following."""
 
     record_id: strawberry.ID
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -58,6 +70,7 @@ class MergeSharedRecordsInput:
 
     survivor_id: strawberry.ID
     merged_id: strawberry.ID
+    idempotency_key: str | None = None
 
 
 @strawberry.type
@@ -66,6 +79,9 @@ class ShareRecordPayload:
 
     shared_record: SharedRecord
     record: Record
+    stripped_fields: list[str] = strawberry.field(description=(
+        "the local fields (holdings 852 and 876-878, local notes 59X, 9XX) kept back from "
+        "the consortium, by tag"))
 
 
 @strawberry.type
@@ -82,20 +98,32 @@ class SharedRecordPayload:
     shared_record: SharedRecord
 
 
-def _views(context: Context, tenant: str, record_id: UUID | None,
-           shared_id: UUID | None) -> tuple[Record | None, SharedRecord | None]:
-    context.services.wait_for_catalog(tenant if tenant != "office" else None, shared=True)
-    record = read_record(context, tenant, str(record_id)) if record_id else None
-    shared = read_shared(context, str(shared_id)) if shared_id else None
-    return record, shared
-
-
 def _shown(found: T | None, what: str) -> T:
     if found is None:
         raise GraphQLError(f"the {what} is recorded, but the local catalog did not show it "
                            "in time: query it again in a moment",
                            extensions={"code": "NOT_YET_VISIBLE"})
     return found
+
+
+async def _record(info: Info[Context, None], tenant: str, answer: dict[str, Any]) -> Record:
+    record_id = answer["record_id"]
+    return _shown(await run_in_threadpool(read_record, info.context, tenant, record_id),
+                  "record")
+
+
+async def _shared(info: Info[Context, None], answer: dict[str, Any]) -> SharedRecord:
+    shared_id = answer["shared_record_id"]
+    return _shown(await run_in_threadpool(read_shared, info.context, shared_id),
+                  "shared record")
+
+
+def _shared_answer(shared: SharedRecordAggregate) -> dict[str, Any]:
+    return {"shared_record_id": str(shared.id)}
+
+
+def _record_answer(record: RecordAggregate) -> dict[str, Any]:
+    return {"record_id": str(record.id)}
 
 
 @strawberry.type
@@ -109,22 +137,16 @@ class SharingMutations:
         tenant = (await info.context.principal()).library("library:write")
         record_id = parse_id(str(input.record_id))
         services: Services = info.context.services
-
-        def run() -> tuple[Record | None, SharedRecord | None]:
-            catalog = services.consortium.scope(tenant).catalog
-            record = catalog.get_record(record_id)
-            if record.shared_record_id is not None:  # already shows a shared record
-                shared_id = services.consortium.shared.resolve(record.shared_record_id).id
-            else:
-                shared_id = services.consortium.shared.contribute(
-                    tenant, record.id, record.description, record.original_format,
-                    record.original).id
-                catalog.link_to_shared(record.id, shared_id)
-            return _views(info.context, tenant, record_id, shared_id)
-
-        record, shared = await run_in_threadpool(run)
-        return ShareRecordPayload(shared_record=_shown(shared, "shared record"),
-                                  record=_shown(record, "record"))
+        scope, office = services.scope(tenant), services.office
+        answer = await execute(
+            info, scope, "shareRecord", input,
+            run=lambda receipt: share_record(scope, office, record_id, receipt),
+            answer=lambda done: {**_record_answer(done.record), **_shared_answer(done.shared),
+                                 "stripped_fields": done.stripped},
+            views=CATALOG_VIEWS)
+        return ShareRecordPayload(shared_record=await _shared(info, answer),
+                                  record=await _record(info, tenant, answer),
+                                  stripped_fields=answer.get("stripped_fields", []))
 
     @strawberry.mutation(description="Show a shared record's metadata: on one of the "  # type: ignore[untyped-decorator]
                          "library's records, or on a new holding without a copy of its own.")
@@ -134,15 +156,12 @@ class SharingMutations:
         shared_id = parse_id(str(input.shared_record_id), "sharedRecordId")
         record_id = parse_id(str(input.record_id)) if input.record_id else None
         services: Services = info.context.services
-
-        def run() -> Record | None:
-            survivor = services.consortium.shared.resolve(shared_id)
-            catalog = services.consortium.scope(tenant).catalog
-            record = (catalog.link_to_shared(record_id, survivor.id) if record_id
-                      else catalog.use_shared_record(survivor.id))
-            return _views(info.context, tenant, record.id, None)[0]
-
-        return LinkPayload(record=_shown(await run_in_threadpool(run), "record"))
+        scope, office = services.scope(tenant), services.office
+        answer = await execute(
+            info, scope, "useSharedRecord", input,
+            run=lambda receipt: use_shared_record(scope, office, shared_id, record_id, receipt),
+            answer=_record_answer, views=CATALOG_VIEWS)
+        return LinkPayload(record=await _record(info, tenant, answer))
 
     @strawberry.mutation(description="Stop showing the shared record; the library's record "  # type: ignore[untyped-decorator]
                          "keeps a local copy of its metadata.")
@@ -151,17 +170,12 @@ class SharingMutations:
         tenant = (await info.context.principal()).library("library:write")
         record_id = parse_id(str(input.record_id))
         services: Services = info.context.services
-
-        def run() -> Record | None:
-            catalog = services.consortium.scope(tenant).catalog
-            record = catalog.get_record(record_id)
-            if record.shared_record_id is None:
-                raise RecordNotLinkedError(f"record {record_id} shows no shared record")
-            shared = services.consortium.shared.resolve(record.shared_record_id)
-            catalog.unlink_from_shared(record_id, shared.description)
-            return _views(info.context, tenant, record_id, None)[0]
-
-        return LinkPayload(record=_shown(await run_in_threadpool(run), "record"))
+        scope, office = services.scope(tenant), services.office
+        answer = await execute(
+            info, scope, "unlinkSharedRecord", input,
+            run=lambda receipt: unlink_shared_record(scope, office, record_id, receipt),
+            answer=_record_answer, views=CATALOG_VIEWS)
+        return LinkPayload(record=await _record(info, tenant, answer))
 
     @strawberry.mutation(description="Edit a shared record (its contributor, or the "  # type: ignore[untyped-decorator]
                          "consortium office): every library showing it sees the change.")
@@ -169,14 +183,13 @@ class SharingMutations:
                                  input: EditSharedRecordInput) -> SharedRecordPayload:
         by = actor(await info.context.principal(), "library:write")
         shared_id = parse_id(str(input.id), "id")
-        services: Services = info.context.services
-
-        def run() -> SharedRecord | None:
-            services.consortium.shared.edit(shared_id, description_of(input), by)
-            return _views(info.context, by, None, shared_id)[1]
-
-        return SharedRecordPayload(
-            shared_record=_shown(await run_in_threadpool(run), "shared record"))
+        office = info.context.services.office
+        answer = await execute(
+            info, office, "editSharedRecord", input,
+            run=lambda receipt: edit_shared_record(office, shared_id, description_of(input),
+                                                   by, receipt),
+            answer=_shared_answer, views=CATALOG_VIEWS, key_prefix=f"{by}:")
+        return SharedRecordPayload(shared_record=await _shared(info, answer))
 
     @strawberry.mutation(description="Merge a duplicate shared record into the survivor "  # type: ignore[untyped-decorator]
                          "(the consortium office only); records showing it show the survivor.")
@@ -185,11 +198,10 @@ class SharingMutations:
         by = actor(await info.context.principal(), "library:write")
         survivor_id = parse_id(str(input.survivor_id), "survivorId")
         merged_id = parse_id(str(input.merged_id), "mergedId")
-        services: Services = info.context.services
-
-        def run() -> SharedRecord | None:
-            services.consortium.shared.merge(survivor_id, merged_id, by)
-            return _views(info.context, by, None, survivor_id)[1]
-
-        return SharedRecordPayload(
-            shared_record=_shown(await run_in_threadpool(run), "shared record"))
+        office = info.context.services.office
+        answer = await execute(
+            info, office, "mergeSharedRecords", input,
+            run=lambda receipt: merge_shared_records(office, survivor_id, merged_id, by,
+                                                     receipt),
+            answer=_shared_answer, views=CATALOG_VIEWS, key_prefix=f"{by}:")
+        return SharedRecordPayload(shared_record=await _shared(info, answer))

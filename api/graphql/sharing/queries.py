@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -19,7 +18,8 @@ from api.graphql.catalog.types import (
     SharedRecordEdge,
 )
 from api.graphql.context import Context
-from projections.local_catalog.postgres import LocalCatalog, encode_cursor
+from api.graphql.limits import TextInvalidError, check_search
+from projections.local_catalog.view import LocalCatalogView, SharedRow, encode_cursor
 
 OFFICE = "office"
 
@@ -38,8 +38,8 @@ def read_shared(context: Context, shared_id: str) -> SharedRecord | None:
         uuid.UUID(shared_id)
     except ValueError:
         return None
-    with context.services.view(LocalCatalog) as (view, cur):
-        row = view.shared_record(cur, shared_id)
+    with context.services.view(LocalCatalogView) as view:
+        row = view.shared_record(shared_id)
     return SharedRecord.of(row) if row else None
 
 
@@ -62,10 +62,14 @@ class SharingQueries:
         if not 1 <= first <= MAX_PAGE:
             raise GraphQLError(f"first: give 1 to {MAX_PAGE}, not {first}",
                                extensions={"code": "INVALID_INPUT"})
+        try:
+            check_search(query)
+        except TextInvalidError as error:
+            raise GraphQLError(str(error), extensions={"code": "INVALID_INPUT"}) from None
 
-        def read() -> tuple[list[dict[str, Any]], bool]:
-            with info.context.services.view(LocalCatalog) as (view, cur):
-                page = view.search_shared(cur, query, first, after)
+        def read() -> tuple[list[SharedRow], bool]:
+            with info.context.services.view(LocalCatalogView) as view:
+                page = view.search_shared(query, first, after)
             return page.rows, page.has_next
 
         try:

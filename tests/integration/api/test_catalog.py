@@ -374,12 +374,12 @@ def test_an_import_whose_process_stopped_shows_as_interrupted(
         http: TestClient, services: Services, library: dict[str, str]) -> None:
     headers = {"Authorization": f"Bearer {library['token']}"}
     schema = "t_" + library["slug"].replace("-", "_")
-    jobs = services.import_jobs
+    jobs = services.scope(library["slug"]).import_jobs
     alive, dead = uuid.uuid4(), uuid.uuid4()
-    jobs.start(schema, alive, library["client_id"], "marcxml", 1000)
-    jobs.start(schema, dead, library["client_id"], "marcxml", 1000)
-    jobs.progress(schema, dead, 400, {"created": 3})
-    jobs.heartbeat()  # this process lives (the app beats every 10 s)
+    jobs.start(alive, library["client_id"], "marcxml", 1000)
+    jobs.start(dead, library["client_id"], "marcxml", 1000)
+    jobs.progress(dead, 400, {"created": 3})
+    services.consortium.stores.import_jobs.heartbeat()  # this process lives (beats every 10 s)
     with psycopg.connect(str(services.settings.database_url), autocommit=True) as conn:
         conn.execute(sql.SQL("UPDATE {} SET owner = %s WHERE id = %s").format(
             sql.Identifier(schema, "imports")), (uuid.uuid4(), dead))

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.dependencies import Services
-from api.desk import Desk, expire_uncollected
 from domain.circulation.errors import CirculationError
 from projections.postgres import active_generation
+from tenants.desk import expire_uncollected
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.conftest import token_for
 
@@ -36,6 +36,15 @@ BY_LOAN = """mutation($loan: ID, $item: String) {
   renew(input: {loanId: $loan, itemBarcode: $item}) { loan { id dueAt renewals } } }"""
 CHECK_IN_BY_LOAN = """mutation($loan: ID) {
   checkIn(input: {loanId: $loan}) { item { barcode status } } }"""
+CHECK_IN_SLIP = """mutation($item: String!, $key: String) {
+  checkIn(input: {itemBarcode: $item, idempotencyKey: $key}) { item { barcode status }
+    heldFor { holdId patronId pickupUntil } } }"""
+DECLARE_LOST = """mutation($item: String, $loan: ID, $key: String) {
+  declareItemLost(input: {itemBarcode: $item, loanId: $loan, idempotencyKey: $key}) {
+    item { barcode status } } }"""
+ERASE = """mutation($patron: String!, $key: String) {
+  erasePatron(input: {barcode: $patron, idempotencyKey: $key}) {
+    erased cancelledHolds { holdId recordId itemBarcode } } }"""
 HOLD = """mutation($record: ID!, $patron: String!, $key: String) {
   placeHold(input: {recordId: $record, patronBarcode: $patron, idempotencyKey: $key}) {
     hold { id position } } }"""
@@ -83,7 +92,7 @@ def test_check_out_renew_and_check_in_with_idempotent_retries(
     retried = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1", key="k-1"))
     assert retried["checkOut"]["loan"] == loan  # the first answer, nothing new recorded
     assert recorder.max_notification_id() == before
-    assert code(gql(http, token, RENEW, item="I-1", key="k-1")) == "INVALID_INPUT"
+    assert code(gql(http, token, RENEW, item="I-1", key="k-1")) == "IDEMPOTENCY_KEY_REUSED"
 
     assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == "ITEM_NOT_AVAILABLE"
     renewed = data(gql(http, token, RENEW, item="I-1", key="r-1"))["renew"]["loan"]
@@ -155,7 +164,8 @@ def test_every_circulation_mutation_takes_an_idempotency_key(
     shown = data(gql(http, token, REGISTER, input=patron))["registerPatron"]["patron"]
     assert shown["id"] == first["id"]
     assert shown["name"] is None  # the same patron, as they are now: erased
-    assert code(gql(http, token, block, key="reg-1")) == "INVALID_INPUT"  # another operation's
+    # another operation's key
+    assert code(gql(http, token, block, key="reg-1")) == "IDEMPOTENCY_KEY_REUSED"
 
 
 def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any]) -> None:
@@ -185,6 +195,11 @@ def test_holds_queue_and_the_hold_shelf(http: TestClient, shelf: dict[str, Any])
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
 
 
+def _circulation_caught_up(services: Services, slug: str) -> bool:
+    """The circulation view shows every event of the tenant's log recorded so far."""
+    return services.watch.wait("circulation", slug, services.scope(slug).last_position(), 5)
+
+
 def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
 ) -> None:
@@ -194,11 +209,12 @@ def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     data(gql(http, token, HOLD, record=record, patron="P-2"))
     second = data(gql(http, token, HOLD, record=record, patron="P-3"))["placeHold"]["hold"]
     data(gql(http, token, CHECK_IN, item="I-1"))
-    assert expire_uncollected(services) == 0  # the shelf period (7 days) has not passed
+    # the shelf period (7 days) has not passed
+    assert expire_uncollected(services.desk, services.reads) == 0
 
     a_week_later = datetime.now(UTC) + timedelta(days=7, hours=1)
-    assert expire_uncollected(services, a_week_later) >= 1
-    assert services.wait_for_circulation(slug)
+    assert expire_uncollected(services.desk, services.reads, a_week_later) >= 1
+    assert _circulation_caught_up(services, slug)
     assert data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"] == []
     [waiting] = data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"]
     assert (waiting["id"], waiting["status"]) == (second["id"], "ON_SHELF")
@@ -206,8 +222,9 @@ def test_an_uncollected_hold_expires_and_the_copy_passes_to_the_next_patron(
     assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-2")) == (
         "HELD_FOR_ANOTHER_PATRON")
 
-    assert expire_uncollected(services, a_week_later + timedelta(days=7, hours=1)) >= 1
-    assert services.wait_for_circulation(slug)
+    assert expire_uncollected(services.desk, services.reads,
+                              a_week_later + timedelta(days=7, hours=1)) >= 1
+    assert _circulation_caught_up(services, slug)
     assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "AVAILABLE"
     assert data(gql(http, token, PATRON, b="P-3"))["patron"]["holds"] == []
 
@@ -261,7 +278,7 @@ def _race(*calls: Any) -> list[str]:
 def test_desks_racing_for_one_copy_exactly_one_wins(
     shelf: dict[str, Any], services: Services, library: dict[str, str]
 ) -> None:
-    desk = Desk(services, library["slug"])
+    desk = services.desk(library["slug"])
     outcomes = _race(*(lambda p=p: desk.check_out("I-2", p) for p in
                        ("P-1", "P-2", "P-3", "P-4")))
     assert Counter(outcomes) == {"ok": 1, "ItemNotAvailableError": 3}
@@ -405,6 +422,8 @@ def test_another_library_reaches_none_of_our_patrons_or_items(
     assert code(gql(http, theirs, RENEW, item="I-1")) == "NOT_FOUND"
     assert code(gql(http, theirs, BY_LOAN, loan=loan["id"])) == "NOT_ON_LOAN"
     assert code(gql(http, theirs, CHECK_IN_BY_LOAN, loan=loan["id"])) == "NOT_ON_LOAN"
+    assert code(gql(http, theirs, DECLARE_LOST, item="I-1")) == "NOT_FOUND"
+    assert code(gql(http, theirs, DECLARE_LOST, loan=loan["id"])) == "NOT_ON_LOAN"
     assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "CHECKED_OUT"
     assert code(gql(http, theirs, HOLD, record=shelf["record"], patron="P-1")) == "NOT_FOUND"
     assert data(gql(http, theirs, ITEM, b="I-1"))["item"] is None
@@ -442,3 +461,121 @@ def test_another_library_cannot_block_cancel_or_change_our_policies(
     assert data(gql(http, token, PATRON, b="P-3"))["patron"]["blocks"] == []
     assert [h["position"] for h in data(gql(http, token, PATRON, b="P-2"))["patron"]["holds"]
             ] == [1]
+
+
+def test_check_in_answers_for_whom_the_copy_waits_on_the_hold_shelf(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token, record = shelf["token"], shelf["record"]
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))
+    data(gql(http, token, CHECK_OUT, item="I-2", patron="P-1"))
+    nobody = data(gql(http, token, CHECK_IN_SLIP, item="I-2"))["checkIn"]
+    assert nobody == {"item": {"barcode": "I-2", "status": "AVAILABLE"}, "heldFor": None}
+    hold = data(gql(http, token, HOLD, record=record, patron="P-2"))["placeHold"]["hold"]
+    before = datetime.now(UTC)
+    slip = data(gql(http, token, CHECK_IN_SLIP, item="I-1", key="slip-1"))["checkIn"]
+    assert slip["item"] == {"barcode": "I-1", "status": "ON_HOLD_SHELF"}
+    held = slip["heldFor"]
+    assert (held["holdId"], held["patronId"]) == (hold["id"], shelf["patrons"]["P-2"])
+    until = datetime.fromisoformat(held["pickupUntil"])
+    assert before + timedelta(days=7) <= until <= datetime.now(UTC) + timedelta(days=7)
+    recorder = services.scope(library["slug"]).circulation.recorder
+    position = recorder.max_notification_id()
+    again = data(gql(http, token, CHECK_IN_SLIP, item="I-1", key="slip-1"))["checkIn"]
+    assert again == slip
+    assert recorder.max_notification_id() == position
+    url = services.settings.database_url
+    assert url is not None  # the answer kept under the key does not link hold and patron
+    kept = [t for t in _database_holds(url, held["holdId"]) if t.endswith(".idempotency")]
+    assert len(kept) == 1
+    assert not [t for t in _database_holds(url, held["patronId"])
+                if t.endswith(".idempotency")]
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-2"))  # collected: no slip any more
+    assert data(gql(http, token, CHECK_IN_SLIP, item="I-1", key="slip-1"))["checkIn"][
+        "heldFor"]["patronId"] is None
+
+
+def test_a_patrons_own_hold_does_not_block_their_renewal(
+    http: TestClient, shelf: dict[str, Any]
+) -> None:
+    token, record = shelf["token"], shelf["record"]
+    data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))
+    data(gql(http, token, HOLD, record=record, patron="P-1"))
+    renewed = data(gql(http, token, RENEW, item="I-1"))["renew"]["loan"]
+    assert renewed["renewals"] == 1
+    data(gql(http, token, HOLD, record=record, patron="P-2"))
+    refused = gql(http, token, RENEW, item="I-1")
+    assert code(refused) == "HOLD_WAITING"
+    assert "another patron's hold waits for this title" in refused["errors"][0]["message"]
+
+
+def test_declare_item_lost_closes_the_loan_so_the_patron_can_be_erased(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token = shelf["token"]
+    loan = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-1"))["checkOut"]["loan"]
+    refused = gql(http, token, ERASE, patron="P-1")
+    assert code(refused) == "PATRON_HAS_LOANS"
+    assert "(declareItemLost)" in refused["errors"][0]["message"]
+
+    lost = data(gql(http, token, DECLARE_LOST, loan=loan["id"], key="lost-1"))
+    assert lost == {"declareItemLost": {"item": {"barcode": "I-1", "status": "LOST"}}}
+    recorder = services.scope(library["slug"]).circulation.recorder
+    position = recorder.max_notification_id()
+    assert data(gql(http, token, DECLARE_LOST, loan=loan["id"], key="lost-1")) == lost
+    assert recorder.max_notification_id() == position
+    assert _circulation_caught_up(services, library["slug"])
+    shown = data(gql(http, token, ITEM, b="I-1"))["item"]
+    assert (shown["status"], shown["loan"]) == ("LOST", None)  # the view closed the loan
+    assert code(gql(http, token, DECLARE_LOST, item="I-1")) == "NOT_ON_LOAN"
+    assert code(gql(http, token, DECLARE_LOST, item="I-1", key="lost-1")) == (
+        "IDEMPOTENCY_KEY_REUSED")
+    unavailable = gql(http, token, CHECK_OUT, item="I-1", patron="P-2")
+    assert code(unavailable) == "ITEM_NOT_AVAILABLE"
+    assert "item I-1 is lost" in unavailable["errors"][0]["message"]
+    assert code(gql(http, token, RENEW, item="I-1")) == "NOT_ON_LOAN"
+
+    erased = data(gql(http, token, ERASE, patron="P-1"))["erasePatron"]
+    assert erased == {"erased": True, "cancelledHolds": []}
+    found = data(gql(http, token, CHECK_IN, item="I-1"))["checkIn"]["item"]
+    assert found == {"barcode": "I-1", "status": "AVAILABLE"}
+    assert data(gql(http, token, CHECK_OUT, item="I-1", patron="P-2"))["checkOut"]["loan"]
+    assert code(gql(http, token, DECLARE_LOST)) == "INVALID_INPUT"
+    assert code(gql(http, token, DECLARE_LOST, item="NOPE")) == "NOT_FOUND"
+
+
+def test_erasing_a_patron_who_only_has_holds_cancels_them(
+    http: TestClient, shelf: dict[str, Any], services: Services, library: dict[str, str]
+) -> None:
+    token, record = shelf["token"], shelf["record"]
+    for item in ("I-1", "I-2", "I-3"):
+        data(gql(http, token, CHECK_OUT, item=item, patron="P-1"))
+    waiting = data(gql(http, token, HOLD, record=record, patron="P-2"))["placeHold"]["hold"]
+    shelved = data(gql(http, token, HOLD, record=record, patron="P-3"))["placeHold"]["hold"]
+    data(gql(http, token, HOLD, record=record, patron="P-4"))
+
+    first = data(gql(http, token, ERASE, patron="P-2", key="erase-2"))["erasePatron"]
+    assert first == {"erased": True, "cancelledHolds": [
+        {"holdId": waiting["id"], "recordId": record, "itemBarcode": None}]}
+    assert data(gql(http, token, ERASE, patron="P-2", key="erase-2"))["erasePatron"] == first
+    assert _circulation_caught_up(services, library["slug"])
+    assert [h["position"] for h in data(gql(http, token, PATRON, b="P-3"))["patron"][
+        "holds"]] == [1]
+    queue = data(gql(http, token, "query($id: ID!) { record(id: $id) { holdQueueLength } }",
+                     id=record))
+    assert queue["record"]["holdQueueLength"] == 2
+
+    slip = data(gql(http, token, CHECK_IN_SLIP, item="I-1"))["checkIn"]["heldFor"]
+    assert (slip["holdId"], slip["patronId"]) == (shelved["id"], shelf["patrons"]["P-3"])
+    erased = data(gql(http, token, ERASE, patron="P-3"))["erasePatron"]
+    assert erased["cancelledHolds"] == [
+        {"holdId": shelved["id"], "recordId": record, "itemBarcode": "I-1"}]
+    # the copy passed to the next in the queue; the erased patron's hold blocks nobody
+    assert _circulation_caught_up(services, library["slug"])
+    assert data(gql(http, token, ITEM, b="I-1"))["item"]["status"] == "ON_HOLD_SHELF"
+    [next_hold] = data(gql(http, token, PATRON, b="P-4"))["patron"]["holds"]
+    assert next_hold["status"] == "ON_SHELF"
+    assert code(gql(http, token, CHECK_OUT, item="I-1", patron="P-1")) == (
+        "HELD_FOR_ANOTHER_PATRON")
+    collected = data(gql(http, token, CHECK_OUT, item="I-1", patron="P-4"))
+    assert collected["checkOut"]["loan"]["renewals"] == 0

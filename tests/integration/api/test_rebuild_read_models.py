@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.dependencies import Services, projection_status
-from projections.circulation.postgres import CirculationView
+from projections.circulation.projection import Circulation
 from projections.framework import Projection
-from projections.local_catalog.postgres import LocalCatalog
+from projections.local_catalog.projection import LocalCatalog
 from projections.postgres import active_generation
 from projections.rebuild import rebuild
 from tenants.consortium import log_name
@@ -77,7 +77,7 @@ def test_rebuilt_catalog_and_circulation_equal_the_live_ones(
     url = services.settings.database_url
     assert url is not None
 
-    for projection in (LocalCatalog, CirculationView):
+    for projection in (LocalCatalog, Circulation):
         live = _snapshot(url, projection)
         assert any(live.values())
         generation, _ = rebuild(projection, url, log_name)

@@ -3,12 +3,22 @@ consortium office, with tenant and scope checks."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.api.test_catalog import CREATE, SEARCH, code, data, gql, titles
+from tests.integration.api.test_catalog import (
+    CREATE,
+    OURS,
+    SEARCH,
+    code,
+    data,
+    gql,
+    import_bytes,
+    titles,
+)
 from tests.integration.conftest import token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -155,3 +165,24 @@ def test_sharing_respects_tenants_and_scopes(http: TestClient, libraries: dict[s
     assert code(gql(http, read_only, SHARE, id=record)) == "FORBIDDEN"
     assert code(gql(http, read_only, EDIT_SHARED, input={"id": shared_id, "title": "x"})) == (
         "FORBIDDEN")
+
+
+def test_sharing_keeps_holdings_and_local_fields_in_the_library(
+    http: TestClient, libraries: dict[str, str]
+) -> None:
+    token = libraries["a"]
+    import_bytes(http, token, (OURS / "cjk_vi.xml").read_bytes())
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while not found and time.monotonic() < deadline:  # the import is asynchronous
+        found = data(gql(http, token, SEARCH, q="hong lou meng"))["records"]["edges"]
+    record_id = found[0]["node"]["id"]
+    shared = data(gql(http, token, """mutation($id: ID!) { shareRecord(input: {recordId: $id})
+        { sharedRecord { id marcxml } strippedFields } }""", id=record_id))["shareRecord"]
+    assert shared["strippedFields"] == ["952"]
+    assert "Hong lou meng" in shared["sharedRecord"]["marcxml"]  # the description travels
+    assert 'tag="952"' not in shared["sharedRecord"]["marcxml"]  # the holdings do not
+    assert "CN-0001" not in shared["sharedRecord"]["marcxml"]
+    seen_by_b = data(gql(http, libraries["b"], "query($id: ID!) { sharedRecord(id: $id) "
+                         "{ marcxml } }", id=shared["sharedRecord"]["id"]))["sharedRecord"]
+    assert "CN-0001" not in seen_by_b["marcxml"]

@@ -1,8 +1,8 @@
-"""Circulation's rules on an in-memory event store, with a clock the test moves."""
+"""Circulation's rules: loans, renewals, limits, holds, erasure, policies."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from uuid import uuid4, uuid5
 
 import pytest
@@ -23,27 +23,7 @@ from domain.circulation.errors import (
     RenewalLimitError,
 )
 from domain.circulation.policy import ANY, LoanPolicy
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def desk(clock: Clock) -> Circulation:
-    return Circulation(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-
-
-RECORD = uuid4()
+from tests.unit.circulation.conftest import RECORD, Clock
 
 
 def _copy(n: int = 1, status: str = "available") -> Copy:
@@ -126,7 +106,8 @@ def test_erasure_is_refused_with_loans_and_final_after(desk: Circulation) -> Non
         desk.erase_patron(card)
     desk.check_in(_copy())
     erased = desk.erase_patron(card)
-    assert erased.erased
+    assert erased.patron.erased
+    assert erased.cancelled_holds == ()
     with pytest.raises(PatronErasedError):
         desk.check_out(_copy(), card)
     with pytest.raises(PatronErasedError):

@@ -114,3 +114,12 @@ def test_fold_ignores_case_diacritics_and_width() -> None:
 def test_check_description_names_the_bad_field(given: dict[str, object], field: str) -> None:
     with pytest.raises(DescriptionInvalidError, match=field):
         check_description(given)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("title", "Moby\u0000Dick"), ("subtitle", "or, the \u001bwhale"),
+    ("subjects", ["Whaling", "Sea \ud800 stories"])])
+def test_a_hand_entered_text_the_service_cannot_keep_is_refused_naming_the_field(
+        field: str, value: object) -> None:
+    with pytest.raises(DescriptionInvalidError, match=field):
+        check_description({"title": "Moby-Dick", field: value})

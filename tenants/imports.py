@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
-
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
 from domain.catalog.holdings import holdings
 from domain.shared.description import describe
 from infra.import_jobs import HEARTBEAT_S, ImportJobs
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
+from tenants.scope import TenantScope
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +121,20 @@ def check_format(head: bytes, fmt: str) -> str:
     return detected
 
 
-def run_import_job(jobs: ImportJobs, catalog: Catalog, schema: str, job_id: UUID, *,
-                   path: Path, fmt: str) -> None:
+def run_import_job(scope: TenantScope, job_id: UUID, *, path: Path, fmt: str) -> None:
     """Runs an uploaded file's import to the end, noting progress; removes the file."""
+    jobs = scope.import_jobs
 
     def progress(offset: int, summary: ImportSummary) -> None:
-        jobs.progress(schema, job_id, offset, summary.as_json())
+        jobs.progress(job_id, offset, summary.as_json())
 
     try:
         with path.open("rb") as stream:
-            summary = MarcImport(catalog, progress).run(stream, fmt)
-        jobs.finish(schema, job_id, summary.as_json())
+            summary = MarcImport(scope.catalog, progress).run(stream, fmt)
+        jobs.finish(job_id, summary.as_json())
     except Exception as error:
         log.exception("import %s failed", job_id)
-        jobs.finish(schema, job_id, None, f"{type(error).__name__}: {error}; the records "
+        jobs.finish(job_id, None, f"{type(error).__name__}: {error}; the records "
                     "of the batches before it are imported, re-import the file to finish")
     finally:
         path.unlink(missing_ok=True)
@@ -146,7 +145,7 @@ async def beat_while_serving(jobs: ImportJobs, stop: asyncio.Event) -> None:
     interrupted."""
     while not stop.is_set():
         try:
-            await run_in_threadpool(jobs.heartbeat)
+            await asyncio.to_thread(jobs.heartbeat)
         except Exception:
             log.exception("the import heartbeat failed; retrying in %s s", HEARTBEAT_S)
         with contextlib.suppress(TimeoutError):

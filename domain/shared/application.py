@@ -1,0 +1,35 @@
+"""What every context's Application shares: an injected clock, and saving a command's events
+together with its receipt (the answer kept under the caller's idempotency key)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from domain.shared.clock import Clock, utc_now
+
+T = TypeVar("T")
+# What a caller wants written with a command's events, made from the command's result (the
+# answer under an idempotency key). Opaque here: the event store writes it in the same
+# transaction, so it exists exactly when the command was recorded.
+Receipt = Callable[[Any], object]
+
+
+class ContextApplication(Application[UUID]):
+    """A bounded context's use cases on one tenant's event store."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def _saved(self, receipt: Receipt | None, result: T, *aggregates: Aggregate) -> T:
+        """Saves the aggregates, with the receipt made from the command's result."""
+        if receipt is None:
+            self.save(*aggregates)
+        else:
+            self.save(*aggregates, receipt=receipt(result))
+        return result

@@ -1,0 +1,35 @@
+"""What others may ask of the inventory read model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypedDict
+from uuid import UUID
+
+from projections.framework import View
+from projections.inventory.postgres import NAME, InventoryTables
+
+
+class ScanRow(TypedDict):
+    """A scan as the read model lists it."""
+
+    scan_id: UUID
+    batch_id: str
+    robot: str
+    shelf: str
+    status: str
+    reads: int
+    tags: int
+    uploaded_at: datetime
+
+
+class InventoryScansView(View):
+    """Each library's scans, newest first."""
+
+    name = NAME
+
+    def scans(self, tenant: str, limit: int) -> list[ScanRow]:
+        """The tenant's scans, newest first."""
+        rows = InventoryTables(self.generation).scans_of(self.cur, tenant, limit)
+        return [ScanRow(scan_id=r[0], batch_id=r[1], robot=r[2], shelf=r[3], status=r[4],
+                        reads=int(r[5]), tags=int(r[6]), uploaded_at=r[7]) for r in rows]

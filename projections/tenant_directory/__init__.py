@@ -1,1 +1,0 @@
-"""The consortium tenant directory: what /admin/tenants lists."""
