@@ -37,7 +37,9 @@ class JsonBodies:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
-        if scope["type"] != "http" or b"json" not in content_type.lower():
+        kind = content_type.lower()
+        # NDJSON (a robot's scan batch, often gzip) is checked line by line by its endpoint
+        if scope["type"] != "http" or b"json" not in kind or b"ndjson" in kind:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
