@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.fastapi import GraphQLRouter
 
 from api import errors
 from api.bodies import JsonBodies
+from api.browser import (
+    LocalGraphiQL,
+    SecurityHeaders,
+    docs_router,
+    static_files,
+    with_client_credentials,
+)
 from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
-from api.graphql.schema import schema
+from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
 from api.rest import admin, catalog, health, metrics, oauth, robots
 from infra.relay import Relay
@@ -76,6 +84,11 @@ class _TooLargeError(Exception):
 _collectors: list[Collector] = []
 
 
+def graphql_sdl() -> PlainTextResponse:
+    """The GraphQL schema as SDL, for client code generators (no token needed)."""
+    return PlainTextResponse(sdl(), media_type="text/plain; charset=utf-8")
+
+
 class QueryStringsOut(logging.Filter):
     """Keeps query strings out of the access log: a client that sends a secret or a
     patron's barcode in one must not find it in the logs."""
@@ -120,8 +133,14 @@ def create_app(services: Services, relay: Relay | None = None,
         description="The cloud service of a library consortium.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # browser.docs_router serves /docs from the package, not a CDN
+        redoc_url=None,
     )
+    app.openapi = with_client_credentials(app)  # type: ignore[method-assign]
+    app.mount("/static", static_files(), name="static")
+    app.include_router(docs_router)
     app.state.services = services
+    app.state.draining = threading.Event()  # set on SIGTERM: /readyz answers 503 (api.cli)
     access = logging.getLogger("uvicorn.access")
     if _ACCESS_FILTER not in access.filters:
         access.addFilter(_ACCESS_FILTER)
@@ -132,15 +151,34 @@ def create_app(services: Services, relay: Relay | None = None,
     app.include_router(robots.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.add_api_route("/graphql/schema.graphql", graphql_sdl, methods=["GET"],
+                      response_class=PlainTextResponse, tags=["graphql"])
+    app.include_router(LocalGraphiQL(schema, context_getter=context_getter), prefix="/graphql")
     app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes,
                        by_path={"/catalog/imports": services.settings.max_import_bytes,
                                 "/robots/scans": services.settings.max_scan_bytes})
     app.add_middleware(RequestMetrics)
+    app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
     collector = metrics.PipelineCollector(lambda: projection_status(services))
     while _collectors:  # one pipeline collector per process, even when apps are rebuilt
         REGISTRY.unregister(_collectors.pop())
     REGISTRY.register(collector)
     _collectors.append(collector)
+    return app
+
+
+def create_background_app(services: Services) -> FastAPI:
+    """What a relay, projection or scan process serves on its port: `/healthz`, and
+    `/metrics` for a token with the `metrics` scope."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services
+    errors.install(app)
+    app.include_router(metrics.router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(SecurityHeaders)
     return app

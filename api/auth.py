@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -19,16 +22,21 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import RSAKey
+from joserfc.jwk import KeySet, RSAKey
 
 from tenants.access import Access
 from tenants.client import ApiClient
 from tenants.consortium import Consortium
 from tenants.errors import ClientNotFoundError
-from tenants.tenant import ACTIVE
+from tenants.tenant import ACTIVE, SUSPENDED
+
+if TYPE_CHECKING:
+    from infra.signing import SigningKeys
 
 AUDIENCE = "commonshelf"
 MAX_VERIFIED_TOKENS = 10_000
+KEY_RELOAD_S = 5.0
+CLOCK_SKEW_S = 60  # between the replicas that issue and those that verify
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
@@ -64,6 +72,14 @@ class Principal:
         self.require(scope)
         return self.tenant
 
+    def require_office(self, scope: str) -> None:
+        """Only consortium office clients holding the scope pass."""
+        if self.tenant is not None:
+            raise AuthError(403, "FORBIDDEN",
+                            "this is for the consortium office; a member library's token "
+                            "cannot use it")
+        self.require(scope)
+
     def require_admin(self) -> None:
         """Only consortium office clients with consortium:admin pass."""
         if self.tenant is not None:
@@ -71,6 +87,61 @@ class Principal:
                             "this is for the consortium office; a member library's token "
                             "cannot use it")
         self.require("consortium:admin")
+
+
+class TokenThrottle:
+    """Counts failed token requests per client id and per address in a sliding window, and
+    says how long a caller must wait once either has failed too often (this process only:
+    each replica counts its own)."""
+
+    def __init__(self, per_client: int, per_address: int, window_s: float,
+                 max_tracked: int = 100_000) -> None:
+        self.per_client = per_client
+        self.per_address = per_address
+        self.window_s = window_s
+        self.max_tracked = max_tracked
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, client_id: str | None, address: str) -> float | None:
+        """Seconds until a request of this client from this address may be tried again;
+        None when it may be tried now."""
+        now = time.monotonic()
+        waits = [self._wait(f"client:{client_id}", self.per_client, now)
+                 if client_id else None,
+                 self._wait(f"address:{address}", self.per_address, now)]
+        known = [w for w in waits if w is not None]
+        return max(known) if known else None
+
+    def failed(self, client_id: str | None, address: str) -> None:
+        """Counts one failed attempt against the client id and the address."""
+        now = time.monotonic()
+        if len(self._failures) >= self.max_tracked:
+            self._forget_expired(now)
+        for key in ([f"client:{client_id}"] if client_id else []) + [f"address:{address}"]:
+            self._failures.setdefault(key, deque()).append(now)
+
+    def _wait(self, key: str, limit: int, now: float) -> float | None:
+        times = self._failures.get(key)
+        if not times:
+            return None
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        if len(times) < limit:
+            return None
+        return self.window_s - (now - times[-limit])
+
+    def _forget_expired(self, now: float) -> None:
+        for key in [k for k, t in self._failures.items() if not t or now - t[-1] >= self.window_s]:
+            del self._failures[key]
+        while len(self._failures) >= self.max_tracked:  # still full: drop the oldest keys
+            del self._failures[next(iter(self._failures))]
+def not_active_message(tenant: str, status: str, reason: str | None) -> str:
+    """Why a library's tokens are refused, with the office's reason, so it knows what to do."""
+    if status == SUSPENDED:
+        why = f" by the consortium office: {reason}" if reason else " by the consortium office"
+        return (f"tenant {tenant!r} is suspended{why}. Its tokens are refused until the "
+                "office reactivates it; settle that with the office")
+    return f"tenant {tenant!r} is {status}; its tokens are refused for good"
 
 
 class _Client(ClientMixin):  # type: ignore[misc]
@@ -120,12 +191,10 @@ class _Grant(ClientCredentialsGrant):  # type: ignore[misc]
         super().validate_token_request()
         client: _Client = self.request.client
         if client.tenant is not None:
-            status = self.server.consortium.office.get_tenant(client.tenant).status
-            if status != ACTIVE:
-                raise TenantNotActiveError(
-                    description=f"tenant {client.tenant!r} is {status}; ask the consortium "
-                    "office to reactivate it"
-                )
+            tenant = self.server.consortium.office.get_tenant(client.tenant)
+            if tenant.status != ACTIVE:
+                raise TenantNotActiveError(description=not_active_message(
+                    client.tenant, tenant.status, tenant.suspension_reason))
 
 
 class _Tokens(JWTBearerTokenGenerator):  # type: ignore[misc]
@@ -133,8 +202,8 @@ class _Tokens(JWTBearerTokenGenerator):  # type: ignore[misc]
         super().__init__(issuer, alg="RS256", expires_generator=lambda _c, _g: ttl_s)
         self.key = key
 
-    def get_jwks(self) -> RSAKey:
-        return self.key
+    def get_jwks(self) -> KeySet:
+        return KeySet([self.key])  # from a key set, joserfc names the key in `kid`
 
     def get_audiences(self, client: _Client, user: Any, scope: str) -> str:
         return AUDIENCE
@@ -194,16 +263,26 @@ class _FormRequest(OAuth2Request):  # type: ignore[misc]
 class TokenService:
     """Issues access tokens to clients and turns bearer tokens back into principals."""
 
-    def __init__(self, consortium: Consortium, key: RSAKey, issuer: str, ttl_s: int) -> None:
+    def __init__(self, consortium: Consortium, keys: SigningKeys, issuer: str, ttl_s: int, *,
+                 reload: Callable[[], SigningKeys] | None = None,
+                 throttle: TokenThrottle | None = None) -> None:
         self.consortium = consortium
-        self.key = key
+        self.keys = keys
         self.issuer = issuer
+        self.ttl_s = ttl_s
+        self.throttle = throttle or TokenThrottle(5, 20, 300)
+        self._reload = reload
+        self._reloaded_at = 0.0
+        self._key_set = KeySet(list(keys.accepted))
         self._server = _Server(consortium)
         self._server.register_grant(_Grant)
-        self._server.register_token_generator("default", _Tokens(issuer, key, ttl_s))
+        self._server.register_token_generator("default", _Tokens(issuer, keys.current, ttl_s))
         # A token's signature and claims never change: each is verified once, and only its
         # expiry is checked again (revocation and tenant status are checked per request).
         self._verified: dict[str, dict[str, Any]] = {}
+        # Told (tenant, client id) of every token issued: the office lists when each
+        # client last got one.
+        self.on_issued: Callable[[str | None, str], None] | None = None
 
     def issue(
         self, form: dict[str, str], headers: Mapping[str, str]
@@ -213,12 +292,31 @@ class TokenService:
         result: tuple[int, dict[str, Any], list[tuple[str, str]]] = (
             self._server.create_token_response(request)
         )
+        client: _Client | None = getattr(request, "client", None)
+        if result[0] == 200 and client is not None and self.on_issued is not None:
+            self.on_issued(client.tenant, client.get_client_id())
         return result
 
     def jwks(self) -> dict[str, Any]:
-        """The public keys that verify our tokens."""
-        public = self.key.as_dict(private=False)
-        return {"keys": [{**public, "use": "sig", "alg": "RS256"}]}
+        """The public keys that verify our tokens (two during a key rotation)."""
+        return {"keys": [{**key.as_dict(private=False), "use": "sig", "alg": "RS256"}
+                         for key in self.keys.accepted]}
+
+    def _know_key_of(self, token: str) -> None:
+        """A token signed by a key this process has not loaded (another replica rotated):
+        read the keys again, at most once every few seconds."""
+        if self._reload is None or time.monotonic() - self._reloaded_at < KEY_RELOAD_S:
+            return
+        try:
+            header = token.split(".", maxsplit=1)[0]
+            kid = json.loads(base64.urlsafe_b64decode(header + "==")).get("kid")
+        except (ValueError, AttributeError):
+            return  # not a JWT: verification says so
+        if kid is None or any(key.kid == kid for key in self.keys.accepted):
+            return
+        self._reloaded_at = time.monotonic()
+        self.keys = self._reload()
+        self._key_set = KeySet(list(self.keys.accepted))
 
     def authenticate(self, authorization: str | None) -> Principal:
         """Verifies a bearer token and that its client and tenant may still act, right now."""
@@ -260,10 +358,14 @@ class TokenService:
         if status == "missing":
             raise AuthError(401, "UNAUTHENTICATED", "the token's tenant does not exist")
         if status is not None and status != ACTIVE:
-            raise AuthError(403, "TENANT_NOT_ACTIVE",
-                            f"tenant {tenant!r} is {status}; its tokens are refused until "
-                            "the consortium office reactivates it")
-        return Principal(client_id, tenant, frozenset(str(claims.get("scope", "")).split()))
+            raise AuthError(403, "TENANT_NOT_ACTIVE", not_active_message(
+                str(tenant), status, access.suspension_reason))
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        beyond = sorted(scopes - set(access.client.scopes))
+        if beyond:
+            raise AuthError(401, "UNAUTHENTICATED", f"the token carries scopes {beyond} its "
+                            "client no longer has; get a new token from POST /oauth/token")
+        return Principal(client_id, tenant, scopes)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         known = self._verified.get(token)
@@ -276,18 +378,37 @@ class TokenService:
         return claims
 
     def _verify(self, token: str) -> dict[str, Any]:
+        self._know_key_of(token)
         try:
-            decoded = jwt.decode(token, self.key, algorithms=["RS256"])
+            decoded = jwt.decode(token, self._key_set, algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
                 iss={"essential": True, "value": self.issuer},
                 aud={"essential": True, "value": AUDIENCE},
                 exp={"essential": True},
+                iat={"essential": True},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as error:
             raise AuthError(401, "UNAUTHENTICATED",
                             f"the access token is invalid or expired ({error}); "
                             "get a new one from POST /oauth/token") from None
-        return dict(decoded.claims)
+        claims = dict(decoded.claims)
+        self._check_lifetime(claims)
+        return claims
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A token lives at most the configured lifetime: one that claims longer (or to be
+        issued in the future) was not made by this service as configured now."""
+        try:
+            issued, expires = float(claims["iat"]), float(claims["exp"])
+        except (TypeError, ValueError):
+            raise AuthError(401, "UNAUTHENTICATED", "the access token's iat and exp must be "
+                            "numbers; get a new one from POST /oauth/token") from None
+        now = time.time()
+        if issued > now + CLOCK_SKEW_S or expires - issued > self.ttl_s + CLOCK_SKEW_S or (
+                expires > now + self.ttl_s + CLOCK_SKEW_S):
+            raise AuthError(401, "UNAUTHENTICATED", f"the access token claims to live longer "
+                            f"than this service's {self.ttl_s} s; get a new one from "
+                            "POST /oauth/token")
 
 
 def _client_id(claims: dict[str, Any]) -> str:

@@ -30,16 +30,18 @@ def problem_of(body: bytes) -> str | None:
 
 class JsonBodies:
     """Reads a JSON request's body (already bounded by the body limit), refuses it when it is
-    not UTF-8 or too deep, and hands it on otherwise."""
+    not UTF-8 or too deep, and hands it on otherwise. Only JSON documents: NDJSON uploads
+    (scans, gzipped or not) stream on untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
-        kind = content_type.lower()
-        # NDJSON (a robot's scan batch, often gzip) is checked line by line by its endpoint
-        if scope["type"] != "http" or b"json" not in kind or b"ndjson" in kind:
+        media = content_type.split(b";", 1)[0].strip().lower()
+        # One JSON document; NDJSON scan batches (gzip allowed) are read line by line.
+        if scope["type"] != "http" or not (media == b"application/json"
+                                           or media.endswith(b"+json")):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

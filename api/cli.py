@@ -1,15 +1,18 @@
-"""The `commonshelf` command: serve, demo, init, tenants, clients, projections, catalog."""
+"""The `commonshelf` command: serve, demo, init, tenants, clients, projections, relay, catalog."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import json
+import logging
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,10 +34,13 @@ from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
+from infra.kek import KeyEncryptionKeyError, load_kek
+from infra.logformat import LOG_FORMATS, json_logging
 from infra.marc import MarcFormatError
-from infra.relay import Relay
+from infra.relay import Relay, RepublishRefusedError
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
+from infra.signing import rotate_signing_key
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
@@ -88,28 +94,54 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
     print(json.dumps(payload, indent=2, ensure_ascii=False) if args.json else text)
 
 
-def _http_server(app: Any, host: str, port: int, log_level: str) -> Any:
+def _http_server(app: Any, host: str, port: int, log_level: str, *,
+                 log_config: dict[str, Any] | None = None, drain_s: float = 0) -> Any:
     """uvicorn, shutting down gracefully on SIGINT/SIGTERM and then returning to us.
 
     uvicorn re-raises the signal after its own shutdown, which would kill this process
-    before it stops the embedded servers; here the signal only asks it to exit.
+    before it stops the embedded servers; here the signal only asks it to exit. SIGTERM
+    (an orchestrator's) first drains for `drain_s`: /readyz answers 503, so load balancers
+    stop sending, while requests are still served; then uvicorn stops accepting and
+    finishes those in flight. A second signal, or SIGINT, stops at once.
     """
     import uvicorn  # noqa: PLC0415 (only serve needs it)
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
 
     class Server(uvicorn.Server):
         @contextmanager
         def capture_signals(self) -> Iterator[None]:
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, self.handle_exit)
+                signal.signal(sig, self.drain_then_exit)
             yield
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+        def drain_then_exit(self, sig: int, frame: Any) -> None:
+            draining: threading.Event = app.state.draining
+            if sig != signal.SIGTERM or drain_s <= 0 or draining.is_set():
+                self.handle_exit(sig, frame)
+                return
+            draining.set()
+            logging.getLogger("commonshelf").info(
+                "draining: /readyz answers 503 for %s s, then the server stops", drain_s)
+            timer = threading.Timer(drain_s, self.handle_exit, (sig, frame))
+            timer.daemon = True
+            timer.start()
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                 log_config=log_config or LOGGING_CONFIG,
+                                 server_header=False))
 
 
 def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None = None) -> int:
     """Runs the HTTP API until SIGINT/SIGTERM, then stops the embedded servers."""
     from api.app import create_app  # noqa: PLC0415
 
+    log_config = json_logging(args.log_level) if args.log_format == "json" else None
+    announce = _announcer(log_config is not None)
+    background_role = args.role in ("relay", "projections", "scans", "processes")
+    # The API's port is taken before anything starts or a URL is printed.
+    listening = None if background_role else listening_socket(
+        args.host, args.port, reuse_port=args.reuse_port,
+        how_to_choose=_how_to_choose_port(args))
     with running_services(args.data_dir) as services:
         relay = build_relay(services.settings) if args.role in ("all", "relay") else None
         only = [n for group in args.projections or [] for n in group.split(",") if n]
@@ -117,32 +149,58 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
                    if args.role in ("all", "projections") else [])
         scan_workers = [build_scan_worker(services)] if args.role in ("all", "scans") else []
         processes = [build_processes(services)] if args.role in ("all", "processes") else []
-        if args.role in ("relay", "projections", "scans", "processes"):
+        if listening is None:
             create_read_models(services)  # a role may read a view: none creates tables
-            return _background_only([*([relay] if relay else []), *workers, *scan_workers,
-                                     *processes], args.host, args.port)
+            return _background_only(services, [*([relay] if relay else []), *workers,
+                                               *scan_workers, *processes], args, announce)
         banner = seed(services) if seed else ""
         app = create_app(services, relay, workers, scan_workers, processes)
         _settle_garbage_collector()
-        url = f"http://{args.host}:{args.port}"
-        print(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
-              f"API docs: {url}/docs)", flush=True)
-        server = _http_server(app, args.host, args.port, args.log_level)
-        if args.reuse_port:
-            server.run(sockets=[_shared_socket(args.host, args.port)])
-        else:
-            server.run()
+        port = listening.getsockname()[1]  # --port 0: the one the system chose
+        url = f"http://{args.host}:{port}"
+        if args.metrics_port is not None:
+            announce(f"metrics at {_serve_metrics(args.metrics_host, args.metrics_port)}")
+        announce(f"{banner}CommonShelf is serving at {url}  (GraphQL: {url}/graphql, "
+                 f"API docs: {url}/docs)")
+        server = _http_server(app, args.host, port, args.log_level, log_config=log_config,
+                              drain_s=services.settings.drain_s)
+        server.run(sockets=[listening])
     return 0
 
 
-def _shared_socket(host: str, port: int) -> socket.socket:
-    """A listening socket other API processes on this host may bind too (SO_REUSEPORT):
-    the kernel spreads connections over them, one process per core."""
+def _how_to_choose_port(args: argparse.Namespace) -> str:
+    another = args.port + 1 if 0 < args.port < 65535 else 8080
+    if args.command == "demo":
+        return (f"choose another: make demo PORT={another} (or commonshelf demo "
+                f"--port {another})")
+    return f"choose another: commonshelf serve --port {another}"
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool = False,
+                     how_to_choose: str = "") -> socket.socket:
+    """The API's listening socket, bound before anything starts, so a port in use is said
+    at once (and which), not after a URL was printed. With `reuse_port`, other API
+    processes on this host may bind it too (SO_REUSEPORT): the kernel spreads connections
+    over them, one process per core."""
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"port {port} is not a TCP port (0-65535); {how_to_choose}")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                          socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise SettingsError(f"port {port} on {host} is already in use (another "
+                                f"CommonShelf, or another program); {how_to_choose}") from None
+        if error.errno == errno.EACCES:
+            raise SettingsError(f"port {port} on {host} needs privileges this user lacks; "
+                                f"{how_to_choose}") from None
+        raise SettingsError(f"cannot listen on {host}:{port} ({error.strerror}): HOST must "
+                            "be an address of this machine (127.0.0.1, 0.0.0.0, ::)") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -158,13 +216,61 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 50)
 
 
-def _background_only(runners: list[Any], host: str, port: int) -> int:
-    """Runs the relay, projection or scan workers until SIGINT/SIGTERM; HTTP serves
-    /metrics."""
-    from prometheus_client import start_http_server  # noqa: PLC0415
+def _announcer(structured: bool) -> Callable[[str], None]:
+    """How serve tells its operator what it runs: a log record when logs are JSON lines,
+    otherwise a plain line on stdout."""
+    if structured:
+        return logging.getLogger("commonshelf").info
+    return lambda text: print(text, flush=True)
 
-    server, _ = start_http_server(port, addr=host)
-    print(f"metrics at http://{host}:{server.server_port}/metrics", flush=True)
+
+class _ThreadServer:
+    """uvicorn in a thread of its own, beside the process's main work: it leaves signals to
+    the main thread (which stops the process, and with it this daemon thread)."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        import uvicorn  # noqa: PLC0415 (only serve needs it)
+
+        class Server(uvicorn.Server):
+            @contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        self.server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                            server_header=False, lifespan="off"))
+        self.host = host
+
+    def start(self) -> str:
+        """Starts listening; the base URL (with the port the system chose for port 0)."""
+        thread = threading.Thread(target=self.server.run, daemon=True, name="http-side")
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise SettingsError(f"could not listen on {self.host}: see the log above")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://{self.host}:{port}"
+
+
+def _serve_metrics(host: str, port: int) -> str:
+    """The metrics without a token, on a port of their own (127.0.0.1 unless told)."""
+    from api.rest.metrics import metrics_app  # noqa: PLC0415
+
+    return _ThreadServer(metrics_app(), host, port).start() + "/metrics"
+
+
+def _background_only(services: Services, runners: list[Any], args: argparse.Namespace,
+                     announce: Callable[[str], None]) -> int:
+    """Runs the relay, projection or scan workers until SIGINT/SIGTERM; HTTP serves
+    /healthz and /metrics (with a token of the metrics scope) on --port, and the metrics
+    without a token on --metrics-port."""
+    from api.app import create_background_app  # noqa: PLC0415
+
+    url = _ThreadServer(create_background_app(services), args.host, args.port).start()
+    announce(f"HTTP at {url} (/healthz; /metrics for a token with the metrics scope)")
+    if args.metrics_port is not None:
+        announce(f"metrics at {_serve_metrics(args.metrics_host, args.metrics_port)}")
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -172,7 +278,7 @@ def _background_only(runners: list[Any], host: str, port: int) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         names = ", ".join(_runner_name(r) for r in runners)
-        print(f"CommonShelf running: {names}", flush=True)
+        announce(f"CommonShelf running: {names}")
         await asyncio.gather(*(r.run(stop) for r in runners))
 
     asyncio.run(run())
@@ -303,6 +409,21 @@ def cmd_projections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Publishes every tenant's log again into the events stream (after it was lost)."""
+    with running_services(args.data_dir) as services:
+        relay = build_relay(services.settings)
+
+        def progress(tenant: str, published: int) -> None:
+            sys.stderr.write(f"{tenant}: {published:,} events\n")
+
+        stats = asyncio.run(relay.republish(replace=args.replace, progress=progress))
+    out = {"stream": relay.stream, "logs": len(stats.by_tenant), "events": stats.published}
+    _emit(args, out, f"{relay.stream}: {out['events']:,} events of {out['logs']} logs "
+          "published again, each log in order; the relays go on from there")
+    return 0
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     """Imports a MARC 21 or MARCXML file into a library's catalog."""
     path = Path(args.file)
@@ -322,9 +443,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     out = summary.as_json()
     text = (f"{args.tenant}: read {summary.read:,} records: {summary.created:,} created, "
             f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
-            f"{summary.skipped:,} skipped; {summary.items_added:,} items added")
+            f"{summary.skipped:,} skipped; {summary.items_added:,} items added, "
+            f"{len(summary.warnings):,} warnings")
     text += "".join(f"\n  record {e['record']} (byte {e['offset']}): {e['reason']}"
                     for e in summary.errors)
+    text += "".join(f"\n  warning: record {w['record']} (byte {w['offset']}), field "
+                    f"{w['field']} #{w['occurrence']}: {w['reason']}"
+                    for w in summary.warnings)
     _emit(args, out, text)
     return 0
 
@@ -373,6 +498,16 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Prints the GraphQL schema as SDL (what docs/schema.graphql holds)."""
+    from api.graphql.schema import sdl  # noqa: PLC0415 (strawberry, on demand)
+
+    if not args.graphql:
+        raise SettingsError("say which schema: commonshelf schema --graphql")
+    sys.stdout.write(sdl())
+    return 0
+
+
 def cmd_clients(args: argparse.Namespace) -> int:
     """Issues and revokes API clients."""
     with running_services(args.data_dir) as services:
@@ -388,6 +523,28 @@ def cmd_clients(args: argparse.Namespace) -> int:
             _emit(args, {"client_id": client.client_id, "revoked": True},
                   f"{client.client_id} revoked")
     return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Rotates the token signing key (the previous one verifies until its tokens expire)."""
+    with running_services(args.data_dir) as services:
+        settings = services.settings
+        if settings.signing_key_file is not None:
+            raise SettingsError("COMMONSHELF_SIGNING_KEY_FILE is set: that file's key signs; "
+                                "rotate it as docs/security.md says")
+        kek = load_kek(settings.kek_path, create=False)
+        kid = rotate_signing_key(services.database, kek, keep_s=settings.token_ttl_s)
+    _emit(args, {"kid": kid}, f"new signing key {kid}; restart the API processes to sign "
+          "with it (they verify with it at once)")
+    return 0
+
+
+def _keys_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`commonshelf keys rotate`."""
+    keys = sub.add_parser("keys", help="the keys that sign access tokens")
+    ksub = keys.add_subparsers(dest="action", required=True)
+    ksub.add_parser("rotate", parents=[common], help="add a new signing key; drop those "
+                    "replaced longer ago than a token lives")
 
 
 def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -411,16 +568,38 @@ def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     loc.add_argument("--engine", choices=["cython", "numpy"], default="cython")
 
 
+def _relay_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    relay = sub.add_parser("relay", help="the relay of event logs into JetStream")
+    rsub = relay.add_subparsers(dest="action", required=True)
+    republish = rsub.add_parser("republish", parents=[common],
+                                help="publish every tenant's log again into a lost stream")
+    republish.add_argument("--replace", action="store_true",
+                           help="delete a stream that holds messages (perhaps a partial log) "
+                                "and publish every log into a new one")
+
+
+def _http_options() -> argparse.ArgumentParser:
+    """The options of every command that serves HTTP."""
+    http = argparse.ArgumentParser(add_help=False)
+    http.add_argument("--host", default="127.0.0.1")
+    http.add_argument("--port", type=int, default=8000)
+    http.add_argument("--log-level", default="info")
+    http.add_argument("--metrics-port", type=int, default=None,
+                      help="also serve /metrics without a token on this port (0: any free)")
+    http.add_argument("--metrics-host", default="127.0.0.1",
+                      help="the address of --metrics-port (default 127.0.0.1: this host only)")
+    http.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                      help="text, or json: one JSON object per line on stderr")
+    return http
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default=os.environ.get("COMMONSHELF_DATA_DIR"),
                         help="embedded runtime data (default: ~/.local/share/commonshelf)")
     common.add_argument("--json", action="store_true", help="print JSON")
-    http = argparse.ArgumentParser(add_help=False)
-    http.add_argument("--host", default="127.0.0.1")
-    http.add_argument("--port", type=int, default=8000)
-    http.add_argument("--log-level", default="info")
+    http = _http_options()
 
     top = argparse.ArgumentParser(prog="commonshelf", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -457,6 +636,7 @@ def parser() -> argparse.ArgumentParser:
     psub.add_parser("status", parents=[common])
     psub.add_parser("rebuild", parents=[common]).add_argument("name")
 
+    _relay_parser(sub, common)
     catalog = sub.add_parser("catalog", help="a library's catalog")
     catsub = catalog.add_subparsers(dest="action", required=True)
     imp = catsub.add_parser("import", parents=[common],
@@ -467,6 +647,10 @@ def parser() -> argparse.ArgumentParser:
 
     _inventory_parser(sub, common)
 
+    schema = sub.add_parser("schema", help="print an API schema")
+    schema.add_argument("--graphql", action="store_true",
+                        help="the GraphQL schema as SDL (also at GET /graphql/schema.graphql)")
+
     clients = sub.add_parser("clients", help="issue and revoke API clients")
     csub = clients.add_subparsers(dest="action", required=True)
     ccreate = csub.add_parser("create", parents=[common])
@@ -475,6 +659,7 @@ def parser() -> argparse.ArgumentParser:
     ccreate.add_argument("--scope", action="append", required=True,
                          help="a scope (repeat, or give several separated by spaces)")
     csub.add_parser("revoke", parents=[common]).add_argument("client_id")
+    _keys_parser(sub, common)
     return top
 
 
@@ -488,13 +673,17 @@ def main(argv: list[str] | None = None) -> int:
         "tenants": cmd_tenants,
         "clients": cmd_clients,
         "projections": cmd_projections,
+        "relay": cmd_relay,
         "catalog": cmd_catalog,
         "inventory": cmd_inventory,
+        "keys": cmd_keys,
+        "schema": cmd_schema,
     }
     try:
         return handlers[args.command](args)
     except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
-            EmbeddedRuntimeError) as error:
+            EmbeddedRuntimeError, KeyEncryptionKeyError, RepublishRefusedError,
+            TimeoutError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

@@ -13,13 +13,15 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Request
 from psycopg.rows import tuple_row
 
-from api.auth import Principal, TokenService
+from api.auth import Principal, TokenService, TokenThrottle
 from api.graphql.limits import TenantShare
+from infra.client_usage import ClientUsage
 from infra.database import SWEEP_LOCK_KEY, Database
+from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
 from infra.settings import Settings, SettingsError
-from infra.signing import load_signing_key
+from infra.signing import load_signing_keys, stored_signing_keys
 from infra.work_queue import WorkQueue
 from projections import catalogue
 from projections.circulation.view import CirculationView
@@ -35,7 +37,7 @@ from tenants.processes.catalogue import process_managers
 from tenants.processes.runner import Commands, ProcessRunner
 from tenants.read_models import READ_MODELS
 from tenants.scans import ScanWorker
-from tenants.scope import OfficeScope, TenantScope
+from tenants.scope import OFFICE_SCHEMA, OfficeScope, TenantScope, tenant_schema
 
 V = TypeVar("V", bound=View)
 
@@ -54,6 +56,7 @@ class Services:
     pipeline: CommandPipeline
     scan_jobs: WorkQueue
     share: TenantShare
+    client_usage: ClientUsage
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="import"))
 
@@ -146,21 +149,31 @@ def build_services(settings: Settings) -> Services:
         raise ValueError("build_services needs resolved server URLs (start the runtime first)")
     database = Database(settings.database_url, settings.db_pool_size)
     database.open()
-    consortium = Consortium(database, settings.db_lock_timeout_s)
-    key = load_signing_key(database, settings.signing_key_file)
-    tokens = TokenService(consortium, key, settings.issuer, settings.token_ttl_s)
+    kek = load_kek(settings.kek_path, create=settings.kek_file is None)
+    check_kek(database, kek)
+    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek)
+    keys = load_signing_keys(database, kek, settings.signing_key_file)
+    reload = (None if settings.signing_key_file else
+              lambda: stored_signing_keys(database, kek))
+    throttle = TokenThrottle(settings.token_failures_per_client,
+                             settings.token_failures_per_address, settings.token_failure_window_s)
+    tokens = TokenService(consortium, keys, settings.issuer, settings.token_ttl_s,
+                          reload=reload, throttle=throttle)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
+    usage = ClientUsage(database)
+    tokens.on_issued = lambda tenant, client_id: usage.token_issued(
+        OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
     share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
                         burst=2 * settings.tenant_rate)
     return Services(settings, database, Nats(settings.nats_url), consortium, tokens, watch,
-                    pipeline, scan_queue(settings), share)
+                    pipeline, scan_queue(settings), share, usage)
 
 
 def scan_queue(settings: Settings) -> WorkQueue:
     """The work queue of scan jobs."""
     return WorkQueue(str(settings.nats_url), settings.scans_stream, settings.scans_subject,
-                     "scan_workers", settings.scan_ack_wait_s)
+                     "scan_workers", settings.scan_ack_wait_s, replicas=settings.nats_replicas)
 
 
 def build_scan_worker(services: Services) -> ScanWorker:
@@ -173,7 +186,8 @@ def build_relay(settings: Settings) -> Relay:
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
-                 stream=settings.events_stream, subject_prefix=settings.nats_prefix)
+                 stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                 replicas=settings.nats_replicas)
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
@@ -188,7 +202,8 @@ def build_workers(settings: Settings, only: list[str] | None = None) -> list[Pro
               if not only or name in only]
     # One consumer for all of them: each event fetched, parsed and acked once per process.
     return [ProjectionWorker(chosen, settings.database_url, settings.nats_url,
-                             stream=settings.events_stream, subject_prefix=settings.nats_prefix)]
+                             stream=settings.events_stream, subject_prefix=settings.nats_prefix,
+                             replicas=settings.nats_replicas)]
 
 
 def build_processes(services: Services) -> ProcessRunner:
@@ -196,7 +211,7 @@ def build_processes(services: Services) -> ProcessRunner:
     settings = services.settings
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
-    managers = process_managers(Commands(services.consortium))
+    managers = process_managers(Commands(services.consortium, services.pipeline))
 
     async def sweep(stop: asyncio.Event) -> None:
         await sweep_pickups(services.desk, services.reads,
@@ -204,7 +219,7 @@ def build_processes(services: Services) -> ProcessRunner:
 
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
                          stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                         timers=[sweep])
+                         replicas=settings.nats_replicas, timers=[sweep])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

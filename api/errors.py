@@ -52,6 +52,7 @@ from domain.sharing.errors import (
 )
 from tenants.errors import (
     ClientNotFoundError,
+    ClientRevokedError,
     ClientScopeInvalidError,
     IdempotencyKeyInvalidError,
     IdempotencyKeyReusedError,
@@ -71,6 +72,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     TenantStatusError: (409, "CONFLICT"),
     TenantNotFoundError: (404, "NOT_FOUND"),
     ClientNotFoundError: (404, "NOT_FOUND"),
+    ClientRevokedError: (409, "CONFLICT"),
     RecordNotFoundError: (404, "NOT_FOUND"),
     ItemNotFoundError: (404, "NOT_FOUND"),
     RecordFieldInvalidError: (422, "INVALID_INPUT"),
@@ -157,6 +159,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
         code = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-                409: "CONFLICT", 413: "TOO_LARGE", 415: "UNSUPPORTED_FORMAT"}.get(
+                409: "CONFLICT", 413: "TOO_LARGE", 415: "UNSUPPORTED_FORMAT",
+                422: "INVALID_INPUT"}.get(
             error.status_code, "HTTP_ERROR")
         return JSONResponse(_body(code, str(error.detail)), error.status_code)

@@ -31,7 +31,7 @@ from psycopg import Cursor, sql
 
 from infra.database import DDL_LOCK_KEY
 from infra.metrics import EVENTS_APPLIED, EVENTS_DEFERRED, EVENTS_FAILED
-from infra.nats import log_error
+from infra.nats import connect, log_error
 from infra.relay import ensure_events_stream
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class Follower(Generic[T]):
     def __init__(
         self, group: Group[T], tracking: Tracking, database_url: str, nats_url: str, *,
         stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
-        ack_wait_s: float = 10, failure_delay_s: float = 5,
+        ack_wait_s: float = 10, failure_delay_s: float = 5, replicas: int = 1,
     ) -> None:
         self.group = group
         self.tracking = tracking
@@ -207,6 +207,7 @@ class Follower(Generic[T]):
         # A batch a dead process held comes back after ack_wait; batches take milliseconds.
         self.ack_wait_s = ack_wait_s
         self.failure_delay_s = failure_delay_s
+        self.replicas = replicas  # of the events stream, should this follower create it
         self.stats = FollowerStats()
 
     @property
@@ -244,11 +245,12 @@ class Follower(Generic[T]):
                     await asyncio.wait_for(stop.wait(), 1)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
-                                error_cb=log_error)
+        nc = await connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
+                           error_cb=log_error)
         try:
             js = nc.jetstream()
-            await ensure_events_stream(js, self.stream, self.subject_prefix)
+            await ensure_events_stream(js, self.stream, self.subject_prefix,
+                                       replicas=self.replicas)
             sub = await js.pull_subscribe(
                 f"{self.subject_prefix}.>", durable=self.group.durable, stream=self.stream,
                 config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,

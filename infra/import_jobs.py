@@ -9,7 +9,8 @@ beating is reported "interrupted", with what to do, instead of running forever.
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, LiteralString
 from uuid import UUID, uuid4
 
 from psycopg import sql
@@ -99,20 +100,38 @@ class ImportJobs:
         """A job of the tenant, or None; "interrupted" when its process has stopped."""
         table = self._table(schema)  # before the connection: it may need one
         with self.database.connection() as conn:
-            row = conn.execute(sql.SQL(
-                "SELECT j.id, j.status, j.format, j.bytes_total, j.bytes_read, j.summary, "
-                "j.error, j.started_at, j.updated_at, j.owner IS NOT NULL AND "
-                "coalesce(p.seen_at < now() - make_interval(secs => %s), true) AS gone "
-                "FROM {} AS j LEFT JOIN {} AS p ON p.owner = j.owner WHERE j.id = %s"
-            ).format(table, PROCESSES), (GONE_AFTER_S, job_id)).fetchone()
-        if row is None:
-            return None
-        job = dict(row)
-        if job.pop("gone") and job["status"] == RUNNING:
-            job["status"] = INTERRUPTED
-            job["error"] = (
-                f"the import stopped after {job['bytes_read']:,} of {job['bytes_total']:,} "
-                "bytes: the service process running it ended. The records of the batches "
-                "before that are imported; upload the file again to finish (records already "
-                "imported are recognized and left as they are)")
-        return job
+            row = conn.execute(sql.SQL(_SELECT + "WHERE j.id = %s").format(table, PROCESSES),
+                               (GONE_AFTER_S, job_id)).fetchone()
+        return None if row is None else _as_seen(dict(row))
+
+    def list(self, schema: str, limit: int,
+             before: tuple[datetime, UUID] | None = None) -> list[dict[str, Any]]:
+        """The tenant's jobs, newest first: `limit` of them, started before `before`
+        (started_at, id: the last one of the previous page)."""
+        table = self._table(schema)  # before the connection: it may need one
+        where = sql.SQL("WHERE (j.started_at, j.id) < (%s, %s) " if before else "")
+        with self.database.connection() as conn:
+            rows = conn.execute(
+                sql.SQL(_SELECT).format(table, PROCESSES) + where + sql.SQL(
+                    "ORDER BY j.started_at DESC, j.id DESC LIMIT %s"),
+                (GONE_AFTER_S, *(before or ()), limit)).fetchall()
+        return [_as_seen(dict(row)) for row in rows]
+
+
+_SELECT: LiteralString = (
+    "SELECT j.id, j.client_id, j.status, j.format, j.bytes_total, j.bytes_read, j.summary, "
+    "j.error, j.started_at, j.updated_at, j.owner IS NOT NULL AND "
+    "coalesce(p.seen_at < now() - make_interval(secs => %s), true) AS gone "
+    "FROM {} AS j LEFT JOIN {} AS p ON p.owner = j.owner ")
+
+
+def _as_seen(job: dict[str, Any]) -> dict[str, Any]:
+    """A job row as reported: "interrupted" when its process has stopped beating."""
+    if job.pop("gone") and job["status"] == RUNNING:
+        job["status"] = INTERRUPTED
+        job["error"] = (
+            f"the import stopped after {job['bytes_read']:,} of {job['bytes_total']:,} "
+            "bytes: the service process running it ended. The records of the batches "
+            "before that are imported; upload the file again to finish (records already "
+            "imported are recognized and left as they are)")
+    return job

@@ -16,6 +16,7 @@ import xml.parsers.expat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, NamedTuple
+from xml.etree import ElementTree
 
 import pymarc
 from pymarc.marc8 import marc8_to_unicode
@@ -162,19 +163,34 @@ def decode_iso2709(raw: bytes) -> tuple[str, list[MarcField]]:
         raise _RecordError("leader: not ASCII (bytes 0-23)") from None
     if not leader[12:17].isdigit():
         raise _RecordError(f"leader/12-16: base address {leader[12:17]!r} is not a number")
-    base = int(leader[12:17])
-    if base < 25 or base > len(raw) or raw[base - 1:base] != FIELD_END:
-        raise _RecordError(f"leader/12-16: base address {base} does not end the directory")
+    base = _base_address(raw, int(leader[12:17]))
     directory = raw[24:base - 1]
-    if len(directory) % 12:
-        raise _RecordError(f"directory: {len(directory)} bytes is not a whole number of "
-                           "12-byte entries")
     entries = [directory[i:i + 12] for i in range(0, len(directory), 12)]
     chunks = _field_chunks(entries, raw[base:])
     utf8 = leader[9] == "a"
     fields = [_field(entry[:3].decode("ascii", "replace"), chunk, utf8)
               for entry, chunk in zip(entries, chunks, strict=True)]
     return leader, fields
+
+
+def _base_address(raw: bytes, stated: int) -> int:
+    """Where the fields begin: as leader/12-16 states, or, when that does not end the
+    directory (some systems write a wrong one), right after the directory's terminator, the
+    first 0x1E, when what lies before it is a whole number of 12-byte entries."""
+    if 25 <= stated <= len(raw) and raw[stated - 1:stated] == FIELD_END \
+            and (stated - 25) % 12 == 0:
+        return stated
+    found = raw.find(FIELD_END, 24) + 1
+    if found == 0:
+        raise _RecordError("directory: no field terminator 0x1E ends it")
+    if (found - 25) % 12:
+        if found == stated:
+            raise _RecordError(f"directory: {found - 25} bytes is not a whole number of "
+                               "12-byte entries")
+        raise _RecordError(f"leader/12-16: base address {stated} does not end the "
+                           f"directory, and the first field terminator (byte {found - 1}) "
+                           "does not end a whole number of 12-byte entries")
+    return found
 
 
 def _field_chunks(entries: list[bytes], data: bytes) -> list[bytes]:
@@ -344,15 +360,26 @@ def _read_marcxml(head: bytes, stream: IO[bytes]) -> Iterator[MarcRead]:
 
 
 def to_marcxml(original_format: str, original: str) -> str:
-    """A record kept as imported, as MARCXML (ISO 2709 originals are converted)."""
+    """A record kept as imported, as MARCXML: ISO 2709 originals are converted, and MARCXML
+    ones kept by earlier versions (numeric character references, the source's leader/09)
+    written anew the same way."""
     if original_format == MARCXML:
-        return original
+        leader_at = original.find("<leader>") + len("<leader>")
+        if "&#" not in original and original[leader_at + 9:leader_at + 10] == "a":
+            return original
+        parsed = pymarc.parse_xml_to_array(io.StringIO(original))
+        return _xml(parsed[0]) if parsed else original
     return _xml(to_pymarc(*decode_iso2709(base64.b64decode(original))))
 
 
 def _xml(record: pymarc.Record) -> str:
-    xml_bytes: bytes = pymarc.record_to_xml(record, namespace=True)
-    return xml_bytes.decode("utf-8")
+    """The record as MARCXML text: characters as themselves (not numeric references), and
+    leader/09 `a`, since XML text is Unicode whatever the source's encoding was."""
+    node = pymarc.record_to_xml_node(record, namespace=True)
+    leader = node.find("leader")
+    if leader is not None and leader.text is not None and len(leader.text) > 9:
+        leader.text = leader.text[:9] + "a" + leader.text[10:]
+    return ElementTree.tostring(node, encoding="unicode")
 
 
 

@@ -17,17 +17,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import nats
 import psycopg
-from nats.js.api import StreamConfig
+from nats.js.api import PubAck, StreamConfig
 from nats.js.errors import NotFoundError
 from psycopg import sql
 
 from infra.eventstore import EVENTS_CHANNEL
 from infra.metrics import EVENTS_RELAYED
-from infra.nats import log_error
+from infra.nats import connect, ensure_replicated, log_error
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +46,16 @@ class RelayStats:
 
 
 async def ensure_events_stream(js: nats.js.JetStreamContext, stream: str, prefix: str,
-                               duplicate_window_s: float = 3600) -> None:
-    """The events stream, created by whichever of relay and workers comes first."""
-    try:
-        await js.stream_info(stream)
-    except NotFoundError:
-        with contextlib.suppress(nats.js.errors.BadRequestError):  # the other one won
-            await js.add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"],
-                                             duplicate_window=duplicate_window_s))
+                               duplicate_window_s: float = 3600, replicas: int = 1) -> None:
+    """The events stream, created by whichever of relay and workers comes first, with the
+    configured number of replicas (a stream found with another number is changed to it)."""
+    await ensure_replicated(js, StreamConfig(name=stream, subjects=[f"{prefix}.>"],
+                                             duplicate_window=duplicate_window_s,
+                                             num_replicas=replicas))
+
+
+class RepublishRefusedError(RuntimeError):
+    """The events stream holds messages, and republishing into it was not asked to replace it."""
 
 
 def subject_for(tenant: str, topic: str, prefix: str = "cs") -> str:
@@ -78,6 +80,8 @@ class Relay:
         idle_s: float = 0.5,
         sweep_s: float = 1.0,
         duplicate_window_s: float = 3600,
+        replicas: int = 1,
+        ack_timeout_s: float = 10,
     ) -> None:
         self.database_url = database_url
         self.nats_url = nats_url
@@ -88,9 +92,12 @@ class Relay:
         self.idle_s = idle_s
         self.sweep_s = sweep_s
         self.duplicate_window_s = duplicate_window_s
+        self.replicas = replicas
+        self.ack_timeout_s = ack_timeout_s
         self.stats = RelayStats()
         self.leading = asyncio.Event()
         self._wake = asyncio.Event()
+        self._nats_lost = asyncio.Event()  # the connection dropped: pending acks never come
         self._dirty: set[str] = set()  # schemas notified since the last pass
         self._sweep_asked = False  # a notification without a schema: read every log
 
@@ -101,7 +108,8 @@ class Relay:
                 await self._lead_and_relay(stop)
             except (OSError, psycopg.OperationalError, nats.errors.Error) as error:
                 self.leading.clear()
-                log.warning("relay interrupted (%s); retrying in 1 s", error)
+                log.warning("relay interrupted (%s); retrying in 1 s",
+                            str(error) or type(error).__name__)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1)
 
@@ -120,8 +128,10 @@ class Relay:
             if stop.is_set():
                 return
             await self._prepare(conn)
-            nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
-                                    allow_reconnect=False, error_cb=log_error)
+            self._nats_lost.clear()
+            nc = await connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
+                               allow_reconnect=False, error_cb=log_error,
+                               disconnected_cb=self._on_nats_lost, closed_cb=self._on_nats_lost)
             listening = asyncio.create_task(self._listen())
             try:
                 js = nc.jetstream()
@@ -155,6 +165,97 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listening
                 await nc.close()
+
+    async def republish(self, *, replace: bool = False, wait_s: float = 30,
+                        progress: Callable[[str, int], None] | None = None) -> RelayStats:
+        """Publishes every log again from its start, in order, into the events stream: after
+        the stream was lost, JetStream's copy is rebuilt from the event stores.
+
+        It leads while it works: it takes the relay lock, ending the session of an active
+        relay that holds it (the relays wait, then resume from the positions it records), so
+        no other publisher interleaves a tenant's events. A stream that holds messages may
+        be a partial log (a relay refills a lost stream with new events at once): `replace`
+        deletes it first; otherwise RepublishRefusedError. `progress(tenant, published)`
+        follows each log."""
+        nc = await connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
+                           error_cb=log_error)
+        try:
+            js = nc.jetstream()
+            await self._refuse_partial_stream(js, replace)
+            async with await psycopg.AsyncConnection.connect(
+                self.database_url, autocommit=True
+            ) as conn:
+                await self._take_lead(conn, wait_s)
+                await self._refuse_partial_stream(js, replace)  # a relay may have just filled it
+                await self._prepare(conn)
+                if replace:  # only now: the relay that held the lock would refill it
+                    with contextlib.suppress(NotFoundError):
+                        await js.delete_stream(self.stream)
+                await self._ensure_stream(js)
+                await conn.execute("DELETE FROM relay.positions")
+                for schema in await self._schemas(conn):
+                    before = self.stats.published
+                    with contextlib.suppress(psycopg.errors.UndefinedTable):  # dropped since
+                        while await self._relay_schema(conn, js, schema) == self.batch:
+                            pass
+                    if progress is not None:
+                        progress(self.tenant_of(schema), self.stats.published - before)
+        finally:
+            await nc.close()
+        return self.stats
+
+    async def _take_lead(self, conn: psycopg.AsyncConnection[tuple[object, ...]],
+                         wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
+        while True:
+            row = await (await conn.execute(
+                "SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK_KEY,))).fetchone()
+            if row and row[0]:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the relay lock was not free within {wait_s} s")
+            # The active relay's lock session ends; its retry waits a second, the standbys
+            # poll each second: this try comes first.
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND classid = 0 AND objid = %s AND granted AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (RELAY_LOCK_KEY,))
+            await asyncio.sleep(0.05)
+
+    async def _refuse_partial_stream(self, js: nats.js.JetStreamContext, replace: bool) -> None:
+        try:
+            info = await js.stream_info(self.stream)
+        except NotFoundError:
+            return
+        if info.state.messages and not replace:
+            raise RepublishRefusedError(
+                f"stream {self.stream} holds {info.state.messages} messages, perhaps a partial "
+                "log; republish --replace deletes it and publishes every log again")
+
+    async def _on_nats_lost(self) -> None:
+        self._nats_lost.set()
+
+    async def _acked(self, acks: list[asyncio.Future[PubAck]]) -> None:
+        """Waits for every ack. Those of a connection that dropped (its server died), or sent
+        to a cluster node that died as the stream's leader, never come: the wait ends when
+        the connection drops or after `ack_timeout_s` (the batch is retried; JetStream drops
+        what it already has by message id)."""
+        all_acked: asyncio.Future[Any] = asyncio.gather(*acks)
+        lost: asyncio.Future[Any] = asyncio.ensure_future(self._nats_lost.wait())
+        try:
+            await asyncio.wait([all_acked, lost], timeout=self.ack_timeout_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if not all_acked.done():
+            all_acked.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await all_acked
+            if self._nats_lost.is_set():
+                raise ConnectionError("NATS connection lost before the batch was acknowledged")
+            raise TimeoutError(f"no acknowledgement within {self.ack_timeout_s} s")
+        all_acked.result()
 
     async def _listen(self) -> None:
         """Wakes the relay as soon as any event store commits (polling stays the fallback)."""
@@ -193,7 +294,7 @@ class Relay:
 
     async def _ensure_stream(self, js: nats.js.JetStreamContext) -> None:
         await ensure_events_stream(js, self.stream, self.subject_prefix,
-                                   self.duplicate_window_s)
+                                   self.duplicate_window_s, self.replicas)
 
     async def _schemas(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
         rows = await (await conn.execute(
@@ -238,8 +339,7 @@ class Relay:
             previous = cast(int, notification_id)
             acks.append(await js.publish_async(subject, cast(bytes, state), stream=self.stream,
                                                headers=headers))
-        # Bounded: acks of a connection that dropped would never come (TimeoutError retries).
-        await asyncio.wait_for(asyncio.gather(*acks), 30)
+        await self._acked(acks)
         last = int(rows[-1][0])  # type: ignore[call-overload]
         await conn.execute(
             "INSERT INTO relay.positions (log, position) VALUES (%s, %s) "

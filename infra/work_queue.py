@@ -14,9 +14,9 @@ import nats
 import psycopg
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
-from nats.js.errors import FetchTimeoutError, NotFoundError
+from nats.js.errors import FetchTimeoutError
 
-from infra.nats import log_error
+from infra.nats import connect, ensure_replicated, log_error
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +29,20 @@ class WorkQueue:
     """One work queue: its stream, its subject, its durable consumer."""
 
     def __init__(self, nats_url: str, stream: str, subject: str, durable: str,
-                 ack_wait_s: float) -> None:
+                 ack_wait_s: float, *, replicas: int = 1) -> None:
         self.nats_url = nats_url
         self.stream = stream
         self.subject = subject
         self.durable = durable
         self.ack_wait_s = ack_wait_s
+        self.replicas = replicas  # of the queue's stream (3 on a 3-node cluster)
 
     async def ensure_stream(self, js: Any) -> None:
-        """The queue's stream (work-queue retention: an acked job is gone)."""
-        try:
-            await js.stream_info(self.stream)
-        except NotFoundError:
-            await js.add_stream(StreamConfig(name=self.stream, subjects=[self.subject],
-                                             retention=RetentionPolicy.WORK_QUEUE))
+        """The queue's stream (work-queue retention: an acked job is gone), with the
+        configured replicas."""
+        await ensure_replicated(js, StreamConfig(name=self.stream, subjects=[self.subject],
+                                                 retention=RetentionPolicy.WORK_QUEUE,
+                                                 num_replicas=self.replicas))
 
     async def publish(self, client: Client | None, job: dict[str, Any], job_id: str) -> None:
         """Queues a job once: the same id again within the stream's window is dropped."""
@@ -68,8 +68,8 @@ class WorkQueue:
 
     async def _consume(self, stop: asyncio.Event, work: Callable[[dict[str, Any]], None],
                        failed: Callable[[dict[str, Any]], None]) -> None:
-        nc = await nats.connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
-                                error_cb=log_error)
+        nc = await connect(self.nats_url, connect_timeout=2, allow_reconnect=False,
+                           error_cb=log_error)
         try:
             js = nc.jetstream()
             await self.ensure_stream(js)

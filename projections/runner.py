@@ -50,7 +50,7 @@ class ProjectionWorker:
     def __init__(
         self, projections: Projection | list[Projection], database_url: str, nats_url: str,
         *, stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
-        ack_wait_s: float = 10, failure_delay_s: float = 5,
+        ack_wait_s: float = 10, failure_delay_s: float = 5, replicas: int = 1,
     ) -> None:
         chosen = projections if isinstance(projections, list) else [projections]
         self.projections = sorted(chosen, key=lambda p: p.name)
@@ -58,7 +58,7 @@ class ProjectionWorker:
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
             subject_prefix=subject_prefix, batch=batch, ack_wait_s=ack_wait_s,
-            failure_delay_s=failure_delay_s)
+            failure_delay_s=failure_delay_s, replicas=replicas)
 
     @property
     def stats(self) -> FollowerStats:

@@ -21,11 +21,13 @@ ACCESS_CHANNEL = "commonshelf_access"
 
 @dataclass(frozen=True)
 class Access:
-    """A client, its tenant (None for the office) and that tenant's status (None: office)."""
+    """A client, its tenant (None for the office) and that tenant's status (None: office),
+    with the reason the office gave when it suspended the tenant."""
 
     tenant: str | None
     client: ApiClient
     tenant_status: str | None
+    suspension_reason: str | None = None
 
 
 class AccessCache:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from domain.shared.clock import Clock, utc_now
 from tenants.client import ApiClient, hash_secret
@@ -60,6 +62,14 @@ class ConsortiumOffice(Application[UUID]):
         tenant = self.get_tenant(slug)
         tenant.reactivate(self.clock())
         self.save(tenant)
+        return tenant
+
+    def change_tenant_details(self, slug: str, *, name: str | None = None,
+                              isil: str | None = None, remove_isil: bool = False) -> Tenant:
+        """Renames a tenant or changes its ISIL; recorded only when something changes."""
+        tenant = self.get_tenant(slug)
+        if tenant.change_details(self.clock(), name=name, isil=isil, remove_isil=remove_isil):
+            self.save(tenant)
         return tenant
 
     def archive_tenant(self, slug: str) -> Tenant:
@@ -114,6 +124,32 @@ class ClientRegistry(Application[UUID]):
         except AggregateNotFoundError:
             raise ClientNotFoundError(f"no API client {client_id!r}") from None
         return client
+
+    def list_clients(self) -> list[ApiClient]:
+        """Every client this registry issued (revoked ones too), oldest first, folded from
+        the client events of the store (its other events are not read)."""
+        topics = [get_topic(cls) for cls in (ApiClient.Created, ApiClient.Revoked,
+                                             ApiClient.SecretRotated)]
+        clients: dict[UUID, ApiClient] = {}
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=500, topics=topics)
+            for notification in page:
+                domain_event = self.mapper.to_domain_event(notification)
+                if isinstance(domain_event, ApiClient.Event):
+                    current = clients.get(domain_event.originator_id)
+                    clients[domain_event.originator_id] = domain_event.mutate(current)  # type: ignore[assignment]
+            if len(page) < 500:
+                return sorted(clients.values(), key=lambda c: (c.created_at, c.client_id))
+            start = page[-1].id + 1
+
+    def rotate_secret(self, client_id: str, grace: timedelta) -> tuple[ApiClient, str]:
+        """A new secret for the client, returned once; the old one works for `grace`."""
+        client = self.get_client(client_id)
+        secret = secrets.token_urlsafe(32)
+        client.rotate_secret(hash_secret(secret), grace, self.clock())
+        self.save(client)
+        return client, secret
 
     def revoke_client(self, client_id: str) -> ApiClient:
         """Revokes a client: it can get no new token, and its tokens are refused."""

@@ -86,6 +86,14 @@ class CommandPipeline:
             await self._seen(scope, command.views, appended)
         return answer
 
+    def execute_here(self, scope: Scoped, key: str,
+                     command: Command[R]) -> tuple[dict[str, Any], bool]:
+        """Runs the command in this thread, once per key, without waiting for read models:
+        a process manager's reaction, already off the event loop, keyed by its source
+        event. Its answer, and whether this call recorded it (False: a first run had)."""
+        answer, appended = self._once(scope, check_key(key), command)
+        return answer, bool(appended)
+
     async def run_in_thread(self, work: Callable[[], R]) -> R:
         """Runs blocking work off the event loop, at most `concurrency` at once: more would
         queue on the pool while their threads fight over the GIL, and a thread holding a

@@ -12,6 +12,7 @@ from typing import Any
 from domain.shared.text import text_problem
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
+from infra.kek import KeyEncryptionKey
 from infra.listener import ChannelListener, announce
 from tenants.access import ACCESS_CHANNEL, Access, AccessCache
 from tenants.applications import ClientRegistry, ConsortiumOffice
@@ -48,13 +49,13 @@ class Consortium:
     """Tenancy use cases that span the office and the tenants' own stores."""
 
     def __init__(self, database: Database, lock_timeout_s: int = 5, max_scopes: int = 256,
-                 access_ttl_s: float = 5.0) -> None:
+                 access_ttl_s: float = 5.0, *, kek: KeyEncryptionKey | None = None) -> None:
         self.database = database
         self.lock_timeout_s = lock_timeout_s
         self.max_scopes = max_scopes
         self._scopes: OrderedDict[str, TenantScope] = OrderedDict()
         self._scopes_lock = threading.Lock()
-        self.stores = Stores.of(database)
+        self.stores = Stores.of(database, kek)  # no KEK: no patron keys (see infra.kek)
         self.bootstrap()
         office_env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.office = ConsortiumOffice(env=office_env)
@@ -187,10 +188,10 @@ class Consortium:
         if tenant is None:
             return Access(None, client, None)
         try:
-            status = self.office.get_tenant(tenant).status
+            found = self.office.get_tenant(tenant)
         except TenantNotFoundError:
-            status = "missing"
-        return Access(tenant, client, status)
+            return Access(tenant, client, "missing")
+        return Access(tenant, client, found.status, found.suspension_reason)
 
     def _announce(self, what: str) -> None:
         self.accesses.changed(what)  # this process at once; the others when they hear it

@@ -43,3 +43,7 @@ class IdempotencyKeyReusedError(TenancyError):
 
 class IdempotencyKeyInvalidError(TenancyError):
     """An idempotency key that cannot be kept (empty, too long, control characters)."""
+
+
+class ClientRevokedError(TenancyError):
+    """The client is revoked: nothing more can change it."""

@@ -18,7 +18,7 @@ from typing import IO, Any
 from uuid import UUID
 
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
-from domain.catalog.holdings import holdings
+from domain.catalog.holdings import HoldingsField, holdings
 from domain.shared.description import describe
 from infra.import_jobs import HEARTBEAT_S, ImportJobs
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
@@ -32,7 +32,8 @@ MAX_ERRORS = 1000  # listed; every skipped record is still counted
 
 @dataclass
 class ImportSummary:
-    """What an import did; `errors` names each record skipped or item not added."""
+    """What an import did; `errors` names each record skipped, `warnings` each item of an
+    imported record that was not added (its record, offset, and which holdings field)."""
 
     read: int = 0
     created: int = 0
@@ -41,6 +42,7 @@ class ImportSummary:
     skipped: int = 0
     items_added: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The summary as the CLI and the REST API print it."""
@@ -59,7 +61,7 @@ class MarcImport:
         self.progress = progress
         self.batch = batch
         self.summary = ImportSummary()
-        self._pending: list[tuple[MarcRead, ImportEntry]] = []
+        self._pending: list[tuple[MarcRead, list[HoldingsField], ImportEntry]] = []
 
     def run(self, stream: IO[bytes], fmt: str = "auto") -> ImportSummary:
         """Reads and imports every record; MarcFormatError if the file is not MARC at all."""
@@ -78,6 +80,12 @@ class MarcImport:
             self.summary.errors.append({"record": read.number, "offset": read.offset,
                                         "reason": reason})
 
+    def _warn(self, read: MarcRead, source: HoldingsField, reason: str) -> None:
+        if len(self.summary.warnings) < MAX_ERRORS:
+            self.summary.warnings.append({"record": read.number, "offset": read.offset,
+                                          "field": source.tag,
+                                          "occurrence": source.occurrence, "reason": reason})
+
     def _skip(self, read: MarcRead, reason: str) -> None:
         self.summary.skipped += 1
         self._note(read, reason)
@@ -92,19 +100,19 @@ class MarcImport:
             return
         items, problems = holdings(read.fields)
         for problem in problems:
-            self._note(read, problem)
-        self._pending.append((read, ImportEntry(description, read.original_format,
-                                                read.original, items)))
+            self._warn(read, problem.field, problem.reason)
+        self._pending.append((read, [source for source, _ in items], ImportEntry(
+            description, read.original_format, read.original, [item for _, item in items])))
 
     def _flush(self, offset: int) -> None:
         if self._pending:
-            outcomes = self.catalog.import_records([entry for _, entry in self._pending])
+            outcomes = self.catalog.import_records([entry for _, _, entry in self._pending])
             counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
-            for (read, _), outcome in zip(self._pending, outcomes, strict=True):
+            for (read, sources, _), outcome in zip(self._pending, outcomes, strict=True):
                 counts[outcome.status] += 1
                 self.summary.items_added += outcome.items_added
                 for problem in outcome.item_problems:
-                    self._note(read, problem)
+                    self._warn(read, sources[problem.item], problem.reason)
             self.summary.created += counts[CREATED]
             self.summary.updated += counts[UPDATED]
             self.summary.unchanged += counts[UNCHANGED]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from infra.database import Database
 from infra.eventstore import application_env
 from infra.idempotency import IdempotencyStore, Receipt
 from infra.import_jobs import ImportJobs
+from infra.kek import KeyEncryptionKey
 from infra.vault import PatronKey, PatronVault
 from tenants.applications import ClientRegistry
 
@@ -45,9 +47,9 @@ class Stores:
     import_jobs: ImportJobs
 
     @classmethod
-    def of(cls, database: Database) -> Stores:
-        """The stores of a database."""
-        return cls(IdempotencyStore(database), PatronVault(database), Blobs(database),
+    def of(cls, database: Database, kek: KeyEncryptionKey | None = None) -> Stores:
+        """The stores of a database (patron keys need the key-encryption key)."""
+        return cls(IdempotencyStore(database), PatronVault(database, kek), Blobs(database),
                    ImportJobs(database))
 
 
@@ -140,6 +142,11 @@ class TenantImportJobs:
     def get(self, job_id: uuid.UUID) -> dict[str, Any] | None:
         """A job of the tenant, or None."""
         return self._jobs.get(self._schema, job_id)
+
+    def list(self, limit: int, before: tuple[datetime, uuid.UUID] | None = None
+             ) -> list[dict[str, Any]]:
+        """The tenant's jobs, newest first, started before `before` (a page's last)."""
+        return self._jobs.list(self._schema, limit, before)
 
 
 class TenantScope:

@@ -73,6 +73,15 @@ class Tenant(Aggregate):
     class Archived(Aggregate.Event):
         archived_at: datetime
 
+    class DetailsChanged(Aggregate.Event):
+        """What the office changed: only the fields that changed are not None (an ISIL
+        removed is `isil_removed`)."""
+
+        name: str | None
+        isil: str | None
+        isil_removed: bool
+        changed_at: datetime
+
     @event(Registered)
     def __init__(self, slug: str, name: str, isil: str | None, registered_at: datetime) -> None:
         self.slug = slug
@@ -133,3 +142,34 @@ class Tenant(Aggregate):
     def _archive(self, archived_at: datetime) -> None:
         self.status = ARCHIVED
         self.changed_at = archived_at
+
+    def change_details(self, at: datetime, *, name: str | None = None,
+                       isil: str | None = None, remove_isil: bool = False) -> bool:
+        """Renames the library or changes its ISIL (not once archived); False when nothing
+        changes."""
+        if self.status == ARCHIVED:
+            raise TenantStatusError(f"tenant {self.slug!r} is archived; its details are final")
+        if name is None and isil is None and not remove_isil:
+            raise TenantFieldInvalidError("give name or isil (or isil null to remove it)")
+        if isil is not None and remove_isil:
+            raise TenantFieldInvalidError("isil: give an ISIL or remove it, not both")
+        new_name = check_name(name) if name is not None else None
+        new_isil = check_isil(isil)
+        changed_name = new_name if new_name not in (None, self.name) else None
+        changed_isil = new_isil if new_isil not in (None, self.isil) else None
+        isil_removed = remove_isil and self.isil is not None
+        if changed_name is None and changed_isil is None and not isil_removed:
+            return False
+        self._change_details(changed_name, changed_isil, isil_removed, at)
+        return True
+
+    @event(DetailsChanged)
+    def _change_details(self, name: str | None, isil: str | None, isil_removed: bool,
+                        changed_at: datetime) -> None:
+        if name is not None:
+            self.name = name
+        if isil is not None:
+            self.isil = isil
+        if isil_removed:
+            self.isil = None
+        self.changed_at = changed_at

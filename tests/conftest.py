@@ -12,10 +12,23 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra.embedded import EmbeddedRuntime
+from infra.kek import load_kek
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def kek_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One key-encryption key for every process of the run (they share one database), also
+    handed to the processes the tests start (COMMONSHELF_KEK_FILE)."""
+    path = tmp_path_factory.mktemp("kek") / "kek"
+    load_kek(path, create=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COMMONSHELF_KEK_FILE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory,
+            kek_file: Path) -> Iterator[tuple[str, str]]:
     """A fresh database of this run's own (dropped afterwards) and a NATS URL."""
     base_url = os.environ.get("DATABASE_URL")
     nats_url = os.environ.get("NATS_URL")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 
 import strawberry
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext, Info
+from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import status_and_code
 from api.graphql.catalog.mutations import CatalogMutations
@@ -46,6 +48,15 @@ class Viewer:
     scopes: list[str]
 
 
+_LEADING_FIELD = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?=[:\s.]|$)")
+
+
+def as_client_field(message: str) -> str:
+    """A domain error names the field it refuses first, in Python's spelling
+    (`loan_days: ...`); GraphQL clients sent it in theirs (`loanDays`)."""
+    return _LEADING_FIELD.sub(lambda m: to_camel_case(m.group(0)), message, count=1)
+
+
 class DomainErrorCodes(SchemaExtension):
     """Gives every expected failure its stable `extensions.code`; hides unexpected ones."""
 
@@ -65,6 +76,8 @@ class DomainErrorCodes(SchemaExtension):
             else:
                 status, code = status_and_code(original)
                 message = "internal error" if status == 500 else str(original)
+                if code == "INVALID_INPUT":
+                    message = as_client_field(message)
             mapped.append(GraphQLError(message, nodes=error.nodes, source=error.source,
                                        positions=error.positions, path=error.path,
                                        original_error=original, extensions={"code": code}))
@@ -136,3 +149,8 @@ schema = Schema(query=Query, mutation=Mutation,
                                        # (the caches live at module level, per maxsize)
                                        lambda: ParserCache(maxsize=512),
                                        lambda: ValidationCache(maxsize=512)])
+
+
+def sdl() -> str:
+    """The schema as SDL, as `commonshelf schema --graphql` prints it and docs/ keeps it."""
+    return schema.as_str() + "\n"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import AdminDep, ServicesDep
+from tenants.errors import ClientNotFoundError, TenantFieldInvalidError
+from tenants.scope import tenant_schema
 from tenants.tenant import Tenant
 
 router = APIRouter(prefix="/admin", tags=["consortium office"])
+DEFAULT_GRACE_S = 86_400
 
 
 class _Strict(BaseModel):
@@ -21,6 +26,21 @@ class TenantIn(_Strict):
     slug: str = Field(description="2-40 lowercase letters, digits and hyphens")
     name: str
     isil: str | None = Field(default=None, description="ISO 15511 library identifier")
+
+
+class TenantPatch(_Strict):
+    """What the office may change of a library: its display name, its ISIL (null removes)."""
+
+    name: str | None = None
+    isil: str | None = Field(default=None, description="ISO 15511 library identifier; "
+                             "null removes it")
+
+
+class RotateIn(_Strict):
+    """How long the old secret keeps working beside the new one."""
+
+    grace_seconds: int = Field(default=DEFAULT_GRACE_S, description="0 (the old secret stops "
+                               "at once) to 2592000 (30 days); default 86400 (a day)")
 
 
 class SuspendIn(_Strict):
@@ -44,6 +64,29 @@ class ClientIn(_Strict):
 
     name: str
     scopes: list[str]
+
+
+class ClientListed(BaseModel):
+    """A client as the office lists it: never its secret."""
+
+    client_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked: bool
+    revoked_at: datetime | None
+    last_token_at: datetime | None = Field(description="when it last got an access token")
+    secret_rotated_at: datetime | None
+    previous_secret_valid_until: datetime | None = Field(
+        description="until when the secret it replaced still works (null: none does)")
+
+
+class RotatedOut(BaseModel):
+    """A client's new secret, shown this once; the old one works until the time given."""
+
+    client_id: str
+    client_secret: str
+    previous_secret_valid_until: datetime
 
 
 class ClientOut(BaseModel):
@@ -118,3 +161,50 @@ def revoke_client(slug: str, client_id: str, svc: ServicesDep, _: AdminDep) -> R
     svc.consortium.office.get_tenant(slug)
     svc.consortium.revoke_client(slug, client_id)
     return Response(status_code=204)
+
+
+@router.patch("/tenants/{slug}")
+def change_tenant(slug: str, body: TenantPatch, svc: ServicesDep, _: AdminDep) -> TenantOut:
+    """Renames a library or changes its ISIL (`{"isil": null}` removes it); recorded as an
+    event of the tenant, and the directory shows it."""
+    given = body.model_fields_set
+    if "name" in given and body.name is None:
+        raise TenantFieldInvalidError("name: give the new name (it cannot be null)")
+    tenant = svc.consortium.office.change_tenant_details(
+        slug, name=body.name, isil=body.isil,
+        remove_isil="isil" in given and body.isil is None)
+    svc.wait_for_office_views()
+    return tenant_out(tenant)
+
+
+@router.get("/tenants/{slug}/clients")
+def list_clients(slug: str, svc: ServicesDep, _: AdminDep) -> list[ClientListed]:
+    """A library's API clients, oldest first, revoked ones too; never their secrets."""
+    svc.consortium.office.get_tenant(slug)
+    clients = svc.consortium.scope(slug).clients.list_clients()
+    last = svc.client_usage.last_tokens(tenant_schema(slug))
+    now = datetime.now(UTC)
+    return [ClientListed(
+        client_id=c.client_id, name=c.name, scopes=c.scopes, created_at=c.created_at,
+        revoked=c.revoked, revoked_at=getattr(c, "revoked_at", None),
+        last_token_at=last.get(c.client_id), secret_rotated_at=c.rotated_at,
+        previous_secret_valid_until=(c.previous_valid_until if c.previous_valid_until
+                                     and c.previous_valid_until > now else None))
+        for c in clients]
+
+
+@router.post("/tenants/{slug}/clients/{client_id}/rotate-secret")
+def rotate_secret(slug: str, client_id: str, svc: ServicesDep, _: AdminDep,
+                  body: RotateIn | None = None) -> RotatedOut:
+    """A new secret for a library's client, shown this once; the old one keeps working for
+    the grace period (default a day), then stops."""
+    svc.consortium.office.get_tenant(slug)
+    owner, registry = svc.consortium.registry_for(client_id)
+    if owner != slug:
+        raise ClientNotFoundError(f"no API client {client_id!r} for this tenant")
+    grace = (body or RotateIn()).grace_seconds
+    client, secret = registry.rotate_secret(client_id, timedelta(seconds=grace))
+    if client.previous_valid_until is None:
+        raise RuntimeError("a rotated secret has a grace period")
+    return RotatedOut(client_id=client.client_id, client_secret=secret,
+                      previous_secret_valid_until=client.previous_valid_until)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import PrincipalDep, ServicesDep
+from api.rest.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from api.rest.uploads import spool_file
 from tenants.imports import check_format, run_import_job
 
@@ -70,6 +71,34 @@ async def start_import(
             await spool.unlink(missing_ok=True)
     response.headers["Location"] = f"/catalog/imports/{job_id}"
     return {"import_id": str(job_id), "status": "running", "format": detected, "bytes": size}
+
+
+def _listed_json(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the list shows it: its result's counts, not its lists of problems."""
+    out = _job_json(job)
+    result = out.pop("result") or {}
+    out["counts"] = {key: len(value) if isinstance(value, list) else value
+                     for key, value in result.items()}
+    return out
+
+
+@router.get("/imports")
+async def list_imports(
+    svc: ServicesDep, caller: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """The library's imports, newest first, `limit` a page (scope library:read); each with
+    its result's counts (`GET /catalog/imports/{id}` lists the errors and warnings)."""
+    tenant = caller.library("library:read")
+    before = decode_cursor(after)
+    jobs = await run_in_threadpool(svc.consortium.scope(tenant).import_jobs.list, limit + 1,
+                                   before)
+    page = jobs[:limit]
+    more = len(jobs) > limit
+    return {"imports": [_listed_json(job) for job in page],
+            "next_cursor": encode_cursor(page[-1]["started_at"], page[-1]["id"])
+            if more else None}
 
 
 @router.get("/imports/{import_id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -18,9 +18,13 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(svc: ServicesDep) -> JSONResponse:
-    """PostgreSQL and NATS both answer; 503 names the one that does not."""
+async def readyz(svc: ServicesDep, request: Request) -> JSONResponse:
+    """PostgreSQL and NATS both answer and the process is not draining; 503 names what
+    is not ready."""
     checks: dict[str, str] = {}
+    draining = getattr(request.app.state, "draining", None)
+    if draining is not None and draining.is_set():
+        checks["process"] = "draining: shutting down"
     try:
         await run_in_threadpool(svc.database.ping)
         checks["postgres"] = "ok"

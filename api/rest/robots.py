@@ -10,18 +10,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthError, Principal
 from api.dependencies import PrincipalDep, ServicesDep
 from api.report_formats import report_csv, report_svg
+from api.rest.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from api.rest.uploads import spool_file
-from domain.inventory.scan import DONE
+from domain.inventory.scan import ACCEPTED, DONE, FAILED, LOCALIZING
+from projections.inventory.view import InventoryScansView, ScanRow
 from tenants.scans import ScanBatchError, accept, queue, report
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
+_STATUSES = (ACCEPTED, LOCALIZING, DONE, FAILED)
 _CHUNK = 1 << 16
 
 
@@ -78,6 +81,38 @@ async def upload_scan(request: Request, response: Response, svc: ServicesDep,
             raise HTTPException(503, str(error)) from None
     response.headers["Location"] = f"/robots/scans/{scan.id}"
     return {"scan_id": str(scan.id), "status": scan.status}
+
+
+@router.get("/scans")
+async def list_scans(
+    *, svc: ServicesDep, caller: PrincipalDep,
+    shelf: str | None = None,
+    status: Annotated[str | None, Query(
+        description="accepted, localizing, done or failed")] = None,
+    robot: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """The library's scans, newest first, `limit` a page; only a shelf's, a status's or a
+    robot's when asked (inventory:upload or library:read)."""
+    tenant = _tenant(caller, "inventory:upload", "library:read")
+    if status is not None and status not in _STATUSES:
+        raise HTTPException(422, f"status: {status!r} is not one of {list(_STATUSES)}")
+    before = decode_cursor(after)
+
+    def read() -> list[ScanRow]:
+        with svc.view(InventoryScansView) as view:
+            return view.scans(tenant, limit + 1, shelf=shelf, status=status, robot=robot,
+                              before=before)
+
+    rows = await run_in_threadpool(read)
+    page = rows[:limit]
+    scans = [{**row, "scan_id": str(row["scan_id"]),
+              "uploaded_at": row["uploaded_at"].isoformat()} for row in page]
+    more = len(rows) > limit
+    return {"scans": scans,
+            "next_cursor": encode_cursor(page[-1]["uploaded_at"], page[-1]["scan_id"])
+            if more else None}
 
 
 @router.get("/scans/{scan_id}")

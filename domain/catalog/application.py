@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -48,6 +48,14 @@ class ImportEntry:
     items: list[ItemDetails] = field(default_factory=list)  # record_id is filled in here
 
 
+class ItemProblem(NamedTuple):
+    """An item of an imported record that was not added (or not changed), and why: `item`
+    is its index in the entry's items."""
+
+    item: int
+    reason: str
+
+
 @dataclass
 class ImportOutcome:
     """What importing one record did."""
@@ -55,7 +63,7 @@ class ImportOutcome:
     status: str
     record_id: UUID
     items_added: int = 0
-    item_problems: list[str] = field(default_factory=list)
+    item_problems: list[ItemProblem] = field(default_factory=list)
 
 
 class Catalog(ContextApplication):
@@ -149,14 +157,25 @@ class Catalog(ContextApplication):
                                     "of this library")
         tag = self._get_or_none(EpcTag.create_id(details.epc)) if details.epc else None
         if isinstance(tag, EpcTag) and tag.item_id is not None:
-            raise EpcTakenError(f"epc {details.epc!r} is already on an item of this library")
+            raise self._epc_taken(tag.epc, tag.item_id)
+
+    def _epc_taken(self, epc: str, holder_id: UUID | None) -> EpcTakenError:
+        """EPC_TAKEN naming the item that holds the tag, so the library can find it."""
+        holder = self._get_or_none(holder_id) if holder_id is not None else None
+        if isinstance(holder, Item):
+            return EpcTakenError(f"epc {epc!r} is already on item {holder.barcode!r} of this "
+                                 "library; move the tag off it first (assignEpc with another "
+                                 "EPC)")
+        return EpcTakenError(f"epc {epc!r} is already on an item of this library")
 
     def _epc_claimed(self, epc: str, item_id: UUID, at: datetime) -> EpcTag:
         """The EPC's tag claimed for the item: a new one, or one a retagged item released
-        (EpcTakenError while another item holds it)."""
+        (EpcTakenError, naming the item, while another item holds it)."""
         tag = self._get_or_none(EpcTag.create_id(epc))
         if not isinstance(tag, EpcTag):
             return EpcTag(epc=epc, item_id=item_id)
+        if tag.item_id not in (None, item_id):
+            raise self._epc_taken(epc, tag.item_id)
         tag.claim(item_id, at)
         return tag
 
@@ -198,6 +217,8 @@ class Catalog(ContextApplication):
         found = self.load_many([claimed_id, *([released_id] if released_id else [])])
         tag = found.get(claimed_id)
         if isinstance(tag, EpcTag):
+            if tag.item_id not in (None, item.id):
+                raise self._epc_taken(cleaned, tag.item_id)
             tag.claim(item.id, now)
         else:
             tag = EpcTag(epc=cleaned, item_id=item.id)
@@ -208,9 +229,10 @@ class Catalog(ContextApplication):
             pending.append(old)
         try:
             self._saved(receipt, item, *pending)
-        except IntegrityError:
-            raise EpcTakenError(f"epc {cleaned!r} is already on an item of this "
-                                "library") from None
+        except IntegrityError:  # another desk tagged an item with it meanwhile
+            raced = self._get_or_none(claimed_id)
+            raise self._epc_taken(cleaned, raced.item_id if isinstance(raced, EpcTag)
+                                  else None) from None
         return item
 
     def withdraw_item(self, barcode: str, reason: str,
@@ -294,34 +316,33 @@ class _ImportBatch:
             outcome = ImportOutcome(UPDATED, record_id)
         else:
             outcome = ImportOutcome(UNCHANGED, record_id)
-        for details in entry.items:
-            self._take_item(replace(details, record_id=record_id), outcome)
+        for index, details in enumerate(entry.items):
+            problem = self._take_item(replace(details, record_id=record_id), outcome)
+            if problem is not None:
+                outcome.item_problems.append(ItemProblem(index, problem))
         return outcome
 
-    def _take_item(self, details: ItemDetails, outcome: ImportOutcome) -> None:
+    def _take_item(self, details: ItemDetails, outcome: ImportOutcome) -> str | None:
+        """Adds or moves the item; why it could not, if it could not."""
         try:
             checked = details.checked()
         except CatalogError as error:
-            outcome.item_problems.append(str(error))
-            return
+            return str(error)
         item_id = Item.create_id(checked.barcode)
         existing = self._get(item_id)
         if isinstance(existing, Item):
             if existing.record_id != checked.record_id:
-                outcome.item_problems.append(
-                    f"barcode {checked.barcode!r} already belongs to another record's item; "
-                    "item skipped")
-            elif existing.move(checked.location, self.now):
+                return (f"barcode {checked.barcode!r} already belongs to another record's "
+                        "item; item skipped")
+            if existing.move(checked.location, self.now):
                 self.pending[item_id] = existing
                 if outcome.status == UNCHANGED:
                     outcome.status = UPDATED
-            return
+            return None
         tag = self._get(EpcTag.create_id(checked.epc)) if checked.epc is not None else None
         if isinstance(tag, EpcTag) and tag.item_id is not None:
-            outcome.item_problems.append(
-                f"epc {checked.epc!r} is already on another item; item {checked.barcode!r} "
-                "skipped")
-            return
+            return (f"epc {checked.epc!r} is already on another item; item {checked.barcode!r} "
+                    "skipped")
         item = Item.add(checked, self.now)
         self.pending[item_id] = item
         if checked.epc is not None:
@@ -333,3 +354,4 @@ class _ImportBatch:
         outcome.items_added += 1
         if outcome.status == UNCHANGED:
             outcome.status = UPDATED
+        return None

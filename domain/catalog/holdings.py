@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 from uuid import UUID
 
 from domain.catalog.item import ItemDetails, Location
@@ -20,19 +21,38 @@ def _sub(field: FieldLike, code: str) -> str | None:
     return None
 
 
-def holdings(fields: Iterable[FieldLike]) -> tuple[list[ItemDetails], list[str]]:
-    """The items the holdings fields describe, and a note for each one that has no barcode."""
-    items: list[ItemDetails] = []
-    problems: list[str] = []
+class HoldingsField(NamedTuple):
+    """Which holdings field of a record: its tag and its occurrence among that tag's (1-based)."""
+
+    tag: str
+    occurrence: int
+
+
+class HoldingsProblem(NamedTuple):
+    """A holdings field that gives no item, and why."""
+
+    field: HoldingsField
+    reason: str
+
+
+def holdings(fields: Iterable[FieldLike]
+             ) -> tuple[list[tuple[HoldingsField, ItemDetails]], list[HoldingsProblem]]:
+    """The items the holdings fields describe, each with the field it came from, and a
+    problem for each field that has no barcode."""
+    items: list[tuple[HoldingsField, ItemDetails]] = []
+    problems: list[HoldingsProblem] = []
+    seen = {"952": 0, "852": 0}
     for field in fields:
-        if field.tag not in ("952", "852"):
+        if field.tag not in seen:
             continue
+        seen[field.tag] += 1
+        source = HoldingsField(field.tag, seen[field.tag])
         barcode = _sub(field, "p")
         if barcode is None:
-            problems.append(f"field {field.tag} has no $p barcode: that item was not added")
+            problems.append(HoldingsProblem(source, "no $p barcode: that item was not added"))
             continue
-        items.append(_koha_item(field, barcode) if field.tag == "952"
-                     else _marc_item(field, barcode))
+        items.append((source, _koha_item(field, barcode) if field.tag == "952"
+                      else _marc_item(field, barcode)))
     return items, problems
 
 

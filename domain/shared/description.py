@@ -28,7 +28,7 @@ KEYS = (
 )
 _TRAILING = " /:;,.=+"
 _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
-_ISBN_TOKEN = re.compile(r"[0-9Xx][0-9Xx -]{8,20}[0-9Xx]")
+_ISBN_TOKEN = re.compile(r"[0-9Xx][0-9Xx -]{7,20}[0-9Xx]")
 CLC_SOURCES = frozenset({"clc", "cclc"})  # 084 $2 of the Chinese Library Classification
 
 
@@ -79,16 +79,21 @@ def _first(field: FieldLike, code: str) -> str | None:
 
 
 def normalize_isbn(text: str) -> str | None:
-    """The ISBN at the start of a 020 value ("0-596-00..." "(pbk.)" dropped), or None."""
+    """The ISBN at the start of a 020 value ("0-596-00..." "(pbk.)" dropped), as printed:
+    10 or 13 characters, or 9 for an SBN (the British numbers before ISBN), check digit
+    right or not; None when there is none."""
     match = _ISBN_TOKEN.search(text)
     if match is None:
         return None
     digits = re.sub(r"[ -]", "", match.group(0)).upper()
-    return digits if len(digits) in (10, 13) and "X" not in digits[:-1] else None
+    return digits if len(digits) in (9, 10, 13) and "X" not in digits[:-1] else None
 
 
 def isbn_is_valid(isbn: str) -> bool:
-    """True if the ISBN-10 or ISBN-13 check digit is right."""
+    """True if the ISBN-10 or ISBN-13 (or the SBN, as the ISBN-10 it became) check digit
+    is right."""
+    if len(isbn) == 9:
+        return isbn_is_valid("0" + isbn)
     if len(isbn) == 10:
         total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(isbn))
         return total % 11 == 0
@@ -98,8 +103,15 @@ def isbn_is_valid(isbn: str) -> bool:
 
 
 def isbn_forms(isbn: str) -> list[str]:
-    """The ISBN and its other form (10 ⇄ 13, when one exists), to match either."""
+    """The ISBN as printed, and, when its check digit is right, its other forms (10 ⇄ 13;
+    an SBN's ISBN-10 and -13), to match any. A wrong check digit is matched only as
+    printed: a form computed from it would be another book's ISBN."""
     forms = [isbn]
+    if not isbn_is_valid(isbn):
+        return forms
+    if len(isbn) == 9:
+        isbn = "0" + isbn
+        forms.append(isbn)
     if len(isbn) == 10:
         core = "978" + isbn[:9]
         check = (10 - sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(core)) % 10) % 10
@@ -270,6 +282,11 @@ def display_title(d: Description) -> str:
     return title
 
 
+def _first_isbn(d: Description) -> str | None:
+    """The first ISBN-10 or -13 (SBNs, read only since, stay out: keys made before are kept)."""
+    return next((i for i in d.get("isbns") or [] if len(i) in (10, 13)), None)
+
+
 def identity_of(d: Description) -> str:
     """What a record is known by across re-imports: 001+003 when present, otherwise a
     key of what describes the work (title, first author, year, publisher, first ISBN)."""
@@ -277,7 +294,7 @@ def identity_of(d: Description) -> str:
         return f"001:{d.get('control_source') or ''}:{d['control_number']}"
     authors = d.get("authors") or []
     parts = [d.get("title"), d.get("subtitle"), authors[0]["name"] if authors else None,
-             d.get("year"), d.get("publisher"), (d.get("isbns") or [None])[0]]
+             d.get("year"), d.get("publisher"), _first_isbn(d)]
     key = "\x1f".join(fold(p or "") for p in parts)
     return "content:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 

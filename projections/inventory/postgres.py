@@ -46,9 +46,23 @@ class InventoryTables:
         cur.execute(sql.SQL("UPDATE {} SET status = %s WHERE tenant = %s AND scan_id = %s")
                     .format(self.scans), (status, tenant, scan_id))
 
-    def scans_of(self, cur: Cursor[Any], tenant: str, limit: int) -> list[tuple[Any, ...]]:
-        """The tenant's scans, newest first, as rows of `_SCAN_COLUMNS`."""
+    def scans_of(self, cur: Cursor[Any], tenant: str, limit: int, *,
+                 shelf: str | None = None, status: str | None = None,
+                 robot: str | None = None,
+                 before: tuple[datetime, UUID] | None = None) -> list[tuple[Any, ...]]:
+        """The tenant's scans, newest first, as rows of `_SCAN_COLUMNS`; only those of a
+        shelf, status or robot when asked, and those uploaded before `before` (uploaded_at,
+        scan_id: a page's last)."""
+        conditions: list[sql.Composable] = [sql.SQL("tenant = %s")]
+        params: list[Any] = [tenant]
+        for column, value in (("shelf", shelf), ("status", status), ("robot", robot)):
+            if value is not None:
+                conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        if before is not None:
+            conditions.append(sql.SQL("(uploaded_at, scan_id) < (%s, %s)"))
+            params.extend(before)
         return cur.execute(sql.SQL(
             "SELECT scan_id, batch_id, robot, shelf, status, reads, tags, uploaded_at FROM {} "
-            "WHERE tenant = %s ORDER BY uploaded_at DESC LIMIT %s").format(self.scans),
-            (tenant, limit)).fetchall()
+            "WHERE {} ORDER BY uploaded_at DESC, scan_id DESC LIMIT %s").format(
+                self.scans, sql.SQL(" AND ").join(conditions)), (*params, limit)).fetchall()

@@ -43,6 +43,14 @@ class DirectoryTables:
             "UPDATE {} SET status = %s, suspension_reason = %s WHERE tenant_id = %s").format(
                 self.tenants), (status, reason, tenant_id))
 
+    def change_details(self, cur: Cursor[Any], tenant_id: UUID, *, name: str | None,
+                       isil: str | None, isil_removed: bool) -> None:
+        """A tenant renamed or its ISIL changed (None: unchanged) or removed."""
+        cur.execute(sql.SQL(
+            "UPDATE {} SET name = COALESCE(%s, name), "
+            "isil = CASE WHEN %s THEN NULL ELSE COALESCE(%s, isil) END WHERE tenant_id = %s"
+        ).format(self.tenants), (name, isil_removed, isil, tenant_id))
+
     def listed(self, cur: Cursor[Any]) -> list[tuple[Any, ...]]:
         """Every tenant by slug: (slug, name, isil, status, suspension_reason)."""
         return cur.execute(sql.SQL(

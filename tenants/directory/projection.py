@@ -45,3 +45,9 @@ class TenantDirectory(Projection):
     @on(Tenant.Archived)
     def _archived(self, cur: Cursor[Any], event: Tenant.Archived, _: Source) -> None:
         self.store.set_status(cur, event.originator_id, ARCHIVED, None)
+
+    @on(Tenant.DetailsChanged)
+    def _details_changed(self, cur: Cursor[Any], event: Tenant.DetailsChanged,
+                         _: Source) -> None:
+        self.store.change_details(cur, event.originator_id, name=event.name, isil=event.isil,
+                                  isil_removed=event.isil_removed)

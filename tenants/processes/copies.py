@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from domain.catalog.item import Item
+from domain.shared.application import Receipt
 from projections.framework import DomainEvent, Source
+from tenants.commands import Command
 from tenants.desk import copy_of
-from tenants.processes.runner import Commands, ProcessManager, ReceiptFor
-from tenants.scope import OFFICE, TenantScope
+from tenants.processes.runner import Commands, ProcessManager
+from tenants.scope import OFFICE
 
 
 class ItemsToCopies(ProcessManager):
@@ -27,10 +29,13 @@ class ItemsToCopies(ProcessManager):
         """Tells the library's circulation what its catalog now says of the item."""
         if source.tenant == OFFICE:
             return
+        scope = self.commands.consortium.scope(source.tenant)
+        item_id, version = event.originator_id, event.originator_version
 
-        def record(scope: TenantScope, receipt: ReceiptFor) -> object:
-            item: Item = scope.catalog.repository.get(event.originator_id,
-                                                      version=event.originator_version)
+        def record(receipt: Receipt | None) -> object:
+            item: Item = scope.catalog.repository.get(item_id, version=version)
             return scope.circulation.record_copy(copy_of(item), receipt)
 
-        self.commands.run(source.tenant, self.key(source), "recordCopy", record)
+        self.commands.run(source.tenant, self.key(source), Command(
+            "recordCopy", {"item": str(item_id), "version": version}, record,
+            lambda _: {"item": str(item_id)}))

@@ -18,48 +18,32 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 
 from infra.follower import Follower, FollowerStats, Member, Relayed, Tracking
-from infra.idempotency import Receipt
 from projections.decoding import Decoder
 from projections.framework import Delivery, DomainEvent, Source
+from tenants.commands import Command, CommandPipeline
 from tenants.consortium import Consortium
-from tenants.scope import TenantScope
 
 TRACKING = Tracking("processes", "tracking", member_column="manager")
 Timer = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # runs until the event is set
-ReceiptFor = Callable[[Any], Receipt]  # a command's result → its receipt
 
 
 class Commands:
-    """How a reaction issues a command to a tenant: once per idempotency key, its receipt
-    written with its events through the tenant's answers. (The command pipeline's `run`
-    takes this place once reactions go through it.)"""
+    """How a reaction issues a command to a tenant: through the command pipeline, once per
+    idempotency key (its receipt written with its events), in the reacting thread."""
 
-    def __init__(self, consortium: Consortium) -> None:
+    def __init__(self, consortium: Consortium, pipeline: CommandPipeline) -> None:
         self.consortium = consortium
+        self.pipeline = pipeline
 
-    def run(self, tenant: str, key: str, operation: str,
-            command: Callable[[TenantScope, ReceiptFor], object]) -> bool:
-        """Runs the command on the tenant's scope with a receipt under `key`, written with
-        its events; False (and nothing recorded) when the key was answered already."""
-        scope = self.consortium.scope(tenant)
-        answers = scope.answers
-        if answers.answer(key, operation, operation) is not None:
-            return False
-
-        def receipt(_: object) -> Receipt:
-            return answers.receipt(key, operation, {"source": key}, operation)
-
-        try:
-            command(scope, receipt)
-        except IntegrityError:
-            if answers.answer(key, operation, operation) is not None:
-                return False  # another runner issued it meanwhile
-            raise
-        return True
+    def run(self, tenant: str, key: str, command: Command[Any]) -> bool:
+        """Runs the command in the tenant's scope under `key`; False (and nothing recorded)
+        when the key was answered already."""
+        _, recorded = self.pipeline.execute_here(self.consortium.scope(tenant), key, command)
+        return recorded
 
 
 class ProcessManager(ABC):
@@ -106,14 +90,14 @@ class ProcessRunner:
     def __init__(self, managers: list[ProcessManager], database_url: str, nats_url: str, *,
                  stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 64,
                  ack_wait_s: float = 30, failure_delay_s: float = 5,
-                 timers: Sequence[Timer] = ()) -> None:
+                 replicas: int = 1, timers: Sequence[Timer] = ()) -> None:
         self.managers = sorted(managers, key=lambda m: m.name)
         self.timers = list(timers)  # reactions to time, not events: the hold-shelf sweep
         self.decoder = Decoder()
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
             subject_prefix=subject_prefix, batch=batch, ack_wait_s=ack_wait_s,
-            failure_delay_s=failure_delay_s)
+            failure_delay_s=failure_delay_s, replicas=replicas)
 
     @property
     def stats(self) -> FollowerStats:

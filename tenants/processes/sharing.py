@@ -10,9 +10,11 @@ from uuid import UUID
 
 from domain.catalog.errors import RecordNotFoundError
 from domain.catalog.record import Record
+from domain.shared.application import Receipt
 from domain.sharing.shared_record import SharedRecord
 from projections.framework import DomainEvent, Source
-from tenants.processes.runner import Commands, ProcessManager, ReceiptFor
+from tenants.commands import Command
+from tenants.processes.runner import Commands, ProcessManager
 from tenants.scope import OFFICE, TenantScope
 
 
@@ -30,8 +32,9 @@ class ContributionsToLinks(ProcessManager):
         if source.tenant != OFFICE or not isinstance(event, SharedRecord.Contributed):
             return
         shared_id, record_id = event.originator_id, event.source_record_id
+        scope = self.commands.consortium.scope(event.contributor)
 
-        def link(scope: TenantScope, receipt: ReceiptFor) -> object:
+        def link(receipt: Receipt | None) -> object:
             try:
                 record = scope.catalog.get_record(record_id)
             except RecordNotFoundError:
@@ -40,7 +43,9 @@ class ContributionsToLinks(ProcessManager):
                 return record  # linked already, or linked and since unlinked by the member
             return scope.catalog.link_to_shared(record_id, shared_id, receipt)
 
-        self.commands.run(event.contributor, self.key(source), "linkToShared", link)
+        self.commands.run(event.contributor, self.key(source), Command(
+            "linkToShared", {"record": str(record_id), "shared": str(shared_id)}, link,
+            lambda _: {"record": str(record_id)}))
 
 
 def _ever_linked(scope: TenantScope, record_id: UUID, shared_id: UUID) -> bool:

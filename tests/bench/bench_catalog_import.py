@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import nats
 import psycopg
 import pymarc
 from eventsourcing.persistence import StoredEvent
@@ -32,6 +31,7 @@ from servers import bench_servers  # tests/bench, on the path when run as a scri
 
 from infra.database import Database
 from infra.eventstore import SchemaDatastore, TenantEventsRecorder, create_events_table
+from infra.nats import connect
 from tenants.consortium import Consortium, tenant_schema
 from tenants.imports import BATCH, MarcImport
 
@@ -164,7 +164,7 @@ def measure(url: str, nats_url: str, n: int) -> None:
 
 
 async def _delete_stream(nats_url: str, name: str) -> None:
-    nc = await nats.connect(nats_url)
+    nc = await connect(nats_url)
     await nc.jetstream().delete_stream(name)
     await nc.close()
 

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 
-import nats
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
@@ -23,6 +22,7 @@ from servers import bench_servers  # tests/bench, on the path when run as a scri
 
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
+from infra.nats import connect
 from infra.relay import Relay
 from projections.activity.projection import Activity
 from projections.runner import ProjectionWorker
@@ -62,7 +62,7 @@ async def until(condition, limit_s: float = 300) -> None:  # type: ignore[no-unt
 
 
 async def baselines(url: str, nats_url: str, n: int, prefix: str) -> tuple[float, float]:
-    nc = await nats.connect(nats_url)
+    nc = await connect(nats_url)
     js = nc.jetstream()
     stream = f"BENCH_RAW_{prefix.upper()}"
     await js.add_stream(name=stream, subjects=[f"{prefix}raw.>"])
@@ -114,7 +114,7 @@ async def measure(url: str, nats_url: str, n: int) -> None:
     stop.set()
     await asyncio.gather(relaying, applying)
     jetstream_rate, insert_rate = await baselines(url, nats_url, n, prefix)
-    nc = await nats.connect(nats_url)
+    nc = await connect(nats_url)
     await nc.jetstream().delete_stream(stream)
     await nc.close()
     database.close()

@@ -16,12 +16,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-import nats
 import psycopg
 import pytest
 
 from infra.database import Database
 from infra.embedded import EmbeddedRuntime, free_port
+from infra.nats import connect
 from infra.relay import RELAY_LOCK_KEY
 from projections.activity.projection import Activity
 from tenants.consortium import Consortium
@@ -60,7 +60,8 @@ def _role(role: str, db: str, nats_url: str, data_dir: Path) -> subprocess.Popen
     log = path.open("wb")
     LOGS[role] = path
     return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--role", role,
-                             "--data-dir", str(data_dir), "--port", "0"], env=env,
+                             "--data-dir", str(data_dir), "--port", "0",
+                             "--metrics-port", "0"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -145,16 +146,16 @@ def _store_logs(db: str) -> dict[str, list[int]]:
         }
 
 
-def _stream_logs(nats_url: str) -> dict[str, list[int]]:
+def _stream_logs(nats_url: str, stream: str = "CS_EVENTS") -> dict[str, list[int]]:
     """Every tenant's positions in the order the stream holds them; checks each link."""
 
     async def read() -> dict[str, list[int]]:
-        nc = await nats.connect(nats_url)
+        nc = await connect(nats_url)
         js = nc.jetstream()
-        info = await js.stream_info("CS_EVENTS")
+        info = await js.stream_info(stream)
         logs: dict[str, list[int]] = {}
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            headers = (await js.get_msg("CS_EVENTS", seq)).headers or {}
+            headers = (await js.get_msg(stream, seq)).headers or {}
             log = logs.setdefault(headers["Cs-Tenant"], [])
             assert int(headers["Cs-Previous"]) == (log[-1] if log else 0)
             log.append(int(headers["Cs-Position"]))
@@ -218,7 +219,7 @@ def test_postgres_stopped_while_relay_runs_loses_and_duplicates_nothing(tmp_path
         runtime.stop()
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the processes did not come up"

@@ -24,6 +24,7 @@ from tenants.processes.runner import Commands, ProcessRunner
 from tests.integration.test_process_runner import (
     WelcomePolicy,
     _office_head,
+    _pipeline,
     _policies_set,
     _tracked,
 )
@@ -53,7 +54,8 @@ class HangingWelcome(WelcomePolicy):
 def _child(url: str, nats_url: str, stream_name: str, prefix: str, marks: str,
            hang: str) -> None:
     database = Database(url, 2, name="pm-child")
-    manager = HangingWelcome(Commands(Consortium(database)), Path(marks), hang == "1")
+    manager = HangingWelcome(Commands(Consortium(database), _pipeline(url)), Path(marks),
+                             hang == "1")
     runner = ProcessRunner([manager], url, nats_url, stream=stream_name, subject_prefix=prefix,
                            batch=1, ack_wait_s=2, failure_delay_s=0.2)
     stop = asyncio.Event()

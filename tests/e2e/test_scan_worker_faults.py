@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from api.dependencies import build_services
+from infra.nats import connect
 from infra.settings import Settings
 from localization_ext.simulate import Setup, simulate, write_batch
 from tenants.scans import accept, queue
@@ -48,7 +49,8 @@ def test_a_killed_scan_worker_leaves_the_job_to_another(database_url: str,
     env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": servers[1],
            "COMMONSHELF_NATS_PREFIX": prefix, "COMMONSHELF_SCAN_ACK_WAIT_S": "3"}
     settings = Settings(data_dir=tmp_path, database_url=database_url, nats_url=servers[1],
-                        nats_prefix=prefix, scan_ack_wait_s=3)
+                        nats_prefix=prefix, scan_ack_wait_s=3,
+                        kek_file=Path(os.environ["COMMONSHELF_KEK_FILE"]))
     services = build_services(settings)
     services.consortium.register_tenant("scanlib", "Scans", None)
     batch = tmp_path / "batch.ndjson"
@@ -88,7 +90,7 @@ def test_a_killed_scan_worker_leaves_the_job_to_another(database_url: str,
         services.close()
 
         async def clean() -> None:
-            nc = await nats.connect(servers[1])
+            nc = await connect(servers[1])
             with contextlib.suppress(nats.js.errors.NotFoundError):
                 await nc.jetstream().delete_stream(settings.scans_stream)
             await nc.close()

@@ -21,22 +21,24 @@ from api.dependencies import (
     build_services,
     build_workers,
 )
+from infra.nats import connect
 from infra.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
 
 @pytest.fixture(scope="session")
-def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    Services
-]:
+def services(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory,
+             kek_file: Path) -> Iterator[Services]:
     """The services of one process, on this run's database."""
     database_url, nats_url = servers
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("data")),
                         database_url=database_url, nats_url=nats_url, db_pool_size=4,
                         max_body_bytes=64 * 1024, max_import_bytes=4 * 1024 * 1024,
                         max_scan_bytes=2 * 1024 * 1024,
-                        nats_prefix=f"cstest{secrets.token_hex(4)}")
+                        nats_prefix=f"cstest{secrets.token_hex(4)}", kek_file=kek_file,
+                        # every test client comes from one address: its failures add up
+                        token_failures_per_address=10_000)
     built = build_services(settings)
     yield built
     built.close()
@@ -58,7 +60,7 @@ def http(services: Services) -> Iterator[TestClient]:
 
 
 async def _delete_stream(url: str, name: str) -> None:
-    nc = await nats.connect(url)
+    nc = await connect(url)
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await nc.jetstream().delete_stream(name)
     await nc.close()

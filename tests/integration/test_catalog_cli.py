@@ -66,3 +66,29 @@ def test_import_errors_tell_what_to_do(database_url: str, tmp_path: Path) -> Non
                  "--format", "marcxml", str(SHARED / "pymarc" / "one.dat"))
     assert asked.returncode == 1
     assert "the file is marc21" in asked.stderr
+
+
+def test_import_json_and_text_list_item_warnings(database_url: str, tmp_path: Path) -> None:
+    import pymarc  # noqa: PLC0415 (only this test writes MARC)
+
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(
+        pymarc.Field(tag="001", data="cliw1"), pymarc.Field(tag="003", data="CLI"),
+        pymarc.Field(tag="245", indicators=pymarc.Indicators("0", "0"),
+                     subfields=[pymarc.Subfield("a", "Warned")]),
+        pymarc.Field(tag="952", indicators=pymarc.Indicators(" ", " "),
+                     subfields=[pymarc.Subfield("a", "MAIN")]))
+    path = tmp_path / "warned.mrc"
+    path.write_bytes(record.as_marc())
+    _cli(database_url, tmp_path, "tenants", "create", "cli-warn", "--name", "CLI Warnings")
+    as_json = _cli(database_url, tmp_path, "catalog", "import", "--tenant", "cli-warn",
+                   str(path), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    summary = json.loads(as_json.stdout)
+    assert summary["errors"] == []
+    assert summary["warnings"] == [{"record": 1, "offset": 0, "field": "952", "occurrence": 1,
+                                    "reason": "no $p barcode: that item was not added"}]
+    as_text = _cli(database_url, tmp_path, "catalog", "import", "--tenant", "cli-warn",
+                   str(path))
+    assert "1 warnings" in as_text.stdout
+    assert "warning: record 1 (byte 0), field 952 #1: no $p barcode" in as_text.stdout

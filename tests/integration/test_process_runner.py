@@ -14,6 +14,8 @@ from domain.circulation.policy import LoanPolicy
 from infra.database import Database
 from infra.relay import Relay
 from projections.framework import Delivery, DomainEvent, Source
+from projections.watch import AppliedWatch
+from tenants.commands import Command, CommandPipeline
 from tenants.consortium import Consortium
 from tenants.processes.runner import TRACKING, Commands, ProcessManager, ProcessRunner
 from tenants.scope import tenant_schema
@@ -46,14 +48,22 @@ class WelcomePolicy(ProcessManager):
 
     def react(self, event: DomainEvent, source: Source) -> None:
         assert isinstance(event, Tenant.Registered)
-        issued = self.commands.run(
-            event.slug, self.key(source), "setLoanPolicy",
-            lambda scope, receipt: scope.circulation.set_policy(
-                "staff", "*", LoanPolicy(loan_days=28), receipt))
+        scope = self.commands.consortium.scope(event.slug)
+        issued = self.commands.run(event.slug, self.key(source), Command(
+            operation="setLoanPolicy",
+            input={"patronGroup": "staff", "materialType": "*", "loanDays": 28},
+            run=lambda receipt: scope.circulation.set_policy(
+                "staff", "*", LoanPolicy(loan_days=28), receipt),
+            answer=lambda policies: {"rules": len(policies.rules)}))
         self.issued.append((event.slug, issued))
         if self.crashes > 0:
             self.crashes -= 1
             raise _CrashError
+
+
+def _pipeline(url: str) -> CommandPipeline:
+    """The command pipeline as a process runs it (reactions never wait for read models)."""
+    return CommandPipeline(AppliedWatch(url), concurrency=2, read_your_writes_s=1)
 
 
 def _policies_set(url: str, slug: str) -> tuple[int, int]:
@@ -93,7 +103,7 @@ async def _react(url: str, nats_url: str, stream: tuple[str, str], crashes: int,
     """Relays the seeded logs and runs `runners` runners until the office is tracked."""
     database = Database(url, 4, name="processes-test")
     consortium = Consortium(database)
-    commands = Commands(consortium)
+    commands = Commands(consortium, _pipeline(url))
     managers = [WelcomePolicy(commands, crashes) for _ in range(runners)]
     relay = Relay(url, nats_url, tenant_of, stream=stream[0], subject_prefix=stream[1])
     stop = asyncio.Event()

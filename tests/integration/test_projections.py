@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import nats
 import psycopg
 import pytest
 from psycopg import sql
 
+from infra.nats import connect
 from infra.relay import Relay
 from projections.activity.projection import Activity
 from projections.rebuild import rebuild
@@ -69,7 +69,7 @@ async def test_two_workers_and_a_redelivery_apply_each_event_once(
     # Redeliver everything: drop the durable consumer, so the stream is read again.
     stop.set()
     await asyncio.gather(*tasks)
-    nc = await nats.connect(servers[1])
+    nc = await connect(servers[1])
     await nc.jetstream().delete_consumer(stream[0], workers[0].durable)
     await nc.close()
     again = ProjectionWorker(Activity(), database_url, servers[1], stream=stream[0],

@@ -13,6 +13,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra.database import Database
+from infra.nats import connect
 from infra.relay import Relay, subject_for
 from tenants.consortium import Consortium, log_name
 
@@ -41,7 +42,7 @@ async def stream(servers: tuple[str, str]) -> AsyncIterator[tuple[str, str]]:
     suffix = secrets.token_hex(4)
     name, prefix = f"CS_TEST_{suffix.upper()}", f"cstest{suffix}"
     yield name, prefix
-    nc = await nats.connect(servers[1])
+    nc = await connect(servers[1])
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await nc.jetstream().delete_stream(name)
     await nc.close()
@@ -75,7 +76,7 @@ async def _run_until(relay: Relay, count: int) -> None:
 
 
 async def _stream_messages(nats_url: str, name: str) -> list[tuple[str, dict[str, str]]]:
-    nc = await nats.connect(nats_url)
+    nc = await connect(nats_url)
     js = nc.jetstream()
     info = await js.stream_info(name)
     out = []

@@ -73,6 +73,10 @@ class CatalogQueries:
     @strawberry.field(description="One of the library's records; null if it has no such one.")  # type: ignore[untyped-decorator]
     async def record(self, info: Info[Context, None], id: strawberry.ID) -> Record | None:
         tenant = (await info.context.principal()).library("library:read")
+        try:
+            uuid.UUID(str(id))
+        except ValueError:
+            raise _invalid(f"id: {id!r} is not a record id") from None
         return await run_in_threadpool(read_record, info.context, tenant, str(id))
 
     @strawberry.field(description="One of the library's items, by barcode or by RFID EPC.")  # type: ignore[untyped-decorator]

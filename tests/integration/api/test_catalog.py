@@ -92,7 +92,7 @@ def test_marc21_import_is_searchable_and_reimport_changes_nothing(
     token = library["token"]
     first = import_bytes(http, token, (SHARED / "pymarc" / "marc.dat").read_bytes())
     assert first == {"read": 20, "created": 20, "updated": 0, "unchanged": 0, "skipped": 0,
-                     "items_added": 0, "errors": []}
+                     "items_added": 0, "errors": [], "warnings": []}
     wait_for_records(http, token, 20)
     assert titles(http, token, "pragmatic programmer") == [
         "The pragmatic programmer : from journeyman to master"]

@@ -123,7 +123,7 @@ def test_token_for_helper_round_trips(http: TestClient, library: dict[str, str])
 
 def test_a_token_once_accepted_is_refused_when_it_expires(
         services: Services, library: dict[str, str]) -> None:
-    tokens = TokenService(services.consortium, services.tokens.key, services.tokens.issuer,
+    tokens = TokenService(services.consortium, services.tokens.keys, services.tokens.issuer,
                           ttl_s=1)
     status, body, _ = tokens.issue({"grant_type": "client_credentials"}, {
         "Authorization": "Basic " + base64.b64encode(

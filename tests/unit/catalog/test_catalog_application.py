@@ -39,7 +39,8 @@ def _entry(number: str, title: str, *items: Field) -> ImportEntry:
     fields = [Field(tag="001", data=number), Field(tag="003", data="TEST"),
               _df("245", ("a", title)), *items]
     found, _ = holdings(fields)
-    return ImportEntry(describe(fields), "marc21", f"raw {number} {title}", found)
+    return ImportEntry(describe(fields), "marc21", f"raw {number} {title}",
+                       [item for _, item in found])
 
 
 def _events(catalog: Catalog) -> list[object]:
@@ -84,16 +85,17 @@ def test_import_adds_koha_items_once_and_refuses_another_records_barcode(
     assert (again.status, again.items_added) == (UNCHANGED, 0)
     [other] = catalog.import_records([_entry("2", "Beta", koha)])
     assert other.status == CREATED
-    assert other.item_problems == ["barcode '0001' already belongs to another record's item; "
-                                   "item skipped"]
+    assert other.item_problems == [(0, "barcode '0001' already belongs to another record's "
+                                       "item; item skipped")]
 
 
 def test_holdings_without_barcode_are_reported() -> None:
     items, problems = holdings([_df("952", ("a", "MAIN")), _df("852", ("b", "EAST"),
                                                               ("h", "QA76"), ("p", "X1"),
                                                               ind="0 ")])
-    assert problems == ["field 952 has no $p barcode: that item was not added"]
-    assert items == [ItemDetails("X1", UNFILED, Location("EAST", None, None),
+    assert problems == [(("952", 1), "no $p barcode: that item was not added")]
+    assert [source for source, _ in items] == [("852", 1)]
+    assert [item for _, item in items] == [ItemDetails("X1", UNFILED, Location("EAST", None, None),
                                  call_number="QA76", call_number_scheme="lc")]
 
 

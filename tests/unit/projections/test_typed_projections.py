@@ -91,7 +91,8 @@ def test_read_models_declare_the_domain_classes_they_handle() -> None:
     assert Lending.CheckedOut in Circulation.events
     assert Lending.Renewed in Circulation.events
     assert set(TenantDirectory.events) == {Tenant.Registered, Tenant.Suspended,
-                                           Tenant.Reactivated, Tenant.Archived}
+                                           Tenant.Reactivated, Tenant.Archived,
+                                           Tenant.DetailsChanged}
     registered = Tenant.register("riverside", "Riverside", None, AT).collect_events()[0]
     assert TenantDirectory().accepts(Delivery("office", 1, 0, registered))
     assert not TenantDirectory().accepts(Delivery("riverside", 1, 0, registered))
