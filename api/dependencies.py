@@ -85,12 +85,6 @@ class Services:
         self.consortium.close()
         self.database.close()
 
-    def wait_for_office_views(self) -> bool:
-        """Read-your-writes for office commands: the tenant directory has them."""
-        return self.watch.wait(TenantDirectoryView.name, "office",
-                               self.consortium.office.recorder.max_notification_id() or 0,
-                               self.settings.read_your_writes_s)
-
     @contextmanager
     def view(self, kind: type[V]) -> Iterator[V]:
         """A read model's view at the generation that serves (its tables were made when the

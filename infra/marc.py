@@ -45,6 +45,7 @@ class MarcRead:
     original: str  # base64 of the ISO 2709 bytes, or the record as MARCXML
     fields: Sequence[Any] | None = None  # MarcField or pymarc Field: the same shape
     error: str | None = None
+    leader: str | None = None  # the 24-character leader, when the record could be read
 
 
 def detect_format(head: bytes) -> str:
@@ -99,7 +100,7 @@ def _read_iso2709(head: bytes, stream: IO[bytes]) -> Iterator[MarcRead]:
         number += 1
         read = MarcRead(number, offset, MARC21, base64.b64encode(stripped).decode())
         try:
-            _, read.fields = decode_iso2709(stripped)
+            read.leader, read.fields = decode_iso2709(stripped)
         except _RecordError as error:
             read.error = str(error)
         yield read
@@ -330,7 +331,7 @@ class _MarcXmlHandler:
             original = _xml(record)
             self.done.append(MarcRead(self.number, self.offset, MARCXML, original,
                                       fields=None if self.problem else record.fields,
-                                      error=self.problem))
+                                      error=self.problem, leader=str(record.leader)))
 
 
 def _read_marcxml(head: bytes, stream: IO[bytes]) -> Iterator[MarcRead]:

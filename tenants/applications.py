@@ -12,24 +12,22 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from domain.shared.application import ContextApplication, Receipt
 from domain.shared.clock import Clock, utc_now
 from tenants.client import ApiClient, hash_secret
 from tenants.errors import ClientNotFoundError, TenantNotFoundError, TenantSlugTakenError
 from tenants.tenant import Tenant
 
 
-class ConsortiumOffice(Application[UUID]):
+class ConsortiumOffice(ContextApplication):
     """The consortium office's register of member libraries."""
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
-        super().__init__(env)
-        self.clock = clock
-
-    def register_tenant(self, slug: str, name: str, isil: str | None) -> Tenant:
+    def register_tenant(self, slug: str, name: str, isil: str | None,
+                        receipt: Receipt | None = None) -> Tenant:
         """Registers a tenant; a slug already registered (even archived) is refused."""
         tenant = Tenant.register(slug, name, isil, self.clock())
         try:
-            self.save(tenant)
+            self._saved(receipt, tenant, tenant)
         except IntegrityError:
             raise TenantSlugTakenError(f"a tenant with slug {slug!r} already exists") from None
         return tenant
@@ -50,34 +48,32 @@ class ConsortiumOffice(Application[UUID]):
             raise TenantNotFoundError(f"no tenant with slug {slug!r}") from None
         return tenant
 
-    def suspend_tenant(self, slug: str, reason: str) -> Tenant:
+    def suspend_tenant(self, slug: str, reason: str, receipt: Receipt | None = None) -> Tenant:
         """Suspends an active tenant: its tokens are refused from now on."""
         tenant = self.get_tenant(slug)
         tenant.suspend(reason, self.clock())
-        self.save(tenant)
-        return tenant
+        return self._saved(receipt, tenant, tenant)
 
-    def reactivate_tenant(self, slug: str) -> Tenant:
+    def reactivate_tenant(self, slug: str, receipt: Receipt | None = None) -> Tenant:
         """Lets a suspended tenant's clients in again."""
         tenant = self.get_tenant(slug)
         tenant.reactivate(self.clock())
-        self.save(tenant)
-        return tenant
+        return self._saved(receipt, tenant, tenant)
 
     def change_tenant_details(self, slug: str, *, name: str | None = None,
-                              isil: str | None = None, remove_isil: bool = False) -> Tenant:
+                              isil: str | None = None, remove_isil: bool = False,
+                              receipt: Receipt | None = None) -> Tenant:
         """Renames a tenant or changes its ISIL; recorded only when something changes."""
         tenant = self.get_tenant(slug)
         if tenant.change_details(self.clock(), name=name, isil=isil, remove_isil=remove_isil):
-            self.save(tenant)
+            self._saved(receipt, tenant, tenant)
         return tenant
 
-    def archive_tenant(self, slug: str) -> Tenant:
+    def archive_tenant(self, slug: str, receipt: Receipt | None = None) -> Tenant:
         """Archives a tenant for good; its events are kept."""
         tenant = self.get_tenant(slug)
         tenant.archive(self.clock())
-        self.save(tenant)
-        return tenant
+        return self._saved(receipt, tenant, tenant)
 
     def list_tenants(self) -> list[Tenant]:
         """Every tenant ever registered, by slug, folded from the office's own log."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from domain.shared.application import Receipt
 from domain.shared.text import text_problem
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
@@ -83,7 +84,8 @@ class Consortium:
                 self._scopes.move_to_end(slug)
             return scope
 
-    def register_tenant(self, slug: str, name: str, isil: str | None) -> Tenant:
+    def register_tenant(self, slug: str, name: str, isil: str | None,
+                        receipt: Receipt | None = None) -> Tenant:
         """Provisions the tenant's schema, then records it; a failure leaves no trace."""
         check_slug(slug)
         check_name(name)
@@ -95,7 +97,7 @@ class Consortium:
             raise TenantSlugTakenError(f"a tenant with slug {slug!r} is being registered")
         try:
             create_events_table(self.database, schema)
-            return self.office.register_tenant(slug, name, isil)
+            return self.office.register_tenant(slug, name, isil, receipt)
         except BaseException:
             self.database.drop_schema(schema)
             raise
@@ -152,21 +154,21 @@ class Consortium:
         self._announce(f"client:{client_id}")
         return client
 
-    def suspend_tenant(self, slug: str, reason: str) -> Tenant:
+    def suspend_tenant(self, slug: str, reason: str, receipt: Receipt | None = None) -> Tenant:
         """Suspends an active tenant: its tokens are refused from now on, in every process."""
-        tenant = self.office.suspend_tenant(slug, reason)
+        tenant = self.office.suspend_tenant(slug, reason, receipt)
         self._announce(f"tenant:{slug}")
         return tenant
 
-    def reactivate_tenant(self, slug: str) -> Tenant:
+    def reactivate_tenant(self, slug: str, receipt: Receipt | None = None) -> Tenant:
         """Lets a suspended tenant's clients in again."""
-        tenant = self.office.reactivate_tenant(slug)
+        tenant = self.office.reactivate_tenant(slug, receipt)
         self._announce(f"tenant:{slug}")
         return tenant
 
-    def archive_tenant(self, slug: str) -> Tenant:
+    def archive_tenant(self, slug: str, receipt: Receipt | None = None) -> Tenant:
         """Archives a tenant for good; its events are kept, its tokens refused."""
-        tenant = self.office.archive_tenant(slug)
+        tenant = self.office.archive_tenant(slug, receipt)
         self._announce(f"tenant:{slug}")
         return tenant
 

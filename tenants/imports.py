@@ -94,7 +94,7 @@ class MarcImport:
         if read.fields is None:
             self._skip(read, read.error or "unreadable")
             return
-        description = describe(read.fields)
+        description = describe(read.fields, read.leader)
         if not description["title"]:
             self._skip(read, "no title: field 245 $a is missing or empty")
             return

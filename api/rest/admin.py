@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.dependencies import AdminDep, ServicesDep
+from api.dependencies import AdminDep, Services, ServicesDep
+from domain.shared.application import Receipt
+from tenants.commands import Command
 from tenants.errors import ClientNotFoundError, TenantFieldInvalidError
 from tenants.scope import tenant_schema
 from tenants.tenant import Tenant
@@ -103,12 +107,33 @@ def tenant_out(tenant: Tenant) -> TenantOut:
                      suspension_reason=tenant.suspension_reason)
 
 
-@router.post("/tenants", status_code=201)
-def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep) -> TenantOut:
-    """Registers a member library and provisions its event store."""
-    tenant = svc.consortium.register_tenant(body.slug, body.name, body.isil)
-    svc.wait_for_office_views()
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key",
+    description="a retry with the same key and body answers as the first call did and "
+                "records nothing; the same key with another body is refused (422)")]
+OFFICE_VIEWS = ("tenant_directory",)
+
+
+async def _office_command(svc: Services, key: str | None, operation: str,
+                          given: dict[str, Any],
+                          run: Callable[[Receipt | None], Tenant]) -> TenantOut:
+    """Runs an office command on a tenant through the command pipeline, then answers with
+    the tenant as it now is (read-your-writes: the directory shows it)."""
+    answer = await svc.pipeline.execute(svc.office, key, Command(
+        operation, given, run, lambda tenant: {"slug": tenant.slug}, OFFICE_VIEWS))
+    tenant = await svc.pipeline.run_in_thread(
+        lambda: svc.consortium.office.get_tenant(answer["slug"]))
     return tenant_out(tenant)
+
+
+@router.post("/tenants", status_code=201)
+async def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep,
+                        key: IdempotencyKey = None) -> TenantOut:
+    """Registers a member library and provisions its event store."""
+    return await _office_command(
+        svc, key, "createTenant", body.model_dump(),
+        lambda receipt: svc.consortium.register_tenant(body.slug, body.name, body.isil,
+                                                       receipt))
 
 
 @router.get("/tenants")
@@ -124,27 +149,30 @@ def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
 
 
 @router.post("/tenants/{slug}/suspend")
-def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, _: AdminDep) -> TenantOut:
+async def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, _: AdminDep,
+                         key: IdempotencyKey = None) -> TenantOut:
     """Suspends an active tenant: its tokens are refused at once."""
-    tenant = svc.consortium.suspend_tenant(slug, body.reason)
-    svc.wait_for_office_views()
-    return tenant_out(tenant)
+    return await _office_command(
+        svc, key, "suspendTenant", {"slug": slug, **body.model_dump()},
+        lambda receipt: svc.consortium.suspend_tenant(slug, body.reason, receipt))
 
 
 @router.post("/tenants/{slug}/reactivate")
-def reactivate_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
+async def reactivate_tenant(slug: str, svc: ServicesDep, _: AdminDep,
+                            key: IdempotencyKey = None) -> TenantOut:
     """Reactivates a suspended tenant."""
-    tenant = svc.consortium.reactivate_tenant(slug)
-    svc.wait_for_office_views()
-    return tenant_out(tenant)
+    return await _office_command(
+        svc, key, "reactivateTenant", {"slug": slug},
+        lambda receipt: svc.consortium.reactivate_tenant(slug, receipt))
 
 
 @router.post("/tenants/{slug}/archive")
-def archive_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
+async def archive_tenant(slug: str, svc: ServicesDep, _: AdminDep,
+                         key: IdempotencyKey = None) -> TenantOut:
     """Archives a tenant for good."""
-    tenant = svc.consortium.archive_tenant(slug)
-    svc.wait_for_office_views()
-    return tenant_out(tenant)
+    return await _office_command(
+        svc, key, "archiveTenant", {"slug": slug},
+        lambda receipt: svc.consortium.archive_tenant(slug, receipt))
 
 
 @router.post("/tenants/{slug}/clients", status_code=201)
@@ -164,17 +192,18 @@ def revoke_client(slug: str, client_id: str, svc: ServicesDep, _: AdminDep) -> R
 
 
 @router.patch("/tenants/{slug}")
-def change_tenant(slug: str, body: TenantPatch, svc: ServicesDep, _: AdminDep) -> TenantOut:
+async def change_tenant(slug: str, body: TenantPatch, svc: ServicesDep, _: AdminDep,
+                        key: IdempotencyKey = None) -> TenantOut:
     """Renames a library or changes its ISIL (`{"isil": null}` removes it); recorded as an
     event of the tenant, and the directory shows it."""
     given = body.model_fields_set
     if "name" in given and body.name is None:
         raise TenantFieldInvalidError("name: give the new name (it cannot be null)")
-    tenant = svc.consortium.office.change_tenant_details(
-        slug, name=body.name, isil=body.isil,
-        remove_isil="isil" in given and body.isil is None)
-    svc.wait_for_office_views()
-    return tenant_out(tenant)
+    return await _office_command(
+        svc, key, "changeTenant", {"slug": slug, **body.model_dump(exclude_unset=True)},
+        lambda receipt: svc.consortium.office.change_tenant_details(
+            slug, name=body.name, isil=body.isil,
+            remove_isil="isil" in given and body.isil is None, receipt=receipt))
 
 
 @router.get("/tenants/{slug}/clients")

@@ -25,6 +25,12 @@ KEYS = (
     "system_numbers", "authors", "title", "subtitle", "part_number", "part_name",
     "responsibility", "alt_titles", "alt_authors", "edition", "place", "publisher", "year",
     "extent", "series", "subjects", "languages", "classification",
+    # What a union catalog needs to tell editions, carriers and parts apart (leader/06-07,
+    # 007, 008 form of item and dates, 33X, 245 $h $n $p, 490/830 $v, 773, 024, 028, 538).
+    "record_type", "bib_level", "form_of_item", "fixed_dates", "physical_descriptions",
+    "content_types", "media_types", "carrier_types", "gmd", "title_parts",
+    "title_nonfiling", "series_numbering", "host", "standard_numbers", "publisher_numbers",
+    "carrier_notes", "publication_years", "links", "isbn_qualifiers", "record_status",
 )
 _TRAILING = " /:;,.=+"
 _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
@@ -138,12 +144,17 @@ def _add_unique(target: list[str], value: str | None) -> None:
         target.append(value)
 
 
-def describe(fields: Iterable[FieldLike]) -> Description:
-    """The description of a MARC 21 bibliographic record's fields."""
+def describe(fields: Iterable[FieldLike], leader: str | None = None) -> Description:
+    """The description of a MARC 21 bibliographic record's fields (and leader, when given:
+    its type of record and bibliographic level, and where 008 keeps the form of item)."""
     d: Description = dict.fromkeys(KEYS)
     for key in _LISTS:
         d[key] = []
     d["classification"] = {"lc": None, "dewey": None, "clc": None, "other": []}
+    if leader is not None and len(leader) >= 8:
+        d["record_status"] = leader[5].strip() or None  # d: deleted
+        d["record_type"] = leader[6].strip() or None
+        d["bib_level"] = leader[7].strip() or None
     for field in fields:
         handler = _HANDLERS.get(field.tag) or (_subject if field.tag.startswith("6") else None)
         if handler is not None:
@@ -152,7 +163,10 @@ def describe(fields: Iterable[FieldLike]) -> Description:
 
 
 _LISTS = ("isbns", "cancelled_isbns", "issns", "system_numbers", "authors", "alt_titles",
-          "alt_authors", "series", "subjects", "languages")
+          "alt_authors", "series", "subjects", "languages", "physical_descriptions",
+          "content_types", "media_types", "carrier_types", "title_parts", "series_numbering",
+          "standard_numbers", "publisher_numbers", "carrier_notes", "publication_years",
+          "links", "isbn_qualifiers")
 _NAME_TAGS = ("100", "110", "111", "700", "710", "711")
 
 
@@ -163,15 +177,106 @@ def _control(key: str) -> Callable[[Description, FieldLike], None]:
     return handle
 
 
+# 008/29 holds the form of item for maps and visual materials; 008/23 for the others.
+_FORM_AT_29 = frozenset("efgkor")
+
+
 def _fixed_length(d: Description, field: FieldLike) -> None:
-    code = (field.data or "")[35:38].strip()  # 008/35-37: language
+    data = field.data or ""
+    code = data[35:38].strip()  # 008/35-37: language
     if len(code) == 3 and code.isalpha():
         _add_unique(d["languages"], code.lower())
+    if len(data) >= 15:  # 008/06 type of date, 07-10 date 1, 11-14 date 2
+        d["fixed_dates"] = {"type": data[6].strip() or None, "date1": data[7:11].strip() or None,
+                            "date2": data[11:15].strip() or None}
+    at = 29 if (d["record_type"] or "") in _FORM_AT_29 else 23
+    if len(data) > at and data[at] not in " |":
+        d["form_of_item"] = data[at]
+
+
+def _physical(d: Description, field: FieldLike) -> None:  # 007
+    if field.data and field.data.strip():
+        d["physical_descriptions"].append(field.data)
+
+
+def _rda_type(key: str) -> Callable[[Description, FieldLike], None]:
+    """336/337/338: the code ($b) when given, otherwise the term ($a), lowercased."""
+
+    def handle(d: Description, field: FieldLike) -> None:
+        codes, terms = _values(field, "b"), _values(field, "a")
+        for value in codes or terms:
+            _add_unique(d[key], value.strip().lower())
+
+    return handle
+
+
+def _series_numbering(d: Description, field: FieldLike) -> None:
+    name = _joined(field, "anp")
+    for number in _values(field, "v"):
+        entry = {"series": name, "number": clean(number)}
+        if entry["number"] and entry not in d["series_numbering"]:
+            d["series_numbering"].append(entry)
+
+
+def _host(d: Description, field: FieldLike) -> None:  # 773
+    d["host"] = d["host"] or {
+        "title": _first(field, "t") or _first(field, "a"),
+        "related_parts": _joined(field, "g"),
+        "identifiers": [v.strip() for v in _values(field, "wxz")],
+    }
+
+
+def _standard_number(d: Description, field: FieldLike) -> None:  # 024
+    schemes = {"0": "isrc", "1": "upc", "2": "ismn", "3": "ean", "4": "sici"}
+    indicators = field.indicators
+    scheme = (schemes.get(indicators[0]) if indicators else None) or _first(field, "2") or "other"
+    for value in _values(field, "a"):
+        entry = {"scheme": scheme.lower(), "number": value.strip()}
+        if entry not in d["standard_numbers"]:
+            d["standard_numbers"].append(entry)
+
+
+def _publisher_number(d: Description, field: FieldLike) -> None:  # 028
+    number = _first(field, "a")
+    if number:
+        _add_unique(d["publisher_numbers"], " ".join(filter(None, [number, _first(field, "b")])))
+
+
+def _carrier_note(codes: str) -> Callable[[Description, FieldLike], None]:
+    """300 $a $e, 340, 344, 346, 347 and 538: what the carrier is, in words."""
+
+    def handle(d: Description, field: FieldLike) -> None:
+        for value in _values(field, codes):
+            _add_unique(d["carrier_notes"], value.strip())
+
+    return handle
+
+
+_extent_notes = _carrier_note("ae")
+
+
+def _link(d: Description, field: FieldLike) -> None:  # 856
+    indicators = field.indicators
+    relationship = indicators[1] if indicators and len(indicators) > 1 else " "
+    for url in _values(field, "u"):
+        entry = {"url": url.strip(), "relationship": relationship.strip() or None}
+        if entry not in d["links"]:
+            d["links"].append(entry)
+
+
+_QUALIFIER = re.compile(r"\(([^)]+)\)")
 
 
 def _isbn(d: Description, field: FieldLike) -> None:
+    qualifiers = [clean(q) for q in _values(field, "q")]
     for value in _values(field, "a"):
-        _add_unique(d["isbns"], normalize_isbn(value))
+        isbn = normalize_isbn(value)
+        _add_unique(d["isbns"], isbn)
+        # "(pbk.)", "(EPUB)" in $a (AACR2) or $q (RDA): the binding or file format
+        for qualifier in [*qualifiers, *(clean(q) for q in _QUALIFIER.findall(value))]:
+            entry = {"isbn": isbn, "qualifier": qualifier}
+            if isbn and qualifier and entry not in d["isbn_qualifiers"]:
+                d["isbn_qualifiers"].append(entry)
     for value in _values(field, "z"):
         _add_unique(d["cancelled_isbns"], normalize_isbn(value))
 
@@ -192,8 +297,12 @@ def _name(d: Description, field: FieldLike) -> None:
 
 def _title(d: Description, field: FieldLike) -> None:
     for key, code in (("title", "a"), ("subtitle", "b"), ("part_number", "n"),
-                      ("part_name", "p"), ("responsibility", "c")):
+                      ("part_name", "p"), ("responsibility", "c"), ("gmd", "h")):
         d[key] = _first(field, code)
+    d["title_parts"] = [part for part in (clean(v) for v in _values(field, "np")) if part]
+    indicators = field.indicators
+    nonfiling = indicators[1] if indicators and len(indicators) > 1 else ""
+    d["title_nonfiling"] = int(nonfiling) if nonfiling.isdigit() else None
 
 
 def _single(key: str, codes: str) -> Callable[[Description, FieldLike], None]:
@@ -213,6 +322,12 @@ def _listed(key: str, codes: str) -> Callable[[Description, FieldLike], None]:
 
 def _series(d: Description, field: FieldLike) -> None:
     _add_unique(d["series"], _joined(field, "anpv" if field.tag == "490" else "anp"))
+    _series_numbering(d, field)
+
+
+def _extent(d: Description, field: FieldLike) -> None:  # 300
+    d["extent"] = _joined(field, "abc")
+    _extent_notes(d, field)
 
 
 def _subject(d: Description, field: FieldLike) -> None:
@@ -236,9 +351,15 @@ def _other_classification(d: Description, field: FieldLike) -> None:
 
 
 def _describe_publication(d: Description, field: FieldLike) -> None:  # 260, 264
-    # 264 second indicator 1 is publication; 0 production, 2 distribution, 3 manufacture.
+    # 264 second indicator 1 is publication; 0 production, 2 distribution, 3 manufacture,
+    # 4 copyright (whose year a reprint's record may share with the original's).
+    if field.tag == "264" and field.indicators and field.indicators[1] == "4":
+        for year in _YEAR.findall(" ".join(_values(field, "c"))):
+            _add_unique(d["publication_years"], year)
     if field.tag == "264" and field.indicators and field.indicators[1] not in ("1", " "):
         return
+    for year in _YEAR.findall(" ".join(_values(field, "c"))):
+        _add_unique(d["publication_years"], year)
     d["place"] = d["place"] or _first(field, "a")
     d["publisher"] = d["publisher"] or _first(field, "b")
     if d["year"] is None:
@@ -265,9 +386,13 @@ _HANDLERS: dict[str, Callable[[Description, FieldLike], None]] = {
     "035": _listed("system_numbers", "a"), "041": _languages,
     **dict.fromkeys(_NAME_TAGS, _name),
     "245": _title, "250": _single("edition", "a"), "260": _describe_publication,
-    "264": _describe_publication, "300": _single("extent", "abc"), "490": _series,
+    "264": _describe_publication, "300": _extent, "490": _series,
     "830": _series, "050": _lc, "082": _dewey, "084": _other_classification,
-    "880": _alternate,
+    "880": _alternate, "007": _physical, "336": _rda_type("content_types"),
+    "337": _rda_type("media_types"), "338": _rda_type("carrier_types"), "773": _host,
+    "024": _standard_number, "028": _publisher_number, "340": _carrier_note("a"),
+    "344": _carrier_note("a"), "346": _carrier_note("a"), "347": _carrier_note("ab"),
+    "538": _carrier_note("a"), "856": _link,
 }
 
 

@@ -10,9 +10,10 @@ from uuid import UUID
 from psycopg import Cursor, sql
 from psycopg.types.json import Jsonb
 
-from domain.shared.description import fold, isbn_forms, normalize_isbn
+from domain.shared.description import isbn_forms, normalize_isbn
 from projections.framework import table_name
 from projections.postgres import SCHEMA
+from projections.search_text import query_terms
 
 NAME = "local_catalog"
 TABLES = ("records", "items", "shared")
@@ -256,7 +257,7 @@ def _search(cur: Cursor[Any], table: sql.Identifier, columns: tuple[str, ...], *
         conditions.append(sql.SQL("isbns && %s"))
         params.append(isbn_forms(isbn))
     else:
-        for word in fold(query or "").split():
+        for word in query_terms(query):
             conditions.append(sql.SQL("search LIKE %s"))
             params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%")
                           .replace("_", "\\_") + "%")

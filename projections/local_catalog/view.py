@@ -20,6 +20,7 @@ from projections.local_catalog.postgres import (
     SHARED_SELECT,
     LocalCatalogTables,
 )
+from projections.search_text import index_text
 
 R = TypeVar("R")
 
@@ -105,7 +106,7 @@ def record_row(record_id: str, *, description: dict[str, Any], original_format: 
         "languages": description.get("languages") or [],
         "subjects": description.get("subjects") or [], "description": description,
         "original_format": original_format,
-        "search": fold(" \x1f ".join(s for s in searchable if s)),
+        "search": index_text(searchable),
         "catalogued_at": catalogued_at, "revised_at": revised_at,
     }
 

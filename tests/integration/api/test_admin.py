@@ -183,3 +183,25 @@ def test_client_name_and_scopes_required(http: TestClient, admin_headers: dict[s
     unknown = http.post("/admin/tenants/nobody-here/clients",
                         json={"name": "x", "scopes": ["ill"]}, headers=admin_headers)
     assert unknown.status_code == 404
+
+
+def test_office_commands_take_an_idempotency_key_bound_to_their_body(
+        http: TestClient, admin_headers: dict[str, str], unique_slug: str) -> None:
+    keyed = {**admin_headers, "Idempotency-Key": f"create-{unique_slug}"}
+    body = {"slug": unique_slug, "name": "Keyed Library"}
+    first = http.post("/admin/tenants", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    again = http.post("/admin/tenants", json=body, headers=keyed)
+    assert (again.status_code, again.json()) == (201, first.json())  # not 409: a retry
+    other = http.post("/admin/tenants", json={**body, "name": "Another"}, headers=keyed)
+    assert (other.status_code, other.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+
+    suspend = {**admin_headers, "Idempotency-Key": f"suspend-{unique_slug}"}
+    done = http.post(f"/admin/tenants/{unique_slug}/suspend", json={"reason": "unpaid"},
+                     headers=suspend)
+    assert done.json()["status"] == "suspended"
+    retried = http.post(f"/admin/tenants/{unique_slug}/suspend", json={"reason": "unpaid"},
+                        headers=suspend)
+    assert retried.status_code == 200, retried.text  # a retry, not "already suspended"
+    listed = {t["slug"]: t for t in http.get("/admin/tenants", headers=admin_headers).json()}
+    assert listed[unique_slug]["status"] == "suspended"  # the directory shows it at once

@@ -391,3 +391,41 @@ def test_an_import_whose_process_stopped_shows_as_interrupted(
     assert "400 of 1,000 bytes" in stopped["error"]
     assert "upload the file again" in stopped["error"]
     assert stopped["result"] == {"created": 3}
+
+
+_CJK_SPACED = """<?xml version="1.0" encoding="UTF-8"?>
+<collection xmlns="http://www.loc.gov/MARC21/slim">
+<record><leader>00000nam a2200000 a 4500</leader><controlfield tag="001">aq0001</controlfield>
+<controlfield tag="003">CSTEST</controlfield>
+<datafield tag="100" ind1="1" ind2=" "><subfield code="6">880-01</subfield>
+<subfield code="a">Lu, Xun,</subfield></datafield>
+<datafield tag="245" ind1="1" ind2="0"><subfield code="6">880-02</subfield>
+<subfield code="a">A Q zheng zhuan /</subfield></datafield>
+<datafield tag="880" ind1="1" ind2=" "><subfield code="6">100-01/$1</subfield>
+<subfield code="a">魯迅,</subfield></datafield>
+<datafield tag="880" ind1="1" ind2="0"><subfield code="6">245-02/$1</subfield>
+<subfield code="a">阿Q正傳 /</subfield></datafield></record>
+<record><leader>00000nam a2200000 a 4500</leader><controlfield tag="001">ch0001</controlfield>
+<controlfield tag="003">CSTEST</controlfield>
+<datafield tag="245" ind1="1" ind2="0"><subfield code="6">880-01</subfield>
+<subfield code="a">Nihon no chasho /</subfield></datafield>
+<datafield tag="880" ind1="1" ind2="0"><subfield code="6">245-01/$1</subfield>
+<subfield code="a">日本の 茶書 /</subfield></datafield></record>
+</collection>"""
+
+
+def test_chinese_across_simplified_and_traditional_and_japanese_without_spaces(
+    http: TestClient, library: dict[str, str]
+) -> None:
+    token = library["token"]
+    import_bytes(http, token, (OURS / "cjk_vi.xml").read_bytes())
+    import_bytes(http, token, _CJK_SPACED.encode())
+    wait_for_records(http, token, 6)
+    assert titles(http, token, "红楼梦") == ["Hong lou meng"]  # simplified finds 紅樓夢
+    assert titles(http, token, "阿Q正传") == ["A Q zheng zhuan"]  # record: 阿Q正傳
+    assert titles(http, token, "鲁迅") == ["A Q zheng zhuan"]
+    assert titles(http, token, "日本の茶書") == ["Nihon no chasho"]  # record: 日本の 茶書
+    assert titles(http, token, "茶书") == ["Nihon no chasho"]
+    assert titles(http, token, "thu vien viet nam") == [
+        "Lịch sử thư viện Việt Nam : từ khởi đầu đến nay"]
+    assert titles(http, token, "红楼 日本") == []
