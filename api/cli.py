@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from psycopg.rows import tuple_row
+
 from api.dependencies import (
     Services,
     build_processes,
@@ -41,6 +43,9 @@ from infra.relay import Relay, RepublishRefusedError
 from infra.scan_batch import ScanBatchError, read_batch
 from infra.settings import Settings, SettingsError
 from infra.signing import rotate_signing_key
+from projections.parked import ParkedEventError, create_parked, parked
+from projections.parked import retry as retry_parked
+from projections.parked import skip as skip_parked
 from projections.rebuild import rebuild
 from projections.runner import ProjectionWorker
 from tenants.consortium import IssuedClient, log_name
@@ -48,6 +53,7 @@ from tenants.errors import TenancyError
 from tenants.imports import ImportSummary, MarcImport
 from tenants.processes.runner import ProcessRunner
 from tenants.read_models import READ_MODELS
+from tenants.scope import OFFICE, OFFICE_SCHEMA, tenant_schema
 from tenants.tenant import Tenant
 
 DEMO_LIBRARIES = [
@@ -387,8 +393,42 @@ def _progress_bar(done: int, total: int, unit: str = "events") -> None:
         sys.stderr.write(line.strip() + "\n")
 
 
+def _parked_events(args: argparse.Namespace) -> int:
+    """Lists parked events, or retries or skips one."""
+    with running_services(args.data_dir) as services, services.database.connection() as conn, \
+            conn.cursor(row_factory=tuple_row) as cur:
+        create_parked(cur)
+        conn.commit()
+        if args.action == "parked":
+            rows = parked(cur)
+            _emit(args, rows, "\n".join(
+                f"{r['name']:<16} {r['tenant']:<24} position {r['position']:>8}  "
+                f"{r['status']:<7} {r['topic']}\n    {r['error']}" for r in rows)
+                or "no parked events")
+            return 0
+        if args.name not in READ_MODELS:
+            raise SettingsError(f"no projection named {args.name!r}; there are: "
+                                f"{', '.join(sorted(READ_MODELS))}")
+        projection = READ_MODELS[args.name]
+        if args.action == "retry":
+            schema = OFFICE_SCHEMA if args.tenant == OFFICE else tenant_schema(args.tenant)
+            was = retry_parked(cur, projection, args.tenant, schema, args.position)
+            done = "re-applied"
+        else:
+            was = skip_parked(cur, projection, args.tenant, args.position)
+            done = "skipped for good"
+    _emit(args, {"name": args.name, "tenant": args.tenant, "position": args.position,
+                 "was": was, "result": "applied" if args.action == "retry" else "skipped"},
+          f"{args.name}: tenant {args.tenant}'s event at position {args.position} {done}"
+          + (" (the tenant's later events follow now)" if was == "held" else ""))
+    return 0
+
+
 def cmd_projections(args: argparse.Namespace) -> int:
-    """Shows each projection's position and lag per tenant, or rebuilds one."""
+    """Shows each projection's position and lag per tenant, rebuilds one, or lists and
+    resolves parked events."""
+    if args.action in ("parked", "retry", "skip"):
+        return _parked_events(args)
     if args.action == "rebuild":
         if args.name not in READ_MODELS:
             raise SettingsError(f"no projection named {args.name!r}; there are: "
@@ -568,6 +608,16 @@ def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     loc.add_argument("--engine", choices=["cython", "numpy"], default="cython")
 
 
+def _parked_parsers(psub: Any, common: argparse.ArgumentParser) -> None:
+    psub.add_parser("parked", parents=[common], help="events projections could not apply")
+    for action, text in (("retry", "re-apply a parked event (success removes it)"),
+                         ("skip", "drop a parked event for good (kept for the record)")):
+        resolve = psub.add_parser(action, parents=[common], help=text)
+        resolve.add_argument("name")
+        resolve.add_argument("--tenant", required=True, help="the log's name: a slug, or office")
+        resolve.add_argument("--position", required=True, type=int)
+
+
 def _relay_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     relay = sub.add_parser("relay", help="the relay of event logs into JetStream")
     rsub = relay.add_subparsers(dest="action", required=True)
@@ -635,6 +685,7 @@ def parser() -> argparse.ArgumentParser:
     psub = projections.add_subparsers(dest="action", required=True)
     psub.add_parser("status", parents=[common])
     psub.add_parser("rebuild", parents=[common]).add_argument("name")
+    _parked_parsers(psub, common)
 
     _relay_parser(sub, common)
     catalog = sub.add_parser("catalog", help="a library's catalog")
@@ -683,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         return handlers[args.command](args)
     except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
             EmbeddedRuntimeError, KeyEncryptionKeyError, RepublishRefusedError,
-            TimeoutError) as error:
+            TimeoutError, ParkedEventError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

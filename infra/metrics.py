@@ -17,6 +17,10 @@ EVENTS_FAILED = Counter(
     "commonshelf_projection_events_failed_total",
     "Events a projection could not apply (retried; the tenant waits behind them)",
     ["projection", "tenant"])
+EVENTS_PARKED = Counter(
+    "commonshelf_projection_events_parked_total",
+    "Events a projection (or process manager) could not apply and parked: an alert",
+    ["projection", "tenant"])
 REQUESTS = Counter(
     "commonshelf_requests_total", "HTTP requests and GraphQL operations (commands)",
     ["method", "route", "status"])

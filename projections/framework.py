@@ -66,6 +66,11 @@ class Projection(ABC):
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]  # the base names of the tables it owns
     events: ClassVar[tuple[type[DomainEvent], ...]] = ()  # filled from the handlers
+    # True if, once an event it cannot apply is parked, it may apply the rest of that
+    # tenant's log (its rows are per record or aggregate, so one missing event spoils one
+    # row at most); False: the tenant waits behind the parked event. Events of a shared log
+    # (the office's) are passed either way: one member's input never holds back the others.
+    skip_poison: ClassVar[bool] = False
     _handlers: ClassVar[dict[type[DomainEvent], str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -21,7 +21,11 @@ from projections.decoding import Decoder
 from projections.framework import Delivery, Projection
 from projections.postgres import SCHEMA, active_generations, create_generations, notify_applied
 
-TRACKING = Tracking(SCHEMA, "tracking", member_column="projection")
+TRACKING = Tracking(SCHEMA, "tracking", member_column="projection",
+                    cli="commonshelf projections")
+# Logs shared by every member: a projection moves on past an event it parked there, whether it
+# declares skip_poison or not, so one member's bad input never holds back everyone's reads.
+SHARED_LOGS = frozenset({"office"})
 
 
 class _Fed:
@@ -38,6 +42,10 @@ class _Fed:
     def generation(self) -> int:
         return self.projection.generation
 
+    @property
+    def skip_poison(self) -> bool:
+        return self.projection.skip_poison
+
     def apply(self, cur: Cursor[Any], events: list[Delivery]) -> None:
         self.projection.apply_batch(cur, [e for e in events if self.projection.accepts(e)])
 
@@ -51,6 +59,7 @@ class ProjectionWorker:
         self, projections: Projection | list[Projection], database_url: str, nats_url: str,
         *, stream: str = "CS_EVENTS", subject_prefix: str = "cs", batch: int = 256,
         ack_wait_s: float = 10, failure_delay_s: float = 5, replicas: int = 1,
+        poison_attempts: int = 3,
     ) -> None:
         chosen = projections if isinstance(projections, list) else [projections]
         self.projections = sorted(chosen, key=lambda p: p.name)
@@ -58,7 +67,8 @@ class ProjectionWorker:
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
             subject_prefix=subject_prefix, batch=batch, ack_wait_s=ack_wait_s,
-            failure_delay_s=failure_delay_s, replicas=replicas)
+            failure_delay_s=failure_delay_s, replicas=replicas,
+            poison_attempts=poison_attempts, shared_logs=SHARED_LOGS)
 
     @property
     def stats(self) -> FollowerStats:

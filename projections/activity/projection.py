@@ -22,6 +22,7 @@ class Activity(Projection):
     name = NAME
     tables = TABLES
     events = (DomainEvent,)
+    skip_poison = True  # counts per tenant, day and aggregate: a parked event is one count short
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

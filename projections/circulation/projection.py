@@ -28,6 +28,9 @@ class Circulation(Projection):
 
     name = NAME
     tables = TABLES
+    # Not safe: lendings, loans and holds chain (a missed check-out or hold would mislead the
+    # desk about every later one), so a tenant waits behind a parked event until resolved.
+    skip_poison = False
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -17,6 +17,7 @@ class InventoryScans(Projection):
 
     name = NAME
     tables = TABLES
+    skip_poison = True  # one row per scan: a parked event leaves that scan's status stale only
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

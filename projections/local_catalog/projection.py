@@ -80,6 +80,7 @@ class LocalCatalog(Projection):
 
     name = NAME
     tables = TABLES
+    skip_poison = True  # rows per record (and shared record): a parked event spoils one row at most
     events = (Record.Event, Item.Added, Item.Moved, Item.Withdrawn, Item.EpcAssigned,
               SharedRecord.Event)
 

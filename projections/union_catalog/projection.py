@@ -32,6 +32,9 @@ class UnionCatalog(Projection):
 
     name = NAME
     tables = TABLES
+    # rows per member record, entries recomputed from them on each change: a parked event
+    # leaves one record's description stale (and its entry), nothing else
+    skip_poison = True
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

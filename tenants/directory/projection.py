@@ -18,6 +18,7 @@ class TenantDirectory(Projection):
 
     name = NAME
     tables = TABLES
+    skip_poison = True  # one row per tenant: a parked event spoils that tenant's row only
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)

@@ -24,6 +24,7 @@ from psycopg import Cursor
 from infra.follower import Follower, FollowerStats, Member, Relayed, Tracking
 from projections.decoding import Decoder
 from projections.framework import Delivery, DomainEvent, Source
+from projections.runner import SHARED_LOGS
 from tenants.commands import Command, CommandPipeline
 from tenants.consortium import Consortium
 
@@ -51,6 +52,9 @@ class ProcessManager(ABC):
 
     name: ClassVar[str]
     events: ClassVar[tuple[type[DomainEvent], ...]]
+    # A reaction skipped is a command never issued: a manager waits behind an event it
+    # parked (in processes.parked) unless it declares otherwise; office events are passed.
+    skip_poison: ClassVar[bool] = False
 
     def accepts(self, delivery: Delivery) -> bool:
         """True if the manager reacts to this event (a manager may narrow it by log)."""
@@ -77,6 +81,10 @@ class _Reacting:
     def name(self) -> str:
         return self.manager.name
 
+    @property
+    def skip_poison(self) -> bool:
+        return self.manager.skip_poison
+
     def apply(self, _: Cursor[Any], events: list[Delivery]) -> None:
         for delivery in events:
             if self.manager.accepts(delivery):
@@ -97,7 +105,7 @@ class ProcessRunner:
         self.follower: Follower[Delivery] = Follower(
             self, TRACKING, database_url, nats_url, stream=stream,
             subject_prefix=subject_prefix, batch=batch, ack_wait_s=ack_wait_s,
-            failure_delay_s=failure_delay_s, replicas=replicas)
+            failure_delay_s=failure_delay_s, replicas=replicas, shared_logs=SHARED_LOGS)
 
     @property
     def stats(self) -> FollowerStats:

@@ -144,3 +144,46 @@ async def test_several_runners_at_once_issue_each_command_once(
     assert sorted(issued) == [f"relay-{t}" for t in range(TENANTS)]
     for t in range(TENANTS):
         assert await asyncio.to_thread(_policies_set, database_url, f"relay-{t}") == (1, 1)
+
+
+class _FailsForOneLibrary(WelcomePolicy):
+    """A manager whose reaction to one library's registration fails for good."""
+
+    def react(self, event: DomainEvent, source: Source) -> None:
+        if isinstance(event, Tenant.Registered) and event.slug == "relay-1":
+            raise ValueError("cannot react to this event")
+        super().react(event, source)
+
+
+def _parked(url: str) -> list[tuple[str, str, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT manager, tenant, status FROM processes.parked").fetchall()
+    return [(str(m), str(t), str(s)) for m, t, s in rows]
+
+
+async def test_a_reaction_that_fails_for_good_is_parked_and_the_office_log_moves_on(
+    database_url: str, servers: tuple[str, str], stream: tuple[str, str]
+) -> None:
+    await asyncio.to_thread(_seed, database_url, TENANTS, 0)
+    database = Database(database_url, 4, name="processes-test")
+    consortium = Consortium(database)
+    manager = _FailsForOneLibrary(Commands(consortium, _pipeline(database_url)))
+    runner = ProcessRunner([manager], database_url, servers[1], stream=stream[0],
+                           subject_prefix=stream[1], failure_delay_s=0.2)
+    relay = Relay(database_url, servers[1], tenant_of, stream=stream[0],
+                  subject_prefix=stream[1])
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runner.run(stop))]
+    try:
+        head = await asyncio.to_thread(_office_head, database_url)
+        await _until(lambda: _tracked(database_url).get("office", 0) >= head)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        consortium.close()
+        database.close()
+    # The office's log is shared: the manager moved on past the event it could not react to.
+    assert runner.stats.parked == 1
+    assert await asyncio.to_thread(_parked, database_url) == [
+        ("welcome_policy", "office", "passed")]
+    assert sorted(slug for slug, issued in manager.issued if issued) == ["relay-0", "relay-2"]

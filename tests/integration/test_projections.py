@@ -115,10 +115,18 @@ async def test_rebuild_switches_generation_and_workers_follow(
     assert await asyncio.to_thread(_read_model, database_url, Activity(generation=2)) == truth
 
 
+def _held(url: str) -> list[tuple[str, int, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tenant, position, status FROM projections.parked").fetchall()
+    return [(str(t), int(p), str(s)) for t, p, s in rows]
+
+
 class _BrokenForOneTenant(Activity):
-    """The activity projection with a bug that bites on one tenant's events until fixed."""
+    """The activity projection with a bug that bites on one tenant's events until fixed
+    (not declared safe to move on: the tenant waits behind its parked event)."""
 
     broken_tenant: str | None = "relay-1"
+    skip_poison = False
 
     def apply_batch(self, cur, records):  # type: ignore[no-untyped-def]
         if any(r.tenant == self.broken_tenant for r in records):
@@ -142,9 +150,12 @@ async def test_a_failing_event_holds_back_its_tenant_only_until_fixed(
     model = await asyncio.to_thread(_read_model, database_url, Activity())
     assert model == Counter({k: n for k, n in truth.items() if k[0] != "relay-1"})
     assert not any(t.done() for t in tasks)  # the worker is alive and retrying
+    await _until(lambda: worker.stats.parked == 1)
+    assert await asyncio.to_thread(_held, database_url) == [("relay-1", 1, "held")]
 
     worker.projection.broken_tenant = None  # type: ignore[attr-defined]  # the fix ships
     await _until(lambda: worker.stats.applied >= expected)
+    assert await asyncio.to_thread(_held, database_url) == []  # it applied: no longer parked
     stop.set()
     await asyncio.gather(*tasks)
     assert await asyncio.to_thread(_read_model, database_url, Activity()) == truth
