@@ -496,13 +496,16 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def cmd_inventory(args: argparse.Namespace) -> int:
     """Simulates a robot's shelf scan, or localizes the tags of one offline."""
-    from localization_ext import engines, localize_batch  # noqa: PLC0415 (numpy, on demand)
+    from localization_ext import Geometry, engines, localize_batch  # noqa: PLC0415 (numpy, on demand)
     from localization_ext.simulate import Impairments, Setup, simulate, truth, write_batch  # noqa: PLC0415
 
     if args.action == "simulate":
         impaired = Impairments(reflection=args.reflection, drift=args.drift,
                                antenna_phase=args.antenna_phase,
-                               orientation=args.orientation, coupling=args.coupling)
+                               orientation=args.orientation, coupling=args.coupling,
+                               multipath=args.multipath)
+        if args.realistic:
+            impaired = Impairments.realistic()
         scan = simulate(Setup(books=args.books, spacing_m=args.spacing_cm / 100,
                               seed=args.seed, impairments=impaired))
         if args.out:
@@ -522,9 +525,10 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     order = c["t"].argsort(kind="stable")  # the calibration follows the reader in time
     found = localize_batch(batch.tag[order], len(batch.epcs), c["t"][order], c["phase"][order],
                            c["freq"][order], c["ax"][order], c["ay"][order], c["rssi"][order],
-                           engine=args.engine)
+                           engine=args.engine, geometry=Geometry.from_header(batch.header))
     seconds = time.perf_counter() - started
     tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
+             "x_interval": [round(v, 4) for v in e.x_interval] if e.localized else None,
              "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
             for e in found]
     _emit(args, {"tags": tags, "seconds": round(seconds, 3)},
@@ -593,7 +597,10 @@ def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--out", help="the batch file (default: standard output)")
     sim.add_argument("--truth", help="also write the true positions to this JSON file")
-    for flag in ("reflection", "drift", "antenna-phase", "orientation", "coupling"):
+    sim.add_argument("--realistic", action="store_true",
+                     help="every impairment a real shelf shows, at its realistic default")
+    for flag in ("reflection", "drift", "antenna-phase", "orientation", "coupling",
+                 "multipath"):
         sim.add_argument(f"--{flag}", type=float, default=0.0,
                          help=f"strength of the {flag.replace('-', ' ')} impairment (0 = off)")
     loc = isub.add_parser("localize", parents=[common], help="place the tags of a batch")

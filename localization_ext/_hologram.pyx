@@ -14,25 +14,25 @@ cdef enum:
     MAX_CHANNELS = 64
     STAGES = 3
 
-# (half-width in x, half-width in y, step, read stride) of each stage: as in the twin
-cdef double[3] HALF_X = [0.20, 0.015, 0.003]
-cdef double[3] HALF_Y = [0.0, 0.015, 0.003]
-cdef double[3] STEP = [0.015, 0.003, 0.0005]
+# (half-width in x, half-width in y, step in x, step in y, read stride) of each stage: as
+# in the twin (the first stage's window is the tag's own)
+cdef double[3] HALF_X = [0.0, 0.015, 0.003]
+cdef double[3] HALF_Y = [0.0, 0.018, 0.0045]
+cdef double[3] STEP_X = [0.015, 0.003, 0.0005]
+cdef double[3] STEP_Y = [0.03, 0.006, 0.0015]
 cdef Py_ssize_t[3] STRIDE = [4, 1, 1]  # the first, coarse stage uses every 4th read
-cdef double Y_LOW = 0.05
-cdef double Y_HIGH = 0.80
+cdef double CURVATURE_STEP = 0.01
 
 
 cdef double _score(double x, double y, const double[::1] phase, const double[::1] k,
                    const double[::1] ax, const double[::1] ay, const long[::1] channel,
-                   Py_ssize_t start, Py_ssize_t stop, Py_ssize_t stride,
-                   int channels) noexcept nogil:
+                   const double[::1] weight, Py_ssize_t start, Py_ssize_t stop,
+                   Py_ssize_t stride, int channels) noexcept nogil:
     cdef double re[MAX_CHANNELS]
     cdef double im[MAX_CHANNELS]
     cdef Py_ssize_t i
     cdef int c
-    cdef double dx, dy, ph, total = 0.0, sum_re, sum_im
-    cdef long used = 0
+    cdef double dx, dy, ph, total = 0.0, sum_re, sum_im, used = 0.0
     if channels == 1 and stride == 1:  # calibrated: one coherent sum, a loop that vectorizes
         sum_re = 0.0
         sum_im = 0.0
@@ -40,9 +40,10 @@ cdef double _score(double x, double y, const double[::1] phase, const double[::1
             dx = x - ax[i]
             dy = y - ay[i]
             ph = phase[i] - k[i] * sqrt(dx * dx + dy * dy)
-            sum_re += cos(ph)
-            sum_im += sin(ph)
-        return sqrt(sum_re * sum_re + sum_im * sum_im) / (stop - start)
+            sum_re += weight[i] * cos(ph)
+            sum_im += weight[i] * sin(ph)
+            used += weight[i]
+        return sqrt(sum_re * sum_re + sum_im * sum_im) / used if used > 0 else 0.0
     for c in range(channels):
         re[c] = 0.0
         im[c] = 0.0
@@ -52,77 +53,85 @@ cdef double _score(double x, double y, const double[::1] phase, const double[::1
         dy = y - ay[i]
         ph = phase[i] - k[i] * sqrt(dx * dx + dy * dy)
         c = <int>channel[i]
-        re[c] += cos(ph)
-        im[c] += sin(ph)
-        used += 1
+        re[c] += weight[i] * cos(ph)
+        im[c] += weight[i] * sin(ph)
+        used += weight[i]
         i += stride
     for c in range(channels):
         total += sqrt(re[c] * re[c] + im[c] * im[c])
-    return total / used if used else 0.0
+    return total / used if used > 0 else 0.0
 
 
 cdef void _localize_one(const double[::1] phase, const double[::1] k, const double[::1] ax,
                         const double[::1] ay, const long[::1] channel, int channels,
-                        const double[::1] weight, Py_ssize_t start, Py_ssize_t stop,
-                        double[:, :] out, Py_ssize_t row) noexcept nogil:
+                        const double[::1] weight, const double[:, ::1] windows,
+                        Py_ssize_t start, Py_ssize_t stop, double[:, :] out,
+                        Py_ssize_t row) noexcept nogil:
     cdef Py_ssize_t i, j, nx, ny
     cdef int stage
-    cdef double wsum = 0.0, xsum = 0.0, ysum = 0.0, best_x, best_y, best = -1.0
-    cdef double x0, y0, s, score, step, base_y, best_y_candidate = 0.0
-    for i in range(start, stop):
-        wsum += weight[i]
-        xsum += ax[i] * weight[i]
-        ysum += ay[i]
-    best_x = xsum / wsum
-    base_y = ysum / (stop - start)
-    best_y = base_y + (Y_LOW + Y_HIGH) / 2
+    cdef double best_x, best_y, best = -1.0, h = CURVATURE_STEP
+    cdef double x0, y0, s, score, step_x, step_y, best_y_candidate = 0.0
+    cdef double centre = windows[row, 0], half = windows[row, 1]
+    cdef double y_low = windows[row, 2], y_high = windows[row, 3]
+    best_x = centre
+    best_y = (y_low + y_high) / 2
     for stage in range(STAGES):
-        step = STEP[stage]
-        x0 = best_x - HALF_X[stage]
-        nx = <Py_ssize_t>ceil(((best_x + HALF_X[stage] + step / 2) - x0) / step)
+        step_x = STEP_X[stage]
+        step_y = STEP_Y[stage]
         if stage == 0:
-            y0 = base_y + Y_LOW
-            ny = <Py_ssize_t>ceil(((base_y + Y_HIGH + step / 2) - y0) / step)
+            x0 = centre - half
+            nx = <Py_ssize_t>ceil(((centre + half + step_x / 2) - x0) / step_x)
+            y0 = y_low
+            ny = <Py_ssize_t>ceil(((y_high + step_y / 2) - y0) / step_y)
         else:
+            x0 = best_x - HALF_X[stage]
+            nx = <Py_ssize_t>ceil(((best_x + HALF_X[stage] + step_x / 2) - x0) / step_x)
             y0 = best_y - HALF_Y[stage]
-            ny = <Py_ssize_t>ceil(((best_y + HALF_Y[stage] + step / 2) - y0) / step)
+            ny = <Py_ssize_t>ceil(((best_y + HALF_Y[stage] + step_y / 2) - y0) / step_y)
         best = -1.0
         s = best_x
         for i in range(nx):
             for j in range(ny):
-                score = _score(x0 + i * step, y0 + j * step, phase, k, ax, ay, channel,
-                               start, stop, STRIDE[stage], channels)
+                score = _score(x0 + i * step_x, y0 + j * step_y, phase, k, ax, ay, channel,
+                               weight, start, stop, STRIDE[stage], channels)
                 if score > best:
                     best = score
-                    s = x0 + i * step
-                    best_y_candidate = y0 + j * step
+                    s = x0 + i * step_x
+                    best_y_candidate = y0 + j * step_y
         best_x = s
         best_y = best_y_candidate
     out[row, 0] = best_x
     out[row, 1] = best_y
     out[row, 2] = best
+    out[row, 3] = (2 * best
+                   - _score(best_x - h, best_y, phase, k, ax, ay, channel, weight, start,
+                            stop, 1, channels)
+                   - _score(best_x + h, best_y, phase, k, ax, ay, channel, weight, start,
+                            stop, 1, channels)) / (h * h)
 
 
 def localize_all(const long[::1] offsets, const double[::1] phase, const double[::1] k,
                  const double[::1] ax, const double[::1] ay, const long[::1] channel,
-                 int channels, const double[::1] weight, int threads=0):
-    """Every tag of a batch whose reads are grouped by tag; rows of (x, y, score).
-    The same contract as the numpy twin's localize_all."""
+                 int channels, const double[::1] weight, const double[:, ::1] windows,
+                 int threads=0):
+    """Every tag of a batch whose reads are grouped by tag, each searched inside its row of
+    `windows`; rows of (x, y, score, curvature). The same contract as the numpy twin's
+    localize_all."""
     if channels > MAX_CHANNELS:
         raise ValueError(f"at most {MAX_CHANNELS} channel groups, not {channels}")
     cdef Py_ssize_t tags = offsets.shape[0] - 1
-    result = np.zeros((tags, 3))
+    result = np.zeros((tags, 4))
     cdef double[:, :] out = result
     cdef Py_ssize_t t
     cdef int workers = threads if threads > 0 else 0
     if workers > 0:
         for t in prange(tags, nogil=True, schedule="dynamic", num_threads=workers):
             if offsets[t + 1] > offsets[t]:
-                _localize_one(phase, k, ax, ay, channel, channels, weight, offsets[t],
-                              offsets[t + 1], out, t)
+                _localize_one(phase, k, ax, ay, channel, channels, weight, windows,
+                              offsets[t], offsets[t + 1], out, t)
     else:
         for t in prange(tags, nogil=True, schedule="dynamic"):
             if offsets[t + 1] > offsets[t]:
-                _localize_one(phase, k, ax, ay, channel, channels, weight, offsets[t],
-                              offsets[t + 1], out, t)
+                _localize_one(phase, k, ax, ay, channel, channels, weight, windows,
+                              offsets[t], offsets[t + 1], out, t)
     return result

@@ -3,8 +3,11 @@
 The physics of DESIGN.md: θ = (4π·d·f/c + θ_channel + θ_tag) mod 2π plus noise, with 16
 channels hopping in 920.625-924.375 MHz, phase noise growing as the signal weakens, reads
 growing sparse at the edge of the beam, and a robot driving at 0.1-0.3 m/s. Impairments
-a clean model leaves out come with a strength each (0 turns one off): a reflection off the
-shelf's back panel, odometry drift, the antenna's angle-dependent phase.
+a clean model leaves out come with a strength each (0 turns one off; 1 is what real readers
+show): a reflection off the shelf's back panel, odometry drift, the antenna's
+angle-dependent phase, each tag's own phase pattern over the viewing angle, coupling
+between tags closer than half a wavelength, and diffuse multipath from many weak
+scatterers around the shelf. `Impairments.realistic()` turns on those real shelves have.
 """
 
 from __future__ import annotations
@@ -28,12 +31,21 @@ class Impairments:
     drift: float = 0.0  # odometry: the robot's x drifts ~1 cm per metre at 1
     antenna_phase: float = 0.0  # phase that depends on the angle off boresight
     orientation: float = 0.0  # each tag's own phase pattern over the viewing angle
-    coupling: float = 0.0  # neighbours closer than a few cm re-radiate into the reply
+    coupling: float = 0.0  # neighbours closer than half a wavelength re-radiate into the reply
+    multipath: float = 0.0  # diffuse multipath: weak scatterers around the shelf
 
     @classmethod
     def all(cls, strength: float = 1.0) -> Impairments:
         """Every impairment at the same strength."""
-        return cls(strength, strength, strength, strength, strength)
+        return cls(strength, strength, strength, strength, strength, strength)
+
+    @classmethod
+    def realistic(cls) -> Impairments:
+        """What a real shelf shows (the simulator's realistic default): each tag's own
+        phase pattern, coupling between close tags, diffuse multipath, a back panel, the
+        antenna's phase; odometry kept exact (a robot's own calibration matter)."""
+        return cls(reflection=1.0, antenna_phase=1.0, orientation=1.0, coupling=1.0,
+                   multipath=1.0)
 
 
 @dataclass(frozen=True)
@@ -67,22 +79,51 @@ class Scan:
     az: NDArray[np.float64]
     true_x: NDArray[np.float64]
     true_y: NDArray[np.float64]
+    channel_offset: NDArray[np.float64] | None = None  # the reader's, by channel
+
+
+SCATTERERS = 20  # diffuse multipath: this many weak point scatterers per shelf
+SCATTER_GAIN = 0.12  # each one's reflection, relative to the direct path, at strength 1
+
+
+def _scatterers(rng: np.random.Generator, start: float, end: float,
+                distance: float) -> NDArray[np.float64]:
+    """Rows of (x, y, gain, phase) of the scatterers around a shelf: the shelf's frame and
+    its neighbours' books behind the face, the floor and fittings either side of the path."""
+    x = rng.uniform(start, end, SCATTERERS)
+    y = np.where(rng.uniform(0, 1, SCATTERERS) < 0.6, rng.uniform(0.02, 0.5, SCATTERERS),
+                 -distance + rng.uniform(-0.5, 0.3, SCATTERERS))
+    return np.stack([x, y, rng.rayleigh(SCATTER_GAIN / 1.25, SCATTERERS),
+                     rng.uniform(0, 2 * np.pi, SCATTERERS)], axis=1)
 
 
 def _signal(imp: Impairments, k: NDArray[np.float64], distance: NDArray[np.float64],
             dx: NDArray[np.float64], dy: NDArray[np.float64], tag: NDArray[np.int64],
-            true_x: NDArray[np.float64], ax: NDArray[np.float64]) -> NDArray[np.complex128]:
-    """The reply as the antenna hears it: the direct path, and what the shelf adds."""
-    signal: NDArray[np.complex128] = np.exp(1j * (k * distance))
+            true_x: NDArray[np.float64], true_y: NDArray[np.float64],
+            ax: NDArray[np.float64], ay: NDArray[np.float64],
+            scatterers: NDArray[np.float64],
+            pair_phase: NDArray[np.float64]) -> NDArray[np.complex128]:
+    """The reply as the antenna hears it (round trip): the direct path, and what the shelf
+    adds."""
+    # one way: the direct path plus each scatterer's (antenna -> scatterer -> tag); the
+    # reply comes back the same ways, so the round trip is the one-way channel squared
+    way: NDArray[np.complex128] = np.exp(1j * (k / 2 * distance))
+    if imp.multipath:
+        for sx, sy, gain, turn in scatterers:
+            path = np.hypot(ax - sx, ay - sy) + np.hypot(true_x[tag] - sx, true_y[tag] - sy)
+            way = way + imp.multipath * gain * np.exp(1j * (k / 2 * path + turn))
+    signal: NDArray[np.complex128] = way * way
     if imp.reflection:
         back = np.hypot(dx, dy + 2 * 0.25)  # a back panel 25 cm behind the face
         signal = signal + 0.25 * imp.reflection * np.exp(1j * (k * back))
-    if imp.coupling:  # the neighbours on either side, weaker the farther they stand
-        for side in (-1, 1):
+    if imp.coupling:  # neighbours re-radiate, each pair with its own phase: strongly
+        for side in (-2, -1, 1, 2):  # within a few cm, fading by half a wavelength
             other = np.clip(tag + side, 0, len(true_x) - 1)
             gap = np.abs(true_x[other] - true_x[tag])
-            kappa = 0.2 * imp.coupling * np.exp(-gap / 0.02) * (other != tag)
-            signal = signal + kappa * np.exp(1j * k * np.hypot(true_x[other] - ax, dy))
+            kappa = 0.8 * imp.coupling * np.exp(-gap / 0.04) * (other != tag)
+            turn = pair_phase[np.minimum(tag, other), np.abs(side) - 1]
+            signal = signal + kappa * np.exp(1j * (k * np.hypot(true_x[other] - ax, dy)
+                                                   + turn))
     return signal
 
 
@@ -120,12 +161,18 @@ def simulate(setup: Setup) -> Scan:
     channel = ((t * 5).astype(np.int64) * 7 + 3) % len(CHANNELS)  # hops every 200 ms
     freq = CHANNELS[channel]
     k = 4 * np.pi * freq / C
-    signal = _signal(setup.impairments, k, distance, dx, dy, tag, true_x, ax_true)
     imp = setup.impairments
+    scatterers = _scatterers(np.random.default_rng([setup.seed, 1]), start, end,
+                             setup.distance_m)
+    pair_phase = np.random.default_rng([setup.seed, 3]).uniform(0, 2 * np.pi, (n, 2))
+    signal = _signal(imp, k, distance, dx, dy, tag, true_x, true_y, ax_true, ay, scatterers,
+                     pair_phase)
     theta = np.angle(signal) + channel_offset[channel] + tag_offset[tag]
-    if imp.orientation:
-        pattern = rng.uniform(-0.3, 0.3, n) * imp.orientation
-        theta = theta + pattern[tag] * np.radians(angle)
+    if imp.orientation:  # each tag's own pattern: a slope and a bend over the viewing angle
+        shape = np.random.default_rng([setup.seed, 2]).normal(0, 1, (n, 2))
+        off = np.radians(np.sign(dx) * angle)
+        theta = theta + imp.orientation * (0.6 * shape[tag, 0] * off
+                                           + 0.8 * shape[tag, 1] * off ** 2)
     if imp.antenna_phase:
         theta = theta + 0.3 * imp.antenna_phase * np.radians(angle) ** 2
     rssi = -40 - 20 * np.log10(distance / 0.3) - 0.15 * angle
@@ -134,7 +181,7 @@ def simulate(setup: Setup) -> Scan:
     ax = ax_true + imp.drift * 0.01 * (ax_true - start)  # odometry reports a drifted x
     az = np.full(len(t), 1.0)
     epc = [f"E280116060000{i:011X}" for i in range(n)]
-    return Scan(epc, t, tag, phase, rssi, freq, ax, ay, az, true_x, true_y)
+    return Scan(epc, t, tag, phase, rssi, freq, ax, ay, az, true_x, true_y, channel_offset)
 
 
 def write_batch(scan: Scan, out: IO[str], shelf: str = "A-01", robot: str = "sim-1",

@@ -29,7 +29,13 @@ from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
 from domain.shared.loading import load_many
 from infra.scan_batch import ScanBatch, ScanBatchError, read_batch
 from infra.work_queue import JobDone, WorkQueue
-from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
+from localization_ext import (
+    Geometry,
+    engines,
+    localize_batch,
+    offsets_by_frequency,
+    scan_offsets,
+)
 from tenants.scope import TenantScope
 
 # the faces use these
@@ -150,11 +156,13 @@ class ScanWorker:
         found = localize_batch(tag, len(batch.epcs), t, phase, freq, c["ax"][order],
                                c["ay"][order], c["rssi"][order], engine=self.engine,
                                prior={float(f): o for f, o in kept.offsets.items()}
-                               if kept else None, own=own)
+                               if kept else None, own=own,
+                               geometry=Geometry.from_header(batch.header))
         inventory.improve_calibration(
             scan.robot, {str(f): o for f, o in offsets_by_frequency(freq, *own).items()},
             len(batch.epcs), scan_id)
         tags = [{"epc": batch.epcs[e.index], "x": round(e.x, 4), "y": round(e.y, 4),
+                 "x_interval": [round(v, 4) for v in e.x_interval] if e.localized else None,
                  "reads": e.reads, "confidence": e.confidence, "localized": e.localized}
                 for e in found]
         inventory.record_localized(scan_id, tags, self.engine,

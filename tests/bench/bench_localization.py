@@ -1,10 +1,12 @@
 """Localization accuracy and speed on simulated shelves.
 
 Run: .venv/bin/python tests/bench/bench_localization.py [BOOKS]
-Accuracy (median and 90th percentile |x error|, adjacent books in the right order) on a
-clean shelf and with every impairment at its default strength, calibrated and not (the
-uncalibrated one is the straightforward per-channel hologram); speed of the Cython kernel
-on one core and on all, beside its numpy twin on the same grid. Targets: see issue 6.
+Accuracy (median and 90th percentile |x error|, adjacent books in the wrong order, how often
+the 90% interval holds the truth) on a clean shelf and on a realistic one (the simulator's
+realistic default: each tag's own phase pattern, coupling, diffuse multipath), ours beside
+the straightforward per-channel hologram on the same batches; speed of the Cython kernel
+on one core and on all, beside its numpy twin and a straightforward numpy hologram. Real
+readings: tests/bench/bench_adarf.py. Targets: issue 17.
 """
 
 from __future__ import annotations
@@ -15,32 +17,49 @@ import time
 import numpy as np
 
 from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
+from localization_ext._hologram_py import plain_hologram
 from localization_ext.simulate import Impairments, Scan, Setup, simulate
 
 
-def run(scan: Scan, engine: str, calibrate: bool = True,
-        threads: int = 0) -> tuple[np.ndarray, float]:  # type: ignore[type-arg]
+def run(scan: Scan, engine: str, calibrate: bool = True, threads: int = 0
+        ) -> tuple[np.ndarray, float, list[bool]]:  # type: ignore[type-arg]
     started = time.perf_counter()
     found = localize_batch(scan.tag, len(scan.epc), scan.t, scan.phase, scan.freq, scan.ax,
                            scan.ay, scan.rssi, engine=engine, calibrate=calibrate,
                            threads=threads)
-    return np.array([e.x for e in found]), time.perf_counter() - started
+    inside = [e.x_interval[0] <= x <= e.x_interval[1]
+              for e, x in zip(found, scan.true_x, strict=True)]
+    return np.array([e.x for e in found]), time.perf_counter() - started, inside
+
+
+def plain_x(scan: Scan) -> np.ndarray:  # type: ignore[type-arg]
+    """The straightforward per-channel hologram of every tag."""
+    k = 4 * np.pi * scan.freq / 299_792_458.0
+    out = []
+    for t in range(len(scan.epc)):
+        mine = scan.tag == t
+        out.append(plain_hologram(scan.phase[mine], k[mine], scan.ax[mine], scan.ay[mine],
+                                  np.unique(scan.freq[mine], return_inverse=True)[1])[0])
+    return np.array(out)
 
 
 def straightforward(scan: Scan, tags: int) -> float:
     """Tags/s of a plain numpy hologram: the same grids, one grid point at a time."""
-    from localization_ext._hologram_py import STAGES, Y_RANGE  # noqa: PLC0415
+    from localization_ext._hologram_py import STAGES  # noqa: PLC0415
 
+    y_range, half_x0 = (0.05, 0.80), 0.20  # the default geometry
     started = time.perf_counter()
     for t in range(tags):
         mine = scan.tag == t
         phase, ax, ay = scan.phase[mine], scan.ax[mine], scan.ay[mine]
         k = 4 * np.pi * scan.freq[mine] / 299_792_458.0
         channels = np.unique(scan.freq[mine], return_inverse=True)[1]
-        best_x, best_y = float(ax.mean()), float(ay.mean()) + sum(Y_RANGE) / 2
-        for stage, (half_x, half_y, step, _) in enumerate(STAGES):
-            ys = (np.arange(ay.mean() + Y_RANGE[0], ay.mean() + Y_RANGE[1], step) if stage == 0
-                  else np.arange(best_y - half_y, best_y + half_y + step / 2, step))
+        best_x, best_y = float(ax.mean()), float(ay.mean()) + sum(y_range) / 2
+        for stage, (stage_half_x, half_y, step, step_y, _) in enumerate(STAGES):
+            ys = (np.arange(ay.mean() + y_range[0], ay.mean() + y_range[1], step_y)
+                  if stage == 0 else np.arange(best_y - half_y, best_y + half_y + step_y / 2,
+                                               step_y))
+            half_x = half_x0 if stage == 0 else stage_half_x
             best = -1.0
             for x in np.arange(best_x - half_x, best_x + half_x + step / 2, step):
                 for y in ys:
@@ -76,20 +95,27 @@ def main() -> None:
     fastest = "cython" if "cython" in engines() else "numpy"
     shelves = 25
     print(f"accuracy: {shelves} shelves of 40 books 2-4 cm apart, sigma 0.1 rad; {fastest}")
-    for label, impairments in (("clean + back-panel reflection", Impairments(reflection=1)),
-                               ("all impairments at default", Impairments.all())):
-        for calibrate in (True, False):
-            errors, ordered = [], []
-            for seed in range(shelves):
-                scan = simulate(Setup(books=40, spacing_m=0.03, seed=100 + seed,
-                                      impairments=impairments))
-                x, _ = run(scan, fastest, calibrate)
-                errors.append(np.abs(x - scan.true_x) * 100)
-                ordered.append(np.diff(x[np.argsort(scan.true_x)]) > 0)
-            error, order = np.concatenate(errors), np.concatenate(ordered).mean() * 100
-            name = "calibrated" if calibrate else "per-channel hologram (no calibration)"
-            print(f"  {label:<30} {name:<38} median {np.median(error):5.2f} cm  "
-                  f"p90 {np.percentile(error, 90):5.2f} cm  adjacent order {order:5.1f} %")
+    for label, impairments in (("clean", Impairments()),
+                               ("realistic (simulator default)", Impairments.realistic())):
+        ours, baseline = ([], [], []), ([], [])
+        for seed in range(shelves):
+            scan = simulate(Setup(books=40, spacing_m=0.03, seed=100 + seed,
+                                  impairments=impairments))
+            shelf_order = np.argsort(scan.true_x)
+            x, _, inside = run(scan, fastest)
+            ours[0].append(np.abs(x - scan.true_x) * 100)
+            ours[1].append(np.diff(x[shelf_order]) > 0)
+            ours[2].extend(inside)
+            x = plain_x(scan)
+            baseline[0].append(np.abs(x - scan.true_x) * 100)
+            baseline[1].append(np.diff(x[shelf_order]) > 0)
+        for name, (errors, ordered, *rest) in (("ours", ours), ("straightforward hologram",
+                                                                 baseline)):
+            error, wrong = np.concatenate(errors), 100 - np.concatenate(ordered).mean() * 100
+            cover = f"  90% interval holds {np.mean(rest[0]) * 100:5.1f} %" if rest else ""
+            print(f"  {label:<30} {name:<26} median {np.median(error):5.2f} cm  "
+                  f"p90 {np.percentile(error, 90):5.2f} cm  adjacent misorder {wrong:5.1f} %"
+                  f"{cover}")
     long = simulate(Setup(books=40, spacing_m=0.03, seed=500, reader_seed=77))
     kept = offsets_by_frequency(long.freq, *scan_offsets(long.tag, long.t, long.phase,
                                                          long.freq))
@@ -106,7 +132,7 @@ def main() -> None:
         print(f"  sparse short scans with {label:<30} median {np.median(error):5.2f} cm  "
               f"p90 {np.percentile(error, 90):5.2f} cm")
     clean = simulate(Setup(books=40, spacing_m=0.03, seed=100))
-    x, _ = run(clean, fastest)
+    x, _, _ = run(clean, fastest)
     print(f"  Cramer-Rao bound on sigma_x (clean shelf, calibrated): "
           f"{cramer_rao_x(clean, 0.1) * 1000:.2f} mm; the kernel's median |error| there: "
           f"{np.median(np.abs(x - clean.true_x)) * 1000:.2f} mm")
@@ -117,7 +143,7 @@ def main() -> None:
     timings = {}
     for engine, threads in (("numpy", 0), ("cython", 1), ("cython", 0)):
         if engine in engines():
-            _, seconds = run(scan, engine, threads=threads)
+            _, seconds, _ = run(scan, engine, threads=threads)
             key = f"{engine} ({'1 core' if threads == 1 else 'all cores'})"
             timings[key] = seconds
             print(f"  {key:<22} {books / seconds:>10,.0f} tags/s {reads / seconds:>12,.0f} "

@@ -20,19 +20,62 @@ from tenants.scans import report, statuses
 
 @strawberry.type
 class MisplacedBook:
-    """A book out of call-number order, and the book it belongs after (null: first)."""
+    """A book out of call-number order beyond its uncertainty, and the book (and call
+    number) it belongs after (null: first)."""
 
     barcode: str
     call_number: str | None
     x: float
+    x_interval: list[float] | None = strawberry.field(
+        description="90% interval of x, [low, high] in metres")
     belongs_after: str | None
+    belongs_after_call_number: str | None
+
+
+@strawberry.type
+class Neighbour:
+    """A book standing next to an uncertain one."""
+
+    barcode: str
+    call_number: str | None
+
+
+@strawberry.type
+class UncertainBook:
+    """A book that may be out of order, within its uncertainty: check it by hand."""
+
+    barcode: str
+    call_number: str | None
+    x: float
+    x_interval: list[float] | None
+    belongs_after: str | None
+    belongs_after_call_number: str | None
+    neighbours: list[Neighbour]
+
+    @classmethod
+    def of(cls, found: dict[str, Any]) -> UncertainBook:
+        """From the report's entry."""
+        return cls(**{**found, "neighbours": [Neighbour(**n) for n in found["neighbours"]]})
 
 
 @strawberry.type
 class MissingBook:
-    """A book the shelf should hold that the scan did not see."""
+    """A book the shelf should hold that the scan did not see, and where it should stand."""
 
     barcode: str
+    call_number: str | None
+    expected_x: float | None = None
+    belongs_after: str | None = None
+    belongs_after_call_number: str | None = None
+
+
+@strawberry.type
+class UnlocalizedTag:
+    """A tag the scan read too rarely to place."""
+
+    epc: str
+    reads: int
+    barcode: str | None
     call_number: str | None
 
 
@@ -49,8 +92,11 @@ class LocatedBook:
     """A book where the robot found it."""
 
     barcode: str
+    call_number: str | None
     epc: str
     x: float
+    x_interval: list[float] | None = strawberry.field(
+        description="90% interval of x, [low, high] in metres")
     y: float
     confidence: float
 
@@ -60,8 +106,10 @@ class ScanReport:
     """What a scan tells about its shelf (also as CSV and as an SVG shelf map)."""
 
     misplaced: list[MisplacedBook]
+    uncertain: list[UncertainBook]
     missing: list[MissingBook]
     unknown: list[UnknownTag]
+    unlocalized: list[UnlocalizedTag]
     located: list[LocatedBook]
     csv: str
     svg: str
@@ -70,8 +118,10 @@ class ScanReport:
     def of(cls, found: dict[str, Any]) -> ScanReport:
         """The report as the service computed it."""
         return cls(misplaced=[MisplacedBook(**m) for m in found["misplaced"]],
+                   uncertain=[UncertainBook.of(m) for m in found["uncertain"]],
                    missing=[MissingBook(**m) for m in found["missing"]],
                    unknown=[UnknownTag(**u) for u in found["unknown"]],
+                   unlocalized=[UnlocalizedTag(**u) for u in found["unlocalized"]],
                    located=[LocatedBook(**r) for r in found["located"]],
                    csv=report_csv(found), svg=report_svg(found))
 

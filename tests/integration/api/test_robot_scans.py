@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import time
 from typing import Any
 
@@ -78,8 +79,11 @@ def test_a_scan_upload_is_localized_and_reported(http: TestClient, robot: dict[s
     assert answer["misplaced"] == report["misplaced"]  # also at the top level
     assert [m["barcode"] for m in report["misplaced"]] == ["S-5"]
     assert report["misplaced"][0]["belongs_after"] == "S-11"
-    assert report["missing"] == [{"barcode": "S-GONE", "call_number": "QA150"}]
+    assert [(m["barcode"], m["call_number"], m["belongs_after"]) for m in report["missing"]
+            ] == [("S-GONE", "QA150", "S-11")]
     assert [u["epc"] for u in report["unknown"]] == [robot["scan"].epc[0]]
+    assert all(r["call_number"] and r["x_interval"][0] <= r["x"] <= r["x_interval"][1]
+               for r in report["located"])
     located = {r["barcode"]: r["x"] for r in report["located"]}
     true_x = robot["scan"].true_x
     assert all(abs(located[f"S-{n}"] - true_x[n]) < 0.02 for n in range(1, BOOKS))
@@ -105,6 +109,9 @@ def test_bad_batches_are_refused_and_nothing_is_stored(http: TestClient,
         4, "phase", "INVALID_SCAN")
     header = json.loads(lines[0])
     assert _upload(http, token, b"", gzipped=False).status_code == 422
+    far = [lines[0], *lines[1:3], re.sub(r'"phase": [0-9.]+', '"phase": 6.2843', lines[3])]
+    bad = _upload(http, token, "\n".join(far).encode(), gzipped=False)
+    assert (bad.status_code, bad.json()["line"], bad.json()["field"]) == (422, 4, "phase")
     assert _upload(http, token, b"not gzip at all").status_code == 400
     bomb = gzip.compress(b"0" * (3 * 1024 * 1024))  # 3 MB of zeros: a few kB compressed
     assert _upload(http, token, bomb).status_code == 413
@@ -135,11 +142,21 @@ def test_reports_through_graphql_csv_and_svg(http: TestClient, robot: dict[str, 
     scan_id = _upload(http, token, robot["batch"].encode(), gzipped=False).json()["scan_id"]
     assert _done(http, token, scan_id)["status"] == "done"
     answer = data(gql(http, token, """query($id: ID!) { inventoryScan(id: $id) { status shelf
-        report { misplaced { barcode belongsAfter } missing { barcode } unknown { epc }
-                 located { barcode } csv svg } } }""", id=scan_id))["inventoryScan"]
+        report { misplaced { barcode belongsAfter belongsAfterCallNumber xInterval }
+                 uncertain { barcode neighbours { barcode } } missing { barcode expectedX }
+                 unknown { epc } unlocalized { epc reads } located { barcode callNumber
+                 xInterval } csv svg } } }""", id=scan_id))["inventoryScan"]
     assert answer["status"] == "done"
-    assert answer["report"]["misplaced"] == [{"barcode": "S-5", "belongsAfter": "S-11"}]
-    assert answer["report"]["missing"] == [{"barcode": "S-GONE"}]
+    [wrong] = answer["report"]["misplaced"]
+    assert (wrong["barcode"], wrong["belongsAfter"], wrong["belongsAfterCallNumber"]) == (
+        "S-5", "S-11", "QA111")
+    assert wrong["xInterval"][0] < wrong["xInterval"][1]
+    assert isinstance(answer["report"]["uncertain"], list)
+    assert answer["report"]["unlocalized"] == []
+    [gone] = answer["report"]["missing"]
+    assert gone["barcode"] == "S-GONE"
+    assert gone["expectedX"] is not None
+    assert all(r["callNumber"] for r in answer["report"]["located"])
     assert "misplaced,S-5," in answer["report"]["csv"]
     assert answer["report"]["svg"].startswith("<svg")
     assert "#d33" in answer["report"]["svg"]  # the misplaced book, in red
@@ -176,3 +193,12 @@ def test_another_library_reads_none_of_our_scans_through_graphql(
     assert data(gql(http, theirs, "{ inventoryScans { id } }"))["inventoryScans"] == []
     bad = gql(http, theirs, 'query { inventoryScan(id: "nope") { status } }')
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_a_phase_rounded_at_2_pi_is_folded_not_refused(http: TestClient,
+                                                        robot: dict[str, Any]) -> None:
+    lines = robot["batch"].splitlines()
+    lines[3] = re.sub(r'"phase": [0-9.]+', '"phase": 6.2832', lines[3])  # 2π, four decimals
+    accepted = _upload(http, robot["token"], "\n".join(lines).encode(), gzipped=False)
+    assert accepted.status_code == 202, accepted.text
+    assert _done(http, robot["token"], accepted.json()["scan_id"])["status"] == "done"
