@@ -84,6 +84,8 @@ def load_kek(path: Path, *, create: bool) -> KeyEncryptionKey:
         _create(path)
     try:
         text = path.read_text().strip()
+    except UnicodeDecodeError:
+        text = ""  # raw bytes, not base64: refused below with how to make one
     except OSError as error:
         raise KeyEncryptionKeyError(f"cannot read the key-encryption key {path}: "
                                     f"{error.strerror}") from None
