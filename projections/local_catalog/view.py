@@ -25,40 +25,33 @@ from projections.search_text import index_text
 R = TypeVar("R")
 
 
-class RecordRow(TypedDict):
+class _Described(TypedDict):
+    """What a record and a shared record show alike."""
+
+    id: UUID
+    title: str
+    authors: list[str]
+    isbns: list[str]
+    year: str | None
+    languages: list[str]
+    subjects: list[str]
+    description: dict[str, Any]
+    original_format: str | None
+    catalogued_at: datetime
+    revised_at: datetime
+    sort_key: str
+
+
+class RecordRow(_Described):
     """A record as the local catalog shows it (a linked record: its shared record's
     metadata, and that shared record's id)."""
 
-    id: UUID
-    title: str
-    authors: list[str]
-    isbns: list[str]
-    year: str | None
-    languages: list[str]
-    subjects: list[str]
-    description: dict[str, Any]
-    original_format: str | None
-    catalogued_at: datetime
-    revised_at: datetime
-    sort_key: str
     shared_record_id: UUID | None
 
 
-class SharedRow(TypedDict):
+class SharedRow(_Described):
     """A shared record of the consortium (catalogued/revised: contributed/edited)."""
 
-    id: UUID
-    title: str
-    authors: list[str]
-    isbns: list[str]
-    year: str | None
-    languages: list[str]
-    subjects: list[str]
-    description: dict[str, Any]
-    original_format: str | None
-    catalogued_at: datetime
-    revised_at: datetime
-    sort_key: str
     contributor: str
     merged_into: UUID | None
 
