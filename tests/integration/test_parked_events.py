@@ -122,7 +122,7 @@ async def test_a_poison_event_is_parked_the_rest_applied_and_resolved_by_the_cli
     assert sum(n for k, n in model.items() if k[0] == "relay-1") == 1  # position 3 only
     assert _parked_metric("relay-1") - before == 2
     alerts = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR
-              and "PARKED EVENT" in r.getMessage()]
+              and "PARKED EVENT: activity cannot apply tenant relay-1's" in r.getMessage()]
     assert len(alerts) == 2
     assert "tenant relay-1's event at position 1" in alerts[0]
     assert "ValueError: cannot read this event" in alerts[0]
