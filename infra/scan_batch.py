@@ -49,18 +49,29 @@ def _number(line: int, record: dict[str, Any], name: str) -> float:
     return float(value)
 
 
+MAX_NAME = 200  # a batch id, robot or shelf name
+MAX_LAYER = 999
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 def _header(text: str) -> dict[str, Any]:
     try:
         header = json.loads(text)
     except ValueError as error:
         raise ScanBatchError(1, "header", f"not JSON ({error})") from None
+    except RecursionError:
+        raise ScanBatchError(1, "header", "not a header: JSON nested too deep") from None
     if not isinstance(header, dict) or header.get("type") != "header":
         raise ScanBatchError(1, "type", 'the first line must be {"type": "header", ...}')
     for name in ("batch_id", "robot", "shelf"):
         if not isinstance(header.get(name), str) or not header[name].strip():
             raise ScanBatchError(1, name, "a non-empty string is required")
+        if len(header[name]) > MAX_NAME or _CONTROL.search(header[name]):
+            raise ScanBatchError(1, name, f"at most {MAX_NAME} characters, no control "
+                                 "characters (such as NUL)")
     if isinstance(header.get("layer"), bool) or not isinstance(header.get("layer"), int):
         raise ScanBatchError(1, "layer", "an integer is required")
+    if not 0 <= header["layer"] <= MAX_LAYER:
+        raise ScanBatchError(1, "layer", f"a shelf layer from 0 to {MAX_LAYER}")
     offset = header.get("antenna_offset_m")
     if offset is not None and not (
             isinstance(offset, list) and len(offset) == 3 and all(
@@ -101,7 +112,7 @@ def _fast(lines: list[str], index: dict[str, int]
     texts = [text for text in lines if not text.isspace()]
     try:
         records = json.loads("[" + ",".join(texts) + "]")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _RecheckError from None
     if len(records) != len(texts) or (records and set(map(type, records)) != {dict}):
         raise _RecheckError
@@ -142,6 +153,8 @@ def _careful(lines: list[str], first: int, index: dict[str, int]
             record = json.loads(text)
         except ValueError as error:
             raise ScanBatchError(number, "line", f"not JSON ({error})") from None
+        except RecursionError:
+            raise ScanBatchError(number, "line", "not a read: JSON nested too deep") from None
         if not isinstance(record, dict):
             raise ScanBatchError(number, "line", "each read is a JSON object")
         epc = record.get("epc")

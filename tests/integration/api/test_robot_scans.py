@@ -120,6 +120,28 @@ def test_bad_batches_are_refused_and_nothing_is_stored(http: TestClient,
     assert refused.status_code == 404
 
 
+@pytest.mark.parametrize(("change", "field"), [
+    ({"robot": "R2\u0000D2"}, "robot"), ({"shelf": "A" * 201}, "shelf"),
+    ({"batch_id": "b\u001b1"}, "batch_id"), ({"layer": 10**30}, "layer"), ({"layer": -1}, "layer"),
+])
+def test_a_header_the_service_could_not_keep_is_refused(
+        http: TestClient, robot: dict[str, Any], change: dict[str, Any], field: str) -> None:
+    lines = robot["batch"].splitlines()
+    header = {**json.loads(lines[0]), **change}
+    body = "\n".join([json.dumps(header), *lines[1:]]).encode()
+    bad = _upload(http, robot["token"], body, gzipped=False)
+    assert (bad.status_code, bad.json()["line"], bad.json()["field"]) == (422, 1, field)
+
+
+def test_a_read_nested_too_deep_is_refused_naming_its_line(
+        http: TestClient, robot: dict[str, Any]) -> None:
+    lines = robot["batch"].splitlines()
+    deep = "[" * 5000 + "]" * 5000
+    bad = _upload(http, robot["token"], "\n".join([lines[0], lines[1], deep]).encode(),
+                  gzipped=False)
+    assert (bad.status_code, bad.json()["line"]) == (422, 3)
+
+
 def test_scans_belong_to_their_library(http: TestClient, robot: dict[str, Any],
                                        admin_headers: dict[str, str]) -> None:
     accepted = _upload(http, robot["token"], robot["batch"].encode(), gzipped=False)
