@@ -19,7 +19,8 @@ from uuid import UUID
 
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
 from domain.catalog.holdings import HoldingsField, holdings
-from domain.shared.description import describe
+from domain.shared.description import Description, describe
+from domain.shared.text import without_controls
 from infra.import_jobs import HEARTBEAT_S, ImportJobs
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
 from tenants.scope import TenantScope
@@ -94,7 +95,12 @@ class MarcImport:
         if read.fields is None:
             self._skip(read, read.error or "unreadable")
             return
-        description = describe(read.fields, read.leader)
+        description, cleaned = _without_controls(describe(read.fields, read.leader))
+        if cleaned:
+            self.summary.warnings.append({
+                "record": read.number, "offset": read.offset, "field": ", ".join(cleaned),
+                "occurrence": None,
+                "reason": "control characters removed (they cannot be kept or searched)"})
         if not description["title"]:
             self._skip(read, "no title: field 245 $a is missing or empty")
             return
@@ -119,6 +125,28 @@ class MarcImport:
             self._pending.clear()
         if self.progress is not None:
             self.progress(offset, self.summary)
+
+
+def _without_controls(description: Description) -> tuple[Description, list[str]]:
+    """The description with control characters (but tab and line breaks) removed from every
+    text, and the fields that had some."""
+    cleaned: list[str] = []
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return without_controls(value)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    out: Description = {}
+    for key, value in description.items():
+        out[key] = clean(value)
+        if out[key] != value:
+            cleaned.append(key)
+    return out, cleaned
 
 
 def check_format(head: bytes, fmt: str) -> str:
