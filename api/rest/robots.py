@@ -29,6 +29,7 @@ from tenants.scans import (
     accept,
     queue,
     report,
+    statuses,
 )
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
@@ -99,15 +100,20 @@ async def list_scans(
         raise HTTPException(422, f"status: {status!r} is not one of {list(_STATUSES)}")
     before = decode_cursor(after)
 
-    def read() -> list[ScanRow]:
+    def read() -> tuple[list[ScanRow], dict[uuid.UUID, str]]:
         with svc.view(InventoryScansView) as view:
-            return view.scans(tenant, limit + 1, shelf=shelf, status=status, robot=robot,
+            rows = view.scans(tenant, limit + 1, shelf=shelf, status=status, robot=robot,
                               before=before)
+        return rows, statuses(svc.scope(tenant), [uuid.UUID(str(r["scan_id"])) for r in rows])
 
-    rows = await run_in_threadpool(read)
+    rows, current = await run_in_threadpool(read)
     page = rows[:limit]
+    # the scan's own events say how far it is (as GET /robots/scans/{id} does); the view may lag
     scans = [{**row, "scan_id": str(row["scan_id"]),
+              "status": current.get(uuid.UUID(str(row["scan_id"])), row["status"]),
               "uploaded_at": row["uploaded_at"].isoformat()} for row in page]
+    if status is not None:  # a scan that moved on since the view saw it is no longer one
+        scans = [s for s in scans if s["status"] == status]
     more = len(rows) > limit
     return {"scans": scans,
             "next_cursor": encode_cursor(page[-1]["uploaded_at"], page[-1]["scan_id"])
