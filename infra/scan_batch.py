@@ -51,7 +51,7 @@ def _number(line: int, record: dict[str, Any], name: str) -> float:
 
 MAX_NAME = 200  # a batch id, robot or shelf name
 MAX_LAYER = 999
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and lone surrogates
 
 def _header(text: str) -> dict[str, Any]:
     try:
@@ -67,7 +67,7 @@ def _header(text: str) -> dict[str, Any]:
             raise ScanBatchError(1, name, "a non-empty string is required")
         if len(header[name]) > MAX_NAME or _CONTROL.search(header[name]):
             raise ScanBatchError(1, name, f"at most {MAX_NAME} characters, no control "
-                                 "characters (such as NUL)")
+                                 "characters (such as NUL) or lone surrogates")
     if isinstance(header.get("layer"), bool) or not isinstance(header.get("layer"), int):
         raise ScanBatchError(1, "layer", "an integer is required")
     if not 0 <= header["layer"] <= MAX_LAYER:

@@ -124,6 +124,7 @@ def test_bad_batches_are_refused_and_nothing_is_stored(http: TestClient,
 @pytest.mark.parametrize(("change", "field"), [
     ({"robot": "R2\u0000D2"}, "robot"), ({"shelf": "A" * 201}, "shelf"),
     ({"batch_id": "b\u001b1"}, "batch_id"), ({"layer": 10**30}, "layer"), ({"layer": -1}, "layer"),
+    ({"batch_id": "b\ud800"}, "batch_id"), ({"shelf": "\udfffA"}, "shelf"),
 ])
 def test_a_header_the_service_could_not_keep_is_refused(
         http: TestClient, robot: dict[str, Any], change: dict[str, Any], field: str) -> None:
