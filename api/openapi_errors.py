@@ -38,6 +38,11 @@ GRAPHQL_ERROR: dict[str, Any] = {
                    "data": {}, "detail": {"type": "string"}, "code": {"type": "string"}},
 }
 TEXT: dict[str, Any] = {"schema": {"type": "string"}}
+READINESS: dict[str, Any] = {
+    "type": "object", "required": ["status", "checks"],
+    "properties": {"status": {"enum": ["ready", "not ready"]},
+                   "checks": {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "each dependency: ok, or what is wrong"}}}
 WHY = {
     400: "The body is not what the operation reads (not UTF-8, not JSON, not gzip).",
     401: "No token, or one that is not valid (expired, revoked, forged).",
@@ -66,7 +71,8 @@ def document_errors(document: dict[str, Any]) -> None:
     """Adds the failures every operation may answer, with their real bodies, replacing
     FastAPI's default 422 (which the service never sends)."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update({"Error": ERROR, "OAuthError": OAUTH_ERROR, "GraphQLError": GRAPHQL_ERROR})
+    schemas.update({"Error": ERROR, "OAuthError": OAUTH_ERROR, "GraphQLError": GRAPHQL_ERROR,
+                    "Readiness": READINESS})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     for path, operations in document.get("paths", {}).items():
@@ -74,6 +80,12 @@ def document_errors(document: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             for status in _failures(path, method, operation):
                 responses[str(status)] = _response(status, _schema_of(path))
+    if ready := document.get("paths", {}).get("/readyz", {}).get("get"):
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
+        ready["responses"] = {
+            "200": {"description": "Ready: PostgreSQL and NATS answer.", "content": body},
+            "503": {"description": "Not ready (or draining); `checks` says what.",
+                    "content": body}}
     graphql = document.get("paths", {}).get(GRAPHQL_PATH, {})
     if "get" in graphql:  # GraphiQL, for a browser
         graphql["get"]["responses"]["200"]["content"]["text/html"] = TEXT
