@@ -159,16 +159,14 @@ class ScanUpload:
             start = end + 1
         self._partial += data[start:]
         if len(self._partial) > MAX_LINE_BYTES:
-            raise ScanBatchError(self._line + 1, "line",
-                                 f"longer than {MAX_LINE_BYTES} bytes: not a scan line")
+            raise _too_long(self._line + 1)
         if len(self._lines) >= CHECK_LINES:
             self._check()
 
     def _end_line(self, line: bytes) -> None:
         self._line += 1
         if len(line) > MAX_LINE_BYTES:
-            raise ScanBatchError(self._line, "line",
-                                 f"longer than {MAX_LINE_BYTES} bytes: not a scan line")
+            raise _too_long(self._line)
         if self._line == 1:
             self._header = check_header(_text(line, 1))
             self._keep([line])
@@ -199,6 +197,10 @@ class ScanUpload:
         data = b"".join(lines)
         self._digest.update(data)
         self._out.write(self._deflate.compress(data))
+
+
+def _too_long(line: int) -> ScanBatchError:
+    return ScanBatchError(line, "line", f"longer than {MAX_LINE_BYTES} bytes: not a scan line")
 
 
 def _gzip_stream() -> Any:

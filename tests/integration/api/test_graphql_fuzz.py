@@ -8,7 +8,6 @@ the office's, with nothing parked (issue 12, findings 1, 9 and the fuzz run)."""
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +34,7 @@ from projections.parked import parked
 from tenants.scope import OFFICE
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, data, gql
 from tests.integration.api.test_circulation import REGISTER
-from tests.integration.conftest import token_for
+from tests.integration.api.test_openapi_fuzz import fuzzed_library
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.fuzz]
 EXAMPLES = 25  # per mutation or query: the run stays well under a minute on two cores
@@ -119,13 +118,7 @@ def document(operation: str, name: str, field: GraphQLField) -> str:
 @pytest.fixture(scope="module")
 def target(http: TestClient, admin_headers: dict[str, str]) -> dict[str, Any]:
     """A library with a record, an item and a patron, its token, and their ids."""
-    slug = f"gqlfuzz-{secrets.token_hex(4)}"
-    http.post("/admin/tenants", json={"slug": slug, "name": "GraphQL Fuzz"},
-              headers=admin_headers)
-    client = http.post(f"/admin/tenants/{slug}/clients", headers=admin_headers, json={
-        "name": "fuzz", "scopes": ["library:read", "library:write", "inventory:upload",
-                                   "ill"]}).json()
-    token = token_for(http, client["client_id"], client["client_secret"])
+    slug, token = fuzzed_library(http, admin_headers)
     record = data(gql(http, token, CREATE, input={"title": "Fuzzed"}))["createRecord"]["record"]
     data(gql(http, token, ADD_ITEM, input={"recordId": record["id"], "barcode": "FZ-1",
                                            "location": {"branch": "MAIN"},

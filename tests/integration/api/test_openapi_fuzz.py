@@ -38,17 +38,22 @@ def openapi(http: TestClient) -> BaseSchema:
     return schemathesis.openapi.from_dict(http.get("/openapi.json").json())
 
 
-@pytest.fixture(scope="module")
-def fuzz_tokens(http: TestClient, admin_headers: dict[str, str]) -> dict[str, str]:
-    """An office token and a token of a library holding every library scope."""
+def fuzzed_library(http: TestClient, admin_headers: dict[str, str]) -> tuple[str, str]:
+    """A new library's slug and a token of it holding every library scope."""
     slug = f"fuzz-{secrets.token_hex(4)}"
     http.post("/admin/tenants", json={"slug": slug, "name": "Fuzz Library"},
               headers=admin_headers)
     client = http.post(f"/admin/tenants/{slug}/clients", headers=admin_headers, json={
         "name": "fuzz", "scopes": ["library:read", "library:write", "inventory:upload",
                                    "ill"]}).json()
+    return slug, token_for(http, client["client_id"], client["client_secret"])
+
+
+@pytest.fixture(scope="module")
+def fuzz_tokens(http: TestClient, admin_headers: dict[str, str]) -> dict[str, str]:
+    """An office token and a token of a library holding every library scope."""
     return {"office": admin_headers["Authorization"],
-            "library": f"Bearer {token_for(http, client['client_id'], client['client_secret'])}"}
+            "library": f"Bearer {fuzzed_library(http, admin_headers)[1]}"}
 
 
 @schemathesis.serializer("application/x-ndjson")
