@@ -20,15 +20,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 __all__ = ["robot"]
 
 
-def _lag_the_list(services: Services, slug: str, scan_id: str) -> None:
-    """Puts the list's row of the scan back to `localizing`, as a lagging replica shows it."""
+def _list_says(services: Services, slug: str, scan_id: str, status: str) -> None:
+    """Sets the list's row of the scan by hand (`localizing`: as a lagging replica shows it)."""
     with services.database.connection() as conn:
         generation = conn.execute("SELECT generation FROM projections.generations WHERE "
                                   "projection = 'inventory_scans'").fetchone()
         table = f"inventory_scans_g{generation['generation'] if generation else 1}_scans"
         changed = conn.execute(sql.SQL(
-            "UPDATE {} SET status = 'localizing' WHERE tenant = %s AND scan_id = %s").format(
-                sql.Identifier("projections", table)), (slug, scan_id))
+            "UPDATE {} SET status = %s WHERE tenant = %s AND scan_id = %s").format(
+                sql.Identifier("projections", table)), (status, slug, scan_id))
         assert changed.rowcount == 1
 
 
@@ -43,18 +43,28 @@ def test_the_lists_show_the_status_the_scan_itself_gives(
             "done", "failed"):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    while [s["status"] for s in http.get("/robots/scans", headers=auth).json()["scans"]] != [
-            final]:  # the read model has caught up
+    while not http.get("/robots/scans", params={"status": final},
+                       headers=auth).json()["scans"]:  # the read model has caught up
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    _lag_the_list(services, unique_slug, scan_id)
+    _list_says(services, unique_slug, scan_id, "localizing")
+    try:
+        _lists_say(http, robot, _reader_of(http, admin_headers, unique_slug), scan_id, final)
+    finally:
+        _list_says(services, unique_slug, scan_id, final)
 
+
+def _reader_of(http: TestClient, admin_headers: dict[str, str], slug: str) -> str:
+    client = http.post(f"/admin/tenants/{slug}/clients", headers=admin_headers, json={
+        "name": "reader", "scopes": ["library:read"]}).json()
+    return token_for(http, client["client_id"], client["client_secret"])
+
+
+def _lists_say(http: TestClient, robot: str, reader: str, scan_id: str, final: str) -> None:
+    auth = {"Authorization": f"Bearer {robot}"}
     listed = http.get("/robots/scans", headers=auth).json()["scans"]
     assert [(s["scan_id"], s["status"]) for s in listed] == [(scan_id, final)]
     assert http.get("/robots/scans", params={"status": "localizing"},
                     headers=auth).json()["scans"] == []
-    client = http.post(f"/admin/tenants/{unique_slug}/clients", headers=admin_headers, json={
-        "name": "reader", "scopes": ["library:read"]}).json()
-    reader = token_for(http, client["client_id"], client["client_secret"])
     graphql = data(gql(http, reader, "{ inventoryScans { id status } }"))["inventoryScans"]
     assert graphql == [{"id": scan_id, "status": final}]
