@@ -59,7 +59,7 @@ WHY = {
 # What, beyond the common failures, each operation may answer (by path prefix and method).
 EXTRA: list[tuple[str, str, tuple[int, ...]]] = [
     ("/admin/", "post", (409,)), ("/admin/", "patch", (409,)), ("/admin/", "delete", (409,)),
-    ("/catalog/imports", "post", (413, 415)), ("/robots/scans", "post", (413,)),
+    ("/catalog/imports", "post", (413, 415)), ("/robots/scans", "post", (413, 415)),
     ("/robots/scans/{scan_id}/report", "get", (409,)),
 ]
 TOKEN_PATH = "/oauth/token"  # noqa: S105 (a path, not a secret)

@@ -54,9 +54,13 @@ async def upload_scan(request: Request, response: Response, svc: ServicesDep,
     """Checks, stores and queues a batch (scope inventory:upload); the same batch id again
     answers with the same scan."""
     tenant = _tenant(caller, "inventory:upload")
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise HTTPException(415, f"Content-Encoding {content_encoding!r}: send the batch "
+                                 "gzipped or uncompressed")
     spool = Path(await run_in_threadpool(spool_file, ".ndjson.gz"))
     upload = await run_in_threadpool(partial(
-        ScanUpload, spool, gzipped=(content_encoding or "").lower() == "gzip",
+        ScanUpload, spool, gzipped=encoding == "gzip",
         max_bytes=svc.settings.max_scan_bytes, max_reads=svc.settings.max_scan_reads))
     try:
         async for chunk in request.stream():  # checked and spooled as it comes

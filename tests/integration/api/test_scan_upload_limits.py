@@ -114,3 +114,12 @@ def test_a_truncated_gzip_body_is_refused(http: TestClient, robot: str,
     refused = _upload(http, robot, body[: len(body) // 2])
     assert refused.status_code == 400
     assert "ends early" in refused.json()["detail"]
+
+
+def test_an_encoding_other_than_gzip_is_unsupported(http: TestClient, robot: str,
+                                                    unique_slug: str) -> None:
+    refused = http.post("/robots/scans", content=_batch(f"{unique_slug}-e", 2), headers={
+        "Authorization": f"Bearer {robot}", "Content-Encoding": "br",
+        "Content-Type": "application/x-ndjson"})
+    assert refused.status_code == 415
+    assert "'br'" in refused.json()["detail"]
