@@ -22,12 +22,14 @@ from projections.postgres import (
     events_after,
     positions,
 )
+from projections.shared_acquisition.projection import SharedAcquisition
 
 PROJECTIONS: dict[str, type[Projection]] = {
     Activity.name: Activity,
     LocalCatalog.name: LocalCatalog,
     Circulation.name: Circulation,
     InventoryScans.name: InventoryScans,
+    SharedAcquisition.name: SharedAcquisition,
 }
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.acquisition.errors import PriceInvalidError, WantedInvalidError
-from domain.shared.description import isbn_forms, isbn_is_valid, normalize_isbn
+from domain.shared.description import fold, isbn_forms, isbn_is_valid, normalize_isbn
 
 MAX_TITLE = 500
 MAX_NOTE = 1000
@@ -104,3 +104,13 @@ class Price:
         if value != value.quantize(Decimal("0.01")):
             raise PriceInvalidError(f"price.amount: {amount!r} has more than two decimals")
         return cls(str(value.quantize(Decimal("0.01"))), code)
+
+
+def wanted_key(wanted: Wanted) -> str:
+    """What demand for a title is counted under: its union entry, else its ISBN, else its
+    folded title (so two members suggesting "Moby-Dick" and "moby dick" count together)."""
+    if wanted.entry_id is not None:
+        return f"entry:{wanted.entry_id}"
+    if wanted.isbn is not None:
+        return f"isbn:{wanted.isbn}"
+    return "title:" + " ".join(re.sub(r"[^\w]+", " ", fold(wanted.title or "")).split())
