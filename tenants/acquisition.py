@@ -71,7 +71,7 @@ def resolve_wanted(reads: UnionReads, given: WantedInput) -> Wanted:
                    year=wanted.year or entry.get("year"))
 
 
-def suggest_purchase(scope: TenantScope, reads: UnionReads, given: WantedInput,
+def suggest_purchase(scope: TenantScope, reads: UnionReads, given: WantedInput, *,
                      patron_barcode: str | None, note: str | None,
                      receipt: Receipt | None = None) -> Suggestion:
     """Records a suggestion; on a patron's behalf only their pseudonym is kept."""
@@ -86,15 +86,16 @@ def suggest_purchase(scope: TenantScope, reads: UnionReads, given: WantedInput,
     return scope.acquisitions.suggest_purchase(wanted, pseudonym, note, receipt)
 
 
-def place_order(scope: TenantScope, reads: UnionReads, given: WantedInput, copies: int,
+def place_order(scope: TenantScope, reads: UnionReads, given: WantedInput, *, copies: int,
                 price: tuple[str, str] | None, vendor: str | None,
                 suggestion_ids: list[UUID], note: str | None,
                 receipt: Receipt | None = None) -> Order:
     """Places an order (what the consortium already has is the caller's warning to show)."""
     checked_price = Price.of(*price) if price is not None else None
     wanted = resolve_wanted(reads, given)
-    return scope.acquisitions.place_order(wanted, copies, checked_price, vendor,
-                                          suggestion_ids, note, receipt)
+    return scope.acquisitions.place_order(wanted, copies, price=checked_price, vendor=vendor,
+                                          suggestion_ids=suggestion_ids, note=note,
+                                          receipt=receipt)
 
 
 def cancel_order(scope: TenantScope, order_id: UUID, reason: str | None,

@@ -25,7 +25,7 @@ class Acquisitions(ContextApplication):
 
     def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
         try:
-            found = self.repository.get(aggregate_id)
+            found: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, kind) else None
@@ -44,14 +44,15 @@ class Acquisitions(ContextApplication):
                                           "library")
         return found
 
-    def place_order(self, wanted: Wanted, copies: int, price: Price | None,
+    def place_order(self, wanted: Wanted, copies: int, *, price: Price | None,
                     vendor: str | None, suggestion_ids: list[UUID], note: str | None,
                     receipt: Receipt | None = None) -> Order:
         """Places an order; the suggestions it answers must be the library's own."""
         for suggestion_id in suggestion_ids:
             self.get_suggestion(suggestion_id)
-        order = Order.place(wanted, copies, price, check_note(vendor), suggestion_ids,
-                            check_note(note), self.clock())
+        order = Order.place(wanted, copies, price=price, vendor=check_note(vendor),
+                            suggestion_ids=suggestion_ids, note=check_note(note),
+                            at=self.clock())
         return self._saved(receipt, order, order)
 
     def get_order(self, order_id: UUID) -> Order:

@@ -73,7 +73,7 @@ class Order(Aggregate):
         self.barcodes: list[str] = []
 
     @classmethod
-    def place(cls, wanted: Wanted, copies: int, price: Price | None, vendor: str | None,
+    def place(cls, wanted: Wanted, copies: int, *, price: Price | None, vendor: str | None,
               suggestion_ids: list[UUID], note: str | None, at: datetime) -> Order:
         """A new open order (copies checked here; the rest by their value objects)."""
         return cls(wanted=wanted.as_fields(), copies=check_copies(copies),

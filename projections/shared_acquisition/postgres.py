@@ -68,7 +68,7 @@ class SharedAcquisitionTables:
 
     # Writes (the projection's).
 
-    def add_suggestion(self, cur: Cursor[Any], tenant: str, suggestion_id: UUID,
+    def add_suggestion(self, cur: Cursor[Any], tenant: str, suggestion_id: UUID, *,
                        wanted_key: str, wanted: dict[str, Any], for_patron: bool,
                        suggested_at: datetime) -> None:
         """A member's suggestion (whether a patron asked; never who)."""
@@ -93,8 +93,8 @@ class SharedAcquisitionTables:
              wanted.get("isbn"), copies, price_amount, price_currency, vendor, status,
              placed_at, placed_at))
 
-    def set_order_status(self, cur: Cursor[Any], tenant: str, order_id: UUID, status: str,
-                         at: datetime, record_id: UUID | None = None) -> None:
+    def set_order_status(self, cur: Cursor[Any], tenant: str, order_id: UUID, *,
+                         status: str, at: datetime, record_id: UUID | None = None) -> None:
         """An order cancelled or received (and the record its copies became)."""
         cur.execute(sql.SQL(
             "UPDATE {} SET status = %s, changed_at = %s, record_id = COALESCE(%s, record_id) "

@@ -45,8 +45,9 @@ class SharedAcquisition(Projection):
     def _suggested(self, cur: Cursor[Any], event: Suggestion.Suggested,
                    source: Source) -> None:
         self.store.add_suggestion(cur, source.tenant, event.originator_id,
-                                  wanted_key(Wanted.from_fields(event.wanted)), event.wanted,
-                                  event.for_patron is not None, event.suggested_at)
+                                  wanted_key=wanted_key(Wanted.from_fields(event.wanted)),
+                                  wanted=event.wanted, for_patron=event.for_patron is not None,
+                                  suggested_at=event.suggested_at)
 
     @on(Order.Placed)
     def _placed(self, cur: Cursor[Any], event: Order.Placed, source: Source) -> None:
@@ -58,22 +59,23 @@ class SharedAcquisition(Projection):
 
     @on(Order.Cancelled)
     def _cancelled(self, cur: Cursor[Any], event: Order.Cancelled, source: Source) -> None:
-        self.store.set_order_status(cur, source.tenant, event.originator_id, CANCELLED,
-                                    event.cancelled_at)
+        self.store.set_order_status(cur, source.tenant, event.originator_id,
+                                    status=CANCELLED, at=event.cancelled_at)
 
     @on(Order.Received)
     def _received(self, cur: Cursor[Any], event: Order.Received, source: Source) -> None:
-        self.store.set_order_status(cur, source.tenant, event.originator_id, RECEIVED,
-                                    event.received_at, event.record_id)
+        self.store.set_order_status(cur, source.tenant, event.originator_id,
+                                    status=RECEIVED, at=event.received_at,
+                                    record_id=event.record_id)
 
     @on(PriceSharing.Started)
-    def _sharing_started(self, cur: Cursor[Any], event: PriceSharing.Started,
-                         source: Source) -> None:
+    def _sharing_started(self, cur: Cursor[Any], _event: PriceSharing.Started,
+                         _source: Source) -> None:
         self.store.set_setting(cur, PRICE_SHARING, False)
 
     @on(PriceSharing.Changed)
     def _sharing_changed(self, cur: Cursor[Any], event: PriceSharing.Changed,
-                         source: Source) -> None:
+                         _source: Source) -> None:
         self.store.set_setting(cur, PRICE_SHARING, event.enabled)
 
     @on(HoldQueue.HoldPlaced)

@@ -79,15 +79,17 @@ def test_a_suggestion_on_a_patrons_behalf_keeps_only_the_pseudonym(
     assert again.for_patron == pseudonym
     assert again.wanted == BOOK
     recorded = acquisitions.notification_log.select(1, 10)[0].state.decode()
-    assert pseudonym.hex in recorded.replace("-", "") and "barcode" not in recorded
+    assert pseudonym.hex in recorded.replace("-", "")
+    assert "barcode" not in recorded
 
 
 @pytest.mark.parametrize("copies", [0, -3, 1001])
 def test_an_order_for_no_copies_or_absurdly_many_is_refused_and_nothing_recorded(
     acquisitions: Acquisitions, copies: int
 ) -> None:
-    with pytest.raises(CopiesInvalidError, match="^copies:"):
-        acquisitions.place_order(BOOK, copies, None, None, [], None)
+    with pytest.raises(CopiesInvalidError, match=r"^copies:"):
+        acquisitions.place_order(BOOK, copies, price=None, vendor=None, suggestion_ids=[],
+                                 note=None)
     assert _events(acquisitions) == 0
 
 
@@ -95,13 +97,16 @@ def test_an_order_answering_a_suggestion_of_another_store_is_refused(
     acquisitions: Acquisitions
 ) -> None:
     with pytest.raises(SuggestionNotFoundError):
-        acquisitions.place_order(BOOK, 1, None, None, [uuid4()], None)
+        acquisitions.place_order(BOOK, 1, price=None, vendor=None, suggestion_ids=[uuid4()],
+                                 note=None)
     assert _events(acquisitions) == 0
 
 
 def test_an_order_is_open_then_received(acquisitions: Acquisitions) -> None:
-    order = acquisitions.place_order(BOOK, 2, Price.of("19.99", "USD"), "Vendor", [], None)
-    assert order.status == OPEN and order.price == Price("19.99", "USD")
+    order = acquisitions.place_order(BOOK, 2, price=Price.of("19.99", "USD"), vendor="Vendor",
+                                     suggestion_ids=[], note=None)
+    assert order.status == OPEN
+    assert order.price == Price("19.99", "USD")
     record_id = uuid4()
     received = acquisitions.receive_order(order.id, record_id, ["b1", "b2"])
     assert (received.status, received.record_id, received.barcodes) == (
@@ -115,7 +120,7 @@ def test_an_order_is_open_then_received(acquisitions: Acquisitions) -> None:
 def test_a_cancelled_order_cannot_be_received_and_cancelling_again_changes_nothing(
     acquisitions: Acquisitions
 ) -> None:
-    order = acquisitions.place_order(BOOK, 1, None, None, [], None)
+    order = acquisitions.place_order(BOOK, 1, price=None, vendor=None, suggestion_ids=[], note=None)
     assert acquisitions.cancel_order(order.id, "budget").status == CANCELLED
     recorded = _events(acquisitions)
     assert acquisitions.cancel_order(order.id, "budget").status == CANCELLED
@@ -129,8 +134,8 @@ def test_a_cancelled_order_cannot_be_received_and_cancelling_again_changes_nothi
 def test_receiving_other_than_one_barcode_per_copy_is_refused(
     acquisitions: Acquisitions, barcodes: list[str]
 ) -> None:
-    order = acquisitions.place_order(BOOK, 2, None, None, [], None)
-    with pytest.raises(ReceiptInvalidError, match="^barcodes:"):
+    order = acquisitions.place_order(BOOK, 2, price=None, vendor=None, suggestion_ids=[], note=None)
+    with pytest.raises(ReceiptInvalidError, match=r"^barcodes:"):
         acquisitions.receive_order(order.id, uuid4(), barcodes)
     assert acquisitions.get_order(order.id).status == OPEN
 
@@ -144,7 +149,8 @@ def test_an_unknown_order_is_not_found(acquisitions: Acquisitions) -> None:
 
 
 def test_an_order_replays_to_the_same_state(acquisitions: Acquisitions) -> None:
-    order = acquisitions.place_order(BOOK, 3, Price.of("5", "EUR"), None, [], "note")
+    order = acquisitions.place_order(BOOK, 3, price=Price.of("5", "EUR"), vendor=None,
+                                     suggestion_ids=[], note="note")
     acquisitions.cancel_order(order.id, "duplicate")
     replayed: Order = acquisitions.repository.get(order.id)
     assert (replayed.status, replayed.copies, replayed.price, replayed.note) == (
