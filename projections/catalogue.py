@@ -11,6 +11,7 @@ from psycopg import Cursor
 from infra.database import DDL_LOCK_KEY
 from projections.activity.projection import Activity
 from projections.circulation.projection import Circulation
+from projections.circulation_figures.projection import CirculationFigures
 from projections.framework import Projection
 from projections.inventory.projection import InventoryScans
 from projections.local_catalog.projection import LocalCatalog
@@ -30,6 +31,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     Circulation.name: Circulation,
     InventoryScans.name: InventoryScans,
     SharedAcquisition.name: SharedAcquisition,
+    CirculationFigures.name: CirculationFigures,
 }
 
 

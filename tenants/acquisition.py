@@ -17,13 +17,14 @@ from uuid import UUID
 
 from domain.acquisition.errors import ReceiptInvalidError, UnionEntryNotFoundError
 from domain.acquisition.order import Order
+from domain.acquisition.price_sharing import PriceSharing
 from domain.acquisition.suggestion import Suggestion
 from domain.acquisition.wanted import Price, Wanted
 from domain.catalog.errors import BarcodeTakenError, ItemNotFoundError
 from domain.catalog.item import Item, ItemDetails, Location, check_barcode
 from domain.circulation.errors import PatronNotFoundError
 from domain.shared.application import Receipt
-from tenants.scope import TenantScope
+from tenants.scope import OfficeScope, TenantScope
 
 _YEAR = re.compile(r"[0-9]{4}")
 
@@ -176,3 +177,9 @@ def _description(wanted: Wanted) -> dict[str, Any]:
     if wanted.year and _YEAR.fullmatch(wanted.year):
         description["year"] = wanted.year
     return description
+
+
+def set_price_sharing(office: OfficeScope, enabled: bool,
+                      receipt: Receipt | None = None) -> PriceSharing:
+    """The office lets members see each other's order prices, or stops it."""
+    return office.acquisitions.set_price_sharing(enabled, receipt)

@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
-from projections.shared_acquisition.view import Demand, OrderRow, Titled
+from projections.circulation_figures.view import RecordDemand
+from projections.shared_acquisition.view import OrderRow, Requested, Titled
 
 YEAR = timedelta(days=365)
 SORTS: dict[str, Callable[[Candidate], float]] = {
@@ -61,7 +62,13 @@ class AcquisitionReads(Protocol):
 
     def titles_on_order(self) -> list[Titled]: ...
 
-    def demand(self, since: datetime) -> list[Demand]: ...
+    def interlibrary(self) -> list[Requested]: ...
+
+
+class DemandReads(Protocol):
+    """What the analysis asks of the circulation figures."""
+
+    def record_demand(self, since: datetime) -> list[RecordDemand]: ...
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,8 @@ class Filters:
         return all(checks)
 
 
-def candidates(holdings: HoldingsReads, acquisition: AcquisitionReads, *,
-               viewer: str | None, active: set[str], now: datetime) -> list[Candidate]:
+def candidates(holdings: HoldingsReads, acquisition: AcquisitionReads, demand: DemandReads,
+               *, viewer: str | None, active: set[str], now: datetime) -> list[Candidate]:
     """Every title with demand, orders or suggestions, as the viewer (a member, or None for
     the office) may see it; members not active (suspended, archived) are left out."""
     found: dict[str, Candidate] = {}
@@ -162,17 +169,22 @@ def candidates(holdings: HoldingsReads, acquisition: AcquisitionReads, *,
         candidate.keys.add(titled.key)
         return candidate
 
-    for row in acquisition.demand(now - YEAR):
-        if row.tenant not in active:
-            continue
-        entry_id = holdings.entry_of_record(row.tenant, row.record_id)
-        if entry_id is None:
-            continue
-        candidate = of(Titled(f"entry:{entry_id}", entry_id, None, None))
-        candidate.holds_waiting += row.holds_waiting
-        candidate.loans_last_year += row.loans
-        candidate.interlibrary_requests += row.interlibrary
-        candidate.interlibrary_unfilled += row.unfilled
+    def of_record(tenant: str, record_id: UUID) -> Candidate | None:
+        if tenant not in active:
+            return None
+        entry_id = holdings.entry_of_record(tenant, record_id)
+        return of(Titled(f"entry:{entry_id}", entry_id, None, None)) if entry_id else None
+
+    for row in demand.record_demand(now - YEAR):
+        candidate = of_record(row.tenant, row.record_id)
+        if candidate is not None:
+            candidate.holds_waiting += row.holds_waiting
+            candidate.loans_last_year += row.loans
+    for requested in acquisition.interlibrary():
+        candidate = of_record(requested.tenant, requested.record_id)
+        if candidate is not None:
+            candidate.interlibrary_requests += requested.requests
+            candidate.interlibrary_unfilled += requested.unfilled
     for titled, tenant, count in acquisition.suggestions():
         if tenant in active:
             candidate = of(titled)

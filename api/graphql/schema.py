@@ -15,6 +15,8 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import status_and_code
+from api.graphql.acquisition.mutations import AcquisitionMutations
+from api.graphql.acquisition.queries import AcquisitionQueries
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.circulation.mutations import CirculationMutations
@@ -97,7 +99,8 @@ class ShareRelease(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
+class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
+            AcquisitionQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -113,7 +116,8 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 
 @strawberry.type
-class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
+class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
+               AcquisitionMutations):
     """Changes member libraries make."""
 
 

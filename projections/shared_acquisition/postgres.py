@@ -1,6 +1,6 @@
 """The shared acquisition read model's tables and SQL: every member's suggestions and orders
 (by what they want: a union entry, an ISBN or a title), the office's price-sharing setting,
-and demand per member record (holds waiting, loans dated, interlibrary requests)."""
+and interlibrary requests per member record (holds and loans are circulation figures')."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from projections.framework import table_name
 from projections.postgres import SCHEMA
 
 NAME = "shared_acquisition"
-TABLES = ("suggestions", "orders", "settings", "holds", "loans", "interlibrary")
+TABLES = ("suggestions", "orders", "settings", "interlibrary")
 ORDER_COLUMNS = ("tenant", "order_id", "wanted_key", "entry_id", "title", "isbn", "copies",
                  "price_amount", "price_currency", "vendor", "status", "placed_at",
                  "changed_at", "record_id")
 _INDEXES = (("suggestions", "wanted_key"), ("orders", "wanted_key, status"),
-            ("holds", "tenant, record_id"), ("loans", "tenant, record_id, checked_out_at"),
             ("interlibrary", "tenant, record_id"))
 
 
@@ -47,14 +46,6 @@ class SharedAcquisitionTables:
             "PRIMARY KEY (tenant, order_id))").format(t["orders"]))
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, "
                             "enabled boolean NOT NULL)").format(t["settings"]))
-        cur.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (tenant text NOT NULL, hold_id uuid NOT NULL, "
-            "record_id uuid NOT NULL, waiting boolean NOT NULL, "
-            "PRIMARY KEY (tenant, hold_id))").format(t["holds"]))
-        cur.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (tenant text NOT NULL, loan_id uuid NOT NULL, "
-            "record_id uuid NOT NULL, checked_out_at timestamptz NOT NULL, "
-            "PRIMARY KEY (tenant, loan_id))").format(t["loans"]))
         # Filled by interlibrary lending's events once that context lands: one row per
         # request a member made for one of its records' titles, and whether it was filled.
         cur.execute(sql.SQL(
@@ -107,27 +98,6 @@ class SharedAcquisitionTables:
             "INSERT INTO {} (name, enabled) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE "
             "SET enabled = EXCLUDED.enabled").format(self.t["settings"]), (name, enabled))
 
-    def place_hold(self, cur: Cursor[Any], tenant: str, hold_id: UUID,
-                   record_id: UUID) -> None:
-        """A patron waits for a record."""
-        cur.execute(sql.SQL(
-            "INSERT INTO {} (tenant, hold_id, record_id, waiting) VALUES (%s, %s, %s, true) "
-            "ON CONFLICT DO NOTHING").format(self.t["holds"]), (tenant, hold_id, record_id))
-
-    def set_waiting(self, cur: Cursor[Any], tenant: str, hold_id: UUID, waiting: bool) -> None:
-        """A hold waits again (a copy went back) or no more (filled, cancelled)."""
-        cur.execute(sql.SQL("UPDATE {} SET waiting = %s WHERE tenant = %s "
-                            "AND hold_id = %s").format(self.t["holds"]),
-                    (waiting, tenant, hold_id))
-
-    def add_loan(self, cur: Cursor[Any], tenant: str, loan_id: UUID, record_id: UUID,
-                 checked_out_at: datetime) -> None:
-        """A loan of a record's copy (no borrower: demand is counted, not who)."""
-        cur.execute(sql.SQL(
-            "INSERT INTO {} (tenant, loan_id, record_id, checked_out_at) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(self.t["loans"]),
-            (tenant, loan_id, record_id, checked_out_at))
-
     # Reads (the view's).
 
     def setting(self, cur: Cursor[Any], name: str) -> bool:
@@ -167,18 +137,9 @@ class SharedAcquisitionTables:
             "WHERE status = %s GROUP BY wanted_key").format(self.t["orders"]),
             (open_status,)).fetchall()
 
-    def record_demand(self, cur: Cursor[Any], since: datetime) -> list[tuple[Any, ...]]:
-        """(tenant, record id, holds waiting, loans since, interlibrary requests, unfilled)
-        of every member record with any of them."""
-        t = self.t
+    def interlibrary_demand(self, cur: Cursor[Any]) -> list[tuple[Any, ...]]:
+        """(tenant, record id, interlibrary requests, unfilled) of every member record some
+        request was made for."""
         return cur.execute(sql.SQL(
-            "SELECT tenant, record_id, sum(h), sum(l), sum(i), sum(u) FROM ("
-            " SELECT tenant, record_id, 1 AS h, 0 AS l, 0 AS i, 0 AS u FROM {holds} "
-            "  WHERE waiting"
-            " UNION ALL SELECT tenant, record_id, 0, 1, 0, 0 FROM {loans} "
-            "  WHERE checked_out_at >= %s"
-            " UNION ALL SELECT tenant, record_id, 0, 0, 1, "
-            "  CASE WHEN filled IS FALSE THEN 1 ELSE 0 END FROM {ill}"
-            ") d GROUP BY tenant, record_id").format(
-                holds=t["holds"], loans=t["loans"], ill=t["interlibrary"]),
-            (since,)).fetchall()
+            "SELECT tenant, record_id, count(*), count(*) FILTER (WHERE filled IS FALSE) "
+            "FROM {} GROUP BY tenant, record_id").format(self.t["interlibrary"])).fetchall()

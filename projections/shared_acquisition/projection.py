@@ -1,6 +1,6 @@
-"""The shared acquisition projection: members' suggestions and orders, the office's
-price-sharing setting, and the demand each member record sees (holds waiting, loans by
-date), from acquisition's and circulation's events. No patron is named in any row."""
+"""The shared acquisition projection: members' suggestions and orders and the office's
+price-sharing setting, from acquisition's events. No patron is named in any row; a
+suggestion keeps only whether a patron asked."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from domain.acquisition.order import CANCELLED, OPEN, RECEIVED, Order
 from domain.acquisition.price_sharing import PriceSharing
 from domain.acquisition.suggestion import Suggestion
 from domain.acquisition.wanted import Wanted, wanted_key
-from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import Lending
 from projections.framework import Delivery, Projection, Source, on
 from projections.shared_acquisition.postgres import NAME, TABLES, SharedAcquisitionTables
 
@@ -22,11 +20,11 @@ PRICE_SHARING = "price_sharing"
 
 
 class SharedAcquisition(Projection):
-    """Suggestions, orders and demand of every member; the office's sharing setting."""
+    """Suggestions and orders of every member; the office's sharing setting."""
 
     name = NAME
     tables = TABLES
-    # rows per suggestion, order, hold and loan: a parked event spoils one row at most
+    # rows per suggestion and order: a parked event spoils one row at most
     skip_poison = True
 
     def __init__(self, generation: int = 1) -> None:
@@ -77,24 +75,3 @@ class SharedAcquisition(Projection):
     def _sharing_changed(self, cur: Cursor[Any], event: PriceSharing.Changed,
                          _source: Source) -> None:
         self.store.set_setting(cur, PRICE_SHARING, event.enabled)
-
-    @on(HoldQueue.HoldPlaced)
-    def _hold_placed(self, cur: Cursor[Any], event: HoldQueue.HoldPlaced,
-                     source: Source) -> None:
-        self.store.place_hold(cur, source.tenant, event.hold_id, event.record_id)
-
-    @on(HoldQueue.HoldReturned)
-    def _hold_returned(self, cur: Cursor[Any], event: HoldQueue.HoldReturned,
-                       source: Source) -> None:
-        self.store.set_waiting(cur, source.tenant, event.hold_id, True)
-
-    @on(HoldQueue.HoldFilled, HoldQueue.HoldCancelled)
-    def _hold_ended(self, cur: Cursor[Any], event: HoldQueue.HoldFilled |
-                    HoldQueue.HoldCancelled, source: Source) -> None:
-        self.store.set_waiting(cur, source.tenant, event.hold_id, False)
-
-    @on(Lending.CheckedOut)
-    def _checked_out(self, cur: Cursor[Any], event: Lending.CheckedOut,
-                     source: Source) -> None:
-        self.store.add_loan(cur, source.tenant, event.loan_id, event.record_id,
-                            event.checked_out_at)

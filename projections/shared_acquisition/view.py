@@ -1,6 +1,6 @@
 """What others may ask of the shared acquisition read model: orders (a member's own, or
-everyone's open ones for some titles), suggestions counted per title and member, demand
-per member record, and whether the office shares prices."""
+everyone's open ones for some titles), suggestions counted per title and member,
+interlibrary requests per member record, and whether the office shares prices."""
 
 from __future__ import annotations
 
@@ -47,15 +47,12 @@ class Titled(NamedTuple):
     isbn: str | None
 
 
-class Demand(NamedTuple):
-    """What one member record sees: holds waiting, loans since a date, interlibrary
-    requests and how many of them went unfilled."""
+class Requested(NamedTuple):
+    """Interlibrary requests made for a member record's title, and how many went unfilled."""
 
     tenant: str
     record_id: UUID
-    holds_waiting: int
-    loans: int
-    interlibrary: int
+    requests: int
     unfilled: int
 
 
@@ -97,11 +94,11 @@ class SharedAcquisitionView(View):
         """Every title some member has on open order."""
         return [Titled(*r) for r in self._tables.open_order_keys(self.cur, OPEN)]
 
-    def demand(self, since: datetime) -> list[Demand]:
-        """Every member record with holds waiting, loans since `since` or interlibrary
-        requests."""
-        return [Demand(str(r[0]), r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]))
-                for r in self._tables.record_demand(self.cur, since)]
+    def interlibrary(self) -> list[Requested]:
+        """Every member record some interlibrary request was made for (none until lending
+        lands and its events fill the table)."""
+        return [Requested(str(r[0]), r[1], int(r[2]), int(r[3]))
+                for r in self._tables.interlibrary_demand(self.cur)]
 
 
 def _order(row: tuple[Any, ...]) -> OrderRow:
