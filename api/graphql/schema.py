@@ -22,6 +22,7 @@ from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
+from api.graphql.figures.queries import FiguresQueries
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
@@ -100,7 +101,7 @@ class ShareRelease(SchemaExtension):
 
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
-            AcquisitionQueries):
+            AcquisitionQueries, FiguresQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]

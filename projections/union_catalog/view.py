@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict
 from uuid import UUID
 
+from domain.shared.description import isbn_forms
 from projections.framework import View
 from projections.union_catalog.postgres import ENTRY_COLUMNS, NAME, UnionCatalogTables
 
@@ -93,6 +94,14 @@ class UnionCatalogView(View):
             out.setdefault(entry_id, []).append(
                 MemberRecord(tenant=tenant, name=name, record_id=str(record_id)))
         return out
+
+    def entry_with_isbn(self, isbn: str) -> str | None:
+        """The id of an entry filed under this ISBN (any of its forms), or None."""
+        return self._tables.entry_with_isbns(self.cur, isbn_forms(isbn))
+
+    def holder_sets(self) -> list[frozenset[str]]:
+        """For every entry, the members in sight that hold a copy of it."""
+        return [frozenset(members) for members in self._tables.holder_sets(self.cur)]
 
 
 def _entry(row: tuple[Any, ...]) -> EntryRow:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domain.shared.description import isbn_forms
 from projections.union_catalog.view import UnionCatalogView
 
 
@@ -21,22 +20,24 @@ class UnionCatalogReads:
         found = self.view.entry(entry_id)
         if found is None:
             return None
-        records = [tuple(member.split(":", 1)) for member in found["members"]]
-        return {**found, "records": records}
+        records = [(r["tenant"], r["record_id"])
+                   for r in self.view.records_of([entry_id]).get(entry_id, [])]
+        return {**found, "year": str(found["year"]) if found["year"] else None,
+                "records": records}
 
     def entry_with_isbn(self, isbn: str) -> str | None:
         """The entry holding this ISBN (any of its forms), if there is one."""
-        for form in isbn_forms(isbn):
-            found = self.view.search(form, first=1)
-            if found:
-                return found[0]["id"]
-        return None
+        return self.view.entry_with_isbn(isbn)
 
     def entry_of_record(self, tenant: str, record_id: UUID) -> str | None:
         """The entry a member's record is in."""
-        return self.view.entry_of_record(tenant, str(record_id))
+        return self.view.entry_of_record(tenant, record_id)
 
     def holdings(self, entry_id: str) -> list[dict[str, Any]]:
-        """Per member holding the entry: tenant, items, available."""
+        """Per member with a record in the entry: tenant, items, available."""
         return [{"tenant": h["tenant"], "items": h["items"], "available": h["available"]}
                 for h in self.view.holdings(entry_id)]
+
+    def holder_sets(self) -> list[frozenset[str]]:
+        """For every entry, the members holding a copy."""
+        return self.view.holder_sets()
