@@ -173,7 +173,9 @@ def _description(wanted: Wanted) -> dict[str, Any]:
     if wanted.isbn:
         description["isbns"] = [wanted.isbn]
     if wanted.authors:
-        description["authors"] = [{"name": name} for name in wanted.authors]
+        description["authors"] = [{"name": name, "role": "main" if i == 0 else "added",
+                                    "tag": "100" if i == 0 else "700"}
+                                   for i, name in enumerate(wanted.authors)]
     if wanted.year and _YEAR.fullmatch(wanted.year):
         description["year"] = wanted.year
     return description
