@@ -114,7 +114,7 @@ def entry_of(services: Services, slug: str, record_id: str, copies: int = 0) -> 
             held = view.holdings(entry_id) if entry_id else []
         return entry_id, sum(h["items"] for h in held if h["tenant"] == slug)
 
-    entry_id, held = eventually(read, lambda found: found[0] is not None and found[1] >= copies)
+    entry_id, _ = eventually(read, lambda found: found[0] is not None and found[1] >= copies)
     assert entry_id is not None, f"the union catalog never showed {slug}:{record_id}"
     return entry_id
 
