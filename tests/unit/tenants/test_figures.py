@@ -84,7 +84,7 @@ def test_a_member_sees_itself_the_totals_and_its_own_pairs_only() -> None:
 
 def test_the_period_defaults_to_thirty_days_and_refuses_reversed_or_long_ones() -> None:
     assert period(None, None, D3) == (date(2026, 11, 1), D3)
-    with pytest.raises(FiguresInvalidError, match="^since:"):
+    with pytest.raises(FiguresInvalidError, match=r"^since:"):
         period(D3, D1, D3)
     with pytest.raises(FiguresInvalidError, match="366"):
         period(date(2024, 1, 1), D3, D3)
