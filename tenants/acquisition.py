@@ -123,7 +123,7 @@ def receive_order(scope: TenantScope, reads: UnionReads, order_id: UUID, deliver
     order = scope.acquisitions.get_order(order_id)
     barcodes = [check_barcode(b) for b in delivery.barcodes]
     order.check_receipt(barcodes)
-    added = _items_already_added(scope, barcodes)
+    added = _items_already_added(scope, order, barcodes)
     record_id = _record_for(scope, reads, order, delivery.record_id, added)
     for barcode in barcodes:
         if barcode not in added:
@@ -132,10 +132,11 @@ def receive_order(scope: TenantScope, reads: UnionReads, order_id: UUID, deliver
     return scope.acquisitions.receive_order(order_id, record_id, barcodes, receipt)
 
 
-def _items_already_added(scope: TenantScope, barcodes: list[str]) -> dict[str, UUID]:
+def _items_already_added(scope: TenantScope, order: Order,
+                         barcodes: list[str]) -> dict[str, UUID]:
     """The barcodes an interrupted receipt already added, with their record: items of one
-    record, unchanged since they were added. Any other item with one of the barcodes is
-    another copy of the library's, and the barcode is refused."""
+    record, added since the order was placed and unchanged since. Any other item with one
+    of the barcodes is another copy of the library's, and the barcode is refused."""
     found: dict[str, Item] = {}
     for barcode in barcodes:
         try:
@@ -143,7 +144,7 @@ def _items_already_added(scope: TenantScope, barcodes: list[str]) -> dict[str, U
         except ItemNotFoundError:
             continue
     if len({i.record_id for i in found.values()}) > 1 or any(
-            i.version != 1 for i in found.values()):
+            i.version != 1 or i.added_at < order.placed_at for i in found.values()):
         taken = ", ".join(sorted(found))
         raise BarcodeTakenError(f"barcodes: {taken} already belong to items of this library")
     return {barcode: item.record_id for barcode, item in found.items()}

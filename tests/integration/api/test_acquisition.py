@@ -373,3 +373,24 @@ def test_candidates_rank_by_demand_per_copy_with_holds_and_loans(
                     after=first["pageInfo"]["endCursor"]))["acquisitionCandidates"]
     walked = [e["node"]["id"] for e in first["edges"] + rest["edges"]]
     assert len(walked) == len(set(walked)) == first["totalCount"]
+
+
+def test_receiving_under_a_barcode_an_older_item_has_is_refused_and_a_resumed_receipt_is_not(
+    http: TestClient, members: dict[str, Any]
+) -> None:
+    a = members["a"]
+    holding(http, a["token"], "Old Copy", None, ["OLD-1"])
+    order = data(gql(http, a["token"], PLACE, input={"wanted": {"title": "New"}, "copies": 2})
+                 )["placeOrder"]["order"]
+    taken = gql(http, a["token"], RECEIVE, input={
+        "orderId": order["id"], "barcodes": ["OLD-1", "NEW-2"], "location": {"branch": "MAIN"}})
+    assert code(taken) == "BARCODE_TAKEN"
+    assert "OLD-1" in taken["errors"][0]["message"]
+    # a first receipt that stopped after adding one copy: the retry goes on from there
+    record = holding(http, a["token"], "New", None, ["NEW-1"])
+    received = data(gql(http, a["token"], RECEIVE, input={
+        "orderId": order["id"], "barcodes": ["NEW-1", "NEW-2"], "location": {"branch": "MAIN"}}
+    ))["receiveOrder"]["order"]
+    assert (received["status"], received["recordId"]) == ("RECEIVED", record)
+    items = data(gql(http, a["token"], RECORD, id=record))["record"]["items"]
+    assert sorted(i["barcode"] for i in items) == ["NEW-1", "NEW-2"]
