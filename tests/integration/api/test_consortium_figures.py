@@ -5,7 +5,7 @@ member leaves the figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -126,7 +126,7 @@ def test_figures_refuse_a_bad_period_and_a_member_without_read_scope(
     http: TestClient, members: dict[str, Any]
 ) -> None:
     a = members["a"]
-    today = date.today()
+    today = datetime.now(UTC).date()
     assert code(gql(http, a["token"], FIGURES, since=today.isoformat(),
                     until=(today - timedelta(days=1)).isoformat())) == "INVALID_INPUT"
     assert code(gql(http, a["token"], FIGURES,
