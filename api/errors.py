@@ -46,9 +46,12 @@ from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
     NotContributorError,
+    RecordNotInEntryError,
     SharedRecordMergedError,
     SharedRecordNotFoundError,
     SharingError,
+    UnionEntryNotFoundError,
+    UnionOverrideInvalidError,
 )
 from tenants.errors import (
     ClientNotFoundError,
@@ -87,6 +90,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     SharedRecordMergedError: (409, "SHARED_RECORD_MERGED"),
     NotContributorError: (403, "FORBIDDEN"),
     MergeInvalidError: (422, "INVALID_INPUT"),
+    UnionEntryNotFoundError: (404, "NOT_FOUND"),
+    RecordNotInEntryError: (422, "RECORD_NOT_IN_ENTRY"),
+    UnionOverrideInvalidError: (422, "INVALID_INPUT"),
     PatronNotFoundError: (404, "NOT_FOUND"),
     PatronFieldInvalidError: (422, "INVALID_INPUT"),
     PatronBarcodeTakenError: (409, "PATRON_BARCODE_TAKEN"),
