@@ -19,7 +19,7 @@ from domain.acquisition.errors import (
     PriceInvalidError,
     ReceiptInvalidError,
     SuggestionNotFoundError,
-    UnionEntryNotFoundError,
+    WantedEntryNotFoundError,
     WantedInvalidError,
 )
 from domain.catalog.errors import (
@@ -58,9 +58,12 @@ from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
     NotContributorError,
+    RecordNotInEntryError,
     SharedRecordMergedError,
     SharedRecordNotFoundError,
     SharingError,
+    UnionEntryNotFoundError,
+    UnionOverrideInvalidError,
 )
 from tenants.errors import (
     ClientNotFoundError,
@@ -99,6 +102,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     SharedRecordMergedError: (409, "SHARED_RECORD_MERGED"),
     NotContributorError: (403, "FORBIDDEN"),
     MergeInvalidError: (422, "INVALID_INPUT"),
+    UnionEntryNotFoundError: (404, "NOT_FOUND"),
+    RecordNotInEntryError: (422, "RECORD_NOT_IN_ENTRY"),
+    UnionOverrideInvalidError: (422, "INVALID_INPUT"),
     PatronNotFoundError: (404, "NOT_FOUND"),
     PatronFieldInvalidError: (422, "INVALID_INPUT"),
     PatronBarcodeTakenError: (409, "PATRON_BARCODE_TAKEN"),
@@ -120,7 +126,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     ScanNotFoundError: (404, "NOT_FOUND"),
     ScanStateError: (409, "CONFLICT"),
     WantedInvalidError: (422, "INVALID_INPUT"),
-    UnionEntryNotFoundError: (404, "UNION_ENTRY_NOT_FOUND"),
+    WantedEntryNotFoundError: (404, "UNION_ENTRY_NOT_FOUND"),
     CopiesInvalidError: (422, "COPIES_INVALID"),
     PriceInvalidError: (422, "PRICE_INVALID"),
     ReceiptInvalidError: (422, "INVALID_INPUT"),

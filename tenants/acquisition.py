@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.acquisition.errors import ReceiptInvalidError, UnionEntryNotFoundError
+from domain.acquisition.errors import ReceiptInvalidError, WantedEntryNotFoundError
 from domain.acquisition.order import Order
 from domain.acquisition.price_sharing import PriceSharing
 from domain.acquisition.suggestion import Suggestion
@@ -63,7 +63,7 @@ def resolve_wanted(reads: UnionReads, given: WantedInput) -> Wanted:
         return wanted
     entry = reads.entry(entry_id)
     if entry is None:
-        raise UnionEntryNotFoundError(f"entryId: no union catalog entry {entry_id!r}; give "
+        raise WantedEntryNotFoundError(f"entryId: no union catalog entry {entry_id!r}; give "
                                       "its title or ISBN if the consortium holds none")
     isbns = [i for i in entry.get("isbns") or [] if len(i) == 13]
     return replace(wanted, entry_id=entry_id, title=wanted.title or entry.get("title"),

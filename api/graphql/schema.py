@@ -27,6 +27,8 @@ from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
+from api.graphql.union_catalog.mutations import UnionCatalogMutations
+from api.graphql.union_catalog.queries import UnionCatalogQueries
 from api.observability import OperationMetrics
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class ShareRelease(SchemaExtension):
 
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
-            AcquisitionQueries, FiguresQueries):
+            UnionCatalogQueries, AcquisitionQueries, FiguresQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -118,7 +120,7 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 @strawberry.type
 class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
-               AcquisitionMutations):
+               UnionCatalogMutations, AcquisitionMutations):
     """Changes member libraries make."""
 
 

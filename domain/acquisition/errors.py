@@ -10,7 +10,7 @@ class WantedInvalidError(AcquisitionError):
     one (the message names the field)."""
 
 
-class UnionEntryNotFoundError(AcquisitionError):
+class WantedEntryNotFoundError(AcquisitionError):
     """No union catalog entry has this id."""
 
 
