@@ -38,17 +38,17 @@ class CandidateInvalidError(ValueError):
 class HoldingsReads(Protocol):
     """What the analysis asks of the union catalog."""
 
-    def entry(self, entry_id: str) -> dict[str, Any] | None:
-        """An entry's title, authors, isbns (None if there is none)."""
-
     def entry_with_isbn(self, isbn: str) -> str | None:
         """The entry an ISBN belongs to."""
 
-    def entry_of_record(self, tenant: str, record_id: UUID) -> str | None:
-        """The entry a member's record is in."""
+    def entries_of_records(self, records: list[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entries of member records (tenant, record id), in one query."""
 
-    def holdings(self, entry_id: str) -> list[dict[str, Any]]:
-        """Per member holding the entry: tenant, items, available."""
+    def described(self, entry_ids: list[str]
+                  ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Entries (title, authors, isbns) with their holdings per member (tenant, items,
+        available), in one query each; entries not in sight left out."""
 
 
 class AcquisitionReads(Protocol):
@@ -169,22 +169,26 @@ def candidates(holdings: HoldingsReads, acquisition: AcquisitionReads, demand: D
         candidate.keys.add(titled.key)
         return candidate
 
+    demand_rows = [r for r in demand.record_demand(now - YEAR) if r.tenant in active]
+    requested = [r for r in acquisition.interlibrary() if r.tenant in active]
+    entry_of = holdings.entries_of_records(sorted(
+        {(r.tenant, r.record_id) for r in demand_rows}
+        | {(r.tenant, r.record_id) for r in requested}))
+
     def of_record(tenant: str, record_id: UUID) -> Candidate | None:
-        if tenant not in active:
-            return None
-        entry_id = holdings.entry_of_record(tenant, record_id)
+        entry_id = entry_of.get((tenant, record_id))
         return of(Titled(f"entry:{entry_id}", entry_id, None, None)) if entry_id else None
 
-    for row in demand.record_demand(now - YEAR):
+    for row in demand_rows:
         candidate = of_record(row.tenant, row.record_id)
         if candidate is not None:
             candidate.holds_waiting += row.holds_waiting
             candidate.loans_last_year += row.loans
-    for requested in acquisition.interlibrary():
-        candidate = of_record(requested.tenant, requested.record_id)
+    for request in requested:
+        candidate = of_record(request.tenant, request.record_id)
         if candidate is not None:
-            candidate.interlibrary_requests += requested.requests
-            candidate.interlibrary_unfilled += requested.unfilled
+            candidate.interlibrary_requests += request.requests
+            candidate.interlibrary_unfilled += request.unfilled
     for titled, tenant, count in acquisition.suggestions():
         if tenant in active:
             candidate = of(titled)
@@ -193,8 +197,7 @@ def candidates(holdings: HoldingsReads, acquisition: AcquisitionReads, demand: D
     for titled in acquisition.titles_on_order():
         of(titled)
     _add_orders(found.values(), acquisition, viewer, active)
-    for candidate in found.values():
-        _describe(candidate, holdings, active)
+    _describe(found.values(), holdings, active)
     return [c for c in found.values() if c.demand or c.open_orders]
 
 
@@ -220,16 +223,17 @@ def visible_order(order: OrderRow, viewer: str | None, prices_shared: bool) -> M
     return MemberOrder(order["tenant"], order["copies"], order["placed_at"], price)
 
 
-def _describe(candidate: Candidate, holdings: HoldingsReads, active: set[str]) -> None:
-    if candidate.entry_id is None:
-        return
-    entry = holdings.entry(candidate.entry_id) or {}
-    candidate.title = entry.get("title") or candidate.title
-    isbns = [i for i in entry.get("isbns") or [] if len(i) == 13]
-    candidate.isbn = isbns[0] if isbns else candidate.isbn
-    candidate.authors = list(entry.get("authors") or [])
-    candidate.holders = [h for h in holdings.holdings(candidate.entry_id)
-                         if h["tenant"] in active]
+def _describe(found: Iterable[Candidate], holdings: HoldingsReads, active: set[str]) -> None:
+    """Fills in the entries' titles and holders, in one round of queries."""
+    with_entries = [c for c in found if c.entry_id is not None]
+    described = holdings.described(sorted({str(c.entry_id) for c in with_entries}))
+    for candidate in with_entries:
+        entry, holders = described.get(str(candidate.entry_id), ({}, []))
+        candidate.title = entry.get("title") or candidate.title
+        isbns = [i for i in entry.get("isbns") or [] if len(i) == 13]
+        candidate.isbn = isbns[0] if isbns else candidate.isbn
+        candidate.authors = list(entry.get("authors") or [])
+        candidate.holders = [h for h in holders if h["tenant"] in active]
 
 
 def ranked(found: list[Candidate], *, sort: str, filters: Filters, viewer: str | None,

@@ -473,6 +473,17 @@ class UnionCatalogTables:
             [list(isbns), ACTIVE]).fetchone()
         return str(row[0]) if row else None
 
+    def entries_of_records(self, cur: Cursor[Any], records: Sequence[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entries of these member records (tenant, record id) that are in sight."""
+        rows = cur.execute(sql.SQL(
+            "SELECT r.tenant, r.record_id, r.entry_id FROM {} r JOIN unnest(%s::text[], "
+            "%s::uuid[]) AS w(tenant, record_id) ON r.tenant = w.tenant AND r.record_id = "
+            "w.record_id WHERE r.entry_id IS NOT NULL AND {}").format(
+                self.t["records"], self._visible("r")),
+            [[t for t, _ in records], [r for _, r in records], ACTIVE]).fetchall()
+        return {(str(r[0]), r[1]): str(r[2]) for r in rows}
+
     def holder_sets(self, cur: Cursor[Any]) -> list[list[str]]:
         """For every entry, the members in sight holding a copy (an item not withdrawn)."""
         return [list(r[0]) for r in cur.execute(sql.SQL(

@@ -29,9 +29,17 @@ class UnionCatalogReads:
         """The entry holding this ISBN (any of its forms), if there is one."""
         return self.view.entry_with_isbn(isbn)
 
-    def entry_of_record(self, tenant: str, record_id: UUID) -> str | None:
-        """The entry a member's record is in."""
-        return self.view.entry_of_record(tenant, record_id)
+    def entries_of_records(self, records: list[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entry of each of these member records (tenant, record id) in sight."""
+        return self.view.entries_of_records(records)
+
+    def described(self, entry_ids: list[str]
+                  ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Several entries at once: each one's row and its holdings per member."""
+        rows = {row["id"]: dict(row) for row in self.view.entries(entry_ids)}
+        held = self.view.holdings_of(entry_ids)
+        return {i: (rows[i], [dict(h) for h in held.get(i, [])]) for i in rows}
 
     def holdings(self, entry_id: str) -> list[dict[str, Any]]:
         """Per member with a record in the entry: tenant, items, available."""

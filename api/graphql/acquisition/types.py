@@ -108,6 +108,14 @@ class MemberOrder:
 
 
 @strawberry.type
+class MemberCount:
+    """How many of something one member has (suggestions of a title)."""
+
+    member: ConsortiumMember
+    count: int
+
+
+@strawberry.type
 class ConsortiumHoldings:
     """What the consortium already has of a title: holders with copies and availability,
     and members' open orders — a warning before buying, never a refusal."""
@@ -140,6 +148,7 @@ class AcquisitionCandidate:
     interlibrary_unfilled: int = strawberry.field(description=(
         "requests other libraries could not fill (zero until interlibrary lending lands)"))
     suggestions: int
+    suggestions_by_member: list[MemberCount]
     open_orders: list[MemberOrder]
     demand: int = strawberry.field(description=(
         "holds waiting + loans in the last 365 days + suggestions + unfilled requests"))
@@ -233,6 +242,8 @@ def candidate_of(found: Candidate, viewer: str | None,
         loans_last_year=found.loans_last_year,
         interlibrary_requests=found.interlibrary_requests,
         interlibrary_unfilled=found.interlibrary_unfilled, suggestions=found.suggestions,
+        suggestions_by_member=[MemberCount(member=member(slug, names), count=count)
+                               for slug, count in sorted(found.suggested_by.items())],
         open_orders=[member_order(o, names) for o in found.open_orders],
         demand=found.demand, demand_per_copy=round(found.demand_per_copy, 4),
         held_by_me=viewer is not None and found.held_by(viewer))

@@ -48,6 +48,7 @@ CANDIDATES = """query($sort: AcquisitionCandidateSort!, $filters: AcquisitionCan
     totalCount pageInfo { hasNextPage endCursor }
     edges { cursor node { id entryId title isbn holdingMembers copies available
       holdsWaiting loansLastYear interlibraryRequests interlibraryUnfilled suggestions
+      suggestionsByMember { member { slug } count }
       demand demandPerCopy heldByMe holders { member { slug } items available }
       openOrders { member { slug } copies price { amount currency } } } } } }"""
 RECORD = "query($id: ID!) { record(id: $id) { id title isbns items { barcode } } }"
@@ -187,6 +188,7 @@ def test_orders_warn_of_what_the_consortium_holds_and_others_have_on_order(
     assert (seen["suggestions"], seen["copies"], seen["holdingMembers"], seen["heldByMe"]) == (
         1, 3, 2, True)
     assert sorted(o["member"]["slug"] for o in seen["openOrders"]) == [b["slug"], c["slug"]]
+    assert seen["suggestionsByMember"] == [{"member": {"slug": c["slug"]}, "count": 1}]
     assert "Ada" not in json.dumps(seen)
     assert "C-P1" not in json.dumps(seen)
 

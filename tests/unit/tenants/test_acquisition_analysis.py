@@ -31,17 +31,17 @@ HOLDINGS = {"e1": [{"tenant": "a", "items": 2, "available": 0},
 
 
 class Union:
-    def entry(self, entry_id: str) -> dict[str, Any] | None:
-        return {"title": f"Title {entry_id}", "isbns": ["9780000000002"], "authors": ["X"]}
-
     def entry_with_isbn(self, isbn: str) -> str | None:
         return "e2" if isbn == "9781111111111" else None
 
-    def entry_of_record(self, tenant: str, record_id: UUID) -> str | None:
-        return ENTRY_OF.get((tenant, record_id))
+    def entries_of_records(self, records: list[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        return {r: ENTRY_OF[r] for r in records if r in ENTRY_OF}
 
-    def holdings(self, entry_id: str) -> list[dict[str, Any]]:
-        return HOLDINGS.get(entry_id, [])
+    def described(self, entry_ids: list[str]
+                  ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+        return {i: ({"title": f"Title {i}", "isbns": ["9780000000002"], "authors": ["X"]},
+                    HOLDINGS.get(i, [])) for i in entry_ids}
 
 
 def _order(tenant: str, key: str, price: str | None) -> OrderRow:
