@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from domain.catalog.record import Record
 from domain.shared.description import describe
@@ -26,7 +27,7 @@ from projections.union_catalog.clustering import Clusterer
 from projections.union_catalog.projection import UnionCatalog, record_key
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "unit" / "union_catalog"))
-from labelled_set import labelled_set  # noqa: E402 (the unit tests' set, beside them)
+from labelled_set import labelled_set  # the unit tests' set, beside them
 
 pytestmark = [pytest.mark.postgres]
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -73,7 +74,8 @@ def _expected(final: dict[str, dict[str, Any]]) -> set[tuple[str, tuple[str, ...
 
 def _stored(cur: psycopg.Cursor[Any], projection: UnionCatalog) -> set[
         tuple[str, tuple[str, ...]]]:
-    rows = cur.execute(f"SELECT id, members FROM {SCHEMA}.{projection.table('entries')}")
+    rows = cur.execute(sql.SQL("SELECT id, members FROM {}").format(
+        sql.Identifier(SCHEMA, projection.table("entries"))))
     return {(r[0], tuple(r[1])) for r in rows.fetchall()}
 
 
@@ -89,7 +91,7 @@ def test_shuffled_batched_arrival_gives_the_entries_of_a_batch_clustering(
     by_record: dict[Any, list[Delivery]] = {}
     for d in deliveries:
         by_record.setdefault(d.event.originator_id, []).append(d)
-    arrival, taken = [], {k: 0 for k in by_record}
+    arrival, taken = [], dict.fromkeys(by_record, 0)
     for i in order:
         record_id = deliveries[i].event.originator_id
         arrival.append(by_record[record_id][taken[record_id]])
