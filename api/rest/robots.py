@@ -34,6 +34,9 @@ from tenants.scans import (
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
 _STATUSES = (ACCEPTED, LOCALIZING, DONE, FAILED)
+# what a lagging list may still show of a scan in each status
+_BEHIND = {ACCEPTED: (ACCEPTED,), LOCALIZING: (ACCEPTED, LOCALIZING),
+           DONE: (ACCEPTED, LOCALIZING, DONE), FAILED: (ACCEPTED, LOCALIZING, FAILED)}
 
 
 def _tenant(caller: Principal, *scopes: str) -> str:
@@ -105,9 +108,9 @@ async def list_scans(
     before = decode_cursor(after)
 
     def read() -> tuple[list[ScanRow], dict[uuid.UUID, str]]:
-        with svc.view(InventoryScansView) as view:
-            rows = view.scans(tenant, limit + 1, shelf=shelf, status=status, robot=robot,
-                              before=before)
+        with svc.view(InventoryScansView) as view:  # it may show a scan in an earlier status
+            rows = view.scans(tenant, limit + 1, shelf=shelf, robot=robot, before=before,
+                              status=_BEHIND[status] if status else None)
         return rows, statuses(svc.scope(tenant), [uuid.UUID(str(r["scan_id"])) for r in rows])
 
     rows, current = await run_in_threadpool(read)
@@ -117,7 +120,7 @@ async def list_scans(
               "status": current.get(uuid.UUID(str(row["scan_id"])), row["status"]),
               "uploaded_at": row["uploaded_at"].isoformat()} for row in page]
     if status is not None:  # a scan that moved on since the view saw it is no longer one
-        scans = [s for s in scans if s["status"] == status]
+        scans = [s for s in scans if s["status"] == status]  # (a page may hold fewer)
     more = len(rows) > limit
     return {"scans": scans,
             "next_cursor": encode_cursor(page[-1]["uploaded_at"], page[-1]["scan_id"])

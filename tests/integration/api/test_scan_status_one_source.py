@@ -66,5 +66,7 @@ def _lists_say(http: TestClient, robot: str, reader: str, scan_id: str, final: s
     assert [(s["scan_id"], s["status"]) for s in listed] == [(scan_id, final)]
     assert http.get("/robots/scans", params={"status": "localizing"},
                     headers=auth).json()["scans"] == []
+    assert [s["scan_id"] for s in http.get("/robots/scans", params={"status": final},
+                                           headers=auth).json()["scans"]] == [scan_id]
     graphql = data(gql(http, reader, "{ inventoryScans { id status } }"))["inventoryScans"]
     assert graphql == [{"id": scan_id, "status": final}]
