@@ -132,7 +132,7 @@ class ViewReads:
             return [dict(item) for item in view.items_where(tenant, epcs=epcs, shelf=shelf)]
 
     def lending_statuses(self, tenant: str, item_ids: list[str]) -> dict[str, str]:
-        """Lending statuses of these items."""
+        """ItemLending statuses of these items."""
         with self.services.view(CirculationView) as view:
             return view.statuses(tenant, item_ids)
 

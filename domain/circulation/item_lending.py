@@ -1,5 +1,8 @@
 """An item's lending state: who has it, until when, or who it waits for on the hold shelf.
-One aggregate per item, so two desks lending the same copy at once cannot both win."""
+One aggregate per item, so two desks lending the same copy at once cannot both win.
+
+The aggregate was called `Lending` in `domain.circulation.lending` until interlibrary
+lending (`domain.lending`) came; events stored under that topic load as `ItemLending`."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from domain.circulation.errors import (
     HeldForAnotherError,
@@ -57,7 +61,7 @@ class HeldFor:
     until: datetime
 
 
-class Lending(Aggregate):
+class ItemLending(Aggregate):
     """The lending state of one item (by its catalog id)."""
 
     class Started(Aggregate.Created):
@@ -350,3 +354,8 @@ class Lending(Aggregate):
     def _pickup_cancelled(self, hold_id: UUID, cancelled_at: datetime) -> None:
         self.status = AVAILABLE
         self.hold_id = self.borrower = self.pickup_until = None
+
+
+# Events stored before the rename name the old class: they resolve to this one.
+OLD_TOPIC = "domain.circulation.lending:Lending"
+register_topic(OLD_TOPIC, ItemLending)
