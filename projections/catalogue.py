@@ -13,6 +13,7 @@ from projections.activity.projection import Activity
 from projections.circulation.projection import Circulation
 from projections.framework import Projection
 from projections.inventory.projection import InventoryScans
+from projections.lending.projection import Lending
 from projections.local_catalog.projection import LocalCatalog
 from projections.postgres import (
     active_generation,
@@ -28,6 +29,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     LocalCatalog.name: LocalCatalog,
     Circulation.name: Circulation,
     InventoryScans.name: InventoryScans,
+    Lending.name: Lending,
 }
 
 

@@ -8,7 +8,14 @@ from typing import Any
 from psycopg import Cursor
 
 from domain.circulation.holds import HoldQueue
-from domain.circulation.item_lending import AVAILABLE, CHECKED_OUT, LOST, ON_HOLD_SHELF, ItemLending
+from domain.circulation.item_lending import (
+    AVAILABLE,
+    CHECKED_OUT,
+    IN_TRANSIT,
+    LOST,
+    ON_HOLD_SHELF,
+    ItemLending,
+)
 from domain.circulation.patron import Borrower
 from projections.circulation.postgres import (
     CANCELLED,
@@ -98,6 +105,14 @@ class Circulation(Projection):
 
     @on(ItemLending.Found)
     def _found(self, cur: Cursor[Any], event: ItemLending.Found, source: Source) -> None:
+        self.store.set_lending_status(cur, source.tenant, event.item_id, AVAILABLE)
+
+    @on(ItemLending.Pulled)
+    def _pulled(self, cur: Cursor[Any], event: ItemLending.Pulled, source: Source) -> None:
+        self.store.set_lending_status(cur, source.tenant, event.item_id, IN_TRANSIT)
+
+    @on(ItemLending.Released)
+    def _released(self, cur: Cursor[Any], event: ItemLending.Released, source: Source) -> None:
         self.store.set_lending_status(cur, source.tenant, event.item_id, AVAILABLE)
 
     @on(HoldQueue.HoldReturned)
