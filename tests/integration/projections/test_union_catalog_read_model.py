@@ -13,10 +13,10 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from domain.circulation.lending import Copy, Lending
 
 from domain.catalog.item import Item, ItemDetails, Location
 from domain.catalog.record import Record
-from domain.circulation.lending import Copy, Lending
 from domain.circulation.policy import LoanPolicy
 from domain.shared.description import describe
 from domain.sharing.shared_record import SharedRecord
