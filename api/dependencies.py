@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from psycopg.rows import tuple_row
@@ -16,7 +17,7 @@ from psycopg.rows import tuple_row
 from api.auth import Principal, TokenService, TokenThrottle
 from api.graphql.limits import TenantShare
 from infra.client_usage import ClientUsage
-from infra.database import SWEEP_LOCK_KEY, Database
+from infra.database import ROTA_LOCK_KEY, SWEEP_LOCK_KEY, Database
 from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
@@ -26,6 +27,7 @@ from infra.work_queue import WorkQueue
 from projections import catalogue
 from projections.circulation.view import CirculationView
 from projections.framework import View
+from projections.lending.view import LendingView
 from projections.local_catalog.view import LocalCatalogView
 from projections.runner import ProjectionWorker
 from projections.union_catalog.view import Holding, UnionCatalogView
@@ -34,6 +36,7 @@ from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
 from tenants.desk import Desk, sweep_pickups
 from tenants.directory.view import ListedTenant, TenantDirectoryView
+from tenants.lending import InterlibraryDesk, Rota, sweep_rotas
 from tenants.processes.catalogue import process_managers
 from tenants.processes.runner import Commands, ProcessRunner
 from tenants.read_models import READ_MODELS
@@ -69,6 +72,11 @@ class Services:
     def desk(self, tenant: str) -> Desk:
         """A library's circulation desk."""
         return Desk(self.consortium.scope(tenant), self.reads)
+
+    def lending_desk(self, tenant: str) -> InterlibraryDesk:
+        """A library's interlibrary requests."""
+        return InterlibraryDesk(self.consortium.scope(tenant),
+                                Rota(self.reads, self.consortium.scope))
 
     def scope(self, tenant: str) -> TenantScope:
         """A tenant's scope."""
@@ -147,6 +155,38 @@ class ViewReads:
         with self.services.view(UnionCatalogView) as view:
             return view.holdings(entry_id)
 
+    def union_title(self, entry_id: str) -> str | None:
+        """The title of a union catalog entry (None: no such entry)."""
+        with self.services.view(UnionCatalogView) as view:
+            entry = view.entry(entry_id)
+        return entry["title"] if entry is not None else None
+
+    def union_records(self, entry_id: str) -> list[tuple[str, str]]:
+        """(member, record id) of a union catalog entry's member records."""
+        with self.services.view(UnionCatalogView) as view:
+            return [(r["tenant"], r["record_id"])
+                    for r in view.records_of([entry_id]).get(entry_id, [])]
+
+    def lendable_items(self, tenant: str, record_id: str) -> list[dict[str, Any]]:
+        """A member's copies of a record on the shelf and not lent."""
+        with self.services.view(LocalCatalogView) as view:
+            items = [dict(i) for i in view.items_of(tenant, record_id)
+                     if i["status"] == "available"]
+        with self.services.view(CirculationView) as view:
+            lent = view.statuses(tenant, [str(i["id"]) for i in items])
+        return [i for i in items if lent.get(str(i["id"]), "available") == "available"]
+
+    def lending_load(self, members: list[str], requester: str,
+                     since: datetime) -> dict[str, tuple[int, int]]:
+        """Per member: loans shipped since then, and loans shipped to the requester."""
+        with self.services.view(LendingView) as view:
+            return view.load(members, requester, since)
+
+    def waiting_requests(self, state: str) -> list[tuple[str, UUID, str | None, datetime]]:
+        """(tenant, request id, supplier, sent at) of requests in this state."""
+        with self.services.view(LendingView) as view:
+            return view.waiting(state)
+
 
 def build_services(settings: Settings) -> Services:
     """Connects to the configured servers and readies the consortium."""
@@ -216,15 +256,20 @@ def build_processes(services: Services) -> ProcessRunner:
     settings = services.settings
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
-    managers = process_managers(Commands(services.consortium, services.pipeline))
+    managers = process_managers(Commands(services.consortium, services.pipeline),
+                                services.lending_desk)
 
     async def sweep(stop: asyncio.Event) -> None:
         await sweep_pickups(services.desk, services.reads,
                             lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)
 
+    async def rota_clock(stop: asyncio.Event) -> None:
+        await sweep_rotas(services.consortium.scope, services.reads,
+                          lambda: services.database.exclusive(ROTA_LOCK_KEY), stop)
+
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
                          stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                         replicas=settings.nats_replicas, timers=[sweep])
+                         replicas=settings.nats_replicas, timers=[sweep, rota_clock])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from typing import Any
 from domain.catalog.application import Catalog
 from domain.circulation.application import Circulation
 from domain.inventory.application import Inventory
+from domain.lending.application import Interlending
 from domain.sharing.application import SharedCatalog
 from infra.blobs import Blobs
 from infra.database import Database
@@ -164,6 +165,7 @@ class TenantScope:
         # and only reads the events after the version it holds (correct across processes).
         self.circulation = Circulation(env={**env, "AGGREGATE_CACHE_MAXSIZE": "2000",
                                             "AGGREGATE_CACHE_FASTFORWARD": "y"})
+        self.lending = Interlending(env=env)
         self.answers = Answers(stores.idempotency, schema)
         self.vault = Vault(stores.vault, schema)
         self.blobs = TenantBlobs(stores.blobs, schema)

@@ -381,6 +381,15 @@ class ItemLending(Aggregate):
                 f"item {self.item_barcode} is {self.status.replace('_', ' ')}")
         return self._lend_until(borrower, patron_group, due_at, at)
 
+    def extend(self, due_at: datetime, at: datetime) -> bool:
+        """A due date agreed elsewhere (another library renewed its copy); False when the
+        loan already runs until then."""
+        self._check_on_loan()
+        if self.due_at == due_at or self.loan_id is None:
+            return False
+        self._renewed(self.loan_id, self.renewals + 1, at, due_at)
+        return True
+
     def _lend_until(self, borrower: UUID, patron_group: str, due_at: datetime,
                     at: datetime) -> UUID:
         loan_id = uuid4()

@@ -6,7 +6,7 @@ both contexts' aggregates together with `save_together`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
@@ -109,13 +109,14 @@ class Interlending(ContextApplication):
 
         return self._retrying(run)
 
-    def time_out(self, request_id: UUID, settings: LendingSettings,
+    def time_out(self, request_id: UUID, timeout: timedelta, at: datetime | None = None,
                  receipt: Receipt | None = None) -> bool:
-        """Moves the rota on when its current member did not answer within its setting."""
+        """Moves the rota on when its current member did not answer in time (by `at`; now
+        unless given)."""
 
         def run() -> bool:
             request = self.outgoing(request_id)
-            moved = request.time_out(settings.answer_timeout, self.clock())
+            moved = request.time_out(timeout, at or self.clock())
             return self._saved(receipt, moved, request) if moved else moved
 
         return self._retrying(run)

@@ -1,0 +1,117 @@
+"""Interlibrary messages between members: the requester's request, its rota's turns and its
+actions travel to the supplier's tenant; the supplier's statuses travel back. Each delivery
+is one command in the receiving tenant under a key made from the source event, and the
+receiving aggregate applies a message id once more, so a redelivered event changes nothing;
+a message the receiving end refuses (a cancellation overtaken by the shipping) is logged and
+dropped, never retried for ever."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import ClassVar
+from uuid import UUID
+
+from domain.lending.errors import LendingError
+from domain.lending.incoming import IncomingRequest
+from domain.lending.message import Sent
+from domain.lending.outgoing import TIMEOUT, OutgoingRequest, supplier_of
+from domain.lending.status import CANCEL
+from domain.shared.application import Receipt
+from projections.framework import DomainEvent, Source
+from tenants.commands import Command
+from tenants.lending import InterlibraryDesk
+from tenants.processes.runner import Commands, ProcessManager
+from tenants.scope import OFFICE
+
+log = logging.getLogger(__name__)
+
+
+class LendingMessages(ProcessManager):
+    """OutgoingRequest events → the supplier's tenant; IncomingRequest statuses (of requests
+    from members) → the requester's tenant."""
+
+    name = "lending_messages"
+    events: ClassVar[tuple[type[DomainEvent], ...]] = (
+        OutgoingRequest.Requested, OutgoingRequest.MovedOn, OutgoingRequest.ActionTaken,
+        IncomingRequest.StatusChanged)
+
+    def __init__(self, commands: Commands, desk_of: Callable[[str], InterlibraryDesk]) -> None:
+        self.commands = commands
+        self.desk_of = desk_of
+
+    def react(self, event: DomainEvent, source: Source) -> None:
+        """Carries one message to the other end."""
+        if source.tenant == OFFICE:
+            return
+        sent = Sent(f"{source.tenant}:{source.position}", event.timestamp)
+        if isinstance(event, OutgoingRequest.Requested) and event.candidates:
+            self._request(source, event.originator_id, 0, event.candidates[0],
+                          self.key(source))
+        elif isinstance(event, OutgoingRequest.MovedOn):
+            self._request(source, event.originator_id, event.attempt, event.supplier,
+                          self.key(source))
+            if event.why == TIMEOUT:  # the silent member must not supply it too
+                self._action(source, event.originator_id, supplier=supplier_of(event.previous),
+                             attempt=event.previous_attempt, action=CANCEL, sent=sent,
+                             note="", key=self.key(source) + ":cancel")
+        elif isinstance(event, OutgoingRequest.ActionTaken):
+            self._action(source, event.originator_id, supplier=event.supplier,
+                         attempt=event.attempt, action=event.action, sent=sent,
+                         note=event.note, key=self.key(source))
+        elif isinstance(event, IncomingRequest.StatusChanged):
+            self._status(source, event, sent)
+
+    def _run(self, tenant: str, key: str, operation: str, given: dict[str, object],
+             run: Callable[[Receipt | None], object]) -> None:
+        try:
+            self.commands.run(tenant, key, Command(operation, given, run,
+                                                   lambda _: {"delivered": True}))
+        except LendingError as error:
+            log.warning("%s to %s refused: %s", operation, tenant, error)
+
+    def _request(self, source: Source, request_id: UUID, attempt: int, candidate: str,
+                 key: str) -> None:
+        scope = self.commands.consortium.scope(source.tenant)
+        supplier = supplier_of(candidate)
+
+        def deliver(receipt: Receipt | None) -> object:
+            request = scope.lending.outgoing(request_id)
+            return self.desk_of(supplier).deliver_request(
+                source.tenant, request_id, attempt, request.title, candidate,
+                entry_id=request.entry_id, needed_by=request.needed_by, note=request.note,
+                receipt=receipt)
+
+        self._run(supplier, key, "deliverRequest",
+                  {"request": str(request_id), "attempt": attempt}, deliver)
+
+    def _action(self, source: Source, request_id: UUID, *, supplier: str, attempt: int,
+                action: str, sent: Sent, note: str, key: str) -> None:
+        def deliver(receipt: Receipt | None) -> object:
+            return self.desk_of(supplier).deliver_action(
+                source.tenant, str(request_id), attempt=attempt, action=action, sent=sent,
+                note=note, receipt=receipt)
+
+        self._run(supplier, key, "deliverAction",
+                  {"request": str(request_id), "action": action, "message": sent.message_id},
+                  deliver)
+
+    def _status(self, source: Source, event: IncomingRequest.StatusChanged,
+                sent: Sent) -> None:
+        scope = self.commands.consortium.scope(source.tenant)
+        incoming: IncomingRequest = scope.lending.repository.get(
+            event.originator_id, version=event.originator_version)
+        if not incoming.from_member:
+            return  # an outside library's: the ISO 18626 outbox carries it
+        try:
+            request_id = UUID(incoming.requesting_agency_request_id)
+        except ValueError:
+            return
+
+        def deliver(receipt: Receipt | None) -> object:
+            return self.desk_of(incoming.requester).deliver_status(
+                request_id, source.tenant, attempt=incoming.attempt, event=event, sent=sent,
+                receipt=receipt)
+
+        self._run(incoming.requester, self.key(source), "deliverStatus",
+                  {"request": str(request_id), "message": sent.message_id}, deliver)
