@@ -42,6 +42,12 @@ from domain.circulation.errors import (
     RenewalLimitError,
 )
 from domain.inventory.errors import InventoryError, ScanNotFoundError, ScanStateError
+from domain.lending.errors import (
+    LendingError,
+    LendingInputInvalidError,
+    LendingRequestNotFoundError,
+    LendingTransitionError,
+)
 from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
@@ -107,6 +113,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     IdempotencyKeyInvalidError: (422, "INVALID_INPUT"),
     ScanNotFoundError: (404, "NOT_FOUND"),
     ScanStateError: (409, "CONFLICT"),
+    LendingRequestNotFoundError: (404, "NOT_FOUND"),
+    LendingTransitionError: (409, "ILLEGAL_TRANSITION"),
+    LendingInputInvalidError: (422, "INVALID_INPUT"),
 }
 
 
@@ -137,6 +146,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SharingError)
     @app.exception_handler(CirculationError)
     @app.exception_handler(InventoryError)
+    @app.exception_handler(LendingError)
     @app.exception_handler(DescriptionInvalidError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)

@@ -21,6 +21,8 @@ from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
 from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.lending.mutations import LendingMutations
+from api.graphql.lending.queries import LendingQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
@@ -97,7 +99,8 @@ class ShareRelease(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
+class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
+            LendingQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -113,7 +116,7 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 
 @strawberry.type
-class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
+class Mutation(CatalogMutations, SharingMutations, CirculationMutations, LendingMutations):
     """Changes member libraries make."""
 
 

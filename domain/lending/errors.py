@@ -16,6 +16,3 @@ class LendingTransitionError(LendingError):
 class LendingInputInvalidError(LendingError):
     """A field of a lending command is missing or malformed (the message names it)."""
 
-
-class LenderNotFoundError(LendingError):
-    """No other member holds an available, lendable copy of the title."""
