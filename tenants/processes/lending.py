@@ -33,8 +33,8 @@ class LendingMessages(ProcessManager):
 
     name = "lending_messages"
     events: ClassVar[tuple[type[DomainEvent], ...]] = (
-        OutgoingRequest.Requested, OutgoingRequest.MovedOn, OutgoingRequest.ActionTaken,
-        IncomingRequest.StatusChanged)
+        OutgoingRequest.Requested, OutgoingRequest.MovedOn, OutgoingRequest.Exhausted,
+        OutgoingRequest.ActionTaken, IncomingRequest.StatusChanged)
 
     def __init__(self, commands: Commands, desk_of: Callable[[str], InterlibraryDesk]) -> None:
         self.commands = commands
@@ -55,6 +55,11 @@ class LendingMessages(ProcessManager):
                 self._action(source, event.originator_id, supplier=supplier_of(event.previous),
                              attempt=event.previous_attempt, action=CANCEL, sent=sent,
                              note="", key=self.key(source) + ":cancel")
+        elif isinstance(event, OutgoingRequest.Exhausted):
+            if event.why == TIMEOUT and event.previous is not None:
+                self._action(source, event.originator_id, supplier=supplier_of(event.previous),
+                             attempt=event.previous_attempt, action=CANCEL, sent=sent,
+                             note="", key=self.key(source))
         elif isinstance(event, OutgoingRequest.ActionTaken):
             self._action(source, event.originator_id, supplier=event.supplier,
                          attempt=event.attempt, action=event.action, sent=sent,

@@ -1,0 +1,319 @@
+"""Interlibrary lending between members through GraphQL, on real PostgreSQL and NATS: the
+round trip (request → rota → will supply → shipped → received and lent to the patron →
+returned → completed), the rota falling through on Unfilled and on time, automatic answers,
+illegal moves, retries under one key, and a third member that sees nothing."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.dependencies import Services
+from tenants.lending import sweep_unanswered
+from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
+from tests.integration.conftest import token_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+
+REGISTER = """mutation($input: RegisterPatronInput!) { registerPatron(input: $input) {
+  patron { id } } }"""
+FIELDS = """id side state title requestingAgencyRequestId partner { slug }
+  peer { agencyIdValue } history { state at by message }"""
+REQUEST_LOAN = f"""mutation($input: RequestLoanInput!) {{ requestLoan(input: $input) {{
+  request {{ {FIELDS} }} }} }}"""
+RESPOND = f"""mutation($input: RespondToLendingRequestInput!) {{
+  respondToLendingRequest(input: $input) {{ request {{ {FIELDS} }} }} }}"""
+LIST = f"""query($side: LendingSide, $state: String, $first: Int!, $after: String) {{
+  lendingRequests(side: $side, state: $state, first: $first, after: $after) {{
+    edges {{ cursor node {{ {FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+SETTINGS = """mutation($input: LendingSettingsInput!) { setLendingSettings(input: $input) {
+  settings { materialTypes autoAnswer answerTimeoutHours loanDays } } }"""
+ITEM = "query($b: String!) { item(barcode: $b) { barcode status loan { dueAt } } }"
+PATRON_LOANS = "query($b: String!) { patron(barcode: $b) { loans { itemBarcode } } }"
+
+
+def action(name: str, input_type: str) -> str:
+    """A mutation on one request that answers the request."""
+    return (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ "
+            f"request {{ {FIELDS} }} }} }}")
+
+
+SHIP = action("shipLendingRequest", "ShipLendingRequestInput")
+RECEIVE = action("receiveLendingRequest", "ReceiveLendingRequestInput")
+RETURN = action("returnLendingRequest", "LendingRequestInput")
+COMPLETE = action("completeLendingRequest", "LendingRequestInput")
+RENEW = action("renewLendingRequest", "RenewLendingRequestInput")
+CANCEL = action("cancelLendingRequest", "LendingRequestInput")
+
+
+def _member(http: TestClient, admin_headers: dict[str, str], scopes: list[str]) -> dict[str, str]:
+    slug = f"ill-{secrets.token_hex(4)}"
+    created = http.post("/admin/tenants", json={"slug": slug, "name": f"Library {slug}"},
+                        headers=admin_headers)
+    assert created.status_code == 201, created.text
+    client = http.post(f"/admin/tenants/{slug}/clients", json={"name": "ill desk",
+                                                               "scopes": scopes},
+                       headers=admin_headers).json()
+    return {"slug": slug, "token": token_for(http, client["client_id"],
+                                             client["client_secret"])}
+
+
+def _wait(probe: Callable[[], Any], what: str, timeout_s: float = 30) -> Any:
+    """Polls until the probe answers something truthy (the pipeline is asynchronous)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _isbn13() -> str:
+    """A random ISBN-13 with its check digit (a title of this test's own)."""
+    digits = "978" + "".join(secrets.choice("0123456789") for _ in range(9))
+    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10) % 10
+    return digits + str(check)
+
+
+@pytest.fixture
+def consortium(http: TestClient, admin_headers: dict[str, str],
+               services: Services) -> dict[str, Any]:
+    """Four members: `a` (the requester, with patron P-1), `b` and `c` each holding a copy
+    of one title (the union catalog sees both), `d` a bystander."""
+    scopes = ["library:read", "library:write", "ill"]
+    members = {name: _member(http, admin_headers, scopes) for name in "abcd"}
+    isbn = _isbn13()
+    records = {}
+    for name in "bc":
+        token = members[name]["token"]
+        record = data(gql(http, token, CREATE, input={
+            "title": f"Interlending {isbn}", "isbns": [isbn], "authors": ["Doe, Jane"],
+            "year": "2020"}))["createRecord"]["record"]["id"]
+        records[name] = record
+        data(gql(http, token, ADD_ITEM, input={"recordId": record, "barcode": f"{name}-1",
+                                               "location": {"branch": "MAIN"}}))
+    data(gql(http, members["a"]["token"], REGISTER, input={
+        "barcode": "P-1", "name": "Pat Ron", "patronGroup": "undergraduate",
+        "expiresOn": "2030-06-30"}))
+    reads = services.reads
+
+    def entry() -> str | None:
+        found = reads.union_entry_of_record(members["b"]["slug"], records["b"])
+        if found is None or reads.union_entry_of_record(members["c"]["slug"],
+                                                         records["c"]) != found:
+            return None
+        holding = {h["tenant"]: h["available"] for h in reads.union_holdings(found)}
+        ready = all(holding.get(members[n]["slug"], 0) > 0 for n in "bc")
+        return found if ready else None
+
+    return {**members, "entry": _wait(entry, "the union catalog's entry with both copies"),
+            "records": records}
+
+
+def _request_loan(http: TestClient, consortium: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    answer = data(gql(http, consortium["a"]["token"], REQUEST_LOAN, input={
+        "unionCatalogEntryId": consortium["entry"], "patronBarcode": "P-1",
+        "pickupLocation": "Main desk", **extra}))
+    request: dict[str, Any] = answer["requestLoan"]["request"]
+    return request
+
+
+def _requests(http: TestClient, token: str, side: str | None = None) -> list[dict[str, Any]]:
+    edges = data(gql(http, token, LIST, side=side, first=50))["lendingRequests"]["edges"]
+    return [e["node"] for e in edges]
+
+
+def _supplier_request(http: TestClient, member: dict[str, str], requester_request: str,
+                      state: str = "RequestReceived") -> dict[str, Any]:
+    """Waits until the supplier's staff see the requester's request in this state."""
+    def seen() -> dict[str, Any] | None:
+        for node in _requests(http, member["token"], "SUPPLIER"):
+            if node["requestingAgencyRequestId"] == requester_request and node["state"] == state:
+                return node
+        return None
+
+    found: dict[str, Any] = _wait(seen, f"the supplier's request in {state}")
+    return found
+
+
+def _requester_state(http: TestClient, member: dict[str, str], request_id: str,
+                     state: str) -> dict[str, Any]:
+    def seen() -> dict[str, Any] | None:
+        for node in _requests(http, member["token"], "REQUESTER"):
+            if node["id"] == request_id and node["state"] == state:
+                return node
+        return None
+
+    found: dict[str, Any] = _wait(seen, f"the requester's request in {state}")
+    return found
+
+
+def _status(http: TestClient, token: str, barcode: str) -> str:
+    found: str = data(gql(http, token, ITEM, b=barcode))["item"]["status"]
+    return found
+
+
+def test_a_loan_travels_from_requester_to_supplier_and_back(
+    http: TestClient, consortium: dict[str, Any]
+) -> None:
+    a, d = consortium["a"], consortium["d"]
+    request = _request_loan(http, consortium, note="for a thesis")
+    assert request["side"] == "REQUESTER"
+    assert request["state"] == "RequestReceived"
+    supplier_slug = request["partner"]["slug"]
+    name = "b" if supplier_slug == consortium["b"]["slug"] else "c"
+    supplier = consortium[name]
+    assert supplier_slug == min(consortium["b"]["slug"], consortium["c"]["slug"])  # tie: slug
+
+    incoming = _supplier_request(http, supplier, request["id"])
+    assert incoming["partner"] == {"slug": a["slug"]}
+    assert incoming["title"].startswith("Interlending")
+
+    will = data(gql(http, supplier["token"], RESPOND, input={
+        "id": incoming["id"], "answer": "WILL_SUPPLY", "idempotencyKey": "will-1"}))
+    assert will["respondToLendingRequest"]["request"]["state"] == "WillSupply"
+    assert _status(http, supplier["token"], f"{name}-1") == "IN_TRANSIT"
+    _requester_state(http, a, request["id"], "WillSupply")
+
+    shipped = data(gql(http, supplier["token"], SHIP, input={"id": incoming["id"],
+                                                            "idempotencyKey": "ship-1"}))
+    again = data(gql(http, supplier["token"], SHIP, input={"id": incoming["id"],
+                                                          "idempotencyKey": "ship-1"}))
+    assert again == shipped  # a retry under one key: the first answer, nothing recorded
+    assert shipped["shipLendingRequest"]["request"]["state"] == "Loaned"
+    assert _status(http, supplier["token"], f"{name}-1") == "CHECKED_OUT"
+
+    _requester_state(http, a, request["id"], "Loaned")
+    received = data(gql(http, a["token"], RECEIVE, input={"id": request["id"]}))
+    assert received["receiveLendingRequest"]["request"]["state"] == "Loaned"
+    loans = data(gql(http, a["token"], PATRON_LOANS, b="P-1"))["patron"]["loans"]
+    assert [loan["itemBarcode"][:4] for loan in loans] == ["ILL-"]
+    assert code(gql(http, a["token"], RECEIVE, input={"id": request["id"]})) == (
+        "ILLEGAL_TRANSITION")
+
+    data(gql(http, a["token"], RETURN, input={"id": request["id"]}))
+    assert data(gql(http, a["token"], PATRON_LOANS, b="P-1"))["patron"]["loans"] == []
+    assert code(gql(http, a["token"], RENEW, input={"id": request["id"]})) == (
+        "ILLEGAL_TRANSITION")  # a renewal after the return
+    _wait(lambda: any("ShippedReturn" in h["message"] for h in _supplier_request(
+        http, supplier, request["id"], "Loaned")["history"]), "the return at the supplier")
+
+    completed = data(gql(http, supplier["token"], COMPLETE, input={"id": incoming["id"]}))
+    assert completed["completeLendingRequest"]["request"]["state"] == "LoanCompleted"
+    assert _status(http, supplier["token"], f"{name}-1") == "AVAILABLE"
+    done = _requester_state(http, a, request["id"], "LoanCompleted")
+    assert [h["state"] for h in done["history"]][-1] == "LoanCompleted"
+    assert any(h["by"] for h in done["history"])  # staff steps name their client
+
+    # A third member sees nothing of it, and cannot act on either end.
+    assert _requests(http, d["token"]) == []
+    for mutation, given in ((RESPOND, {"id": incoming["id"], "answer": "UNFILLED"}),
+                            (RECEIVE, {"id": request["id"]}), (CANCEL, {"id": request["id"]})):
+        assert code(gql(http, d["token"], mutation, input=given)) == "NOT_FOUND"
+
+
+def test_illegal_moves_are_refused_with_their_code(
+    http: TestClient, consortium: dict[str, Any]
+) -> None:
+    a = consortium["a"]
+    request = _request_loan(http, consortium)
+    name = "b" if request["partner"]["slug"] == consortium["b"]["slug"] else "c"
+    incoming = _supplier_request(http, consortium[name], request["id"])
+    token = consortium[name]["token"]
+    assert code(gql(http, a["token"], RECEIVE, input={"id": request["id"]})) == (
+        "ILLEGAL_TRANSITION")  # Received before Loaned
+    assert code(gql(http, token, SHIP, input={"id": incoming["id"]})) == "ILLEGAL_TRANSITION"
+    assert code(gql(http, token, COMPLETE, input={"id": incoming["id"]})) == (
+        "ILLEGAL_TRANSITION")
+    assert code(gql(http, token, RESPOND, input={"id": "not-an-id", "answer": "UNFILLED"})) == (
+        "INVALID_INPUT")
+    assert code(gql(http, token, RESPOND, input={"id": incoming["id"], "answer": "WILL_SUPPLY",
+                                                 "itemBarcode": "no-such"})) == "INVALID_INPUT"
+    # The requester cancels before shipping; the supplier's request ends Cancelled.
+    data(gql(http, a["token"], CANCEL, input={"id": request["id"]}))
+    _supplier_request(http, consortium[name], request["id"], "Cancelled")
+    _requester_state(http, a, request["id"], "Cancelled")
+
+
+def test_the_rota_falls_through_on_unfilled_and_on_time_then_ends_unfilled(
+    http: TestClient, consortium: dict[str, Any], services: Services
+) -> None:
+    a = consortium["a"]
+    request = _request_loan(http, consortium)
+    first = "b" if request["partner"]["slug"] == consortium["b"]["slug"] else "c"
+    second = "c" if first == "b" else "b"
+    incoming = _supplier_request(http, consortium[first], request["id"])
+    data(gql(http, consortium[first]["token"], RESPOND, input={
+        "id": incoming["id"], "answer": "UNFILLED", "reason": "on the bindery's shelf"}))
+
+    def moved() -> bool:
+        node = _requester_state(http, a, request["id"], "RequestReceived")
+        return bool(node["partner"] == {"slug": consortium[second]["slug"]})
+
+    _wait(moved, "the rota's second member")
+    _supplier_request(http, consortium[second], request["id"])
+
+    # The second member stays silent: within its two days nothing moves, after them the
+    # rota is exhausted and the silent member's request is cancelled.
+    now = datetime.now(UTC)
+    scope_of = services.consortium.scope
+    sweep_unanswered(scope_of, services.reads, now + timedelta(days=1))
+    assert services.consortium.scope(a["slug"]).lending.outgoing(
+        UUID(request["id"])).status == "RequestReceived"
+    assert sweep_unanswered(scope_of, services.reads, now + timedelta(days=3)) >= 1
+    done = _requester_state(http, a, request["id"], "Unfilled")
+    _supplier_request(http, consortium[second], request["id"], "Cancelled")
+    messages = [h["message"] for h in _requester_state(http, a, request["id"],
+                                                       "Unfilled")["history"]]
+    assert "rota exhausted (timeout)" in messages
+    assert done["state"] == "Unfilled"
+
+
+def _requests_state(http: TestClient, member: dict[str, str], request_id: str) -> str | None:
+    for node in _requests(http, member["token"], "REQUESTER"):
+        if node["id"] == request_id:
+            found: str = node["state"]
+            return found
+    return None
+
+
+def test_automatic_answers_and_settings_choose_the_supplier(
+    http: TestClient, consortium: dict[str, Any]
+) -> None:
+    a, b, c = consortium["a"], consortium["b"], consortium["c"]
+    # b lends no books to the consortium; c answers by itself.
+    data(gql(http, b["token"], SETTINGS, input={"materialTypes": ["dvd"]}))
+    set_c = data(gql(http, c["token"], SETTINGS, input={"autoAnswer": True,
+                                                       "answerTimeoutHours": 24}))
+    assert set_c["setLendingSettings"]["settings"] == {
+        "materialTypes": ["*"], "autoAnswer": True, "answerTimeoutHours": 24, "loanDays": 28}
+    request = _request_loan(http, consortium)
+    assert request["partner"] == {"slug": c["slug"]}
+    _supplier_request(http, c, request["id"], "WillSupply")
+    _requester_state(http, a, request["id"], "WillSupply")
+    assert _status(http, c["token"], "c-1") == "IN_TRANSIT"
+
+
+def test_request_loan_input_is_checked(http: TestClient, consortium: dict[str, Any]) -> None:
+    token = consortium["a"]["token"]
+    base = {"unionCatalogEntryId": consortium["entry"], "patronBarcode": "P-1",
+            "pickupLocation": "Main desk"}
+    assert code(gql(http, token, REQUEST_LOAN, input={
+        **base, "unionCatalogEntryId": "nope"})) == "NOT_FOUND"
+    assert code(gql(http, token, REQUEST_LOAN, input={**base, "patronBarcode": "P-9"})) == (
+        "NOT_FOUND")
+    assert code(gql(http, token, REQUEST_LOAN, input={**base, "pickupLocation": " "})) == (
+        "INVALID_INPUT")
+    assert code(gql(http, token, REQUEST_LOAN, input={**base, "neededBy": "2000-01-01T00:00:00Z"})
+                ) == "INVALID_INPUT"
+    assert code(gql(http, token, LIST, first=0)) == "INVALID_INPUT"
+    assert code(gql(http, token, LIST, first=5, after="x")) == "INVALID_INPUT"
+    assert _requests(http, token) == []  # nothing recorded by a refused request
