@@ -39,6 +39,7 @@ from domain.lending.status import (
     SHIPPED_RETURN,
     UNFILLED,
     WILL_SUPPLY,
+    check_move,
 )
 from domain.shared.application import Receipt
 from domain.shared.clock import utc_now
@@ -217,6 +218,7 @@ class InterlibraryDesk:
         request = self.lending.incoming(request_id)
         now = self.now
         pending: list[Any] = [request]
+        check_move(request.status, answer, str(request.id))  # before looking for a copy
         if answer == WILL_SUPPLY:
             copy = self._copy_for(request, item_barcode)
             item = self.circulation.lending_of(copy)
@@ -324,16 +326,27 @@ class InterlibraryDesk:
     def deliver_request(self, requester: str, request_id: UUID, attempt: int, title: str,
                         candidate: str, *, entry_id: str, needed_by: datetime | None,
                         note: str, receipt: Receipt | None = None) -> IncomingRequest:
-        """A member's request arrives; answered at once when the library answers
-        automatically (WillSupply with a copy on the shelf, Unfilled without)."""
+        """A member's request arrives, for the record the rota chose."""
         record = candidate.partition(":")[2]
         try:
             record_id: UUID | None = UUID(record)
         except ValueError:
             record_id = None
+        return self.receive_request(MEMBER, requester, str(request_id), attempt=attempt,
+                                    title=title, record_id=record_id, entry_id=entry_id,
+                                    needed_by=needed_by, note=note, receipt=receipt)
+
+    def receive_request(self, requester_kind: str, requester: str, request_id: str, *,
+                        attempt: int, title: str, record_id: UUID | None,
+                        entry_id: str | None, needed_by: datetime | None, note: str,
+                        author: str = "", receipt: Receipt | None = None) -> IncomingRequest:
+        """A request arrives (from a member or an outside library); answered at once when
+        the library answers automatically (WillSupply with a copy on the shelf, Unfilled
+        without). The same request delivered again is the one received first."""
         now = self.now
-        request = IncomingRequest.receive(MEMBER, requester, str(request_id), attempt=attempt,
-                                          title=title, at=now, record_id=record_id,
+        request = IncomingRequest.receive(requester_kind, requester, request_id,
+                                          attempt=attempt, title=title, at=now,
+                                          author=author, record_id=record_id,
                                           entry_id=entry_id, needed_by=needed_by, note=note)
         if self.lending.find_incoming(request.id) is not None:
             return self.lending.incoming(request.id)

@@ -18,6 +18,7 @@ from domain.lending.errors import LendingRequestNotFoundError
 from domain.lending.incoming import IncomingRequest
 from domain.lending.message import Sent
 from domain.lending.outgoing import OutgoingRequest
+from domain.lending.peer import Peer
 from domain.lending.settings import LendingSettings
 from domain.shared.application import ContextApplication, Receipt
 
@@ -181,6 +182,27 @@ class Interlending(ContextApplication):
             return changed
 
         return self._retrying(run)
+
+    # Peers
+
+    def register_peer(self, agency_id_type: str, agency_id_value: str, endpoint: str, *,
+                      strict: bool, receipt: Receipt | None = None) -> Peer:
+        """Registers an outside library (or changes its endpoint and strictness)."""
+
+        def run() -> Peer:
+            peer = self._get(Peer, Peer.create_id(agency_id_type, agency_id_value))
+            if peer is None:
+                peer = Peer.register(agency_id_type, agency_id_value, endpoint, strict=strict,
+                                     at=self.clock())
+            elif not peer.change(endpoint, strict=strict, at=self.clock()):
+                return peer
+            return self._saved(receipt, peer, peer)
+
+        return self._retrying(run)
+
+    def peer(self, agency_id_type: str, agency_id_value: str) -> Peer | None:
+        """A registered outside library, or None."""
+        return self._get(Peer, Peer.create_id(agency_id_type, agency_id_value))
 
     # Settings
 

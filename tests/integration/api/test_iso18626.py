@@ -1,0 +1,228 @@
+"""ISO 18626 over HTTP on real PostgreSQL and NATS: the office registers an outside library
+with a member; that library's messages, in both schema versions, are answered with the
+matching confirmation (HTTP 200, OK or ERROR with the right errorType, never a 5xx); an
+accepted request lands with the member's staff in RequestReceived; every sample message is
+answered as a peer expects; a strict peer is held to the schema."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from defusedxml.ElementTree import fromstring
+from fastapi.testclient import TestClient
+
+from infra.iso18626 import CONFIRMATIONS, NS, parse
+from tests.integration.api.test_catalog import code, data, gql
+from tests.integration.conftest import token_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+SAMPLES = Path(__file__).parents[2] / "data" / "iso18626"
+MESSAGES = sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.xml")
+                  if "Confirmation" not in p.name)
+LIST = """query { lendingRequests(side: SUPPLIER, first: 50) { edges { node {
+  id side state title requestingAgencyRequestId peer { agencyIdValue } partner { slug }
+  history { state at } } } } }"""
+RESPOND = """mutation($input: RespondToLendingRequestInput!) {
+  respondToLendingRequest(input: $input) { request { id state } } }"""
+Q = f"{{{NS}}}"
+
+
+@pytest.fixture
+def member(http: TestClient, admin_headers: dict[str, str]) -> dict[str, str]:
+    """A member with an ISIL, its ill client's token, and a registered outside peer."""
+    slug = f"iso-{secrets.token_hex(4)}"
+    isil = f"ZZ-{secrets.token_hex(4).upper()}"
+    created = http.post("/admin/tenants", json={"slug": slug, "name": "ISO member",
+                                                "isil": isil}, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    client = http.post(f"/admin/tenants/{slug}/clients",
+                       json={"name": "ill", "scopes": ["ill", "library:read"]},
+                       headers=admin_headers).json()
+    peer = f"PEER{secrets.token_hex(3).upper()}"
+    registered = http.post(f"/admin/tenants/{slug}/ill-peers", headers=admin_headers, json={
+        "agencyIdType": "RESHARE", "agencyIdValue": peer,
+        "endpoint": "http://127.0.0.1:9/iso18626", "strict": False})
+    assert registered.status_code == 201, registered.text
+    assert registered.json() == {"tenant": slug, "agencyIdType": "RESHARE",
+                                 "agencyIdValue": peer, "endpoint": "http://127.0.0.1:9/iso18626",
+                                 "strict": False}
+    return {"slug": slug, "isil": isil, "peer": peer,
+            "token": token_for(http, client["client_id"], client["client_secret"])}
+
+
+def _post(http: TestClient, body: bytes) -> dict[str, Any]:
+    """Posts a message; the confirmation's kind, status, error type and value."""
+    response = http.post("/iso18626", content=body, headers={"Content-Type": "application/xml"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    (confirmation,) = list(fromstring(response.content))
+    return {"kind": confirmation.tag.removeprefix(Q),
+            "status": confirmation.findtext(f"{Q}confirmationHeader/{Q}messageStatus"),
+            "error": confirmation.findtext(f"{Q}errorData/{Q}errorType"),
+            "value": confirmation.findtext(f"{Q}errorData/{Q}errorValue") or "",
+            "request": confirmation.findtext(
+                f"{Q}confirmationHeader/{Q}requestingAgencyRequestId")}
+
+
+def _agency(body: str, which: str, kind: str, value: str) -> str:
+    """The message with one agency id replaced (element prefixes as the sample writes)."""
+    pattern = re.compile(rf"(<(\w+:)?{which}>).*?(</(\w+:)?{which}>)", re.S)
+
+    def put(found: re.Match[str]) -> str:
+        prefix = found.group(2) or ""
+        return (f"{found.group(1)}<{prefix}agencyIdType>{kind}</{prefix}agencyIdType>"
+                f"<{prefix}agencyIdValue>{value}</{prefix}agencyIdValue>{found.group(3)}")
+
+    return pattern.sub(put, body, count=1)
+
+
+def _ours(sample: str, member: dict[str, str], request_id: str) -> bytes:
+    """A sample addressed between the member (by ISIL) and its peer, with its own id."""
+    body = (SAMPLES / sample).read_text()
+    member_side, peer_side = ("supplyingAgencyId", "requestingAgencyId")
+    if "supplyingAgencyMessage" in body.split("<", 3)[-1] or "supplyingAgencyMessage" in sample:
+        member_side, peer_side = peer_side, member_side
+    if member_side in body:  # a request may leave the supplier to the endpoint
+        body = _agency(body, member_side, "ISIL", member["isil"])
+    body = _agency(body, peer_side, "RESHARE", member["peer"])
+    body = re.sub(r"(<(\w+:)?requestingAgencyRequestId>)[^<]*(</)", rf"\g<1>{request_id}\g<3>",
+                  body)
+    return body.encode()
+
+
+def _staff_sees(http: TestClient, member: dict[str, str], request_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for edge in data(gql(http, member["token"], LIST))["lendingRequests"]["edges"]:
+            if edge["node"]["requestingAgencyRequestId"] == request_id:
+                found: dict[str, Any] = edge["node"]
+                return found
+        time.sleep(0.1)
+    raise AssertionError(f"request {request_id} never reached the staff")
+
+
+@pytest.mark.parametrize("sample", MESSAGES)
+def test_every_sample_from_an_unknown_library_is_answered_error(
+    http: TestClient, sample: str
+) -> None:
+    body = (SAMPLES / sample).read_bytes()
+    answer = _post(http, body)
+    assert answer["kind"] == CONFIRMATIONS[parse(body).kind]
+    assert (answer["status"], answer["error"]) == ("ERROR", "UnrecognisedDataValue")
+    assert answer["value"]
+
+
+@pytest.mark.parametrize("sample", [s for s in MESSAGES if "request" in s.rpartition("/")[2]
+                                    .lower() and "requestingAgencyMessage" not in s])
+def test_every_sample_request_from_a_registered_peer_lands_with_staff(
+    http: TestClient, member: dict[str, str], sample: str
+) -> None:
+    request_id = f"r-{secrets.token_hex(4)}"
+    body = _ours(sample, member, request_id)
+    answer = _post(http, body)
+    assert (answer["kind"], answer["status"], answer["request"]) == (
+        "requestConfirmation", "OK", request_id)
+    assert _post(http, body)["status"] == "OK"  # the same request again: the same request
+    node = _staff_sees(http, member, request_id)
+    assert (node["state"], node["side"], node["peer"], node["partner"]) == (
+        "RequestReceived", "SUPPLIER", {"agencyIdValue": member["peer"]}, None)
+    assert len([e for e in data(gql(http, member["token"], LIST))["lendingRequests"]["edges"]
+                if e["node"]["requestingAgencyRequestId"] == request_id]) == 1
+
+
+def test_the_requesters_actions_and_the_suppliers_messages_from_a_peer(
+    http: TestClient, member: dict[str, str]
+) -> None:
+    request_id = f"r-{secrets.token_hex(4)}"
+    assert _post(http, _ours("samples-realistic/case1_request.xml", member,
+                             request_id))["status"] == "OK"
+    action = _ours("samples-schema-exhaustive/requestingAgencyMessage.xml", member, request_id)
+    assert _post(http, action) == {"kind": "requestingAgencyMessageConfirmation",
+                                   "status": "OK", "error": None, "value": "",
+                                   "request": request_id}
+    received = action.replace(b"<action>StatusRequest</action>", b"<action>Received</action>")
+    refused = _post(http, received)  # Received before Loaned
+    assert (refused["status"], refused["error"]) == ("ERROR", "UnsupportedActionType")
+    assert "needs the copy to be Loaned" in refused["value"]
+    unknown = _post(http, action.replace(b"<action>StatusRequest</action>",
+                                         b"<action>Borrow</action>"))
+    assert (unknown["status"], unknown["error"]) == ("ERROR", "UnsupportedActionType")
+    other = _post(http, _ours("samples-schema-exhaustive/requestingAgencyMessage.xml", member,
+                              "no-such-request"))
+    assert (other["status"], other["error"]) == ("ERROR", "UnrecognisedDataValue")
+    # Supplying agencies' messages: none of ours went to an outside library.
+    for sample in ("samples-schema-exhaustive/supplyingAgencyMessage.xml",
+                   "samples-realistic/unfilledNotification.xml"):
+        answer = _post(http, _ours(sample, member, request_id))
+        assert (answer["kind"], answer["status"], answer["error"]) == (
+            "supplyingAgencyMessageConfirmation", "ERROR", "UnrecognisedDataValue")
+    reason = _post(http, _ours("samples-schema-exhaustive/supplyingAgencyMessage.xml", member,
+                               request_id).replace(b">RequestResponse<", b">Gossip<"))
+    assert reason["error"] == "UnsupportedReasonForMessageType"
+
+
+def test_malformed_messages_and_a_strict_peer(
+    http: TestClient, member: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    for body in (b"", b"<request>", b"\xff\xfe garbage", b"<ISO18626Message><borrow/>"
+                 b"</ISO18626Message>",
+                 b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                 b"<request><header>&x;</header></request>"):
+        answer = _post(http, body)
+        assert answer["status"] == "ERROR"
+        assert answer["error"] in ("BadlyFormedMessage", "UnrecognisedDataElement")
+    request_id = f"r-{secrets.token_hex(4)}"
+    body = _ours("samples-realistic/case1_request.xml", member, request_id)
+    bad_time = body.replace(b"2014-03-17T09:30:47.0Z", b"yesterday")
+    assert _post(http, bad_time)["error"] == "UnrecognisedDataValue"
+    bad_service = body.replace(b">Loan<", b">Teleport<")
+    assert _post(http, bad_service)["error"] == "UnrecognisedDataValue"
+
+    strict = http.post(f"/admin/tenants/{member['slug']}/ill-peers", headers=admin_headers,
+                       json={"agencyIdType": "RESHARE", "agencyIdValue": member["peer"],
+                             "endpoint": "https://peer.example/iso18626", "strict": True})
+    assert strict.status_code == 201
+    assert strict.json()["strict"] is True
+    extra = body.replace(b"</serviceInfo>", b"<colour>red</colour></serviceInfo>")
+    answer = _post(http, extra)
+    assert (answer["status"], answer["error"]) == ("ERROR", "UnrecognisedDataElement")
+    assert "serviceInfo/colour" in answer["value"]
+    assert _post(http, body)["status"] == "OK"
+
+
+def test_registering_peers_is_the_offices_and_checked(
+    http: TestClient, member: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    good = {"agencyIdType": "ISIL", "agencyIdValue": "DE-1", "endpoint": "https://x.example/",
+            "strict": False}
+    member_headers = {"Authorization": f"Bearer {member['token']}"}
+    assert http.post(f"/admin/tenants/{member['slug']}/ill-peers", json=good,
+                     headers=member_headers).status_code == 403
+    assert http.post("/admin/tenants/no-such-lib/ill-peers", json=good,
+                     headers=admin_headers).status_code == 404
+    for field, value in (("endpoint", "ftp://x"), ("agencyIdValue", " "),
+                         ("agencyIdType", "x" * 51)):
+        refused = http.post(f"/admin/tenants/{member['slug']}/ill-peers",
+                            json={**good, field: value}, headers=admin_headers)
+        assert refused.status_code == 422, refused.text
+        assert field in refused.json()["detail"]
+    assert http.post(f"/admin/tenants/{member['slug']}/ill-peers", json={**good, "x": 1},
+                     headers=admin_headers).status_code == 422
+
+
+def test_staff_answer_a_peers_request(http: TestClient, member: dict[str, str]) -> None:
+    request_id = f"r-{secrets.token_hex(4)}"
+    assert _post(http, _ours("samples-realistic/patronRequest.xml", member,
+                             request_id))["status"] == "OK"
+    node = _staff_sees(http, member, request_id)
+    assert node["title"] == "Lord of the Rings"
+    answered = data(gql(http, member["token"], RESPOND, input={
+        "id": node["id"], "answer": "UNFILLED", "reason": "not held"}))
+    assert answered["respondToLendingRequest"]["request"]["state"] == "Unfilled"
+    assert code(gql(http, member["token"], RESPOND, input={
+        "id": node["id"], "answer": "WILL_SUPPLY"})) == "ILLEGAL_TRANSITION"
