@@ -18,6 +18,7 @@ from api.auth import Principal, TokenService, TokenThrottle
 from api.graphql.limits import TenantShare
 from infra.client_usage import ClientUsage
 from infra.database import ROTA_LOCK_KEY, SWEEP_LOCK_KEY, Database
+from infra.ill_outbox import IllOutbox
 from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
@@ -36,7 +37,7 @@ from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
 from tenants.desk import Desk, sweep_pickups
 from tenants.directory.view import ListedTenant, TenantDirectoryView
-from tenants.lending import InterlibraryDesk, Rota, sweep_rotas
+from tenants.lending import InterlibraryDesk, Rota, sweep_outbox, sweep_rotas
 from tenants.processes.catalogue import process_managers
 from tenants.processes.runner import Commands, ProcessRunner
 from tenants.read_models import READ_MODELS
@@ -256,8 +257,10 @@ def build_processes(services: Services) -> ProcessRunner:
     settings = services.settings
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
+    outbox = IllOutbox(services.database)
+    outbox.create()
     managers = process_managers(Commands(services.consortium, services.pipeline),
-                                services.lending_desk)
+                                services.lending_desk, outbox)
 
     async def sweep(stop: asyncio.Event) -> None:
         await sweep_pickups(services.desk, services.reads,
@@ -267,9 +270,13 @@ def build_processes(services: Services) -> ProcessRunner:
         await sweep_rotas(services.consortium.scope, services.reads,
                           lambda: services.database.exclusive(ROTA_LOCK_KEY), stop)
 
+    async def send_to_peers(stop: asyncio.Event) -> None:
+        await sweep_outbox(outbox, stop)
+
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
                          stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                         replicas=settings.nats_replicas, timers=[sweep, rota_clock])
+                         replicas=settings.nats_replicas,
+                         timers=[sweep, rota_clock, send_to_peers])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:

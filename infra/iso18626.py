@@ -226,3 +226,50 @@ def kind_of(body: bytes) -> str:
     confirmation's element): by the first message name it mentions, a request otherwise."""
     found = _MESSAGE_TAG.search(body[:4096].decode("utf-8", "replace"))
     return found.group(1) if found else "request"
+
+
+@dataclass(frozen=True)
+class SupplierStatus:
+    """What a supplying agency tells the requester (one supplyingAgencyMessage)."""
+
+    supplier: tuple[str, str]  # agencyIdType, agencyIdValue
+    requester: tuple[str, str]
+    requesting_agency_request_id: str
+    supplying_agency_request_id: str
+    timestamp: datetime
+    reason_for_message: str
+    status: str
+    answer_yes: bool | None = None
+    note: str = ""
+    reason_unfilled: str = ""
+    due_date: datetime | None = None
+
+
+def supplying_message(told: SupplierStatus) -> bytes:
+    """A supplyingAgencyMessage (2021-2 element order, which v1_2 peers read as well)."""
+    root = Element("ISO18626Message", {"xmlns": NS, "version": "1.2"})
+    body = SubElement(root, "supplyingAgencyMessage")
+    header = SubElement(body, "header")
+    for name, (kind, value) in (("supplyingAgencyId", told.supplier),
+                                ("requestingAgencyId", told.requester)):
+        agency = SubElement(header, name)
+        SubElement(agency, "agencyIdType").text = kind
+        SubElement(agency, "agencyIdValue").text = value
+    SubElement(header, "timestamp").text = _written(told.timestamp)
+    SubElement(header, "requestingAgencyRequestId").text = told.requesting_agency_request_id
+    SubElement(header, "supplyingAgencyRequestId").text = told.supplying_agency_request_id
+    info = SubElement(body, "messageInfo")
+    SubElement(info, "reasonForMessage").text = told.reason_for_message
+    if told.answer_yes is not None:
+        SubElement(info, "answerYesNo").text = "Y" if told.answer_yes else "N"
+    if told.note:
+        SubElement(info, "note").text = told.note
+    if told.reason_unfilled:
+        SubElement(info, "reasonUnfilled").text = told.reason_unfilled
+    status = SubElement(body, "statusInfo")
+    SubElement(status, "status").text = told.status
+    if told.due_date is not None:
+        SubElement(status, "dueDate").text = _written(told.due_date)
+    SubElement(status, "lastChange").text = _written(told.timestamp)
+    written: bytes = tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + written

@@ -438,3 +438,22 @@ async def sweep_rotas(scope_of: Callable[[str], TenantScope], reads: LendingRead
                           every_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
+
+
+class Outbox(Protocol):
+    """What sends the ISO 18626 outbox (infra.ill_outbox)."""
+
+    def send_due(self, now: datetime, limit: int = 50) -> int:
+        """Sends the messages due; how many went."""
+
+
+async def sweep_outbox(outbox: Outbox, stop: asyncio.Event, *, every_s: float = 1) -> None:
+    """Sends what is due in the ISO 18626 outbox, every second (each message to one sender
+    at a time, whatever the number of processes)."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(outbox.send_due, utc_now())
+        except Exception:
+            log.exception("sending the ISO 18626 outbox failed; retrying in %s s", every_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

@@ -16,8 +16,10 @@ from domain.lending.errors import LendingError
 from domain.lending.incoming import IncomingRequest
 from domain.lending.message import Sent
 from domain.lending.outgoing import TIMEOUT, OutgoingRequest, supplier_of
-from domain.lending.status import CANCEL
+from domain.lending.status import CANCEL, UNFILLED
 from domain.shared.application import Receipt
+from infra.ill_outbox import IllOutbox
+from infra.iso18626 import SupplierStatus, supplying_message
 from projections.framework import DomainEvent, Source
 from tenants.commands import Command
 from tenants.lending import InterlibraryDesk
@@ -120,3 +122,42 @@ class LendingMessages(ProcessManager):
 
         self._run(incoming.requester, self.key(source), "deliverStatus",
                   {"request": str(request_id), "message": sent.message_id}, deliver)
+
+
+class PeerMessages(ProcessManager):
+    """A request from an outside library changed status → a supplyingAgencyMessage queued in
+    the ISO 18626 outbox (its sender posts it, retrying until the peer confirms)."""
+
+    name = "lending_peer_messages"
+    events: ClassVar[tuple[type[DomainEvent], ...]] = (IncomingRequest.StatusChanged,)
+    skip_poison = True  # one message held back must not hold back every other peer's
+
+    def __init__(self, commands: Commands, outbox: IllOutbox) -> None:
+        self.commands = commands
+        self.outbox = outbox
+
+    def react(self, event: DomainEvent, source: Source) -> None:
+        """Queues the message (once per source event) for the request's peer."""
+        if source.tenant == OFFICE or not isinstance(event, IncomingRequest.StatusChanged):
+            return
+        scope = self.commands.consortium.scope(source.tenant)
+        incoming: IncomingRequest = scope.lending.repository.get(
+            event.originator_id, version=event.originator_version)
+        if incoming.from_member:
+            return
+        kind, _, value = incoming.requester.partition(":")
+        peer = scope.lending.peer(kind, value)
+        if peer is None:
+            log.warning("no peer %s registered with %s: message not queued", incoming.requester,
+                        source.tenant)
+            return
+        isil = self.commands.consortium.office.get_tenant(source.tenant).isil or source.tenant
+        body = supplying_message(SupplierStatus(
+            supplier=("ISIL", isil), requester=(peer.agency_id_type, peer.agency_id_value),
+            requesting_agency_request_id=incoming.requesting_agency_request_id,
+            supplying_agency_request_id=str(incoming.id), timestamp=event.timestamp,
+            reason_for_message=event.reason_for_message, status=event.status,
+            answer_yes=event.answer_yes, note=event.note,
+            reason_unfilled=event.reason if event.status == UNFILLED else "",
+            due_date=event.due_at))
+        self.outbox.queue(source.tenant, source.position, peer.endpoint, body, event.timestamp)

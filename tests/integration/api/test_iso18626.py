@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from defusedxml.ElementTree import fromstring
 from fastapi.testclient import TestClient
 
+from api.dependencies import Services
+from infra.ill_outbox import IllOutbox
 from infra.iso18626 import CONFIRMATIONS, NS, parse
 from tests.integration.api.test_catalog import code, data, gql
 from tests.integration.conftest import token_for
@@ -226,3 +230,73 @@ def test_staff_answer_a_peers_request(http: TestClient, member: dict[str, str]) 
     assert answered["respondToLendingRequest"]["request"]["state"] == "Unfilled"
     assert code(gql(http, member["token"], RESPOND, input={
         "id": node["id"], "answer": "WILL_SUPPLY"})) == "ILLEGAL_TRANSITION"
+
+
+class _Peer(BaseHTTPRequestHandler):
+    """An outside library's ISO 18626 endpoint: down (503) until told otherwise."""
+
+    down = True
+    received: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if type(self).down:
+            self.send_response(503)
+            self.end_headers()
+            return
+        type(self).received.append(body)
+        answer = (f'<ISO18626Message xmlns="{NS}"><supplyingAgencyMessageConfirmation>'
+                  "<confirmationHeader><messageStatus>OK</messageStatus></confirmationHeader>"
+                  "</supplyingAgencyMessageConfirmation></ISO18626Message>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *_: Any) -> None:
+        """Quiet."""
+
+
+def test_a_peer_that_is_down_gets_its_message_once_it_is_back(
+    http: TestClient, member: dict[str, str], admin_headers: dict[str, str],
+    services: Services
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/iso18626"
+        assert http.post(f"/admin/tenants/{member['slug']}/ill-peers", headers=admin_headers,
+                         json={"agencyIdType": "RESHARE", "agencyIdValue": member["peer"],
+                               "endpoint": endpoint}).status_code == 201
+        request_id = f"r-{secrets.token_hex(4)}"
+        assert _post(http, _ours("samples-realistic/case1_request.xml", member,
+                                 request_id))["status"] == "OK"
+        node = _staff_sees(http, member, request_id)
+        data(gql(http, member["token"], RESPOND, input={"id": node["id"], "answer": "UNFILLED",
+                                                        "reason": "not held"}))
+        outbox = IllOutbox(services.database)
+
+        def failed_once() -> bool:
+            rows = outbox.pending(member["slug"])
+            return bool(rows) and rows[0]["attempts"] >= 1 and rows[0]["sent_at"] is None
+
+        deadline = time.monotonic() + 30
+        while not failed_once():
+            assert time.monotonic() < deadline, "the sender never tried the peer"
+            time.sleep(0.2)
+        assert _Peer.received == []
+        _Peer.down = False
+        while not _Peer.received:
+            assert time.monotonic() < deadline + 30, "the message never reached the peer"
+            time.sleep(0.2)
+        time.sleep(1)  # a sender that would send it again has had its chance
+        (message,) = _Peer.received
+        assert f"<requestingAgencyRequestId>{request_id}<".encode() in message
+        assert b"<status>Unfilled</status>" in message
+        assert b"<reasonUnfilled>not held</reasonUnfilled>" in message
+        (row,) = outbox.pending(member["slug"])
+        assert row["sent_at"] is not None
+        assert row["attempts"] >= 2
+    finally:
+        server.shutdown()
