@@ -4,15 +4,14 @@ No I/O but the tenant's event store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.circulation.errors import (
     CopyUnknownError,
@@ -29,7 +28,6 @@ from domain.shared.loading import load_many
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
-RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
 # A copy as the catalog has it (circulation learns its facts), or only its catalog item id
 # (circulation must know its facts already, else CopyUnknownError).
 CopyRef = Copy | UUID
@@ -87,11 +85,7 @@ class Circulation(ContextApplication):
         transcoder.register(DateAsIso())
 
     def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            found: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
+        return self._found(kind, aggregate_id)
 
     def _load(self, *aggregate_ids: UUID) -> dict[UUID, Aggregate]:
         """What a command decides on, in one read of the store."""
@@ -110,15 +104,6 @@ class Circulation(ContextApplication):
 
     def _policies_in(self, found: dict[UUID, Aggregate]) -> LoanPolicies:
         return self._of(found, LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        """Runs a command; when another desk wrote first, runs it again on the new state."""
-        for _ in range(RETRIES - 1):
-            try:
-                return command()
-            except IntegrityError:
-                continue
-        return command()
 
     # Patrons
 

@@ -5,12 +5,10 @@ both contexts' aggregates together with `save_together`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -23,28 +21,10 @@ from domain.lending.settings import LendingSettings
 from domain.shared.application import ContextApplication, Receipt
 
 T = TypeVar("T")
-A = TypeVar("A", bound=Aggregate)
-RETRIES = 3
 
 
 class Interlending(ContextApplication):
     """One library's interlibrary requests, both ends, and its lending settings."""
-
-    def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            found: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        """Runs a command; when another writer came first, again on the new state."""
-        for _ in range(RETRIES - 1):
-            try:
-                return command()
-            except IntegrityError:
-                continue
-        return command()
 
     def save_together(self, receipt: Receipt | None, result: T, *aggregates: Aggregate) -> T:
         """Saves aggregates of this and other contexts of the library in one transaction."""
@@ -54,14 +34,14 @@ class Interlending(ContextApplication):
 
     def outgoing(self, request_id: UUID) -> OutgoingRequest:
         """A request this library sent."""
-        found = self._get(OutgoingRequest, request_id)
+        found = self._found(OutgoingRequest, request_id)
         if found is None:
             raise LendingRequestNotFoundError(f"no request {request_id} sent by this library")
         return found
 
     def incoming(self, request_id: UUID) -> IncomingRequest:
         """A request this library received."""
-        found = self._get(IncomingRequest, request_id)
+        found = self._found(IncomingRequest, request_id)
         if found is None:
             raise LendingRequestNotFoundError(
                 f"no request {request_id} received by this library")
@@ -69,11 +49,11 @@ class Interlending(ContextApplication):
 
     def find_incoming(self, request_id: UUID) -> IncomingRequest | None:
         """A request this library received, or None."""
-        return self._get(IncomingRequest, request_id)
+        return self._found(IncomingRequest, request_id)
 
     def settings(self) -> LendingSettings:
         """The library's lending settings (the defaults until set)."""
-        return self._get(LendingSettings, LendingSettings.create_id()) or (
+        return self._found(LendingSettings, LendingSettings.create_id()) or (
             LendingSettings.defaults())
 
     # The requester
@@ -128,7 +108,7 @@ class Interlending(ContextApplication):
                         receipt: Receipt | None = None) -> IncomingRequest:
         """Records a request received; the same request delivered again is the one recorded
         first."""
-        existing = self._get(IncomingRequest, request.id)
+        existing = self._found(IncomingRequest, request.id)
         if existing is not None:
             return existing
         try:
@@ -190,7 +170,7 @@ class Interlending(ContextApplication):
         """Registers an outside library (or changes its endpoint and strictness)."""
 
         def run() -> Peer:
-            peer = self._get(Peer, Peer.create_id(agency_id_type, agency_id_value))
+            peer = self._found(Peer, Peer.create_id(agency_id_type, agency_id_value))
             if peer is None:
                 peer = Peer.register(agency_id_type, agency_id_value, endpoint, strict=strict,
                                      at=self.clock())
@@ -202,7 +182,7 @@ class Interlending(ContextApplication):
 
     def peer(self, agency_id_type: str, agency_id_value: str) -> Peer | None:
         """A registered outside library, or None."""
-        return self._get(Peer, Peer.create_id(agency_id_type, agency_id_value))
+        return self._found(Peer, Peer.create_id(agency_id_type, agency_id_value))
 
     # Settings
 
