@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.dependencies import Services
+from domain.lending.incoming import IncomingRequest
+from domain.lending.message import Sent
 from tenants.lending import sweep_unanswered
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.conftest import token_for
@@ -317,3 +319,75 @@ def test_request_loan_input_is_checked(http: TestClient, consortium: dict[str, A
     assert code(gql(http, token, LIST, first=0)) == "INVALID_INPUT"
     assert code(gql(http, token, LIST, first=5, after="x")) == "INVALID_INPUT"
     assert _requests(http, token) == []  # nothing recorded by a refused request
+
+
+PATRON_DUE = "query($b: String!) { patron(barcode: $b) { loans { itemBarcode dueAt } } }"
+RECALL = action("recallLendingRequest", "LendingRequestInput")
+
+
+def _loaned(http: TestClient, consortium: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+    """A request supplied, shipped and received: (the requester's request, the supplier's
+    name, the supplier's request id)."""
+    a = consortium["a"]
+    request = _request_loan(http, consortium)
+    name = "b" if request["partner"]["slug"] == consortium["b"]["slug"] else "c"
+    token = consortium[name]["token"]
+    incoming = _supplier_request(http, consortium[name], request["id"])
+    data(gql(http, token, RESPOND, input={"id": incoming["id"], "answer": "WILL_SUPPLY"}))
+    data(gql(http, token, SHIP, input={"id": incoming["id"]}))
+    _requester_state(http, a, request["id"], "Loaned")
+    data(gql(http, a["token"], RECEIVE, input={"id": request["id"]}))
+    return request, name, incoming["id"]
+
+
+def test_renewal_asked_and_approved_then_a_recall(
+    http: TestClient, consortium: dict[str, Any]
+) -> None:
+    a = consortium["a"]
+    request, name, incoming = _loaned(http, consortium)
+    supplier = consortium[name]
+    data(gql(http, a["token"], RENEW, input={"id": request["id"], "note": "thesis due"}))
+    _wait(lambda: any(h["message"] == "requester: Renew" for h in _supplier_request(
+        http, supplier, request["id"], "Loaned")["history"]), "the renewal at the supplier")
+    due = (datetime.now(UTC) + timedelta(days=60)).replace(microsecond=0)
+    renewed = data(gql(http, supplier["token"], RENEW, input={
+        "id": incoming, "dueAt": due.isoformat()}))
+    assert renewed["renewLendingRequest"]["request"]["state"] == "Loaned"
+
+    def patron_due() -> bool:
+        loans = data(gql(http, a["token"], PATRON_DUE, b="P-1"))["patron"]["loans"]
+        return any(datetime.fromisoformat(loan["dueAt"]) == due for loan in loans)
+
+    _wait(patron_due, "the patron's new due date")
+    assert code(gql(http, supplier["token"], RENEW, input={"id": incoming})) == (
+        "ILLEGAL_TRANSITION")  # no renewal asked any more
+    data(gql(http, supplier["token"], RECALL, input={"id": incoming}))
+    _requester_state(http, a, request["id"], "Recalled")
+    assert code(gql(http, a["token"], RENEW, input={"id": request["id"]})) == (
+        "ILLEGAL_TRANSITION")
+
+
+def test_messages_delivered_twice_or_late_change_nothing(
+    http: TestClient, consortium: dict[str, Any], services: Services
+) -> None:
+    a = consortium["a"]
+    request, name, incoming = _loaned(http, consortium)
+    supplier_scope = services.consortium.scope(consortium[name]["slug"])
+    events = [e for e in supplier_scope.lending.events.get(UUID(incoming))
+              if isinstance(e, IncomingRequest.StatusChanged)]
+    will_supply = next(e for e in events if e.status == "WillSupply")
+    desk = services.lending_desk(a["slug"])
+    outgoing = desk.lending.outgoing(UUID(request["id"]))
+    version = outgoing.version
+    for message_id in sorted(outgoing.messages):  # every message again, as delivered
+        desk.deliver_status(outgoing.id, consortium[name]["slug"], attempt=0,
+                            event=will_supply, sent=Sent(message_id, will_supply.timestamp))
+    assert desk.lending.outgoing(outgoing.id).version == version
+    # The WillSupply again under a new id, sent before the Loaned: history only.
+    late = desk.deliver_status(outgoing.id, consortium[name]["slug"], attempt=0,
+                               event=will_supply, sent=Sent("replayed", will_supply.timestamp))
+    assert late.status == "Loaned"
+    node = _wait(lambda: next((h for h in _requester_state(
+        http, a, request["id"], "Loaned")["history"] if "late" in h["message"]), None),
+        "the late message in the history")
+    assert node["state"] == "WillSupply"
