@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
@@ -41,7 +42,7 @@ from domain.lending.status import (
     WILL_SUPPLY,
     check_move,
 )
-from domain.shared.application import Receipt
+from domain.shared.application import Receipt, retrying
 from domain.shared.clock import utc_now
 from tenants.desk import copy_of
 from tenants.scope import TenantScope
@@ -50,7 +51,20 @@ log = logging.getLogger(__name__)
 _LIBRARY = uuid5(NAMESPACE_URL, "commonshelf:lending:library")
 _TEMPORARY = uuid5(NAMESPACE_URL, "commonshelf:lending:temporary-item")
 LOAD_WINDOW = timedelta(days=30)
+P = ParamSpec("P")
+R = TypeVar("R")
 MAX_LOANS_WITH_ILL = 1000  # a patron's own limit was checked by the requester's staff
+
+
+def retried(method: Callable[P, R]) -> Callable[P, R]:
+    """A command that reads, decides and saves several aggregates: run again on the new state
+    when another writer came first (two desks pulling the same copy)."""
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return retrying(lambda: method(*args, **kwargs))
+
+    return run
 
 
 def library_borrower(slug: str) -> UUID:
@@ -97,20 +111,19 @@ class Rota:
                    if h["tenant"] != requester and h["available"] > 0}
         records: dict[str, str] = {}
         for member, record_id in self.reads.union_records(entry_id):
-            if member in holding and member not in records and self.copy_to_lend(
-                    member, record_id) is not None:
+            if member in holding and member not in records and self.copies_to_lend(
+                    member, record_id):
                 records[member] = record_id
         load = self.reads.lending_load(sorted(records), requester, now - LOAD_WINDOW)
         return rota(requester, [Candidate(m, r, *load.get(m, (0, 0)))
                                 for m, r in records.items()])
 
-    def copy_to_lend(self, member: str, record_id: str) -> dict[str, Any] | None:
-        """A copy of the member's record it lends to the consortium, on the shelf now."""
+    def copies_to_lend(self, member: str, record_id: str) -> list[dict[str, Any]]:
+        """The copies of the member's record it lends to the consortium that the read
+        models show on the shelf now."""
         settings = self.scope_of(member).lending.settings()
-        for item in self.reads.lendable_items(member, record_id):
-            if settings.lends(str(item["material_type"])):
-                return item
-        return None
+        return [item for item in self.reads.lendable_items(member, record_id)
+                if settings.lends(str(item["material_type"]))]
 
 
 class InterlibraryDesk:
@@ -153,6 +166,7 @@ class InterlibraryDesk:
             needed_by=needed_by, note=check_note(note), actor=actor)
         return self.lending.request_loan(request, receipt)
 
+    @retried
     def receive(self, request_id: UUID, *, lend_to_patron: bool = True,
                 actor: str | None = None, receipt: Receipt | None = None) -> OutgoingRequest:
         """The copy arrived: Received; and lent to the patron under a temporary item with
@@ -182,6 +196,7 @@ class InterlibraryDesk:
         request.lend_on(item_id, barcode, now)
         return [item, borrower]
 
+    @retried
     def return_copy(self, request_id: UUID, *, actor: str | None = None,
                     receipt: Receipt | None = None) -> OutgoingRequest:
         """The copy goes back to the supplier: the patron's loan of the temporary item is
@@ -210,6 +225,7 @@ class InterlibraryDesk:
 
     # The supplier
 
+    @retried
     def respond(self, request_id: UUID, answer: str, *, reason: str | None = None,
                 note: str | None = None, item_barcode: str | None = None,
                 actor: str | None = None, receipt: Receipt | None = None) -> IncomingRequest:
@@ -220,8 +236,7 @@ class InterlibraryDesk:
         pending: list[Any] = [request]
         check_move(request.status, answer, str(request.id))  # before looking for a copy
         if answer == WILL_SUPPLY:
-            copy = self._copy_for(request, item_barcode)
-            item = self.circulation.lending_of(copy)
+            copy, item = self._copy_for(request, item_barcode)
             item.record_copy(copy, now)
             request.respond(answer, now, reason=reason or "", note=check_note(note),
                             item=(copy.item_id, copy.barcode), actor=actor)
@@ -233,7 +248,9 @@ class InterlibraryDesk:
             pending += self._released(request, now)
         return self.lending.save_together(receipt, request, *pending)
 
-    def _copy_for(self, request: IncomingRequest, barcode: str | None) -> Copy:
+    def _copy_for(self, request: IncomingRequest,
+                  barcode: str | None) -> tuple[Copy, ItemLending]:
+        """The copy to supply (the one named, or one on the shelf) and its lending state."""
         if barcode is not None:
             try:
                 item = self.scope.catalog.item_by_barcode(barcode.strip())
@@ -243,15 +260,20 @@ class InterlibraryDesk:
             if request.record_id is not None and item.record_id != request.record_id:
                 raise LendingInputInvalidError(
                     f"itemBarcode: item {barcode!r} is not a copy of the record requested")
-            return copy_of(item)
+            copy = copy_of(item)
+            return copy, self.circulation.lending_of(copy)
         if request.record_id is None:
             raise LendingInputInvalidError(
                 "itemBarcode: the request names no record of this library: give the copy")
-        found = self.rota.copy_to_lend(self.tenant, str(request.record_id))
-        if found is None:
-            raise LendingInputInvalidError(
-                "itemBarcode: no copy of the record is on the shelf to supply")
-        return copy_of(self.scope.catalog.item_by_barcode(str(found["barcode"])))
+        # The read models may lag a moment behind a copy pulled for another request: the
+        # copy's own lending state decides.
+        for found in self.rota.copies_to_lend(self.tenant, str(request.record_id)):
+            copy = copy_of(self.scope.catalog.item_by_barcode(str(found["barcode"])))
+            lending = self.circulation.lending_of(copy)
+            if lending.status == AVAILABLE:
+                return copy, lending
+        raise LendingInputInvalidError(
+            "itemBarcode: no copy of the record is on the shelf to supply")
 
     def _released(self, request: IncomingRequest, now: datetime) -> list[Any]:
         """A copy pulled for a request that will not be shipped goes back on the shelf."""
@@ -260,6 +282,7 @@ class InterlibraryDesk:
         item = self.circulation.lending_of(request.item_id)
         return [item] if item.release(request.id, now) else []
 
+    @retried
     def ship(self, request_id: UUID, *, due_at: datetime | None = None,
              actor: str | None = None, receipt: Receipt | None = None) -> IncomingRequest:
         """The pulled copy leaves: checked out to the borrowing library until the due date
@@ -277,6 +300,7 @@ class InterlibraryDesk:
         item.lend_to_library(request.id, library_borrower(request.requester), due, now)
         return self.lending.save_together(receipt, request, request, item)
 
+    @retried
     def complete(self, request_id: UUID, *, actor: str | None = None,
                  receipt: Receipt | None = None) -> IncomingRequest:
         """The copy is back: checked in here, LoanCompleted."""
@@ -291,6 +315,7 @@ class InterlibraryDesk:
                 pending.append(item)
         return self.lending.save_together(receipt, request, *pending)
 
+    @retried
     def renew(self, request_id: UUID, *, approve: bool = True, due_at: datetime | None = None,
               note: str | None = None, actor: str | None = None,
               receipt: Receipt | None = None) -> IncomingRequest | OutgoingRequest:
@@ -310,6 +335,7 @@ class InterlibraryDesk:
                 pending.append(item)
         return self.lending.save_together(receipt, side, *pending)
 
+    @retried
     def cancel(self, request_id: UUID, *, note: str | None = None, actor: str | None = None,
                receipt: Receipt | None = None) -> IncomingRequest | OutgoingRequest:
         """The requester asks to cancel; the supplier cancels a request not shipped yet
@@ -336,6 +362,7 @@ class InterlibraryDesk:
                                     title=title, record_id=record_id, entry_id=entry_id,
                                     needed_by=needed_by, note=note, receipt=receipt)
 
+    @retried
     def receive_request(self, requester_kind: str, requester: str, request_id: str, *,
                         attempt: int, title: str, record_id: UUID | None,
                         entry_id: str | None, needed_by: datetime | None, note: str,
@@ -357,16 +384,16 @@ class InterlibraryDesk:
 
     def _auto_answer(self, request: IncomingRequest, now: datetime) -> list[Any]:
         try:
-            copy = self._copy_for(request, None)
+            copy, item = self._copy_for(request, None)
         except LendingError:
             request.respond(UNFILLED, now, reason="not available", actor="auto")
             return []
-        item = self.circulation.lending_of(copy)
         item.record_copy(copy, now)
         item.pull(request.id, now)
         request.respond(WILL_SUPPLY, now, item=(copy.item_id, copy.barcode), actor="auto")
         return [item]
 
+    @retried
     def deliver_action(self, requester: str, request_id: str, *, attempt: int, action: str,
                        sent: Sent, note: str = "",
                        receipt: Receipt | None = None) -> IncomingRequest | None:
@@ -383,6 +410,7 @@ class InterlibraryDesk:
             pending += self._released(request, now)
         return self.lending.save_together(receipt, request, *pending)
 
+    @retried
     def deliver_status(self, request_id: UUID, supplier: str, *, attempt: int,
                        event: IncomingRequest.StatusChanged, sent: Sent,
                        receipt: Receipt | None = None) -> OutgoingRequest:

@@ -47,10 +47,15 @@ class ContextApplication(Application[UUID]):
 
     @staticmethod
     def _retrying(command: Callable[[], T]) -> T:
-        """Runs a command; when another writer came first, runs it again on the new state."""
-        for _ in range(RETRIES - 1):
-            try:
-                return command()
-            except IntegrityError:
-                continue
-        return command()
+        return retrying(command)
+
+
+def retrying(command: Callable[[], T]) -> T:
+    """Runs a command; when another writer came first (optimistic concurrency), runs it again
+    on the new state."""
+    for _ in range(RETRIES - 1):
+        try:
+            return command()
+        except IntegrityError:
+            continue
+    return command()
