@@ -188,6 +188,11 @@ class ViewReads:
         with self.services.view(LendingView) as view:
             return view.waiting(state)
 
+    def overdue_requests(self, state: str, now: datetime) -> list[tuple[str, UUID]]:
+        """(tenant, request id) of suppliers' requests in this state past their due date."""
+        with self.services.view(LendingView) as view:
+            return view.overdue(state, now)
+
 
 def build_services(settings: Settings) -> Services:
     """Connects to the configured servers and readies the consortium."""

@@ -34,6 +34,7 @@ from domain.lending.rota import Candidate, rota
 from domain.lending.settings import LendingSettings
 from domain.lending.status import (
     CANCEL,
+    LOANED,
     RECEIVED,
     RENEW,
     REQUEST_RECEIVED,
@@ -95,6 +96,9 @@ class LendingReads(Protocol):
 
     def waiting_requests(self, state: str) -> list[tuple[str, UUID, str | None, datetime]]:
         """(tenant, request id, supplier, sent at) of requests in this state."""
+
+    def overdue_requests(self, state: str, now: datetime) -> list[tuple[str, UUID]]:
+        """(tenant, request id) of suppliers' requests in this state past their due date."""
 
 
 @dataclass(frozen=True)
@@ -448,15 +452,32 @@ def sweep_unanswered(scope_of: Callable[[str], TenantScope], reads: LendingReads
     return moved
 
 
+def mark_overdue(scope_of: Callable[[str], TenantScope], reads: LendingReads,
+                 at: datetime) -> int:
+    """Marks Overdue every copy lent to another library past its due date (the requester
+    learns it as a message); how many."""
+    marked = 0
+    for tenant, request_id in reads.overdue_requests(LOANED, at):
+        try:
+            marked += scope_of(tenant).lending.mark_overdue(request_id, at)
+        except LendingError:
+            log.warning("request %s of %s could not be marked overdue", request_id, tenant)
+    return marked
+
+
 async def sweep_rotas(scope_of: Callable[[str], TenantScope], reads: LendingReads,
                       exclusive: Callable[[], contextlib.AbstractContextManager[bool]],
                       stop: asyncio.Event, *, every_s: float = 60,
                       clock: Callable[[], datetime] = utc_now) -> None:
-    """Every minute, one process at a time moves on the rotas nobody answered in time."""
+    """Every minute, one process at a time moves on the rotas nobody answered in time and
+    marks overdue the copies lent past their due date."""
 
     def sweep() -> int:
         with exclusive() as mine:
-            return sweep_unanswered(scope_of, reads, clock()) if mine else 0
+            if not mine:
+                return 0
+            now = clock()
+            return sweep_unanswered(scope_of, reads, now) + mark_overdue(scope_of, reads, now)
 
     while not stop.is_set():
         try:

@@ -151,12 +151,12 @@ class Interlending(ContextApplication):
 
         return self._retrying(run)
 
-    def mark_overdue(self, request_id: UUID) -> bool:
-        """Loaned past its due date: Overdue (False when not)."""
+    def mark_overdue(self, request_id: UUID, at: datetime | None = None) -> bool:
+        """Loaned past its due date (by `at`; now unless given): Overdue (False when not)."""
 
         def run() -> bool:
             request = self.incoming(request_id)
-            changed = request.mark_overdue(self.clock())
+            changed = request.mark_overdue(at or self.clock())
             if changed:
                 self.save(request)
             return changed

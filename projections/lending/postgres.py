@@ -38,7 +38,8 @@ class LendingTables:
             "requesting_agency_request_id text NOT NULL, peer_type text, peer_value text, "
             "partner text, entry_id text, attempt int NOT NULL DEFAULT 0, "
             "sent_at timestamptz NOT NULL, created_at timestamptz NOT NULL, "
-            "updated_at timestamptz NOT NULL, shipped_at timestamptz, seq bigint NOT NULL, "
+            "updated_at timestamptz NOT NULL, shipped_at timestamptz, due_at timestamptz, "
+            "seq bigint NOT NULL, "
             "PRIMARY KEY (tenant, id))").format(self.requests))
         cur.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (tenant text NOT NULL, request_id uuid NOT NULL, "
@@ -67,15 +68,18 @@ class LendingTables:
 
     def change(self, cur: Cursor[Any], tenant: str, request_id: UUID, at: datetime, *,
                state: str | None = None, partner: str | None = None,
-               attempt: int | None = None, shipped: bool = False) -> None:
-        """A request's state (and, when the rota moved on, its partner and turn)."""
+               attempt: int | None = None, shipped: bool = False,
+               due_at: datetime | None = None) -> None:
+        """A request's state (and, when the rota moved on, its partner and turn; once
+        shipped, when; its due date when one is given)."""
         cur.execute(sql.SQL(
             "UPDATE {} SET state = coalesce(%s, state), partner = coalesce(%s, partner), "
-            "attempt = coalesce(%s, attempt), "
+            "attempt = coalesce(%s, attempt), due_at = coalesce(%s, due_at), "
             "sent_at = CASE WHEN %s::int IS NULL THEN sent_at ELSE %s END, "
             "shipped_at = CASE WHEN %s AND shipped_at IS NULL THEN %s ELSE shipped_at END, "
             "updated_at = %s WHERE tenant = %s AND id = %s").format(self.requests),
-            (state, partner, attempt, attempt, at, shipped, at, at, tenant, request_id))
+            (state, partner, attempt, due_at, attempt, at, shipped, at, at, tenant,
+             request_id))
 
     def note(self, cur: Cursor[Any], tenant: str, request_id: UUID, position: int, *,
              state: str | None, at: datetime, actor: str | None, message: str) -> None:
@@ -122,6 +126,22 @@ class LendingTables:
         return cur.execute(sql.SQL(
             "SELECT tenant, id, partner, sent_at FROM {} WHERE side = %s AND state = %s "
             "ORDER BY sent_at").format(self.requests), (REQUESTER, state)).fetchall()
+
+    def overdue(self, cur: Cursor[Any], state: str, now: datetime) -> list[tuple[Any, ...]]:
+        """(tenant, id) of suppliers' requests in this state whose due date has passed."""
+        return cur.execute(sql.SQL(
+            "SELECT tenant, id FROM {} WHERE side = %s AND state = %s AND due_at < %s "
+            "ORDER BY due_at").format(self.requests), (SUPPLIER, state, now)).fetchall()
+
+    def figures(self, cur: Cursor[Any]) -> list[tuple[Any, ...]]:
+        """Per member, as requester: (member, requests, filled, unfilled, mean hours from
+        the request to the copy shipped)."""
+        return cur.execute(sql.SQL(
+            "SELECT tenant, count(*), count(shipped_at), "
+            "count(*) FILTER (WHERE state = 'Unfilled'), "
+            "avg(extract(epoch FROM shipped_at - created_at) / 3600) "
+            "FROM {} WHERE side = %s GROUP BY tenant ORDER BY tenant").format(self.requests),
+            (REQUESTER,)).fetchall()
 
     def supplied_since(self, cur: Cursor[Any], members: list[str],
                        since: datetime) -> dict[str, int]:

@@ -50,7 +50,8 @@ class Lending(Projection):
     def _status(self, cur: Cursor[Any], event: IncomingRequest.StatusChanged,
                 source: Source) -> None:
         self.store.change(cur, source.tenant, event.originator_id, event.changed_at,
-                          state=event.status, shipped=event.status == LOANED)
+                          state=event.status, shipped=event.status == LOANED,
+                          due_at=event.due_at)
         answer = "" if event.answer_yes is None else (" yes" if event.answer_yes else " no")
         self.store.note(cur, source.tenant, event.originator_id, source.position,
                         state=event.status, at=event.changed_at, actor=event.actor,
@@ -81,7 +82,8 @@ class Lending(Projection):
                  source: Source) -> None:
         if not event.late:
             self.store.change(cur, source.tenant, event.originator_id, event.applied_at,
-                              state=event.status)
+                              state=event.status, shipped=event.status == LOANED,
+                              due_at=event.due_at)
         self.store.note(cur, source.tenant, event.originator_id, source.position,
                         state=event.status, at=event.applied_at, actor=None,
                         message=f"{event.supplier}: {event.reason_for_message}"

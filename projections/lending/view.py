@@ -41,6 +41,16 @@ class RequestRow(TypedDict):
     history: list[HistoryRow]
 
 
+class FiguresRow(TypedDict):
+    """What consortia report of a member's interlibrary requests."""
+
+    member: str
+    requests: int
+    filled: int
+    unfilled: int
+    turnaround_hours: float | None
+
+
 class LendingView(View):
     """Interlibrary requests; every query of a tenant's own names the tenant."""
 
@@ -82,3 +92,14 @@ class LendingView(View):
         recent = self._tables.supplied_since(self.cur, members, since)
         to_requester = self._tables.supplied_to(self.cur, members, requester)
         return {m: (recent.get(m, 0), to_requester.get(m, 0)) for m in members}
+
+    def overdue(self, state: str, now: datetime) -> list[tuple[str, UUID]]:
+        """(tenant, id) of suppliers' requests in this state past their due date."""
+        return [(str(r[0]), r[1]) for r in self._tables.overdue(self.cur, state, now)]
+
+    def figures(self) -> list[FiguresRow]:
+        """Per member, as requester: requests, filled, unfilled, mean hours to shipping."""
+        return [FiguresRow(member=str(r[0]), requests=int(r[1]), filled=int(r[2]),
+                           unfilled=int(r[3]),
+                           turnaround_hours=None if r[4] is None else float(r[4]))
+                for r in self._tables.figures(self.cur)]

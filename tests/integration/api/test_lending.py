@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.dependencies import Services
 from domain.lending.incoming import IncomingRequest
 from domain.lending.message import Sent
-from tenants.lending import sweep_unanswered
+from tenants.lending import mark_overdue, sweep_unanswered
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.conftest import token_for
 
@@ -391,3 +391,44 @@ def test_messages_delivered_twice_or_late_change_nothing(
         http, a, request["id"], "Loaned")["history"] if "late" in h["message"]), None),
         "the late message in the history")
     assert node["state"] == "WillSupply"
+
+
+OVERDUE_LOANS = "query { overdueLoans { itemBarcode dueAt } }"
+
+
+def test_an_overdue_copy_shows_at_both_ends_and_in_the_figures(
+    http: TestClient, consortium: dict[str, Any], services: Services,
+    admin_headers: dict[str, str]
+) -> None:
+    a = consortium["a"]
+    request = _request_loan(http, consortium)
+    name = "b" if request["partner"]["slug"] == consortium["b"]["slug"] else "c"
+    supplier = consortium[name]
+    incoming = _supplier_request(http, supplier, request["id"])
+    data(gql(http, supplier["token"], RESPOND, input={"id": incoming["id"],
+                                                      "answer": "WILL_SUPPLY"}))
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    data(gql(http, supplier["token"], SHIP, input={"id": incoming["id"],
+                                                  "dueAt": due.isoformat()}))
+    _requester_state(http, a, request["id"], "Loaned")
+    data(gql(http, a["token"], RECEIVE, input={"id": request["id"]}))
+    time.sleep(1.2)
+    assert [loan["itemBarcode"] for loan in data(gql(
+        http, supplier["token"], OVERDUE_LOANS))["overdueLoans"]] == [f"{name}-1"]
+    assert [loan["itemBarcode"][:4] for loan in data(gql(
+        http, a["token"], OVERDUE_LOANS))["overdueLoans"]] == ["ILL-"]
+
+    def marked() -> bool:
+        mark_overdue(services.consortium.scope, services.reads, datetime.now(UTC))
+        return _requests_state(http, a, request["id"]) == "Overdue"
+
+    _wait(marked, "the overdue copy at the requester")
+    _supplier_request(http, supplier, request["id"], "Overdue")
+
+    figures = http.get("/admin/lending/figures", headers=admin_headers)
+    assert figures.status_code == 200, figures.text
+    mine = next(row for row in figures.json() if row["member"] == a["slug"])
+    assert (mine["requests"], mine["filled"], mine["unfilled"]) == (1, 1, 0)
+    assert mine["turnaround_hours"] is not None
+    assert http.get("/admin/lending/figures", headers={
+        "Authorization": f"Bearer {a['token']}"}).status_code == 403

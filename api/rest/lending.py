@@ -1,6 +1,7 @@
-"""ISO 18626 over HTTP: `POST /iso18626` (an outside library's message in, the matching
-confirmation out: HTTP 200 for OK and ERROR alike, never a 5xx), and the office's
-registration of an outside library with a member, `POST /admin/tenants/{slug}/ill-peers`."""
+"""Interlibrary lending over REST. ISO 18626: `POST /iso18626` (an outside library's message
+in, the matching confirmation out: HTTP 200 for OK and ERROR alike, never a 5xx), and the
+office's registration of an outside library with a member, `POST
+/admin/tenants/{slug}/ill-peers`. The office's figures: `GET /admin/lending/figures`."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import AdminDep, Services, ServicesDep
 from api.rest.admin import IdempotencyKey
+from projections.lending.view import LendingView
 from tenants.commands import Command
 from tenants.iso18626 import Iso18626Exchange
 from tenants.tenant import ACTIVE
 
-router = APIRouter(tags=["ISO 18626"])
+router = APIRouter(tags=["interlibrary lending"])
 XML = "application/xml"
 
 
@@ -87,3 +89,25 @@ async def register_peer(slug: str, body: PeerIn, svc: ServicesDep, _: AdminDep,
                       "agencyIdValue": peer.agency_id_value, "endpoint": peer.endpoint,
                       "strict": peer.strict}))
     return PeerOut(tenant=slug, **answer)
+
+
+class FiguresOut(BaseModel):
+    """What consortia report of a member's interlibrary requests (as requester)."""
+
+    member: str
+    requests: int
+    filled: int
+    unfilled: int
+    turnaround_hours: float | None = Field(description="mean hours from the request to the "
+                                                       "copy shipped, of those filled")
+
+
+@router.get("/admin/lending/figures", tags=["consortium office"])
+async def lending_figures(svc: ServicesDep, _: AdminDep) -> list[FiguresOut]:
+    """Per member: interlibrary requests made, filled, unfilled, and the turnaround."""
+
+    def read() -> list[FiguresOut]:
+        with svc.view(LendingView) as view:
+            return [FiguresOut(**row) for row in view.figures()]
+
+    return await svc.pipeline.run_in_thread(read)
