@@ -151,6 +151,11 @@ class ViewReads:
         with self.services.view(UnionCatalogView) as view:
             return view.entry_of_record(tenant, record_id)
 
+    def members_of(self, entry_id: str) -> list[str] | None:
+        """A union catalog entry's records (tenant:record id), or None."""
+        with self.services.view(UnionCatalogView) as view:
+            return view.members_of(entry_id)
+
     def union_holdings(self, entry_id: str) -> list[Holding]:
         """Per member: copies of a union catalog entry held, and available now."""
         with self.services.view(UnionCatalogView) as view:

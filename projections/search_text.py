@@ -74,14 +74,13 @@ def index_text(parts: Iterable[str | None]) -> str:
 
 def index_grams(indexed: str) -> set[str]:
     """What an indexed text is looked up by when a term is too short for trigrams: its
-    whole words, and each pair of CJK characters (a lone one alone) of its CJK runs."""
+    whole words, and each CJK character and pair of characters of its CJK runs."""
     grams: set[str] = set()
     for word in indexed.split():
         for piece in _TERM_SPLIT.split(word):
             if _CJK_RUN.fullmatch(piece):
                 grams.update(piece[i:i + 2] for i in range(len(piece) - 1))
-                if len(piece) == 1:
-                    grams.add(piece)
+                grams.update(piece)  # a query of one character asks for it alone
             else:
                 trimmed = _EDGE_PUNCTUATION.sub("", piece)
                 if trimmed:

@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 
 from projections.framework import table_name
 from projections.postgres import SCHEMA
+from projections.union_catalog.query import Query
 
 NAME = "union_catalog"
 TABLES = ("records", "entries", "shared", "items", "lendings", "members", "links")
@@ -47,29 +48,6 @@ class StoredRecord:
     entry_id: str | None
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What a search is narrowed to (None: not narrowed)."""
-
-    language: str | None = None
-    format: str | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    holding_library: str | None = None
-    available_now: bool | None = None
-
-
-@dataclass(frozen=True)
-class Query:
-    """A search, as SQL sees it: terms of the search text (CJK pairs and short words
-    looked up in `grams`), ISBN forms (an exact ISBN ranks first), filters."""
-
-    long_terms: tuple[str, ...] = ()
-    gram_terms: tuple[str, ...] = ()
-    isbns: tuple[str, ...] = ()
-    filters: Filters = Filters()
-
-
 def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -78,11 +56,11 @@ class UnionCatalogTables:
     """The union catalog's tables of one generation."""
 
     def __init__(self, generation: int) -> None:
-        self.names = {base: table_name(NAME, generation, base) for base in TABLES}
-        self.t = {base: sql.Identifier(SCHEMA, name) for base, name in self.names.items()}
+        self.table_names = {base: table_name(NAME, generation, base) for base in TABLES}
+        self.t = {base: sql.Identifier(SCHEMA, name) for base, name in self.table_names.items()}
 
     def _index(self, base: str, suffix: str) -> sql.Identifier:
-        return sql.Identifier(self.names[base] + "_" + suffix)
+        return sql.Identifier(self.table_names[base] + "_" + suffix)
 
     def _sql(self, text: str) -> sql.Composed:
         """SQL with {records}, {entries}... naming this generation's tables."""
@@ -367,6 +345,152 @@ class UnionCatalogTables:
                 self._visible("r")),
             [_ON_SHELF, _ON_SHELF, list(entry_ids), ACTIVE]).fetchall()]
 
+
+    # The search.
+
+    def _available(self) -> sql.Composed:
+        """The condition that entry `e` has a copy on the shelf and lendable now, at a
+        member in sight."""
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM {records} ar JOIN {items} ai ON ai.tenant = ar.tenant "
+            "AND ai.record_id = ar.record_id LEFT JOIN {lendings} al ON al.tenant = ai.tenant "
+            "AND al.item_id = ai.item_id WHERE ar.entry_id = e.id AND NOT ai.withdrawn "
+            "AND coalesce(al.status, {shelf}) = {shelf} AND coalesce(al.lendable, true) "
+            "AND ar.tenant NOT IN (SELECT slug FROM {members} WHERE status <> {active}))"
+        ).format(shelf=sql.Literal(_ON_SHELF), active=sql.Literal(ACTIVE), **self.t)
+
+    def _held_by(self, tenant: str | None) -> sql.Composed:
+        """The condition that entry `e` has a record of a member in sight (this one)."""
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM {records} hr WHERE hr.entry_id = e.id {tenant} AND "
+            "hr.tenant NOT IN (SELECT slug FROM {members} WHERE status <> {active}))").format(
+                tenant=sql.SQL("AND hr.tenant = {}").format(sql.Literal(tenant))
+                if tenant is not None else sql.SQL(""),
+                active=sql.Literal(ACTIVE), **self.t)
+
+    def _where(self, query: Query) -> tuple[sql.Composable, list[Any]]:
+        """The conditions of a search: every term found, the filters, a member in sight."""
+        conditions: list[sql.Composable] = [self._held_by(query.filters.holding_library)]
+        params: list[Any] = []
+        if query.isbns:
+            conditions.append(sql.SQL("e.isbns && %s::text[]"))
+            params.append(list(query.isbns))
+        for term in query.long_terms:
+            conditions.append(sql.SQL("(e.heading LIKE %s OR e.body LIKE %s)"))
+            params += [_like(term), _like(term)]
+        if query.gram_terms:
+            conditions.append(sql.SQL("e.grams @> %s::text[]"))
+            params.append(list(query.gram_terms))
+        f = query.filters
+        for column, value in (("language", f.language), ("format", f.format)):
+            if value is not None:
+                conditions.append(sql.SQL("e.{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        if f.year_from is not None:
+            conditions.append(sql.SQL("e.year >= %s"))
+            params.append(f.year_from)
+        if f.year_to is not None:
+            conditions.append(sql.SQL("e.year <= %s"))
+            params.append(f.year_to)
+        if f.available_now is not None:
+            available = self._available()
+            conditions.append(available if f.available_now else sql.SQL("NOT {}").format(
+                available))
+        return sql.SQL(" AND ").join(conditions), params
+
+    @staticmethod
+    def _rank(query: Query, title: str) -> tuple[sql.Composable, list[Any]]:
+        """Relevance: an exact ISBN first, then the title asked for, then terms found in
+        titles and authors (2 each) above those found in the rest (1 each)."""
+        parts: list[sql.Composable] = [sql.SQL("(e.sort_key = %s)::int * 10")]
+        params: list[Any] = [title]
+        if query.isbns:
+            parts.append(sql.SQL("(e.isbns && %s::text[])::int * 1000"))
+            params.append(list(query.isbns))
+        for term in query.long_terms:
+            parts.append(sql.SQL("(e.heading LIKE %s)::int"))
+            params.append(_like(term))
+        for term in query.gram_terms:
+            parts.append(sql.SQL("(strpos(e.heading, %s) > 0)::int"))
+            params.append(term)
+        return sql.SQL(" + ").join(parts), params
+
+    def search(self, cur: Cursor[Any], query: Query, title: str, first: int,
+               offset: int) -> list[str]:
+        """The ids of a page of entries found, the most relevant first (up to first + 1)."""
+        where, params = self._where(query)
+        rank, rank_params = self._rank(query, title)
+        rows = cur.execute(sql.SQL(
+            "SELECT e.id FROM {} e WHERE {} ORDER BY {} DESC, e.sort_key, e.id "
+            "LIMIT %s OFFSET %s").format(self.t["entries"], where, rank),
+            [*params, *rank_params, first + 1, offset]).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def facets(self, cur: Cursor[Any], query: Query) -> list[tuple[str, str | None, int]]:
+        """Counts over every entry found: (facet, value, entries) for language, format,
+        decade, holding library, available now, total, and the first and last year."""
+        where, params = self._where(query)
+        rows = cur.execute(sql.SQL(
+            "WITH m AS MATERIALIZED (SELECT e.id, e.language, e.format, e.year FROM {entries} e "
+            "WHERE {where}) "
+            "SELECT 'language', language, count(*) FROM m GROUP BY language "
+            "UNION ALL SELECT 'format', format, count(*) FROM m GROUP BY format "
+            "UNION ALL SELECT 'decade', (year / 10 * 10)::text, count(*) FROM m "
+            "WHERE year IS NOT NULL GROUP BY year / 10 "
+            "UNION ALL SELECT 'library', r.tenant, count(DISTINCT r.entry_id) FROM m "
+            "JOIN {records} r ON r.entry_id = m.id WHERE r.tenant NOT IN "
+            "(SELECT slug FROM {members} WHERE status <> {active}) GROUP BY r.tenant "
+            "UNION ALL SELECT 'available', NULL, count(*) FROM m e WHERE {available} "
+            "UNION ALL SELECT 'total', NULL, count(*) FROM m "
+            "UNION ALL SELECT 'first year', min(year)::text, count(year) FROM m "
+            "UNION ALL SELECT 'last year', max(year)::text, count(year) FROM m").format(
+                where=where, available=self._available(), active=sql.Literal(ACTIVE),
+                **self.t), params).fetchall()
+        return [(str(r[0]), r[1], int(r[2])) for r in rows]
+
+    def member_names(self, cur: Cursor[Any], slugs: Iterable[str]) -> dict[str, str]:
+        """Members' names by slug (those registered)."""
+        return {r[0]: r[1] for r in cur.execute(self._sql(
+            "SELECT slug, name FROM {members} WHERE slug = ANY(%s)"),
+            [sorted(set(slugs))]).fetchall()}
+
+    def by_key(self, cur: Cursor[Any], table: str, key: str) -> tuple[Any, ...] | None:
+        """A row of one of the tables by its first column (the bench's baseline: a primary
+        key lookup)."""
+        column = "key" if table == "records" else "id"
+        row: tuple[Any, ...] | None = cur.execute(sql.SQL("SELECT * FROM {} WHERE {} = %s").format(
+            self.t[table], sql.Identifier(column)), [key]).fetchone()
+        return row
+
+    # Reads for shared acquisition and the consortium figures.
+
+    def entry_with_isbns(self, cur: Cursor[Any], isbns: Sequence[str]) -> str | None:
+        """The first entry in sight (by id) filed under any of these ISBNs, or None."""
+        row = cur.execute(sql.SQL(
+            "SELECT e.id FROM {} e WHERE e.isbns && %s AND EXISTS (SELECT 1 FROM {} r "
+            "WHERE r.entry_id = e.id AND {}) ORDER BY e.id LIMIT 1").format(
+                self.t["entries"], self.t["records"], self._visible("r")),
+            [list(isbns), ACTIVE]).fetchone()
+        return str(row[0]) if row else None
+
+    def entries_of_records(self, cur: Cursor[Any], records: Sequence[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entries of these member records (tenant, record id) that are in sight."""
+        rows = cur.execute(sql.SQL(
+            "SELECT r.tenant, r.record_id, r.entry_id FROM {} r JOIN unnest(%s::text[], "
+            "%s::uuid[]) AS w(tenant, record_id) ON r.tenant = w.tenant AND r.record_id = "
+            "w.record_id WHERE r.entry_id IS NOT NULL AND {}").format(
+                self.t["records"], self._visible("r")),
+            [[t for t, _ in records], [r for _, r in records], ACTIVE]).fetchall()
+        return {(str(r[0]), r[1]): str(r[2]) for r in rows}
+
+    def holder_sets(self, cur: Cursor[Any]) -> list[list[str]]:
+        """For every entry, the members in sight holding a copy (an item not withdrawn)."""
+        return [list(r[0]) for r in cur.execute(sql.SQL(
+            "SELECT array_agg(DISTINCT r.tenant) FROM {} r JOIN {} i ON i.tenant = r.tenant "
+            "AND i.record_id = r.record_id AND NOT i.withdrawn WHERE r.entry_id IS NOT NULL "
+            "AND {} GROUP BY r.entry_id").format(
+                self.t["records"], self.t["items"], self._visible("r")), [ACTIVE]).fetchall()]
 
 def _columns(alias: str, names: Iterable[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)

@@ -32,6 +32,7 @@ from domain.circulation.item_lending import (
 )
 from domain.shared.description import display_title, isbn_forms
 from domain.sharing.shared_record import SharedRecord
+from domain.sharing.union_override import UnionOverride
 from projections.framework import Delivery, DomainEvent, Projection
 from projections.search_text import fold, index_grams, index_text
 from projections.union_catalog.clustering import Clusterer, Entry
@@ -86,7 +87,9 @@ class UnionCatalog(Projection):
     # event leaves one record's description (and its entry) or one copy's state stale
     skip_poison = True
     events: ClassVar[tuple[type[DomainEvent], ...]] = (
-        Record.Event, Item.Added, Item.Withdrawn, ItemLending.Event, SharedRecord.Event)
+        Record.Event, Item.Added, Item.Withdrawn, ItemLending.Event, SharedRecord.Event,
+        UnionOverride.Event)
+    _OFFICE_EVENTS = (SharedRecord.Event, UnionOverride.Event)
 
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)
@@ -97,8 +100,8 @@ class UnionCatalog(Projection):
 
     def accepts(self, delivery: Delivery) -> bool:
         if delivery.tenant == OFFICE:
-            return isinstance(delivery.event, SharedRecord.Event)
-        return (not isinstance(delivery.event, SharedRecord.Event)
+            return isinstance(delivery.event, self._OFFICE_EVENTS)
+        return (not isinstance(delivery.event, self._OFFICE_EVENTS)
                 and super().accepts(delivery))
 
     def apply(self, cur: Cursor[Any], delivery: Delivery) -> None:
@@ -130,6 +133,15 @@ class UnionCatalog(Projection):
             self.store.withdraw_item(cur, tenant, event.originator_id)
         elif isinstance(event, ItemLending.Event):
             self._lending(cur, tenant, event)
+        elif isinstance(event, UnionOverride.Merged):
+            records = sorted(event.records)
+            self.store.decide(cur, [(a, b, True) for i, a in enumerate(records)
+                                    for b in records[i + 1:]])
+            batch.decided.update(records)
+        elif isinstance(event, UnionOverride.Split):
+            self.store.decide(cur, [(min(a, b), max(a, b), False) for a in event.moved
+                                    for b in event.rest])
+            batch.decided.update(event.moved, event.rest)
 
     @staticmethod
     def _fold(batch: Batch, stored: dict[str, StoredRecord], tenant: str,

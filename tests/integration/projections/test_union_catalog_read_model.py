@@ -23,6 +23,7 @@ from domain.sharing.shared_record import SharedRecord
 from projections.framework import Delivery, DomainEvent
 from projections.postgres import SCHEMA
 from projections.union_catalog.projection import record_key
+from projections.union_catalog.query import Filters
 from projections.union_catalog.view import UnionCatalogView
 from tenants.directory.union_catalog import MembersUnionCatalog
 from tenants.tenant import Tenant
@@ -200,5 +201,48 @@ def test_a_record_linked_to_a_shared_record_is_matched_by_the_shared_description
         projection.apply_batch(cur, [log.delivery("alpha", e) for e in record.collect_events()])
         assert view.entry_of_record("alpha", record.id) == view.entry_of_record(
             "beta", other.id)
+    finally:
+        drop(cur, projection)
+
+
+def test_search_ranks_titles_above_notes_and_finds_across_scripts_and_diacritics(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    projection, view = fresh(cur)
+    tea = book("Nihon no chasho", alt="日本の 茶書", year="1971", author="Hayashiya, Tatsusaburo")
+    tea["languages"] = ["jpn"]
+    subject_only = book("Gardens of stone", year="2001", author="Lee, Ann")
+    subject_only["subjects"] = ["Tyranny -- History"]
+    described = [
+        ("alpha", book("Hong lou meng", alt="紅樓夢", year="1982", author="Cao, Xueqin")),
+        ("alpha", book("阿Q正傳", year="1923", author="Lu, Xun")),
+        ("beta", tea),
+        ("beta", book("Thư viện học đại cương", year="2010", author="Nguyễn, Văn")),
+        ("beta", subject_only),
+        ("gamma", book("On tyranny", isbn="9780804190114")),
+    ]
+    try:
+        projection.apply_batch(cur, [log.catalogued(t, d)[1] for t, d in described])
+
+        def titles(query: str, **filters: Any) -> list[str]:
+            return [e["title"] for e in view.search(query, filters=Filters(**filters)).entries]
+
+        assert titles("红楼梦") == ["Hong lou meng"]
+        assert titles("阿Q正传") == ["阿Q正傳"]
+        assert titles("日本の茶書") == ["Nihon no chasho"]
+        assert titles("thu vien") == titles("thư viện") == ["Thư viện học đại cương"]
+        assert titles("tyranny") == ["On tyranny", "Gardens of stone"]  # title above subject
+        assert titles("978-0-8041-9011-4") == ["On tyranny"]
+        assert titles("tyranny", language="jpn") == []
+        assert titles("", year_from=1900, year_to=1990) == [
+            "Hong lou meng", "Nihon no chasho", "阿Q正傳"]
+        assert titles("", holding_library="gamma") == ["On tyranny"]
+        facets = view.facets("tyranny")
+        assert facets["total"] == 2
+        assert facets["formats"] == [{"value": "text/print", "count": 2}]
+        assert [(c["tenant"], c["count"]) for c in facets["holding_libraries"]] == [
+            ("beta", 1), ("gamma", 1)]
+        assert (facets["first_year"], facets["last_year"]) == (2001, 2017)
+        assert facets["available_now"] == 0  # no copies yet
     finally:
         drop(cur, projection)
