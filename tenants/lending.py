@@ -164,10 +164,12 @@ class InterlibraryDesk:
         card = card_of(patron_barcode)
         now = self.now
         self.circulation.get_patron(card.patron_id).check_may_borrow(now.date())
+        records = self.rota.reads.union_records(entry_id)
         request = OutgoingRequest.request(
             entry_id, title, card.pseudonym, pickup_location=pickup_location,
             candidates=self.rota.build(self.tenant, entry_id, now), at=now,
-            needed_by=needed_by, note=check_note(note), actor=actor)
+            needed_by=needed_by, note=check_note(note), actor=actor,
+            entry_record=f"{records[0][0]}:{records[0][1]}" if records else None)
         return self.lending.request_loan(request, receipt)
 
     @retried

@@ -49,6 +49,7 @@ class OutgoingRequest(Aggregate):
         needed_by: datetime | None
         note: str
         candidates: list[str]  # the rota, best first: "<member>:<record id>"
+        entry_record: str | None  # a member record of the entry ("<member>:<record id>")
         requested_at: datetime
         actor: str | None
 
@@ -108,10 +109,12 @@ class OutgoingRequest(Aggregate):
     @event(Requested)
     def __init__(self, *, entry_id: str, title: str, borrower: UUID | None,
                  pickup_location: str, needed_by: datetime | None, note: str,
-                 candidates: list[str], requested_at: datetime, actor: str | None) -> None:
+                 candidates: list[str], entry_record: str | None, requested_at: datetime,
+                 actor: str | None) -> None:
         self.entry_id, self.title, self.borrower = entry_id, title, borrower
         self.pickup_location, self.needed_by, self.note = pickup_location, needed_by, note
         self.candidates = list(candidates)
+        self.entry_record = entry_record
         self.requested_at = requested_at
         self.attempt = 0
         self.sent_at = requested_at
@@ -126,7 +129,8 @@ class OutgoingRequest(Aggregate):
     @classmethod
     def request(cls, entry_id: str, title: str, borrower: UUID | None, *, pickup_location: str,
                 candidates: list[str], at: datetime, needed_by: datetime | None = None,
-                note: str = "", actor: str | None = None) -> OutgoingRequest:
+                note: str = "", actor: str | None = None,
+                entry_record: str | None = None) -> OutgoingRequest:
         """A new request sent to the first of the rota; Unfilled at once when it is empty."""
         if not entry_id.strip():
             raise LendingInputInvalidError("unionCatalogEntryId: missing")
@@ -136,7 +140,9 @@ class OutgoingRequest(Aggregate):
             raise LendingInputInvalidError("needed_by: must be in the future")
         request = cls(entry_id=entry_id, title=title, borrower=borrower,
                       pickup_location=pickup_location.strip(), needed_by=needed_by, note=note,
-                      candidates=candidates, requested_at=at, actor=actor)
+                      candidates=candidates, entry_record=entry_record or (
+                          candidates[0] if candidates else None),
+                      requested_at=at, actor=actor)
         if not candidates:
             request._exhausted(previous=None, previous_attempt=0, exhausted_at=at,
                                why="no other member holds an available, lendable copy")

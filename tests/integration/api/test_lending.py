@@ -37,6 +37,8 @@ LIST = f"""query($side: LendingSide, $state: String, $first: Int!, $after: Strin
     edges {{ cursor node {{ {FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
 SETTINGS = """mutation($input: LendingSettingsInput!) { setLendingSettings(input: $input) {
   settings { materialTypes autoAnswer answerTimeoutHours loanDays } } }"""
+CANDIDATES = """query { acquisitionCandidates(first: 100) { edges { node { entryId
+  interlibraryRequests interlibraryUnfilled } } } }"""
 ITEM = "query($b: String!) { item(barcode: $b) { barcode status loan { dueAt } } }"
 PATRON_LOANS = "query($b: String!) { patron(barcode: $b) { loans { itemBarcode } } }"
 
@@ -277,6 +279,13 @@ def test_the_rota_falls_through_on_unfilled_and_on_time_then_ends_unfilled(
                                                        "Unfilled")["history"]]
     assert "rota exhausted (timeout)" in messages
     assert done["state"] == "Unfilled"
+
+    def unmet() -> dict[str, Any] | None:  # the shared acquisition view counts it
+        edges = data(gql(http, a["token"], CANDIDATES))["acquisitionCandidates"]["edges"]
+        return next((e["node"] for e in edges if e["node"]["entryId"] == consortium["entry"]
+                     and e["node"]["interlibraryUnfilled"] == 1), None)
+
+    assert _wait(unmet, "the unmet demand in the acquisition view")["interlibraryRequests"] == 1
 
 
 def _requests_state(http: TestClient, member: dict[str, str], request_id: str) -> str | None:
