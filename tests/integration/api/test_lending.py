@@ -13,12 +13,17 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 from fastapi.testclient import TestClient
 
 from api.dependencies import Services
 from domain.lending.incoming import IncomingRequest
 from domain.lending.message import Sent
+from domain.lending.outgoing import OutgoingRequest
+from projections.framework import Source
 from tenants.lending import mark_overdue, sweep_unanswered
+from tenants.processes.lending import LendingMessages
+from tenants.processes.runner import Commands
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.conftest import token_for
 
@@ -441,3 +446,43 @@ def test_an_overdue_copy_shows_at_both_ends_and_in_the_figures(
     assert mine["turnaround_hours"] is not None
     assert http.get("/admin/lending/figures", headers={
         "Authorization": f"Bearer {a['token']}"}).status_code == 403
+
+
+def test_a_reaction_run_again_after_a_crash_delivers_nothing_twice(
+    http: TestClient, consortium: dict[str, Any], services: Services
+) -> None:
+    """A process manager killed after its command but before its position was tracked
+    reacts to the same event again when it restarts: the supplier's request stays one."""
+    a = consortium["a"]
+    request = _request_loan(http, consortium)
+    name = "b" if request["partner"]["slug"] == consortium["b"]["slug"] else "c"
+    incoming = _supplier_request(http, consortium[name], request["id"])
+    requester = services.consortium.scope(a["slug"])
+    (requested,) = [n for n in requester.lending.recorder.select_notifications(
+        start=1, limit=1000, topics=[get_topic(OutgoingRequest.Requested)])
+        if n.originator_id == UUID(request["id"])]
+    supplier = services.consortium.scope(consortium[name]["slug"]).lending
+    before = len(supplier.recorder.select_events(UUID(incoming["id"])))
+    manager = LendingMessages(Commands(services.consortium, services.pipeline),
+                              services.lending_desk)
+    event = requester.lending.mapper.to_domain_event(requested)
+    for _ in range(2):
+        manager.react(event, Source(a["slug"], requested.id))
+    # and delivered again outside the process manager's key: still the same request
+    services.lending_desk(consortium[name]["slug"]).deliver_request(
+        a["slug"], UUID(request["id"]), 0, request["title"], f"{consortium[name]['slug']}:x",
+        entry_id=consortium["entry"], needed_by=None, note="")
+    assert len(supplier.recorder.select_events(UUID(incoming["id"]))) == before
+    assert len([n for n in _requests(http, consortium[name]["token"], "SUPPLIER")
+                if n["requestingAgencyRequestId"] == request["id"]]) == 1
+
+
+def test_acting_needs_the_ill_scope_viewing_library_read(
+    http: TestClient, library: dict[str, str], consortium: dict[str, Any]
+) -> None:
+    token = library["token"]  # library:read and library:write, not ill
+    assert code(gql(http, token, REQUEST_LOAN, input={
+        "unionCatalogEntryId": consortium["entry"], "patronBarcode": "P-1",
+        "pickupLocation": "Main desk"})) == "FORBIDDEN"
+    assert code(gql(http, token, SETTINGS, input={"autoAnswer": True})) == "FORBIDDEN"
+    assert _requests(http, token) == []
