@@ -5,16 +5,21 @@ namespace), a message with or without the ISO18626Message wrapper or the namespa
 element order, `+0000` offsets, a missing multipleItemRequestId. It never resolves entities
 (defusedxml: no XXE, no billion laughs) and reads only what it is given. A strict peer's
 messages must also carry the namespace and only elements the schemas define (no XSD
-validator is among the service's dependencies, so strict means that, not full validation).
+validator is needed for that); a strict peer's v1.x messages (or messages of no declared
+version) are also validated against the v1_2 XSD (xmlschema, on the tree defusedxml read).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+import xmlschema
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
@@ -78,6 +83,7 @@ class Message:
     namespaced: bool
     fields: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    tree: Any = field(default=None, repr=False)  # the element read, for validation
 
     def get(self, path: str) -> str:
         """An element's text, stripped ("" when absent or empty)."""
@@ -135,6 +141,7 @@ def parse(body: bytes) -> Message:
         root = fromstring(body, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError) as error:
         raise MessageError(BADLY_FORMED, f"not well-formed XML ({error})") from None
+    tree = root
     name, namespaced = local(root.tag)
     version = next((v for k, v in root.attrib.items() if local(k)[0] == "version"), "")
     if name == "ISO18626Message":
@@ -147,7 +154,7 @@ def parse(body: bytes) -> Message:
     if name not in MESSAGES:
         raise MessageError(UNRECOGNISED_ELEMENT,
                            f"{name} is not an ISO 18626 message ({', '.join(MESSAGES)})")
-    message = Message(name, version, namespaced)
+    message = Message(name, version, namespaced, tree=tree)
     _flatten(root, "", message)
     return message
 
@@ -167,12 +174,33 @@ def _flatten(element: Element, prefix: str, message: Message) -> None:
 
 
 def check_strict(message: Message) -> None:
-    """A strict peer's message: in the ISO 18626 namespace, with only defined elements."""
+    """A strict peer's message: in the ISO 18626 namespace, with only defined elements; a
+    v1.x message (or one of no declared version) valid against the v1_2 XSD."""
     if not message.namespaced:
         raise MessageError(BADLY_FORMED, f"the message is not in the namespace {NS}")
     if message.unknown:
         raise MessageError(UNRECOGNISED_ELEMENT, f"{message.unknown[0]} is not an element "
                                                  "of ISO 18626")
+    if message.tree is not None and (not message.version or message.version.startswith("1.")):
+        problem = next(iter(_v1_2().iter_errors(message.tree)), None)
+        if problem is not None:
+            where = (problem.path or "").replace(f"{{{NS}}}", "")
+            reason = (problem.reason or "").replace(f"{{{NS}}}", "")
+            raise MessageError(_error_type(problem), f"not valid against ISO-18626-v1_2.xsd "
+                                                     f"at {where}: {reason}")
+
+
+@functools.cache
+def _v1_2() -> xmlschema.XMLSchema:
+    """The v1_2 schema, read once when a strict peer's message first needs it."""
+    return xmlschema.XMLSchema(Path(__file__).with_name("schemas") / "ISO-18626-v1_2.xsd")
+
+
+def _error_type(problem: xmlschema.XMLSchemaValidationError) -> str:
+    """A schema violation as ISO 18626 names it: an element out of place, or a value."""
+    if isinstance(problem, xmlschema.XMLSchemaChildrenValidationError):
+        return UNRECOGNISED_ELEMENT
+    return UNRECOGNISED_VALUE
 
 
 @dataclass(frozen=True)

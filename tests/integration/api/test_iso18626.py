@@ -196,7 +196,11 @@ def test_malformed_messages_and_a_strict_peer(
     answer = _post(http, extra)
     assert (answer["status"], answer["error"]) == ("ERROR", "UnrecognisedDataElement")
     assert "serviceInfo/colour" in answer["value"]
-    assert _post(http, body)["status"] == "OK"
+    lax = _post(http, body)  # the v1_2 schema wants a multipleItemRequestId
+    assert (lax["status"], lax["error"]) == ("ERROR", "UnrecognisedDataElement")
+    assert "multipleItemRequestId" in lax["value"]
+    valid = body.replace(b"<timestamp>", b"<multipleItemRequestId/><timestamp>", 1)
+    assert _post(http, valid)["status"] == "OK"
 
 
 def test_registering_peers_is_the_offices_and_checked(

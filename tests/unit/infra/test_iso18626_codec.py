@@ -142,9 +142,22 @@ def test_an_unknown_message_is_an_unrecognised_element() -> None:
     assert refused.value.error_type == UNRECOGNISED_ELEMENT
 
 
+def test_strict_reading_validates_v1_messages_against_the_v1_2_schema() -> None:
+    body = (SAMPLES / "samples-realistic/case1_request.xml").read_bytes()
+    with pytest.raises(MessageError) as refused:  # v1_2 wants multipleItemRequestId
+        check_strict(parse(body))
+    assert refused.value.error_type == UNRECOGNISED_ELEMENT
+    assert "multipleItemRequestId" in refused.value.value
+    assert "ISO18626Message/request/header" in refused.value.value
+    check_strict(parse(body.replace(
+        b"<timestamp>", b"<multipleItemRequestId></multipleItemRequestId><timestamp>", 1)))
+    offsets = (SAMPLES / "samples-schema-exhaustive/request.xml").read_bytes()
+    with pytest.raises(MessageError) as bad_time:  # +0000 is no xs:dateTime
+        check_strict(parse(offsets))
+    assert bad_time.value.error_type == UNRECOGNISED_VALUE
+
+
 def test_strict_reading_wants_the_namespace_and_only_defined_elements() -> None:
-    good = parse((SAMPLES / "samples-realistic/case1_request.xml").read_bytes())
-    check_strict(good)
     template = parse((SAMPLES / "samples-realistic/statusChangeExpectToSupplyTemplate.xml")
                      .read_bytes())
     with pytest.raises(MessageError, match="namespace"):
