@@ -4,9 +4,9 @@ Real peers are lax, so the reader is too: both schema versions (v1_2 and 2021-2 
 namespace), a message with or without the ISO18626Message wrapper or the namespace, any
 element order, `+0000` offsets, a missing multipleItemRequestId. It never resolves entities
 (defusedxml: no XXE, no billion laughs) and reads only what it is given. A strict peer's
-messages must also carry the namespace and only elements the schemas define (no XSD
-validator is needed for that); a strict peer's v1.x messages (or messages of no declared
-version) are also validated against the v1_2 XSD (xmlschema, on the tree defusedxml read).
+messages must also carry the namespace and only elements the schemas define, and its v1.x
+messages (or those of no declared version) be valid against the v1_2 XSD (xmlschema, on the
+tree defusedxml read).
 """
 
 from __future__ import annotations
