@@ -257,14 +257,21 @@ def kind_of(body: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class SupplierStatus:
-    """What a supplying agency tells the requester (one supplyingAgencyMessage)."""
+class Header:
+    """Who a message is between, about which request, sent when."""
 
     supplier: tuple[str, str]  # agencyIdType, agencyIdValue
     requester: tuple[str, str]
     requesting_agency_request_id: str
-    supplying_agency_request_id: str
     timestamp: datetime
+    supplying_agency_request_id: str = ""
+
+
+@dataclass(frozen=True)
+class SupplierStatus:
+    """What a supplying agency tells the requester (one supplyingAgencyMessage)."""
+
+    header: Header
     reason_for_message: str
     status: str
     answer_yes: bool | None = None
@@ -273,19 +280,53 @@ class SupplierStatus:
     due_date: datetime | None = None
 
 
-def supplying_message(told: SupplierStatus) -> bytes:
-    """A supplyingAgencyMessage (2021-2 element order, which v1_2 peers read as well)."""
+@dataclass(frozen=True)
+class LoanRequest:
+    """What a requesting agency asks for (one request)."""
+
+    header: Header
+    title: str
+    author: str = ""
+    need_before: datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RequesterAction:
+    """What a requesting agency does (one requestingAgencyMessage)."""
+
+    header: Header
+    action: str
+    note: str = ""
+
+
+def _message(kind: str, header: Header) -> tuple[Element, Element]:
+    """A message's root and body, with its header."""
     root = Element("ISO18626Message", {"xmlns": NS, "version": "1.2"})
-    body = SubElement(root, "supplyingAgencyMessage")
-    header = SubElement(body, "header")
-    for name, (kind, value) in (("supplyingAgencyId", told.supplier),
-                                ("requestingAgencyId", told.requester)):
-        agency = SubElement(header, name)
-        SubElement(agency, "agencyIdType").text = kind
+    body = SubElement(root, kind)
+    written = SubElement(body, "header")
+    for name, (agency_type, value) in (("supplyingAgencyId", header.supplier),
+                                       ("requestingAgencyId", header.requester)):
+        agency = SubElement(written, name)
+        SubElement(agency, "agencyIdType").text = agency_type
         SubElement(agency, "agencyIdValue").text = value
-    SubElement(header, "timestamp").text = _written(told.timestamp)
-    SubElement(header, "requestingAgencyRequestId").text = told.requesting_agency_request_id
-    SubElement(header, "supplyingAgencyRequestId").text = told.supplying_agency_request_id
+    SubElement(written, "multipleItemRequestId").text = ""
+    SubElement(written, "timestamp").text = _written(header.timestamp)
+    SubElement(written, "requestingAgencyRequestId").text = header.requesting_agency_request_id
+    if header.supplying_agency_request_id:
+        SubElement(written, "supplyingAgencyRequestId").text = (
+            header.supplying_agency_request_id)
+    return root, body
+
+
+def _bytes(root: Element) -> bytes:
+    written: bytes = tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + written
+
+
+def supplying_message(told: SupplierStatus) -> bytes:
+    """A supplyingAgencyMessage (in the element order both schema versions read)."""
+    root, body = _message("supplyingAgencyMessage", told.header)
     info = SubElement(body, "messageInfo")
     SubElement(info, "reasonForMessage").text = told.reason_for_message
     if told.answer_yes is not None:
@@ -298,6 +339,30 @@ def supplying_message(told: SupplierStatus) -> bytes:
     SubElement(status, "status").text = told.status
     if told.due_date is not None:
         SubElement(status, "dueDate").text = _written(told.due_date)
-    SubElement(status, "lastChange").text = _written(told.timestamp)
-    written: bytes = tostring(root, encoding="utf-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + written
+    SubElement(status, "lastChange").text = _written(told.header.timestamp)
+    return _bytes(root)
+
+
+def request_message(asked: LoanRequest) -> bytes:
+    """A request for a loan."""
+    root, body = _message("request", asked.header)
+    bibliographic = SubElement(body, "bibliographicInfo")
+    SubElement(bibliographic, "title").text = asked.title
+    if asked.author:
+        SubElement(bibliographic, "author").text = asked.author
+    service = SubElement(body, "serviceInfo")
+    SubElement(service, "serviceType").text = "Loan"
+    if asked.need_before is not None:
+        SubElement(service, "needBeforeDate").text = _written(asked.need_before)
+    if asked.note:
+        SubElement(service, "note").text = asked.note
+    return _bytes(root)
+
+
+def requesting_message(done: RequesterAction) -> bytes:
+    """A requestingAgencyMessage: one of the requester's actions."""
+    root, body = _message("requestingAgencyMessage", done.header)
+    SubElement(body, "action").text = done.action
+    if done.note:
+        SubElement(body, "note").text = done.note
+    return _bytes(root)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from domain.catalog.errors import RecordNotFoundError
 from domain.lending.errors import LendingError, LendingRequestNotFoundError
 from domain.lending.incoming import PEER, IncomingRequest
 from domain.lending.message import Sent, check_note
+from domain.lending.outgoing import PEER_MARK
 from domain.lending.peer import Peer
 from domain.lending.status import ACTIONS, STATUSES
 from domain.shared.application import Receipt
@@ -182,12 +184,47 @@ class Iso18626Exchange:
         if status and status not in STATUSES:
             raise MessageError(UNRECOGNISED_VALUE,
                                f"statusInfo/status: {status!r} is not an ISO 18626 status")
-        _, _, peer = self._parties(message, "requestingAgencyId", "supplyingAgencyId")
-        request_id = message.required("header/requestingAgencyRequestId")
-        message.timestamp("header/timestamp", required=True)
-        # Members borrow from one another; none has sent a request to an outside library.
-        raise MessageError(UNRECOGNISED_VALUE, f"requestingAgencyRequestId: no request "
-                                               f"{request_id!r} was sent to {peer.key}")
+        tenant, desk, peer = self._parties(message, "requestingAgencyId", "supplyingAgencyId")
+        given = message.required("header/requestingAgencyRequestId")
+        sent_at = message.timestamp("header/timestamp", required=True) or self.clock()
+        supplier = PEER_MARK + peer.key
+        try:
+            request = desk.lending.outgoing(UUID(given))
+        except (ValueError, LendingRequestNotFoundError):
+            request = None
+        if request is None or request.supplier != supplier:
+            raise MessageError(UNRECOGNISED_VALUE, f"requestingAgencyRequestId: no request "
+                                                   f"{given!r} was sent to {peer.key}")
+        if not status:
+            return  # a note without a status: confirmed, nothing to apply
+        answer = message.get("messageInfo/answerYesNo")
+        told = Told(status=status, reason_for_message=reason,
+                    due_at=message.timestamp("statusInfo/dueDate"),
+                    answer_yes={"Y": True, "N": False}.get(answer),
+                    reason=message.get("messageInfo/reasonUnfilled")[:500],
+                    note=check_note(message.get("messageInfo/note")[:2000]))
+        sent = Sent(f"iso:{peer.key}:{given}:{sent_at.isoformat()}:{reason}:{status}", sent_at)
+        attempt = request.attempt
+
+        def run(receipt: Receipt | None) -> object:
+            return desk.deliver_status(request.id, supplier, attempt=attempt, event=told,
+                                       sent=sent, receipt=receipt)
+
+        self.run(tenant, sent.message_id, Command(
+            "iso18626Status", {"peer": peer.key, "request": given, "status": status,
+                               "reason": reason, "sent": str(sent_at)}, run, lambda _: {}))
+
+
+@dataclass(frozen=True)
+class Told:
+    """What an outside supplier's message says."""
+
+    status: str
+    reason_for_message: str
+    due_at: datetime | None
+    answer_yes: bool | None
+    reason: str
+    note: str
 
 
 def _our_record(desk: InterlibraryDesk, given: str) -> UUID | None:

@@ -29,7 +29,7 @@ from domain.lending.errors import (
 )
 from domain.lending.incoming import MEMBER, IncomingRequest
 from domain.lending.message import Sent, check_note
-from domain.lending.outgoing import OutgoingRequest
+from domain.lending.outgoing import PEER_MARK, OutgoingRequest, is_peer
 from domain.lending.rota import Candidate, rota
 from domain.lending.settings import LendingSettings
 from domain.lending.status import (
@@ -71,6 +71,29 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
 def library_borrower(slug: str) -> UUID:
     """The pseudonym a borrowing library's loans are recorded under (not a patron)."""
     return uuid5(_LIBRARY, slug)
+
+
+class SupplierTold(Protocol):
+    """What a supplier's message says (a member's StatusChanged, or an ISO 18626
+    supplyingAgencyMessage)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def reason_for_message(self) -> str: ...
+
+    @property
+    def due_at(self) -> datetime | None: ...
+
+    @property
+    def answer_yes(self) -> bool | None: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def note(self) -> str: ...
 
 
 class LendingReads(Protocol):
@@ -154,9 +177,10 @@ class InterlibraryDesk:
 
     def request_loan(self, entry_id: str, patron_barcode: str, pickup_location: str, *,
                      needed_by: datetime | None, note: str | None, card_of: Callable[[str], Any],
-                     actor: str | None = None,
+                     peer: tuple[str, str] | None = None, actor: str | None = None,
                      receipt: Receipt | None = None) -> OutgoingRequest:
-        """A patron's request for a union catalog entry, sent down the rota."""
+        """A patron's request for a union catalog entry, sent down the rota (or to an
+        outside library registered with this one, over ISO 18626)."""
         title = self.rota.reads.union_title(entry_id)
         if title is None:
             raise LendingRequestNotFoundError(
@@ -165,9 +189,17 @@ class InterlibraryDesk:
         now = self.now
         self.circulation.get_patron(card.patron_id).check_may_borrow(now.date())
         records = self.rota.reads.union_records(entry_id)
+        if peer is not None:
+            registered = self.lending.peer(*peer)
+            if registered is None:
+                raise LendingInputInvalidError(
+                    f"peer: {peer[0]}:{peer[1]} is not registered with this library")
+            candidates = [PEER_MARK + registered.key]
+        else:
+            candidates = self.rota.build(self.tenant, entry_id, now)
         request = OutgoingRequest.request(
             entry_id, title, card.pseudonym, pickup_location=pickup_location,
-            candidates=self.rota.build(self.tenant, entry_id, now), at=now,
+            candidates=candidates, at=now,
             needed_by=needed_by, note=check_note(note), actor=actor,
             entry_record=f"{records[0][0]}:{records[0][1]}" if records else None)
         return self.lending.request_loan(request, receipt)
@@ -418,7 +450,7 @@ class InterlibraryDesk:
 
     @retried
     def deliver_status(self, request_id: UUID, supplier: str, *, attempt: int,
-                       event: IncomingRequest.StatusChanged, sent: Sent,
+                       event: SupplierTold, sent: Sent,
                        receipt: Receipt | None = None) -> OutgoingRequest:
         """A supplier's status arrives; a renewal approved moves the patron's due date."""
         request = self.lending.outgoing(request_id)
@@ -444,7 +476,8 @@ def sweep_unanswered(scope_of: Callable[[str], TenantScope], reads: LendingReads
     for tenant, request_id, supplier, sent_at in reads.waiting_requests(REQUEST_RECEIVED):
         if supplier is None:
             continue
-        settings = scope_of(supplier).lending.settings()
+        settings = (LendingSettings.defaults() if is_peer(supplier)
+                    else scope_of(supplier).lending.settings())
         if at < sent_at + settings.answer_timeout:
             continue
         try:

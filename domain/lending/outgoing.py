@@ -31,11 +31,18 @@ from domain.lending.status import (
 )
 
 TIMEOUT = "timeout"
+PEER_MARK = "~"  # a rota entry `~<agencyIdType>:<agencyIdValue>`: an outside library
 
 
 def supplier_of(candidate: str) -> str:
-    """A rota entry is `<member slug>:<its record id>`; the member."""
-    return candidate.partition(":")[0]
+    """A rota entry is `<member slug>:<its record id>` (the member), or an outside library's
+    `~<agencyIdType>:<agencyIdValue>` (itself)."""
+    return candidate if is_peer(candidate) else candidate.partition(":")[0]
+
+
+def is_peer(supplier: str) -> bool:
+    """Whether a rota entry (or supplier) is a library outside the consortium."""
+    return supplier.startswith(PEER_MARK)
 
 
 class OutgoingRequest(Aggregate):

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import Cursor
 
 from domain.lending.incoming import MEMBER, IncomingRequest
-from domain.lending.outgoing import OutgoingRequest, supplier_of
+from domain.lending.outgoing import PEER_MARK, OutgoingRequest, is_peer, supplier_of
 from domain.lending.status import LOANED, REQUEST_RECEIVED
 from projections.framework import Projection, Source, on
 from projections.lending.postgres import NAME, REQUESTER, SUPPLIER, TABLES, LendingTables
@@ -68,11 +68,12 @@ class Lending(Projection):
     def _requested(self, cur: Cursor[Any], event: OutgoingRequest.Requested,
                    source: Source) -> None:
         first = supplier_of(event.candidates[0]) if event.candidates else None
+        peer = _peer(first)
         self.store.add(cur, source.tenant, event.originator_id, side=REQUESTER,
                        state=REQUEST_RECEIVED, title=event.title,
-                       requesting_agency_request_id=str(event.originator_id), peer=None,
-                       partner=first, entry_id=event.entry_id, at=event.requested_at,
-                       seq=source.position)
+                       requesting_agency_request_id=str(event.originator_id), peer=peer,
+                       partner=None if peer else first, entry_id=event.entry_id,
+                       at=event.requested_at, seq=source.position)
         self.store.note(cur, source.tenant, event.originator_id, source.position,
                         state=REQUEST_RECEIVED, at=event.requested_at, actor=event.actor,
                         message=f"requested from {first}" if first else "requested")
@@ -122,3 +123,11 @@ class Lending(Projection):
         self.store.note(cur, source.tenant, event.originator_id, source.position, state=None,
                         at=event.lent_at, actor=None,
                         message=f"lent to the patron as item {event.item_barcode}")
+
+
+def _peer(supplier: str | None) -> tuple[str, str] | None:
+    """An outside library's (agencyIdType, agencyIdValue), when the supplier is one."""
+    if supplier is None or not is_peer(supplier):
+        return None
+    kind, _, value = supplier.removeprefix(PEER_MARK).partition(":")
+    return kind, value

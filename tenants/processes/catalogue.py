@@ -16,4 +16,4 @@ def process_managers(commands: Commands, lending_desk: Callable[[str], Interlibr
                      outbox: IllOutbox) -> list[ProcessManager]:
     """Every process manager, issuing its commands through `commands`."""
     return [ContributionsToLinks(commands), ItemsToCopies(commands),
-            LendingMessages(commands, lending_desk), PeerMessages(commands, outbox)]
+            LendingMessages(commands, lending_desk, outbox), PeerMessages(commands, outbox)]

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
 from domain.lending.errors import LendingError
 from domain.lending.incoming import IncomingRequest
 from domain.lending.message import Sent
-from domain.lending.outgoing import TIMEOUT, OutgoingRequest, supplier_of
+from domain.lending.outgoing import PEER_MARK, TIMEOUT, OutgoingRequest, is_peer, supplier_of
 from domain.lending.status import CANCEL, UNFILLED
 from domain.shared.application import Receipt
 from infra.ill_outbox import IllOutbox
-from infra.iso18626 import SupplierStatus, supplying_message
+from infra.iso18626 import (
+    Header,
+    LoanRequest,
+    RequesterAction,
+    SupplierStatus,
+    request_message,
+    requesting_message,
+    supplying_message,
+)
 from projections.framework import DomainEvent, Source
 from tenants.commands import Command
 from tenants.lending import InterlibraryDesk
@@ -38,15 +47,19 @@ class LendingMessages(ProcessManager):
         OutgoingRequest.Requested, OutgoingRequest.MovedOn, OutgoingRequest.Exhausted,
         OutgoingRequest.ActionTaken, IncomingRequest.StatusChanged)
 
-    def __init__(self, commands: Commands, desk_of: Callable[[str], InterlibraryDesk]) -> None:
+    def __init__(self, commands: Commands, desk_of: Callable[[str], InterlibraryDesk],
+                 outbox: IllOutbox) -> None:
         self.commands = commands
         self.desk_of = desk_of
+        self.outbox = outbox
 
     def react(self, event: DomainEvent, source: Source) -> None:
         """Carries one message to the other end."""
         if source.tenant == OFFICE:
             return
         sent = Sent(f"{source.tenant}:{source.position}", event.timestamp)
+        if isinstance(event, OutgoingRequest.Event) and self._to_peer(event, source):
+            return
         if isinstance(event, OutgoingRequest.Requested) and event.candidates:
             self._request(source, event.originator_id, 0, event.candidates[0],
                           self.key(source))
@@ -68,6 +81,41 @@ class LendingMessages(ProcessManager):
                          note=event.note, key=self.key(source))
         elif isinstance(event, IncomingRequest.StatusChanged):
             self._status(source, event, sent)
+
+    def _to_peer(self, event: OutgoingRequest.Event, source: Source) -> bool:
+        """A request to an outside library, or an action on one: the ISO 18626 message
+        queued in the outbox. False for a member's."""
+        request = self.commands.consortium.scope(source.tenant).lending.outgoing(
+            event.originator_id)
+        attempt = 0 if isinstance(event, OutgoingRequest.Requested) else getattr(
+            event, "attempt", None)
+        if attempt is None or not is_peer(supplier_of(request.candidates[attempt])):
+            return False
+        if isinstance(event, OutgoingRequest.ActionTaken):
+            self._queue(source, request, supplier_of(request.candidates[attempt]),
+                        event.timestamp, lambda header: requesting_message(
+                            RequesterAction(header, event.action, event.note)))
+        elif isinstance(event, OutgoingRequest.Requested | OutgoingRequest.MovedOn):
+            self._queue(source, request, supplier_of(request.candidates[attempt]),
+                        event.timestamp, lambda header: request_message(LoanRequest(
+                            header, request.title, need_before=request.needed_by,
+                            note=request.note)))
+        return True
+
+    def _queue(self, source: Source, request: OutgoingRequest, supplier: str,
+               at: datetime, body: Callable[[Header], bytes]) -> None:
+        """Queues a message to an outside library in the outbox, once per source event."""
+        kind, _, value = supplier.removeprefix(PEER_MARK).partition(":")
+        scope = self.commands.consortium.scope(source.tenant)
+        peer = scope.lending.peer(kind, value)
+        if peer is None:
+            log.warning("no peer %s registered with %s: message not queued", supplier,
+                        source.tenant)
+            return
+        isil = self.commands.consortium.office.get_tenant(source.tenant).isil or source.tenant
+        header = Header((peer.agency_id_type, peer.agency_id_value), ("ISIL", isil),
+                        str(request.id), at)
+        self.outbox.queue(source.tenant, source.position, peer.endpoint, body(header), at)
 
     def _run(self, tenant: str, key: str, operation: str, given: dict[str, object],
              run: Callable[[Receipt | None], object]) -> None:
@@ -94,6 +142,13 @@ class LendingMessages(ProcessManager):
 
     def _action(self, source: Source, request_id: UUID, *, supplier: str, attempt: int,
                 action: str, sent: Sent, note: str, key: str) -> None:
+        if is_peer(supplier):  # a rota's end at an outside library: it is told to cancel
+            request = self.commands.consortium.scope(source.tenant).lending.outgoing(
+                request_id)
+            self._queue(source, request, supplier, sent.sent_at, lambda header:
+                        requesting_message(RequesterAction(header, action, note)))
+            return
+
         def deliver(receipt: Receipt | None) -> object:
             return self.desk_of(supplier).deliver_action(
                 source.tenant, str(request_id), attempt=attempt, action=action, sent=sent,
@@ -153,9 +208,8 @@ class PeerMessages(ProcessManager):
             return
         isil = self.commands.consortium.office.get_tenant(source.tenant).isil or source.tenant
         body = supplying_message(SupplierStatus(
-            supplier=("ISIL", isil), requester=(peer.agency_id_type, peer.agency_id_value),
-            requesting_agency_request_id=incoming.requesting_agency_request_id,
-            supplying_agency_request_id=str(incoming.id), timestamp=event.timestamp,
+            Header(("ISIL", isil), (peer.agency_id_type, peer.agency_id_value),
+                   incoming.requesting_agency_request_id, event.timestamp, str(incoming.id)),
             reason_for_message=event.reason_for_message, status=event.status,
             answer_yes=event.answer_yes, note=event.note,
             reason_unfilled=event.reason if event.status == UNFILLED else "",

@@ -27,14 +27,24 @@ LENDING_VIEWS = ("lending", *CIRCULATION_VIEWS)
 
 
 @strawberry.input
+class LendingPeerInput:
+    """An outside library registered with this one (ISO 18626)."""
+
+    agency_id_type: str
+    agency_id_value: str
+
+
+@strawberry.input
 class RequestLoanInput:
-    """A patron's request for a title of the union catalog."""
+    """A patron's request for a title of the union catalog: down the consortium's rota, or
+    to an outside library when `peer` names one."""
 
     union_catalog_entry_id: strawberry.ID
     patron_barcode: str
     pickup_location: str
     needed_by: datetime | None = None
     note: str | None = None
+    peer: LendingPeerInput | None = None
     idempotency_key: str | None = None
 
 
@@ -159,7 +169,9 @@ class LendingMutations:
             return desk.request_loan(str(input.union_catalog_entry_id), input.patron_barcode,
                                      input.pickup_location, needed_by=input.needed_by,
                                      note=input.note, actor=actor, receipt=receipt,
-                                     card_of=services.desk(desk.tenant).card)
+                                     card_of=services.desk(desk.tenant).card,
+                                     peer=(input.peer.agency_id_type, input.peer.agency_id_value)
+                                     if input.peer else None)
 
         return await _run(info, "requestLoan", input, run)
 

@@ -10,6 +10,8 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +22,17 @@ from fastapi.testclient import TestClient
 
 from api.dependencies import Services
 from infra.ill_outbox import IllOutbox
-from infra.iso18626 import CONFIRMATIONS, NS, parse
-from tests.integration.api.test_catalog import code, data, gql
+from infra.iso18626 import (
+    CONFIRMATIONS,
+    NS,
+    Header,
+    Message,
+    SupplierStatus,
+    parse,
+    supplying_message,
+)
+from tests.integration.api.test_catalog import CREATE, code, data, gql
+from tests.integration.api.test_lending import REGISTER
 from tests.integration.conftest import token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -304,3 +315,91 @@ def test_a_peer_that_is_down_gets_its_message_once_it_is_back(
         assert row["attempts"] >= 2
     finally:
         server.shutdown()
+
+
+REQUEST_LOAN = """mutation($input: RequestLoanInput!) { requestLoan(input: $input) {
+  request { id state peer { agencyIdValue } partner { slug } } } }"""
+REQUESTED = """query { lendingRequests(side: REQUESTER, first: 10) { edges { node {
+  id state history { state message } } } } }"""
+RECEIVE = """mutation($input: ReceiveLendingRequestInput!) { receiveLendingRequest(input: $input) {
+  request { id state } } }"""
+
+
+def test_a_member_borrows_from_an_outside_library(
+    http: TestClient, member: dict[str, str], admin_headers: dict[str, str],
+    services: Services
+) -> None:
+    desk = http.post(f"/admin/tenants/{member['slug']}/clients", headers=admin_headers, json={
+        "name": "desk", "scopes": ["ill", "library:read", "library:write"]}).json()
+    token = token_for(http, desk["client_id"], desk["client_secret"])
+    record = data(gql(http, token, CREATE, input={"title": "Borrowed abroad"}))[
+        "createRecord"]["record"]["id"]
+    data(gql(http, token, REGISTER, input={"barcode": "P-9", "name": "Pat", "patronGroup":
+                                           "staff", "expiresOn": "2031-01-01"}))
+    deadline = time.monotonic() + 30
+    while (entry := services.reads.union_entry_of_record(member["slug"], record)) is None:
+        assert time.monotonic() < deadline, "the union catalog never showed the record"
+        time.sleep(0.1)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Peer.down, _Peer.received = False, []
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/iso18626"
+        assert http.post(f"/admin/tenants/{member['slug']}/ill-peers", headers=admin_headers,
+                         json={"agencyIdType": "RESHARE", "agencyIdValue": member["peer"],
+                               "endpoint": endpoint}).status_code == 201
+        asked = data(gql(http, token, REQUEST_LOAN, input={
+            "unionCatalogEntryId": entry, "patronBarcode": "P-9", "pickupLocation": "Main",
+            "peer": {"agencyIdType": "RESHARE", "agencyIdValue": member["peer"]}}))
+        request = asked["requestLoan"]["request"]
+        assert (request["state"], request["peer"], request["partner"]) == (
+            "RequestReceived", {"agencyIdValue": member["peer"]}, None)
+        sent = _arrived(lambda m: m.kind == "request")
+        assert sent.get("header/requestingAgencyRequestId") == request["id"]
+        assert sent.get("header/supplyingAgencyId/agencyIdValue") == member["peer"]
+        assert sent.get("bibliographicInfo/title") == "Borrowed abroad"
+
+        def told(reason: str, status: str, minutes: int, due: str = "") -> bytes:
+            header = Header(("RESHARE", member["peer"]), ("ISIL", member["isil"]),
+                            request["id"], datetime(2030, 1, 1, 12, minutes, tzinfo=UTC))
+            return supplying_message(SupplierStatus(
+                header, reason, status,
+                due_date=datetime.fromisoformat(due) if due else None))
+
+        assert _post(http, told("RequestResponse", "WillSupply", 1))["status"] == "OK"
+        loaned = told("StatusChange", "Loaned", 2, "2030-02-01T00:00:00+00:00")
+        assert _post(http, loaned)["status"] == "OK"
+        assert _post(http, loaned)["status"] == "OK"  # delivered twice: applied once
+        node = _state_of(http, token, request["id"], "Loaned")
+        assert [h["state"] for h in node["history"]].count("Loaned") == 1
+        back = _post(http, told("StatusChange", "WillSupply", 0))  # overtaken: history only
+        assert back["status"] == "OK"
+        data(gql(http, token, RECEIVE, input={"id": request["id"]}))
+        action = _arrived(lambda m: m.kind == "requestingAgencyMessage")
+        assert action.get("action") == "Received"
+        assert _state_of(http, token, request["id"], "Loaned")["id"] == request["id"]
+    finally:
+        server.shutdown()
+
+
+def _arrived(wanted: Callable[[Message], bool]) -> Message:
+    """The first message the outside library received that is wanted."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for body in list(_Peer.received):
+            message = parse(body)
+            if wanted(message):
+                return message
+        time.sleep(0.1)
+    raise AssertionError("the outside library never got the message")
+
+
+def _state_of(http: TestClient, token: str, request_id: str, state: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for edge in data(gql(http, token, REQUESTED))["lendingRequests"]["edges"]:
+            if edge["node"]["id"] == request_id and edge["node"]["state"] == state:
+                found: dict[str, Any] = edge["node"]
+                return found
+        time.sleep(0.1)
+    raise AssertionError(f"request {request_id} never became {state}")

@@ -20,6 +20,7 @@ from api.dependencies import Services
 from domain.lending.incoming import IncomingRequest
 from domain.lending.message import Sent
 from domain.lending.outgoing import OutgoingRequest
+from infra.ill_outbox import IllOutbox
 from projections.framework import Source
 from tenants.lending import mark_overdue, sweep_unanswered
 from tenants.processes.lending import LendingMessages
@@ -140,29 +141,28 @@ def _requests(http: TestClient, token: str, side: str | None = None) -> list[dic
     return [e["node"] for e in edges]
 
 
+def _seen(http: TestClient, member: dict[str, str], side: str, key: str, value: str,
+          state: str) -> dict[str, Any]:
+    """Waits until the member's staff see the request (`key` == `value`) in this state."""
+    def seen() -> dict[str, Any] | None:
+        return next((node for node in _requests(http, member["token"], side)
+                     if node[key] == value and node["state"] == state), None)
+
+    found: dict[str, Any] = _wait(seen, f"the {side.lower()}'s request in {state}")
+    return found
+
+
 def _supplier_request(http: TestClient, member: dict[str, str], requester_request: str,
                       state: str = "RequestReceived") -> dict[str, Any]:
-    """Waits until the supplier's staff see the requester's request in this state."""
-    def seen() -> dict[str, Any] | None:
-        for node in _requests(http, member["token"], "SUPPLIER"):
-            if node["requestingAgencyRequestId"] == requester_request and node["state"] == state:
-                return node
-        return None
-
-    found: dict[str, Any] = _wait(seen, f"the supplier's request in {state}")
-    return found
+    """The supplier's request for the requester's, once in this state."""
+    return _seen(http, member, "SUPPLIER", "requestingAgencyRequestId", requester_request,
+                 state)
 
 
 def _requester_state(http: TestClient, member: dict[str, str], request_id: str,
                      state: str) -> dict[str, Any]:
-    def seen() -> dict[str, Any] | None:
-        for node in _requests(http, member["token"], "REQUESTER"):
-            if node["id"] == request_id and node["state"] == state:
-                return node
-        return None
-
-    found: dict[str, Any] = _wait(seen, f"the requester's request in {state}")
-    return found
+    """The requester's request, once in this state."""
+    return _seen(http, member, "REQUESTER", "id", request_id, state)
 
 
 def _status(http: TestClient, token: str, barcode: str) -> str:
@@ -464,7 +464,7 @@ def test_a_reaction_run_again_after_a_crash_delivers_nothing_twice(
     supplier = services.consortium.scope(consortium[name]["slug"]).lending
     before = len(supplier.recorder.select_events(UUID(incoming["id"])))
     manager = LendingMessages(Commands(services.consortium, services.pipeline),
-                              services.lending_desk)
+                              services.lending_desk, IllOutbox(services.database))
     event = requester.lending.mapper.to_domain_event(requested)
     for _ in range(2):
         manager.react(event, Source(a["slug"], requested.id))
