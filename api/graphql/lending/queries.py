@@ -45,9 +45,10 @@ class LendingQueries:
                       "supplier, as requester, or both; in one ISO 18626 state if given.")
     async def lending_requests(self, info: Info[Context, None],
                                side: LendingSide | None = None, state: str | None = None,
-                               first: int = 20,
+                               first: int | None = 20,
                                after: str | None = None) -> LendingRequestConnection:
         tenant = viewer_library(await info.context.principal())
+        first = 20 if first is None else first
         if not 1 <= first <= MAX_PAGE:
             raise _invalid(f"first: give 1 to {MAX_PAGE}, not {first}")
         try:

@@ -38,7 +38,7 @@ REQUEST_LOAN = f"""mutation($input: RequestLoanInput!) {{ requestLoan(input: $in
   request {{ {FIELDS} }} }} }}"""
 RESPOND = f"""mutation($input: RespondToLendingRequestInput!) {{
   respondToLendingRequest(input: $input) {{ request {{ {FIELDS} }} }} }}"""
-LIST = f"""query($side: LendingSide, $state: String, $first: Int!, $after: String) {{
+LIST = f"""query($side: LendingSide, $state: String, $first: Int, $after: String) {{
   lendingRequests(side: $side, state: $state, first: $first, after: $after) {{
     edges {{ cursor node {{ {FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
 SETTINGS = """mutation($input: LendingSettingsInput!) { setLendingSettings(input: $input) {
