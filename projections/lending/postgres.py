@@ -133,15 +133,19 @@ class LendingTables:
             "SELECT tenant, id FROM {} WHERE side = %s AND state = %s AND due_at < %s "
             "ORDER BY due_at").format(self.requests), (SUPPLIER, state, now)).fetchall()
 
-    def figures(self, cur: Cursor[Any]) -> list[tuple[Any, ...]]:
-        """Per member, as requester: (member, requests, filled, unfilled, mean hours from
-        the request to the copy shipped)."""
+    def figures(self, cur: Cursor[Any], since: datetime | None,
+                until: datetime | None) -> list[tuple[Any, ...]]:
+        """Per member, of its requests as requester made in the period: (member, requests,
+        filled, unfilled, mean hours from the request to the copy shipped)."""
         return cur.execute(sql.SQL(
             "SELECT tenant, count(*), count(shipped_at), "
             "count(*) FILTER (WHERE state = 'Unfilled'), "
             "avg(extract(epoch FROM shipped_at - created_at) / 3600) "
-            "FROM {} WHERE side = %s GROUP BY tenant ORDER BY tenant").format(self.requests),
-            (REQUESTER,)).fetchall()
+            "FROM {} WHERE side = %s "
+            "AND created_at >= coalesce(%s::timestamptz, '-infinity') "
+            "AND created_at < coalesce(%s::timestamptz, 'infinity') "
+            "GROUP BY tenant ORDER BY tenant"
+        ).format(self.requests), (REQUESTER, since, until)).fetchall()
 
     def supplied_since(self, cur: Cursor[Any], members: list[str],
                        since: datetime) -> dict[str, int]:

@@ -97,9 +97,11 @@ class LendingView(View):
         """(tenant, id) of suppliers' requests in this state past their due date."""
         return [(str(r[0]), r[1]) for r in self._tables.overdue(self.cur, state, now)]
 
-    def figures(self) -> list[FiguresRow]:
-        """Per member, as requester: requests, filled, unfilled, mean hours to shipping."""
+    def figures(self, since: datetime | None = None,
+                until: datetime | None = None) -> list[FiguresRow]:
+        """Per member, of its requests made in the period (all, unless given): requests,
+        filled, unfilled, mean hours to shipping."""
         return [FiguresRow(member=str(r[0]), requests=int(r[1]), filled=int(r[2]),
                            unfilled=int(r[3]),
                            turnaround_hours=None if r[4] is None else float(r[4]))
-                for r in self._tables.figures(self.cur)]
+                for r in self._tables.figures(self.cur, since, until)]

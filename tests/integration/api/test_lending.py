@@ -408,6 +408,8 @@ def test_messages_delivered_twice_or_late_change_nothing(
 
 
 OVERDUE_LOANS = "query { overdueLoans { itemBarcode dueAt } }"
+FIGURES = """query { consortiumFigures { members { member { slug }
+  interlibrary { requests filled unfilled turnaroundHours } } } }"""
 
 
 def test_an_overdue_copy_shows_at_both_ends_and_in_the_figures(
@@ -446,6 +448,11 @@ def test_an_overdue_copy_shows_at_both_ends_and_in_the_figures(
     assert mine["turnaround_hours"] is not None
     assert http.get("/admin/lending/figures", headers={
         "Authorization": f"Bearer {a['token']}"}).status_code == 403
+    (own,) = data(gql(http, a["token"], FIGURES))["consortiumFigures"]["members"]
+    assert own["member"]["slug"] == a["slug"]
+    assert own["interlibrary"]["requests"] == own["interlibrary"]["filled"] == 1
+    assert own["interlibrary"]["unfilled"] == 0
+    assert own["interlibrary"]["turnaroundHours"] is not None
 
 
 def test_a_reaction_run_again_after_a_crash_delivers_nothing_twice(
