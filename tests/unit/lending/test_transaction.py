@@ -13,7 +13,8 @@ from domain.lending.application import Interlending
 from domain.lending.errors import LendingInputInvalidError, LendingTransitionError
 from domain.lending.incoming import MEMBER, IncomingRequest
 from domain.lending.message import Sent
-from domain.lending.outgoing import TIMEOUT, OutgoingRequest
+from domain.lending.outgoing import TIMEOUT, OutgoingRequest, supplier_of
+from domain.lending.peer import Peer
 from domain.lending.rota import Candidate, rota
 from domain.lending.settings import LendingSettings
 
@@ -226,3 +227,37 @@ def test_application_records_requests_once_and_reads_them_back() -> None:
                      reason_for_message="RequestResponse", due_at=None, answer_yes=None,
                      reason="", note="")
     assert app.outgoing(sent.id).status == "WillSupply"
+
+
+def test_a_refused_renewal_keeps_the_due_date_at_both_ends() -> None:
+    supplier = _incoming()
+    supplier.respond("WillSupply", T0, item=ITEM)
+    due = T0 + timedelta(days=28)
+    supplier.ship(due, T0)
+    supplier.apply_action("Renew", _sent(1), T0)
+    supplier.answer_renewal(False, None, T0, note="a hold is waiting")
+    assert (supplier.status, supplier.due_at, supplier.renewal_pending) == ("Loaned", due,
+                                                                           False)
+    requester = _outgoing()
+    requester.apply_status("east", 0, "Loaned", _sent(2), at=T0, due_at=due)
+    assert requester.apply_status("east", 0, "Loaned", _sent(3), at=T0,
+                                  reason_for_message="RenewResponse", answer_yes=False,
+                                  due_at=due)
+    assert (requester.status, requester.due_at) == ("Loaned", due)
+
+
+def test_an_outside_library_in_the_rota_is_its_own_supplier() -> None:
+    assert supplier_of("~ISIL:DE-1") == "~ISIL:DE-1"
+    assert supplier_of("east:r1") == "east"
+    request = _outgoing(["~ISIL:DE-1"])
+    assert request.supplier == "~ISIL:DE-1"
+    assert request.apply_status("~ISIL:DE-1", 0, "WillSupply", _sent(1), at=T0)
+
+
+def test_peers_are_registered_with_a_checked_endpoint() -> None:
+    peer = Peer.register("isil", "DE-1", "https://peer.example/iso18626", strict=False, at=T0)
+    assert (peer.key, peer.id) == ("ISIL:DE-1", Peer.create_id("ISIL", "DE-1"))
+    assert not peer.change("https://peer.example/iso18626", strict=False, at=T0)
+    assert peer.change("https://peer.example/iso18626", strict=True, at=T0)
+    with pytest.raises(LendingInputInvalidError, match="endpoint"):
+        Peer.register("ISIL", "DE-1", "ftp://peer.example", strict=False, at=T0)
