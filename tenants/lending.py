@@ -217,6 +217,16 @@ class InterlibraryDesk:
             pending += self._lend_on(request, now)
         return self.lending.save_together(receipt, request, *pending)
 
+    @retried
+    def lend_on(self, request_id: UUID, *, receipt: Receipt | None = None) -> OutgoingRequest:
+        """A copy received and kept at the desk goes to the patron now, under a temporary
+        item with the supplier's due date."""
+        request = self.lending.outgoing(request_id)
+        if request.borrower is None:
+            raise LendingInputInvalidError(f"request {request_id} is for no patron")
+        return self.lending.save_together(receipt, request, request,
+                                          *self._lend_on(request, self.now))
+
     def _lend_on(self, request: OutgoingRequest, now: datetime) -> list[Any]:
         item_id = uuid5(_TEMPORARY, str(request.id))
         barcode = f"ILL-{request.id.hex[:12]}"

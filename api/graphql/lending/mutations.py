@@ -206,6 +206,15 @@ class LendingMutations:
                           desk.receive(request_id, lend_to_patron=input.lend_to_patron,
                                        actor=actor, receipt=receipt))
 
+    @strawberry.mutation(description="Lend a copy received (with lendToPatron: false) to "  # type: ignore[untyped-decorator]
+                         "the patron now, under a temporary item with the supplier's due "
+                         "date.")
+    async def lend_on_lending_request(self, info: Info[Context, None],
+                                      input: LendingRequestInput) -> LendingRequestPayload:
+        request_id = _id(input.id)
+        return await _run(info, "lendOnLendingRequest", input, lambda desk, _, receipt:
+                          desk.lend_on(request_id, receipt=receipt))
+
     @strawberry.mutation(description="Send the copy back to the supplier (the patron's loan "  # type: ignore[untyped-decorator]
                          "of the temporary item closes): ShippedReturn.")
     async def return_lending_request(self, info: Info[Context, None],

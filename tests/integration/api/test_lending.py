@@ -61,6 +61,7 @@ RETURN = action("returnLendingRequest", "LendingRequestInput")
 COMPLETE = action("completeLendingRequest", "LendingRequestInput")
 RENEW = action("renewLendingRequest", "RenewLendingRequestInput")
 CANCEL = action("cancelLendingRequest", "LendingRequestInput")
+LEND_ON = action("lendOnLendingRequest", "LendingRequestInput")
 
 
 def _member(http: TestClient, admin_headers: dict[str, str], scopes: list[str]) -> dict[str, str]:
@@ -201,8 +202,13 @@ def test_a_loan_travels_from_requester_to_supplier_and_back(
     assert _status(http, supplier["token"], f"{name}-1") == "CHECKED_OUT"
 
     _requester_state(http, a, request["id"], "Loaned")
-    received = data(gql(http, a["token"], RECEIVE, input={"id": request["id"]}))
+    received = data(gql(http, a["token"], RECEIVE, input={"id": request["id"],
+                                                          "lendToPatron": False}))
     assert received["receiveLendingRequest"]["request"]["state"] == "Loaned"
+    assert data(gql(http, a["token"], PATRON_LOANS, b="P-1"))["patron"]["loans"] == []
+    data(gql(http, a["token"], LEND_ON, input={"id": request["id"]}))
+    assert code(gql(http, a["token"], LEND_ON, input={"id": request["id"]})) == (
+        "ILLEGAL_TRANSITION")  # lent on already
     loans = data(gql(http, a["token"], PATRON_LOANS, b="P-1"))["patron"]["loans"]
     assert [loan["itemBarcode"][:4] for loan in loans] == ["ILL-"]
     assert code(gql(http, a["token"], RECEIVE, input={"id": request["id"]})) == (
