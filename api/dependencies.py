@@ -20,6 +20,7 @@ from infra.database import SWEEP_LOCK_KEY, Database
 from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
+from infra.servers import Servers
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_keys, stored_signing_keys
 from infra.work_queue import WorkQueue
@@ -83,6 +84,7 @@ class Services:
         self.background.shutdown(wait=True, cancel_futures=True)
         self.watch.close()
         self.consortium.close()
+        self.consortium.servers.close()
         self.database.close()
 
     @contextmanager
@@ -145,7 +147,8 @@ def build_services(settings: Settings) -> Services:
     database.open()
     kek = load_kek(settings.kek_path, create=settings.kek_file is None)
     check_kek(database, kek)
-    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek)
+    servers = Servers(database, dict(settings.tenant_servers))
+    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek, servers=servers)
     keys = load_signing_keys(database, kek, settings.signing_key_file)
     reload = (None if settings.signing_key_file else
               lambda: stored_signing_keys(database, kek))
@@ -155,7 +158,7 @@ def build_services(settings: Settings) -> Services:
                           reload=reload, throttle=throttle)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
-    usage = ClientUsage(database)
+    usage = ClientUsage(database, route=consortium.database_of)
     tokens.on_issued = lambda tenant, client_id: usage.token_issued(
         OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
     share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
@@ -181,7 +184,8 @@ def build_relay(settings: Settings) -> Relay:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
                  stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                 replicas=settings.nats_replicas)
+                 replicas=settings.nats_replicas,
+                 servers=[url for _, url in settings.tenant_servers])
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -19,6 +20,7 @@ from eventsourcing.persistence import (
     BaseInfrastructureFactory,
     InterfaceError,
     OperationalError,
+    PersistenceError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -32,6 +34,7 @@ from psycopg import sql
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import TABLE as RECEIPTS_TABLE
 from infra.idempotency import Receipt
+from infra.servers import PlacedDatabase, moving
 
 EVENTS_TABLE = "events"
 EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
@@ -92,7 +95,11 @@ class SchemaDatastore(PostgresDatastore):
         self.psycopg_type_adapters = {}
         self.psycopg_python_types = {}
         database.open()
-        self.pool = database.pool  # type: ignore[assignment]
+
+    @property
+    def pool(self) -> Any:  # type: ignore[override]
+        """The pool of the server the schema lives on now (a tenant may move)."""
+        return self.database.pool
 
     def register_type_adapters(self) -> None:
         """Nothing to register: our recorder inserts events as plain arrays, not rows of a
@@ -165,17 +172,27 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         """Appends the events (and the receipt) atomically; their notification ids."""
         if not stored_events:
             return []
-        self._ensure_append()  # before the connection: it may need one
         answer = None if receipt is None else json.dumps(receipt.answer)
-        with self.datastore.get_connection() as conn:
-            rows = conn.execute(self._append_statement, (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-                receipt and receipt.key, receipt and receipt.operation, answer,
-                receipt and receipt.fingerprint,
-            )).fetchall()
+        arguments = ([e.originator_id for e in stored_events],
+                     [e.originator_version for e in stored_events],
+                     [e.topic for e in stored_events], [e.state for e in stored_events],
+                     receipt and receipt.key, receipt and receipt.operation, answer,
+                     receipt and receipt.fingerprint)
+        started = time.monotonic()
+        while True:
+            try:
+                self._ensure_append()  # before the connection: it may need one
+                with self.datastore.get_connection() as conn:
+                    rows = conn.execute(self._append_statement, arguments).fetchall()
+                break
+            except PersistenceError as error:
+                # The tenant's old copy refuses writes while it moves (or is gone): the same
+                # events go to its new server once the move switched it.
+                database = getattr(self.datastore, "database", None)
+                if not (moving(error) and isinstance(database, PlacedDatabase)):
+                    raise
+                database.wait_moved(started)
+                self._append_ready = False  # the new copy: its function made once more
         ids = [int(row["notification_id"]) for row in rows]
         appended = getattr(_appended, "positions", None)
         if appended is not None:

@@ -30,6 +30,8 @@ class TenantIn(_Strict):
     slug: str = Field(description="2-40 lowercase letters, digits and hyphens")
     name: str
     isil: str | None = Field(default=None, description="ISO 15511 library identifier")
+    server: str | None = Field(default=None, description="the database server to place it on "
+                               "(default: the one holding the fewest tenants)")
 
 
 class TenantPatch(_Strict):
@@ -61,6 +63,8 @@ class TenantOut(BaseModel):
     isil: str | None
     status: str
     suspension_reason: str | None = None
+    server: str | None = Field(default=None, description="the database server it lives on "
+                               "(given when one tenant is asked for)")
 
 
 class ClientIn(_Strict):
@@ -116,14 +120,22 @@ OFFICE_VIEWS = ("tenant_directory",)
 
 async def _office_command(svc: Services, key: str | None, operation: str,
                           given: dict[str, Any],
-                          run: Callable[[Receipt | None], Tenant]) -> TenantOut:
+                          run: Callable[[Receipt | None], Tenant], *,
+                          placed: bool = False) -> TenantOut:
     """Runs an office command on a tenant through the command pipeline, then answers with
     the tenant as it now is (read-your-writes: the directory shows it)."""
     answer = await svc.pipeline.execute(svc.office, key, Command(
         operation, given, run, lambda tenant: {"slug": tenant.slug}, OFFICE_VIEWS))
     tenant = await svc.pipeline.run_in_thread(
         lambda: svc.consortium.office.get_tenant(answer["slug"]))
+    if placed:
+        return await svc.pipeline.run_in_thread(lambda: _placed(svc, tenant))
     return tenant_out(tenant)
+
+
+def _placed(svc: Services, tenant: Tenant) -> TenantOut:
+    return tenant_out(tenant).model_copy(
+        update={"server": svc.consortium.server_of(tenant.slug)})
 
 
 @router.post("/tenants", status_code=201)
@@ -133,7 +145,8 @@ async def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep,
     return await _office_command(
         svc, key, "createTenant", body.model_dump(),
         lambda receipt: svc.consortium.register_tenant(body.slug, body.name, body.isil,
-                                                       receipt))
+                                                       receipt, server=body.server),
+        placed=True)
 
 
 @router.get("/tenants")
@@ -144,8 +157,8 @@ def list_tenants(svc: ServicesDep, _: AdminDep) -> list[TenantOut]:
 
 @router.get("/tenants/{slug}")
 def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
-    """One member library."""
-    return tenant_out(svc.consortium.office.get_tenant(slug))
+    """One member library, with the database server it lives on."""
+    return _placed(svc, svc.consortium.office.get_tenant(slug))
 
 
 @router.post("/tenants/{slug}/suspend")
