@@ -58,6 +58,7 @@ def import_tenant(consortium: Consortium, lines: Iterable[str], server: str | No
     say = report or (lambda _: None)
     reader = _Lines(lines)
     header = reader.header()
+    batches = list(reader.batches())  # every line checked before anything is written
     slug = str(header["slug"])
     result = RestoreResult(slug, "")
     try:
@@ -77,7 +78,7 @@ def import_tenant(consortium: Consortium, lines: Iterable[str], server: str | No
                                   "refills an empty store (delete it first, or restore "
                                   "under a new server)")
         last = 0
-        for kind, batch in reader.batches():
+        for kind, batch in batches:
             if kind == "event":
                 tenant_copy.insert_events(conn, schema, batch)
                 result.events += len(batch)
