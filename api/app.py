@@ -120,7 +120,7 @@ def create_app(services: Services, relay: Relay | None = None,
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
         background += [asyncio.create_task(p.run(stop)) for p in processes or []]
         background.append(asyncio.create_task(beat_while_serving(
-            services.consortium.stores.import_jobs, stop)))
+            services.consortium.placement, stop)))
         try:
             yield
         finally:

@@ -56,12 +56,12 @@ class Consortium:
                  servers: Servers | None = None) -> None:
         self.database = database
         self.servers = servers or Servers(database)
-        self.placement = TenantPlacement(self.servers, kek)
         self.lock_timeout_s = lock_timeout_s
         self.max_scopes = max_scopes
         self._scopes: OrderedDict[str, TenantScope] = OrderedDict()
         self._scopes_lock = threading.Lock()
         self.stores = Stores.of(database, kek)  # no KEK: no patron keys (see infra.kek)
+        self.placement = TenantPlacement(self.servers, kek, self.stores.import_jobs.owner)
         self.bootstrap()
         office_env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.office = ConsortiumOffice(env=office_env)

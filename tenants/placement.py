@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
+from infra.import_jobs import ImportJobs
 from infra.kek import KeyEncryptionKey
 from infra.placements import Placement, Placements
 from infra.servers import DEFAULT, PlacedDatabase, ServerNotFoundError, Servers
@@ -19,10 +21,12 @@ class TenantPlacement:
     """The servers, where each tenant lives (cached for LOCATION_TTL_S), and each tenant's
     database and stores bound to wherever it lives now."""
 
-    def __init__(self, servers: Servers, kek: KeyEncryptionKey | None = None) -> None:
+    def __init__(self, servers: Servers, kek: KeyEncryptionKey | None = None,
+                 owner: uuid.UUID | None = None) -> None:
         self.servers = servers
         self.table = Placements(servers.default)
         self._kek = kek
+        self.owner = owner or uuid.uuid4()  # this process, in the import jobs it runs
         self._located: dict[str, tuple[str, float]] = {}
         self._databases: dict[str, PlacedDatabase] = {}
         self._stores: dict[str, Stores] = {}
@@ -60,9 +64,14 @@ class TenantPlacement:
         with self._lock:
             found = self._stores.get(slug)
             if found is None:
-                found = Stores.of(database, self._kek)
+                found = Stores.of(database, self._kek, self.owner)
                 self._stores[slug] = found
             return found
+
+    def heartbeat(self) -> None:
+        """Says on every server that this process lives (its import jobs run on)."""
+        for name in self.servers.names:
+            ImportJobs(self.servers.get(name), self.owner).heartbeat()
 
     def choose(self, asked: str | None) -> str:
         """The server for a new tenant: the one asked for, or the one holding the fewest

@@ -47,10 +47,12 @@ class Stores:
     import_jobs: ImportJobs
 
     @classmethod
-    def of(cls, database: Database, kek: KeyEncryptionKey | None = None) -> Stores:
-        """The stores of a database (patron keys need the key-encryption key)."""
+    def of(cls, database: Database, kek: KeyEncryptionKey | None = None,
+           owner: uuid.UUID | None = None) -> Stores:
+        """The stores of a database (patron keys need the key-encryption key; `owner` names
+        the process in its import jobs)."""
         return cls(IdempotencyStore(database), PatronVault(database, kek), Blobs(database),
-                   ImportJobs(database))
+                   ImportJobs(database, owner))
 
 
 class Answers:

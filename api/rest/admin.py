@@ -63,8 +63,12 @@ class TenantOut(BaseModel):
     isil: str | None
     status: str
     suspension_reason: str | None = None
-    server: str | None = Field(default=None, description="the database server it lives on "
-                               "(given when one tenant is asked for)")
+
+
+class PlacedTenantOut(TenantOut):
+    """A member library with the database server it lives on."""
+
+    server: str = Field(description="default, or a name from COMMONSHELF_TENANT_SERVERS")
 
 
 class ClientIn(_Strict):
@@ -120,22 +124,14 @@ OFFICE_VIEWS = ("tenant_directory",)
 
 async def _office_command(svc: Services, key: str | None, operation: str,
                           given: dict[str, Any],
-                          run: Callable[[Receipt | None], Tenant], *,
-                          placed: bool = False) -> TenantOut:
+                          run: Callable[[Receipt | None], Tenant]) -> TenantOut:
     """Runs an office command on a tenant through the command pipeline, then answers with
     the tenant as it now is (read-your-writes: the directory shows it)."""
     answer = await svc.pipeline.execute(svc.office, key, Command(
         operation, given, run, lambda tenant: {"slug": tenant.slug}, OFFICE_VIEWS))
     tenant = await svc.pipeline.run_in_thread(
         lambda: svc.consortium.office.get_tenant(answer["slug"]))
-    if placed:
-        return await svc.pipeline.run_in_thread(lambda: _placed(svc, tenant))
     return tenant_out(tenant)
-
-
-def _placed(svc: Services, tenant: Tenant) -> TenantOut:
-    return tenant_out(tenant).model_copy(
-        update={"server": svc.consortium.server_of(tenant.slug)})
 
 
 @router.post("/tenants", status_code=201)
@@ -145,8 +141,7 @@ async def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep,
     return await _office_command(
         svc, key, "createTenant", body.model_dump(),
         lambda receipt: svc.consortium.register_tenant(body.slug, body.name, body.isil,
-                                                       receipt, server=body.server),
-        placed=True)
+                                                       receipt, server=body.server))
 
 
 @router.get("/tenants")
@@ -156,9 +151,10 @@ def list_tenants(svc: ServicesDep, _: AdminDep) -> list[TenantOut]:
 
 
 @router.get("/tenants/{slug}")
-def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
+def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> PlacedTenantOut:
     """One member library, with the database server it lives on."""
-    return _placed(svc, svc.consortium.office.get_tenant(slug))
+    tenant = tenant_out(svc.consortium.office.get_tenant(slug))
+    return PlacedTenantOut(**tenant.model_dump(), server=svc.consortium.server_of(slug))
 
 
 @router.post("/tenants/{slug}/suspend")

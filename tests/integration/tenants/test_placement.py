@@ -108,7 +108,8 @@ def _library(http: TestClient, admin: dict[str, str], server: str | None) -> dic
                        json={"name": "desk", "scopes": ["library:read", "library:write"]},
                        headers=admin).json()
     token = token_for(http, client["client_id"], client["client_secret"])
-    return {"slug": slug, "token": token, "server": created.json()["server"]}
+    shown = http.get(f"/admin/tenants/{slug}", headers=admin).json()
+    return {"slug": slug, "token": token, "server": shown["server"]}
 
 
 def _schemas(url: str) -> set[str]:
