@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import DictRow
@@ -21,6 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from infra.database import Database
 
+T = TypeVar("T")
 DEFAULT = "default"
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 MOVING_STATE = "CSMOV"  # the SQLSTATE a tenant's old copy answers writes with while it moves
@@ -114,6 +116,19 @@ def moving(error: BaseException) -> bool:
 
 class TenantMovingError(RuntimeError):
     """The tenant is being moved to another server: its writes pause for a few seconds."""
+
+
+def patiently(work: Callable[[], T], pause_s: float = 30.0) -> T:
+    """Runs work that may meet a tenant's writes paused by a move; runs it again (it wrote
+    nothing: the old copy refused it) until the move switched, for `pause_s` at most."""
+    started = time.monotonic()
+    while True:
+        try:
+            return work()
+        except TenantMovingError:
+            if time.monotonic() - started > pause_s:
+                raise
+            time.sleep(0.1)
 
 
 class PlacedDatabase(Database):
