@@ -173,17 +173,20 @@ def allow_writes(conn: Conn, schema: str) -> None:
 
 
 def compare_events(source: Conn, target: Conn, schema: str, batch: int = 5000,
-                   progress: Callable[[int], None] | None = None) -> int:
-    """Compares the two logs event for event (position, aggregate, version, topic, state);
-    how many matched. Raises CopyMismatchError at the first difference."""
-    after, matched = 0, 0
+                   progress: Callable[[int], None] | None = None, *, after: int = 0,
+                   upto: int | None = None) -> int:
+    """Compares the two logs event for event (position, aggregate, version, topic, state)
+    past position `after` (up to `upto`, or to the end); how many matched. Raises
+    CopyMismatchError at the first difference."""
+    matched = 0
     statement = sql.SQL("SELECT {} FROM {} WHERE notification_id > %s "
-                        "ORDER BY notification_id LIMIT %s").format(
+                        "AND notification_id <= %s ORDER BY notification_id LIMIT %s").format(
         sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS)),
         sql.Identifier(schema, EVENTS_TABLE))
     while True:
-        ours = [_values(r) for r in source.execute(statement, (after, batch)).fetchall()]
-        theirs = [_values(r) for r in target.execute(statement, (after, batch)).fetchall()]
+        bounds = (after, upto if upto is not None else 2**63 - 1, batch)
+        ours = [_values(r) for r in source.execute(statement, bounds).fetchall()]
+        theirs = [_values(r) for r in target.execute(statement, bounds).fetchall()]
         for mine, copied in zip(ours, theirs, strict=False):
             if mine != copied:
                 raise CopyMismatchError(f"{schema}: the event at position {mine[0]} differs "

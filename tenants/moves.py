@@ -41,6 +41,8 @@ class MoveResult:
     source: str
     target: str
     events: int = 0
+    verified: int = 0  # the position up to which the copy was checked event for event
+    checked: int = 0  # events checked
     rows: dict[str, int] = field(default_factory=dict)
     pause_s: float = 0.0
     seconds: float = 0.0
@@ -121,7 +123,13 @@ class TenantMoves:
             self.report(f"copying {slug}: {result.events:,} events copied, "
                         f"about {max(last - copied - moved, 0):,} to go (writes go on)")
             if last - copied - moved < PAUSE_WHEN_LEFT:
-                return
+                break
+        # Events are never changed once appended: what is copied now is checked now, and
+        # only what comes after it while the writes pause.
+        result.verified = tenant_copy.last_position(new, schema)
+        result.checked = tenant_copy.compare_events(
+            old, new, schema, upto=result.verified,
+            progress=lambda n: self.report(f"verified {n:,} events (writes go on)"))
 
     def _copy_paused(self, old: psycopg.Connection[Any], new: psycopg.Connection[Any],
                      result: MoveResult) -> float:
@@ -142,8 +150,9 @@ class TenantMoves:
                 result.rows[table] = tenant_copy.copy_table(old, new, schema, table)
         self.report(f"copied {', '.join(f'{n} {t}' for t, n in result.rows.items()) or 'no'} "
                     "rows beside the log")
-        checked = tenant_copy.compare_events(
-            old, new, schema, progress=lambda n: self.report(f"verified {n:,} events"))
+        checked = result.checked + tenant_copy.compare_events(
+            old, new, schema, after=result.verified,
+            progress=lambda n: self.report(f"verified {result.checked + n:,} events"))
         counts = tenant_copy.row_counts(old, schema)
         copied = tenant_copy.row_counts(new, schema)
         differing = sorted(t for t in counts if counts[t] != copied.get(t))

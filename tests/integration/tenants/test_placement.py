@@ -29,7 +29,7 @@ from api.dependencies import (
     build_workers,
 )
 from infra.settings import Settings
-from tenants.errors import TenantFieldInvalidError
+from tenants.errors import TenantFieldInvalidError, TenantMoveError
 from tenants.moves import TenantMoves
 from tenants.transfer import export_tenant, import_tenant
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, SEARCH, data, gql
@@ -297,3 +297,35 @@ def test_an_export_with_a_broken_line_is_refused_naming_the_line(
     with pytest.raises(TenantFieldInvalidError, match="line 2"):
         import_tenant(services.consortium, lines)
     assert not services.consortium.office.slug_taken("lib-broken")  # nothing registered
+
+
+class _InterruptedError(Exception):
+    """The move's process died here."""
+
+
+def test_a_move_interrupted_while_writes_pause_resumes_when_run_again(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str]) -> None:
+    services, http, admin = placed
+    default, second, _ = two_servers
+    library = _library(http, admin, "second")
+    _circulate(http, library["token"], "resume")
+    before = _events(second, library["slug"])
+
+    def dies_at_the_pause(line: str) -> None:
+        if line.startswith("paused"):
+            raise _InterruptedError(line)
+
+    with pytest.raises(_InterruptedError):
+        TenantMoves(services.consortium, dies_at_the_pause).move(library["slug"], "default")
+    placement = services.consortium.placement.placement(library["slug"])
+    assert (placement.server, placement.moving_to, placement.phase) == (
+        "second", "default", "paused")  # recorded in the directory's placements
+    with pytest.raises(TenantMoveError, match="run the move again with --to default"):
+        TenantMoves(services.consortium).move(library["slug"], "second")
+    lines: list[str] = []
+    TenantMoves(services.consortium, lines.append).move(library["slug"], "default")
+    assert any(line.startswith("verified:") for line in lines)
+    assert _events(default, library["slug"]) == before
+    assert services.consortium.placement.placement(library["slug"]).moving_to is None
+    _circulate(http, library["token"], "resumed")
