@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -222,8 +222,14 @@ def build_processes(services: Services) -> ProcessRunner:
 
 def projection_status(services: Services) -> list[dict[str, object]]:
     """Each projection's applied position and lag, per tenant (office included)."""
-    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        return catalogue.status(cur, READ_MODELS, log_name)
+    servers = services.consortium.servers
+    with ExitStack() as stack:
+        cur = stack.enter_context(stack.enter_context(services.database.connection()).cursor(
+            row_factory=tuple_row))
+        others = [stack.enter_context(stack.enter_context(servers.get(name).connection())
+                                      .cursor(row_factory=tuple_row))
+                  for name in servers.names[1:]]
+        return catalogue.status(cur, READ_MODELS, log_name, others)
 
 
 def create_read_models(services: Services) -> None:

@@ -27,6 +27,7 @@ from api.dependencies import (
     build_scan_worker,
     build_services,
     build_workers,
+    projection_status,
 )
 from infra.settings import Settings
 from tenants.errors import TenantFieldInvalidError, TenantMoveError
@@ -329,3 +330,19 @@ def test_a_move_interrupted_while_writes_pause_resumes_when_run_again(
     assert _events(default, library["slug"]) == before
     assert services.consortium.placement.placement(library["slug"]).moving_to is None
     _circulate(http, library["token"], "resumed")
+
+
+def test_the_cli_places_a_new_tenant_on_the_server_named_and_refuses_an_unknown_one(
+        placed: tuple[Services, TestClient, dict[str, str]], cli_env: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    services, _, _ = placed
+    slug = f"lib-{secrets.token_hex(4)}"
+    assert cli.main(["tenants", "create", slug, "--name", "CLI Placed", "--server", "nowhere"]
+                    ) == 1
+    assert "no database server named 'nowhere'" in capsys.readouterr().err
+    assert not services.consortium.office.slug_taken(slug)
+    assert cli.main(["tenants", "create", slug, "--name", "CLI Placed", "--server", "second",
+                     "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["server"] == "second"
+    status = {(r["name"], r["tenant"]) for r in projection_status(services)}
+    assert ("local_catalog", slug) in status  # its lag is read on its own server
