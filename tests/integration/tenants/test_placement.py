@@ -32,7 +32,7 @@ from api.dependencies import (
 from infra.settings import Settings
 from tenants.errors import TenantFieldInvalidError, TenantMoveError
 from tenants.moves import TenantMoves
-from tenants.transfer import export_tenant, import_tenant
+from tenants.transfer import import_tenant
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, SEARCH, data, gql
 from tests.integration.api.test_circulation import CHECK_OUT, ITEM, REGISTER
 from tests.integration.conftest import _delete_stream, token_for
@@ -270,19 +270,25 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
 
 def test_a_tenant_is_restored_from_its_export_after_its_store_was_lost(
         placed: tuple[Services, TestClient, dict[str, str]],
-        two_servers: tuple[str, str, str]) -> None:
-    services, http, admin = placed
+        two_servers: tuple[str, str, str], cli_env: None, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _, http, admin = placed
     _, second, _ = two_servers
     library = _library(http, admin, "second")
     _circulate(http, library["token"], "kept")
     slug = library["slug"]
-    exported = list(export_tenant(services.consortium, slug))
+    export = tmp_path / "export.jsonl"
+    assert cli.main(["tenants", "export", slug, "--to", str(export)]) == 0
     before = _events(second, slug)
     with psycopg.connect(second, autocommit=True) as conn:  # the server's copy is lost
         conn.execute(f"DROP SCHEMA t_{slug.replace('-', '_')} CASCADE")
-    restored = import_tenant(services.consortium, exported)
-    assert restored.events == len(before)
-    assert restored.rows["patron_keys"] == 1
+    capsys.readouterr()
+    assert cli.main(["tenants", "import", str(export), "--json"]) == 0
+    restored = json.loads(capsys.readouterr().out)
+    assert restored["events"] == len(before)
+    assert restored["rows"]["patron_keys"] == 1
+    assert cli.main(["tenants", "import", str(export)]) == 1  # its store holds events now
+    assert "only refills an empty store" in capsys.readouterr().err
     assert _events(second, slug) == before  # byte for byte, at the same positions
     token = library["token"]
     patron = data(gql(http, token, """query { patron(barcode: "P-kept") { name } }"""))
