@@ -3,12 +3,14 @@ events (tokens are issued often; this is a fact to show the office, not to keep 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
 from psycopg import sql
 
 from infra.database import Database, TenantTable
+from infra.servers import TenantMovingError
 
 
 class ClientUsage:
@@ -30,9 +32,10 @@ class ClientUsage:
         return database, table.of(schema)  # before the connection: it may need one
 
     def token_issued(self, schema: str, client_id: str) -> None:
-        """Notes that the client just got a token."""
+        """Notes that the client just got a token (not while its tenant's writes pause for
+        a move: a note of usage is not worth a refused token)."""
         database, table = self._where(schema)
-        with database.connection() as conn:
+        with contextlib.suppress(TenantMovingError), database.connection() as conn:
             conn.execute(sql.SQL(
                 "INSERT INTO {} (client_id, last_token_at) VALUES (%s, now()) "
                 "ON CONFLICT (client_id) DO UPDATE SET last_token_at = now()").format(table),
