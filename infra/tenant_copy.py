@@ -15,7 +15,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from infra.eventstore import EVENTS_TABLE
+from infra.eventstore import COMMANDS_TABLE, EVENTS_TABLE
+from infra.idempotency import TABLE as RECEIPTS_TABLE
 from infra.servers import MOVING_STATE
 
 Conn = psycopg.Connection[Any]
@@ -150,12 +151,15 @@ def refuse_writes(conn: Conn, schema: str, message: str) -> None:
     look again for where the tenant lives); returns once writes in flight have committed
     (making a trigger waits for them)."""
     function = sql.Identifier(schema, REFUSE_FUNCTION)
+    # Locks are taken in the order an append takes them (receipt, events, its metadata), so
+    # an append in flight finishes first instead of deadlocking with the move.
+    first = {RECEIPTS_TABLE: 0, EVENTS_TABLE: 1, COMMANDS_TABLE: 2}
     with conn.transaction():
         conn.execute(sql.SQL(
             "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $refuse$ "
             "BEGIN RAISE EXCEPTION USING ERRCODE = {}, MESSAGE = {}; END $refuse$").format(
                 function, sql.Literal(MOVING_STATE), sql.Literal(message)))
-        for table in tables(conn, schema):
+        for table in sorted(tables(conn, schema), key=lambda t: (first.get(t, 3), t)):
             conn.execute(sql.SQL(
                 "CREATE OR REPLACE TRIGGER {} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
                 "ON {} FOR EACH STATEMENT EXECUTE FUNCTION {}()").format(
