@@ -15,15 +15,20 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import status_and_code
+from api.graphql.acquisition.mutations import AcquisitionMutations
+from api.graphql.acquisition.queries import AcquisitionQueries
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
+from api.graphql.figures.queries import FiguresQueries
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
+from api.graphql.union_catalog.mutations import UnionCatalogMutations
+from api.graphql.union_catalog.queries import UnionCatalogQueries
 from api.observability import OperationMetrics
 
 log = logging.getLogger(__name__)
@@ -97,7 +102,8 @@ class ShareRelease(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
+class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
+            UnionCatalogQueries, AcquisitionQueries, FiguresQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -113,7 +119,8 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 
 @strawberry.type
-class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
+class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
+               UnionCatalogMutations, AcquisitionMutations):
     """Changes member libraries make."""
 
 
