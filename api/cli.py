@@ -363,9 +363,11 @@ def cmd_tenants(args: argparse.Namespace) -> int:
         office = services.consortium.office
         if args.action == "list":
             tenants = office.list_tenants()
-            _emit(args, [tenant_json(t) for t in tenants],
-                  "\n".join(f"{t.slug:<24} {t.status:<10} {t.name}" for t in tenants)
-                  or "no tenants yet")
+            placed = services.consortium.placement.table.servers()
+            _emit(args, [{**tenant_json(t), "server": placed.get(t.slug, "default")}
+                         for t in tenants],
+                  "\n".join(f"{t.slug:<24} {t.status:<10} {placed.get(t.slug, 'default'):<10} "
+                            f"{t.name}" for t in tenants) or "no tenants yet")
             return 0
         if args.action in placement_cli.ACTIONS:
             placement_cli.emit(args, *placement_cli.run(args, services))

@@ -63,6 +63,13 @@ class Placements:
         with self.database.connection() as conn:
             conn.execute("DELETE FROM office.placements WHERE slug = %s", (slug,))
 
+    def servers(self) -> dict[str, str]:
+        """Every placed tenant's server, by slug."""
+        self._table()
+        with self.database.connection() as conn:
+            rows = conn.execute("SELECT slug, server FROM office.placements").fetchall()
+        return {row["slug"]: row["server"] for row in rows}
+
     def tenants_per_server(self) -> dict[str, int]:
         """How many tenants each server holds (servers holding none: absent)."""
         self._table()

@@ -350,5 +350,8 @@ def test_the_cli_places_a_new_tenant_on_the_server_named_and_refuses_an_unknown_
     assert cli.main(["tenants", "create", slug, "--name", "CLI Placed", "--server", "second",
                      "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["server"] == "second"
+    assert cli.main(["tenants", "list", "--json"]) == 0
+    listed = {t["slug"]: t["server"] for t in json.loads(capsys.readouterr().out)}
+    assert listed[slug] == "second"
     status = {(r["name"], r["tenant"]) for r in projection_status(services)}
     assert ("local_catalog", slug) in status  # its lag is read on its own server
