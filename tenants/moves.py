@@ -11,6 +11,7 @@ recorded in the placement, so running the move again resumes one that was interr
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ Report = Callable[[str], None]
 BATCH = 5000
 PAUSE_WHEN_LEFT = 2 * BATCH  # events still to copy when writes pause for the last of them
 READ_MODEL_SCHEMAS = ("projections", "processes")
+MOVE_LOCK_BASE = 0x43540000  # advisory locks "CT" + a slug's hash: one move of a tenant
 
 
 @dataclass
@@ -73,8 +75,21 @@ class TenantMoves:
             yield [stack.enter_context(psycopg.connect(
                 self.consortium.servers.url(name), autocommit=True)) for name in names]
 
+    @contextmanager
+    def _alone(self, slug: str) -> Iterator[None]:
+        """One move or delete of a tenant at a time, across processes."""
+        key = MOVE_LOCK_BASE + zlib.crc32(slug.encode()) % 0x10000
+        with self.consortium.database.exclusive(key) as got:
+            if not got:
+                raise TenantMoveError(f"{slug} is being moved or deleted by another process")
+            yield
+
     def move(self, slug: str, to: str) -> MoveResult:
         """Moves the tenant to the server `to` (or resumes its move there)."""
+        with self._alone(slug):
+            return self._move(slug, to)
+
+    def _move(self, slug: str, to: str) -> MoveResult:
         self.consortium.office.get_tenant(slug)
         try:
             self.consortium.servers.check(to)
@@ -174,6 +189,10 @@ class TenantMoves:
     def delete(self, slug: str) -> DeleteResult:
         """Removes every trace of an archived tenant's data (the office keeps its register
         entry, archived); what it removed."""
+        with self._alone(slug):
+            return self._delete(slug)
+
+    def _delete(self, slug: str) -> DeleteResult:
         tenant = self.consortium.office.get_tenant(slug)
         if tenant.status != ARCHIVED:
             raise TenantStatusError(f"{slug} is {tenant.status}: only an archived tenant can be "

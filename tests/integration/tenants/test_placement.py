@@ -355,3 +355,13 @@ def test_the_cli_places_a_new_tenant_on_the_server_named_and_refuses_an_unknown_
     assert listed[slug] == "second"
     status = {(r["name"], r["tenant"]) for r in projection_status(services)}
     assert ("local_catalog", slug) in status  # its lag is read on its own server
+
+
+def test_a_second_move_of_a_tenant_while_one_runs_is_refused(
+        placed: tuple[Services, TestClient, dict[str, str]]) -> None:
+    services, http, admin = placed
+    slug = _library(http, admin, "second")["slug"]
+    moves = TenantMoves(services.consortium)
+    with moves._alone(slug), pytest.raises(TenantMoveError, match="by another process"):
+        TenantMoves(services.consortium).move(slug, "default")
+    assert services.consortium.server_of(slug) == "second"
