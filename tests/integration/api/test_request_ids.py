@@ -3,12 +3,14 @@ request ran (`<schema>.commands`), so a log line and an event lead to each other
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from api.dependencies import Services
-from tests.integration.api.test_catalog import CREATE
+from tests.integration.api.test_catalog import ADD_ITEM, CREATE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
@@ -53,3 +55,21 @@ def test_a_missing_or_unfit_request_id_is_replaced_by_a_new_one(
     assert len(echoed) == 32
     assert int(echoed, 16) >= 0
     assert echoed in {c[2].get("request_id") for c in _commands(services, library["slug"])}
+
+
+def test_a_process_managers_command_records_the_event_that_caused_it(
+        http: TestClient, services: Services, library: dict[str, str]) -> None:
+    record_id, _ = _create(http, library["token"], "Little Dorrit", "req-dorrit")
+    answer = http.post("/graphql", headers={"Authorization": f"Bearer {library['token']}"},
+                       json={"query": ADD_ITEM, "variables": {"input": {
+                           "recordId": record_id, "barcode": "LD-1",
+                           "location": {"branch": "MAIN"}}}})
+    assert "errors" not in answer.json(), answer.json()
+    deadline = time.monotonic() + 30
+    caused: list[dict[str, str]] = []
+    while not caused and time.monotonic() < deadline:  # the copy is made by a process manager
+        caused = [c[2] for c in _commands(services, library["slug"]) if "cause" in c[2]]
+        time.sleep(0.2)
+    assert caused, "no process manager's command was recorded"
+    assert caused[0]["cause"].startswith("pm:")
+    assert "request_id" not in caused[0]
