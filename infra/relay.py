@@ -56,6 +56,54 @@ async def ensure_events_stream(js: nats.js.JetStreamContext, stream: str, prefix
                                              num_replicas=replicas))
 
 
+class Sources:
+    """The connections the relay reads logs through: the default server's (index 0, which
+    also holds the lock and positions) and one per other server, made again when lost."""
+
+    def __init__(self, default: Conn, others: Sequence[str]) -> None:
+        self.urls = list(others)
+        self._conns: list[Conn | None] = [default, *[None] * len(self.urls)]
+
+    async def connect(self) -> int:
+        """Connects to the other servers not connected; how many are."""
+        for index, url in enumerate(self.urls, start=1):
+            if self._conns[index] is None:
+                try:
+                    self._conns[index] = await psycopg.AsyncConnection.connect(
+                        url, autocommit=True, connect_timeout=2)
+                except (OSError, psycopg.OperationalError) as error:
+                    log.warning("tenant server %d unreachable (%s); its logs wait", index,
+                                str(error).splitlines()[0] if str(error) else error)
+        return sum(1 for conn in self._conns[1:] if conn is not None)
+
+    def connected(self) -> list[tuple[int, Conn]]:
+        """The servers connected now, by index."""
+        return [(i, conn) for i, conn in enumerate(self._conns) if conn is not None]
+
+    def of(self, index: int) -> Conn:
+        """The connection of a server (one lost since its logs were listed: an error)."""
+        conn = self._conns[index]
+        if conn is None:
+            raise psycopg.OperationalError(f"tenant server {index} is not connected")
+        return conn
+
+    async def lost(self, index: int, error: BaseException) -> None:
+        """Forgets a server's connection after an error; the next sweep connects again."""
+        log.warning("tenant server %d lost (%s); its logs wait", index, error)
+        conn, self._conns[index] = self._conns[index], None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        """Closes the other servers' connections (the default's belongs to the caller)."""
+        for index in range(1, len(self._conns)):
+            conn, self._conns[index] = self._conns[index], None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
 class RepublishRefusedError(RuntimeError):
     """The events stream holds messages, and republishing into it was not asked to replace it."""
 
@@ -133,14 +181,14 @@ class Relay:
                 return
             await self._prepare(conn)
             self._nats_lost.clear()
-            async with contextlib.AsyncExitStack() as others:
-                sources = [conn, *[await others.enter_async_context(
-                    await psycopg.AsyncConnection.connect(url, autocommit=True))
-                    for url in self.servers]]
+            sources = Sources(conn, self.servers)
+            try:
                 await self._relay_while_leading(conn, sources, stop)
+            finally:
+                await sources.close()
 
-    async def _relay_while_leading(self, conn: Conn, sources: list[Conn],
-                               stop: asyncio.Event) -> None:
+    async def _relay_while_leading(self, conn: Conn, sources: Sources,
+                                   stop: asyncio.Event) -> None:
         nc = await connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
                            allow_reconnect=False, error_cb=log_error,
                            disconnected_cb=self._on_nats_lost, closed_cb=self._on_nats_lost)
@@ -164,9 +212,14 @@ class Relay:
                 self._dirty.clear()
                 for index, schema in logs:
                     try:
-                        moved = await self._relay_schema(conn, js, schema, sources[index])
+                        moved = await self._relay_schema(conn, js, schema, sources.of(index))
                     except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
                         continue  # dropped since it notified or was listed: nothing to relay
+                    except (OSError, psycopg.OperationalError) as error:
+                        if index == 0:
+                            raise  # the default server: the relay's lock went with it
+                        await sources.lost(index, error)  # the others' logs go on
+                        continue
                     if moved == self.batch:
                         self._dirty.add((index, schema))  # more than a batch waits there
                 sweep = False
@@ -207,18 +260,22 @@ class Relay:
                         await js.delete_stream(self.stream)
                 await self._ensure_stream(js)
                 await conn.execute("DELETE FROM relay.positions")
-                async with contextlib.AsyncExitStack() as others:
-                    sources = [conn, *[await others.enter_async_context(
-                        await psycopg.AsyncConnection.connect(url, autocommit=True))
-                        for url in self.servers]]
+                sources = Sources(conn, self.servers)
+                try:
+                    if await sources.connect() < len(self.servers):
+                        raise RepublishRefusedError(
+                            "a tenant server is unreachable: every log must be republished; "
+                            "try again when it answers")
                     for index, schema in await self._logs(sources):
                         before = self.stats.published
                         with contextlib.suppress(psycopg.errors.UndefinedTable):  # dropped since
                             while await self._relay_schema(conn, js, schema,
-                                                           sources[index]) == self.batch:
+                                                           sources.of(index)) == self.batch:
                                 pass
                         if progress is not None:
                             progress(self.tenant_of(schema), self.stats.published - before)
+                finally:
+                    await sources.close()
         finally:
             await nc.close()
         return self.stats
@@ -314,14 +371,22 @@ class Relay:
         await ensure_events_stream(js, self.stream, self.subject_prefix,
                                    self.duplicate_window_s, self.replicas)
 
-    async def _logs(self, sources: list[Conn]) -> list[Log]:
-        """Every log of every server. A tenant moving has a copy on two servers: both are
-        read, under the one position its log has (the copy holds the same events)."""
+    async def _logs(self, sources: Sources) -> list[Log]:
+        """Every log of every server that answers (one that does not is tried again at each
+        sweep). A tenant moving has a copy on two servers: both are read, under the one
+        position its log has (the copy holds the same events)."""
+        await sources.connect()
         logs: list[Log] = []
-        for index, source in enumerate(sources):
-            rows = await (await source.execute(
-                "SELECT schemaname FROM pg_tables WHERE tablename = 'events' ORDER BY schemaname"
-            )).fetchall()
+        for index, source in sources.connected():
+            try:
+                rows = await (await source.execute(
+                    "SELECT schemaname FROM pg_tables WHERE tablename = 'events' "
+                    "ORDER BY schemaname")).fetchall()
+            except (OSError, psycopg.OperationalError) as error:
+                if index == 0:
+                    raise
+                await sources.lost(index, error)
+                continue
             logs += [(index, str(r[0])) for r in rows]
         return logs
 

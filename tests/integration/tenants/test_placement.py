@@ -29,7 +29,10 @@ from api.dependencies import (
     build_workers,
     projection_status,
 )
+from infra.database import Database
+from infra.relay import Relay
 from infra.settings import Settings
+from tenants.consortium import Consortium, log_name
 from tenants.errors import TenantFieldInvalidError, TenantMoveError
 from tenants.moves import TenantMoves
 from tenants.transfer import import_tenant
@@ -365,3 +368,31 @@ def test_a_second_move_of_a_tenant_while_one_runs_is_refused(
     with moves._alone(slug), pytest.raises(TenantMoveError, match="by another process"):
         TenantMoves(services.consortium).move(slug, "default")
     assert services.consortium.server_of(slug) == "second"
+
+
+async def test_the_relay_goes_on_with_the_other_servers_while_one_is_unreachable(
+        servers: tuple[str, str]) -> None:
+    base_url, nats_url = servers
+    prefix = f"csdown{secrets.token_hex(3)}"
+    with _database(base_url, "cs_relaydown") as url:
+        database = Database(url, 2, name="relay-down")
+        consortium = Consortium(database)
+        await asyncio.to_thread(consortium.register_tenant, "up-lib", "Up", None)
+        await asyncio.to_thread(consortium.create_client, "up-lib", "desk", ["ill"])
+        relay = Relay(url, nats_url, log_name, stream=f"{prefix.upper()}_EVENTS",
+                      subject_prefix=prefix, servers=["postgresql://postgres@127.0.0.1:1/gone"])
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            for _ in range(300):  # 30 s at most
+                if relay.stats.by_tenant.get("up-lib", 0):
+                    break
+                await asyncio.sleep(0.1)
+            assert relay.stats.by_tenant.get("up-lib", 0) >= 1  # its own server's logs flow
+            assert relay.leading.is_set()
+        finally:
+            stop.set()
+            await running
+            await _delete_stream(nats_url, f"{prefix.upper()}_EVENTS")
+            consortium.close()
+            database.close()
