@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -22,6 +22,7 @@ from infra.ill_outbox import IllOutbox
 from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
+from infra.servers import Servers
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_keys, stored_signing_keys
 from infra.work_queue import WorkQueue
@@ -93,6 +94,7 @@ class Services:
         self.background.shutdown(wait=True, cancel_futures=True)
         self.watch.close()
         self.consortium.close()
+        self.consortium.servers.close()
         self.database.close()
 
     @contextmanager
@@ -207,7 +209,8 @@ def build_services(settings: Settings) -> Services:
     database.open()
     kek = load_kek(settings.kek_path, create=settings.kek_file is None)
     check_kek(database, kek)
-    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek)
+    servers = Servers(database, dict(settings.tenant_servers))
+    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek, servers=servers)
     keys = load_signing_keys(database, kek, settings.signing_key_file)
     reload = (None if settings.signing_key_file else
               lambda: stored_signing_keys(database, kek))
@@ -217,7 +220,7 @@ def build_services(settings: Settings) -> Services:
                           reload=reload, throttle=throttle)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
-    usage = ClientUsage(database)
+    usage = ClientUsage(database, route=consortium.database_of)
     tokens.on_issued = lambda tenant, client_id: usage.token_issued(
         OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
     share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
@@ -243,7 +246,8 @@ def build_relay(settings: Settings) -> Relay:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
                  stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                 replicas=settings.nats_replicas)
+                 replicas=settings.nats_replicas,
+                 servers=[url for _, url in settings.tenant_servers])
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
@@ -291,8 +295,14 @@ def build_processes(services: Services) -> ProcessRunner:
 
 def projection_status(services: Services) -> list[dict[str, object]]:
     """Each projection's applied position and lag, per tenant (office included)."""
-    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        return catalogue.status(cur, READ_MODELS, log_name)
+    servers = services.consortium.servers
+    with ExitStack() as stack:
+        cur = stack.enter_context(stack.enter_context(services.database.connection()).cursor(
+            row_factory=tuple_row))
+        others = [stack.enter_context(stack.enter_context(servers.get(name).connection())
+                                      .cursor(row_factory=tuple_row))
+                  for name in servers.names[1:]]
+        return catalogue.status(cur, READ_MODELS, log_name, others)
 
 
 def create_read_models(services: Services) -> None:

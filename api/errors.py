@@ -79,7 +79,9 @@ from tenants.errors import (
     IdempotencyKeyReusedError,
     TenancyError,
     TenantFieldInvalidError,
+    TenantMoveError,
     TenantNotFoundError,
+    TenantServerUnknownError,
     TenantSlugInvalidError,
     TenantSlugTakenError,
     TenantStatusError,
@@ -88,6 +90,8 @@ from tenants.errors import (
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     TenantSlugInvalidError: (422, "INVALID_INPUT"),
     TenantFieldInvalidError: (422, "INVALID_INPUT"),
+    TenantServerUnknownError: (422, "INVALID_INPUT"),
+    TenantMoveError: (409, "CONFLICT"),
     ClientScopeInvalidError: (422, "INVALID_INPUT"),
     TenantSlugTakenError: (409, "CONFLICT"),
     TenantStatusError: (409, "CONFLICT"),
