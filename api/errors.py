@@ -71,6 +71,7 @@ from domain.sharing.errors import (
     UnionEntryNotFoundError,
     UnionOverrideInvalidError,
 )
+from infra.servers import TenantMovingError
 from tenants.errors import (
     ClientNotFoundError,
     ClientRevokedError,
@@ -92,6 +93,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     TenantFieldInvalidError: (422, "INVALID_INPUT"),
     TenantServerUnknownError: (422, "INVALID_INPUT"),
     TenantMoveError: (409, "CONFLICT"),
+    TenantMovingError: (503, "TENANT_MOVING"),
     ClientScopeInvalidError: (422, "INVALID_INPUT"),
     TenantSlugTakenError: (409, "CONFLICT"),
     TenantStatusError: (409, "CONFLICT"),
@@ -160,6 +162,9 @@ def status_and_code(error: Exception) -> tuple[int, str]:
     return 500, "INTERNAL"
 
 
+MOVING_RETRY_AFTER_S = 5  # a move's pause lasts seconds; a writer refused tries again then
+
+
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": message, "code": code, **extra}
 
@@ -183,6 +188,12 @@ def install(app: FastAPI) -> None:
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)
         return JSONResponse(_body(code, str(error)), status)
+
+    @app.exception_handler(TenantMovingError)
+    async def on_moving(_: Request, error: TenantMovingError) -> JSONResponse:
+        status, code = status_and_code(error)
+        return JSONResponse(_body(code, str(error)), status,
+                            headers={"Retry-After": str(MOVING_RETRY_AFTER_S)})
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:

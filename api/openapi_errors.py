@@ -55,7 +55,10 @@ WHY = {
     415: "The body is not in a format the operation takes.",
     422: "The input is invalid; `errors` or `line` and `field` say where.",
     429: "Too many requests; Retry-After says when to try again.",
+    503: "The library is moving to another database server and its writes stayed paused "
+         "longer than a writer waits (code TENANT_MOVING); Retry-After says when to try again.",
 }
+WRITES = ("post", "put", "patch", "delete")
 # What, beyond the common failures, each operation may answer (by path prefix and method).
 EXTRA: list[tuple[str, str, tuple[int, ...]]] = [
     ("/admin/", "post", (409,)), ("/admin/", "patch", (409,)), ("/admin/", "delete", (409,)),
@@ -109,6 +112,8 @@ def _failures(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         statuses.append(422)
     if path == GRAPHQL_PATH:
         statuses += [400, 413, 415, 422]
+    if method in WRITES and not path.startswith("/admin/"):  # a library's own writes
+        statuses.append(503)
     statuses += [s for prefix, verb, extra in EXTRA
                  if path.startswith(prefix) and method == verb for s in extra]
     return sorted(set(statuses))
@@ -123,7 +128,7 @@ def _schema_of(path: str) -> str:
 def _response(status: int, schema: str) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": WHY[status], "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
-    if status == 429:
+    if status in (429, 503):
         answer["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                              "description": "seconds to wait"}}
     return answer

@@ -25,6 +25,7 @@ from infra.database import Database
 T = TypeVar("T")
 DEFAULT = "default"
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+MOVE_PAUSE_S = 30.0  # how long a write waits out a move's pause before TenantMovingError
 MOVING_STATE = "CSMOV"  # the SQLSTATE a tenant's old copy answers writes with while it moves
 GONE_STATES = ("42P01", "3F000", "42883")  # undefined table, schema, function: moved away
 
@@ -115,18 +116,20 @@ def moving(error: BaseException) -> bool:
 
 
 class TenantMovingError(RuntimeError):
-    """The tenant is being moved to another server: its writes pause for a few seconds."""
+    """The tenant is being moved to another server: its writes pause for a few seconds, and
+    this one waited MOVE_PAUSE_S for them in vain (the API answers 503, TENANT_MOVING)."""
 
 
-def patiently(work: Callable[[], T], pause_s: float = 30.0) -> T:
+def patiently(work: Callable[[], T], pause_s: float | None = None) -> T:
     """Runs work that may meet a tenant's writes paused by a move; runs it again (it wrote
-    nothing: the old copy refused it) until the move switched, for `pause_s` at most."""
+    nothing: the old copy refused it) until the move switched, for `pause_s` at most
+    (default: MOVE_PAUSE_S)."""
     started = time.monotonic()
     while True:
         try:
             return work()
         except TenantMovingError:
-            if time.monotonic() - started > pause_s:
+            if time.monotonic() - started > (MOVE_PAUSE_S if pause_s is None else pause_s):
                 raise
             time.sleep(0.1)
 
@@ -138,7 +141,7 @@ class PlacedDatabase(Database):
     the old copy of a moving tenant wait (`wait_moved`) and go to its new server."""
 
     def __init__(self, servers: Servers, locate: Callable[[bool], str],
-                 pause_s: float = 30.0) -> None:
+                 pause_s: float | None = None) -> None:
         # Deliberately not calling super().__init__: no pool of its own.
         self._servers = servers
         self._locate = locate
@@ -182,9 +185,11 @@ class PlacedDatabase(Database):
     def wait_moved(self, started: float) -> None:
         """After a write met the old copy: asks where the tenant lives (again) until the move
         switched it, or raises TenantMovingError when the pause lasts too long."""
-        if time.monotonic() - started > self.pause_s:
+        pause_s = MOVE_PAUSE_S if self.pause_s is None else self.pause_s
+        if time.monotonic() - started > pause_s:
             raise TenantMovingError("this library is being moved to another database server "
-                                    f"and its writes paused longer than {self.pause_s:.0f} s")
+                                    f"and its writes paused longer than {pause_s:g} s; "
+                                    "try again in a few seconds")
         time.sleep(0.05)
         self._locate(True)
 

@@ -44,6 +44,11 @@ class TenantPlacement:
             self._located[slug] = (server, now)
         return server
 
+    def servers_of(self, slugs: list[str]) -> dict[str, str]:
+        """Each tenant's server, by slug, as recorded (one query for them all)."""
+        placed = self.table.servers()
+        return {slug: placed.get(slug, DEFAULT) for slug in slugs}
+
     def placement(self, slug: str) -> Placement:
         """The tenant's placement as recorded, with its move under way."""
         return self.table.get(slug)

@@ -136,18 +136,25 @@ async def _office_command(svc: Services, key: str | None, operation: str,
 
 @router.post("/tenants", status_code=201)
 async def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep,
-                        key: IdempotencyKey = None) -> TenantOut:
-    """Registers a member library and provisions its event store."""
-    return await _office_command(
+                        key: IdempotencyKey = None) -> PlacedTenantOut:
+    """Registers a member library and provisions its event store; answers with the
+    database server it was placed on."""
+    created = await _office_command(
         svc, key, "createTenant", body.model_dump(),
         lambda receipt: svc.consortium.register_tenant(body.slug, body.name, body.isil,
                                                        receipt, server=body.server))
+    server = await svc.pipeline.run_in_thread(lambda: svc.consortium.server_of(created.slug))
+    return PlacedTenantOut(**created.model_dump(), server=server)
 
 
 @router.get("/tenants")
-def list_tenants(svc: ServicesDep, _: AdminDep) -> list[TenantOut]:
-    """Every member library, by slug, from the tenant directory read model."""
-    return [TenantOut.model_validate(row) for row in svc.tenant_directory()]
+def list_tenants(svc: ServicesDep, _: AdminDep) -> list[PlacedTenantOut]:
+    """Every member library, by slug, from the tenant directory read model, with the
+    database server each lives on."""
+    listed = svc.tenant_directory()
+    placed = svc.consortium.placement.servers_of([row["slug"] for row in listed])
+    return [PlacedTenantOut(**TenantOut.model_validate(row).model_dump(),
+                            server=placed[row["slug"]]) for row in listed]
 
 
 @router.get("/tenants/{slug}")

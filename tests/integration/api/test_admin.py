@@ -16,9 +16,12 @@ def test_tenant_lifecycle_through_admin_api(http: TestClient, admin_headers: dic
                         json={"slug": unique_slug, "name": "River Library", "isil": "XX-RIV"})
     assert created.status_code == 201
     assert created.json() == {"slug": unique_slug, "name": "River Library", "isil": "XX-RIV",
-                              "status": "active", "suspension_reason": None}
+                              "status": "active", "suspension_reason": None,
+                              "server": "default"}
     listed = http.get("/admin/tenants", headers=admin_headers).json()
     assert unique_slug in [t["slug"] for t in listed]
+    assert all(set(t) == set(created.json()) for t in listed)  # every item names its server
+    assert [t["server"] for t in listed if t["slug"] == unique_slug] == ["default"]
     path = f"/admin/tenants/{unique_slug}"
     assert http.get(path, headers=admin_headers).json()["name"] == "River Library"
     suspended = http.post(f"{path}/suspend", json={"reason": "fees"}, headers=admin_headers)

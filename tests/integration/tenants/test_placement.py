@@ -9,6 +9,7 @@ import contextlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from api.dependencies import (
     build_workers,
     projection_status,
 )
+from infra import servers as placed_servers
+from infra import tenant_copy
 from infra.database import Database
 from infra.relay import Relay
 from infra.settings import Settings
@@ -36,7 +39,7 @@ from tenants.consortium import Consortium, log_name
 from tenants.errors import TenantFieldInvalidError, TenantMoveError
 from tenants.moves import TenantMoves
 from tenants.transfer import import_tenant
-from tests.integration.api.test_catalog import ADD_ITEM, CREATE, SEARCH, data, gql
+from tests.integration.api.test_catalog import ADD_ITEM, CREATE, SEARCH, code, data, gql
 from tests.integration.api.test_circulation import CHECK_OUT, ITEM, REGISTER
 from tests.integration.conftest import _delete_stream, token_for
 
@@ -113,6 +116,7 @@ def _library(http: TestClient, admin: dict[str, str], server: str | None) -> dic
                        headers=admin).json()
     token = token_for(http, client["client_id"], client["client_secret"])
     shown = http.get(f"/admin/tenants/{slug}", headers=admin).json()
+    assert created.json()["server"] == shown["server"]  # the creation answers where it went
     return {"slug": slug, "token": token, "server": shown["server"]}
 
 
@@ -154,6 +158,8 @@ def test_tenant_on_the_second_server_works_through_graphql(
     _circulate(http, library["token"], "one")
     shown = http.get(f"/admin/tenants/{library['slug']}", headers=admin).json()
     assert shown["server"] == "second"
+    listed = {t["slug"]: t["server"] for t in http.get("/admin/tenants", headers=admin).json()}
+    assert listed[library["slug"]] == "second"
     other = _library(http, admin, None)  # another library cannot see it
     assert data(gql(http, other["token"], ITEM, b="I-one"))["item"] is None
 
@@ -307,6 +313,43 @@ def test_an_export_with_a_broken_line_is_refused_naming_the_line(
     with pytest.raises(TenantFieldInvalidError, match="line 2"):
         import_tenant(services.consortium, lines)
     assert not services.consortium.office.slug_taken("lib-broken")  # nothing registered
+
+
+MARCXML = (b'<?xml version="1.0"?><collection xmlns="http://www.loc.gov/MARC21/slim">'
+           b'<record><leader>00000nam a2200000 a 4500</leader></record></collection>')
+
+
+def test_a_write_that_waits_out_a_pause_in_vain_is_refused_as_tenant_moving(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, http, admin = placed
+    _, second, _ = two_servers
+    library = _library(http, admin, "second")
+    slug, token = library["slug"], library["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    first = http.post("/catalog/imports", content=MARCXML,  # makes its import jobs' table
+                      headers={**auth, "Content-Type": "application/marcxml+xml"})
+    while http.get(first.headers["Location"], headers=auth).json()["status"] == "running":
+        time.sleep(0.05)
+    before = _events(second, slug)
+    monkeypatch.setattr(placed_servers, "MOVE_PAUSE_S", 0.3)  # writers give up sooner
+    with psycopg.connect(second, autocommit=True) as conn:
+        schema = "t_" + slug.replace("-", "_")
+        tenant_copy.refuse_writes(conn, schema, f"tenant {slug} is moving to default")
+        try:  # a move's pause that does not end
+            rest = http.post("/catalog/imports", content=MARCXML,
+                             headers={**auth, "Content-Type": "application/marcxml+xml"})
+            graphql = gql(http, token, CREATE, input={"title": "Paused"})
+        finally:
+            tenant_copy.allow_writes(conn, schema)
+    assert rest.status_code == 503, rest.text
+    assert rest.headers["Retry-After"] == "5"
+    assert rest.json()["code"] == "TENANT_MOVING"
+    assert "being moved to another database server" in rest.json()["detail"]
+    assert code(graphql) == "TENANT_MOVING"
+    assert "being moved" in graphql["errors"][0]["message"]
+    assert _events(second, slug) == before  # nothing half-written
+    assert data(gql(http, token, CREATE, input={"title": "Resumed"}))  # writes go on after
 
 
 class _InterruptedError(Exception):
