@@ -22,8 +22,12 @@ def add_parsers(tsub: Any, common: argparse.ArgumentParser) -> None:
     move = tsub.add_parser("move", parents=[common], help="move a live tenant to another "
                            "database server (run again to resume one interrupted)")
     move.add_argument("slug")
-    move.add_argument("--to", required=True, metavar="SERVER",
-                      help="default, or a name from COMMONSHELF_TENANT_SERVERS")
+    where = move.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", metavar="SERVER",
+                       help="default, or a name from COMMONSHELF_TENANT_SERVERS")
+    where.add_argument("--abort", action="store_true",
+                       help="give up an unfinished move: back to the server the tenant lives "
+                            "on (its writes resume), the partial copy removed")
     delete = tsub.add_parser("delete", parents=[common],
                              help="remove an archived tenant's data entirely")
     delete.add_argument("slug")
@@ -47,6 +51,12 @@ def _say(line: str) -> None:
 def run(args: argparse.Namespace, services: Services) -> tuple[Any, str]:
     """Runs one of ACTIONS; the JSON answer and its text."""
     consortium = services.consortium
+    if args.action == "move" and args.abort:
+        ended = TenantMoves(consortium, _say).abort(args.slug)
+        return ({"slug": ended.slug, "aborted": True, "server": ended.server,
+                 "removed_from": ended.target, "phase": ended.phase},
+                f"{ended.slug}: its move to {ended.target} was given up ({ended.phase}); it "
+                f"lives on {ended.server}, its writes go on there, the partial copy is removed")
     if args.action == "move":
         moved = TenantMoves(consortium, _say).move(args.slug, args.to)
         out = {"slug": moved.slug, "from": moved.source, "to": moved.target,

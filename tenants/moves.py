@@ -5,7 +5,8 @@ refuses them; writers wait and follow the tenant), copies the rest and the table
 log (receipts, patron keys, blobs, import jobs), checks the copy event for event, switches
 the placement and removes the old copy. Read models stay where they are: they live on the
 default server and are keyed by the tenant, whose positions the copy keeps. Each step is
-recorded in the placement, so running the move again resumes one that was interrupted.
+recorded in the placement, so running the move again resumes one that was interrupted;
+`abort` gives up one that has not switched yet (back to its source, the partial copy removed).
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ class MoveResult:
     rows: dict[str, int] = field(default_factory=dict)
     pause_s: float = 0.0
     seconds: float = 0.0
+
+
+@dataclass
+class AbortResult:
+    """What giving up a move did."""
+
+    slug: str
+    server: str  # where the tenant lives, as before the move
+    target: str  # where the partial copy was removed from
+    phase: str  # how far the move had got: copying or paused
 
 
 @dataclass
@@ -121,6 +132,35 @@ class TenantMoves:
         result.seconds = time.monotonic() - started
         return result
 
+    def abort(self, slug: str) -> AbortResult:
+        """Gives up the tenant's unfinished move: its writes resume on the server it lives
+        on and the partial copy on the target is removed. A move that switched already is
+        not given up (writes may have gone to its new server): run it again to finish it."""
+        with self._alone(slug):
+            self.consortium.office.get_tenant(slug)
+            placement = self.placement.placement(slug)
+            if placement.moving_to is None or placement.phase is None:
+                raise TenantMoveError(f"{slug} has no unfinished move to give up")
+            if placement.phase == "switched":
+                raise TenantMoveError(
+                    f"{slug}'s move to {placement.moving_to} switched already: it lives "
+                    f"there now; run the move again with --to {placement.moving_to} to finish "
+                    "it (it removes the old copy)")
+            schema = tenant_schema(slug)
+            result = AbortResult(slug, placement.server, placement.moving_to, placement.phase)
+            with self._connect(result.server, result.target) as (source, target):
+                # The copy first: were this interrupted, the placement still names the move
+                # and giving it up again finishes the work.
+                if tenant_copy.tables(target, schema):
+                    tenant_copy.drop_schema(target, schema)
+                    self.report(f"removed the partial copy of {slug} from {result.target}")
+                if tenant_copy.tables(source, schema):
+                    tenant_copy.allow_writes(source, schema)
+            self.placement.table.settle(slug)
+            self.placement.server_of(slug, fresh=True)
+            self.report(f"{slug}'s writes resume on {result.server}")
+            return result
+
     def _copy_live(self, old: psycopg.Connection[Any], new: psycopg.Connection[Any],
                    result: MoveResult) -> None:
         """Copies the log while it is written to, until little is left."""
@@ -173,7 +213,8 @@ class TenantMoves:
         differing = sorted(t for t in counts if counts[t] != copied.get(t))
         if differing:
             raise TenantMoveError(f"the copy of {slug} differs in {', '.join(differing)}; "
-                                  "its writes stay paused: run the move again")
+                                  "its writes stay paused: run the move again, or give it up "
+                                  "with --abort")
         self.report(f"verified: {checked:,} events the same, event for event")
         return paused_at
 

@@ -384,6 +384,60 @@ def test_a_move_interrupted_while_writes_pause_resumes_when_run_again(
     _circulate(http, library["token"], "resumed")
 
 
+def test_a_move_interrupted_while_writes_pause_is_given_up_with_abort(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str], cli_env: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    services, http, admin = placed
+    default, second, _ = two_servers
+    library = _library(http, admin, "second")
+    slug = library["slug"]
+    _circulate(http, library["token"], "abort")
+    before = _events(second, slug)
+    assert cli.main(["tenants", "move", slug, "--abort"]) == 1  # nothing to give up
+    assert "no unfinished move" in capsys.readouterr().err
+
+    def dies_at_the_pause(line: str) -> None:
+        if line.startswith("paused"):
+            raise _InterruptedError(line)
+
+    with pytest.raises(_InterruptedError):
+        TenantMoves(services.consortium, dies_at_the_pause).move(slug, "default")
+    assert "t_" + slug.replace("-", "_") in _schemas(default)  # the partial copy
+    assert cli.main(["tenants", "move", slug, "--abort", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "slug": slug, "aborted": True, "server": "second", "removed_from": "default",
+        "phase": "paused"}
+    placement = services.consortium.placement.placement(slug)
+    assert (placement.server, placement.moving_to, placement.phase) == ("second", None, None)
+    assert "t_" + slug.replace("-", "_") not in _schemas(default)
+    assert _events(second, slug) == before  # the source is untouched
+    _circulate(http, library["token"], "after-abort")  # its writes go on where it lives
+    assert len(_events(second, slug)) > len(before)
+
+
+def test_a_move_that_switched_already_is_not_given_up_but_finished(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str], cli_env: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    services, http, admin = placed
+    default, _, _ = two_servers
+    slug = _library(http, admin, "second")["slug"]
+
+    def dies_once_switched(line: str) -> None:
+        if line.startswith("switched"):
+            raise _InterruptedError(line)
+
+    with pytest.raises(_InterruptedError):
+        TenantMoves(services.consortium, dies_once_switched).move(slug, "default")
+    assert cli.main(["tenants", "move", slug, "--abort"]) == 1
+    assert "run the move again with --to default" in capsys.readouterr().err
+    assert services.consortium.server_of(slug) == "default"  # nothing given up
+    assert cli.main(["tenants", "move", slug, "--to", "default"]) == 0
+    assert services.consortium.placement.placement(slug).moving_to is None
+    assert "t_" + slug.replace("-", "_") in _schemas(default)
+
+
 def test_the_cli_places_a_new_tenant_on_the_server_named_and_refuses_an_unknown_one(
         placed: tuple[Services, TestClient, dict[str, str]], cli_env: None,
         capsys: pytest.CaptureFixture[str]) -> None:
