@@ -93,10 +93,10 @@ def run(args: argparse.Namespace, services: Services) -> tuple[Any, str]:
     path = Path(args.file)
     if not path.is_file():
         raise TenantFieldInvalidError(f"{args.file}: no such file")
-    with path.open(encoding="utf-8") as export:
-        restored = import_tenant(consortium, export, args.server, _say)
+    restored = import_tenant(consortium, path, args.server, _say)
     out = {"slug": restored.slug, "server": restored.server, "events": restored.events,
-           "rows": restored.rows, "registered": restored.registered}
+           "rows": restored.rows, "registered": restored.registered,
+           "status": consortium.office.get_tenant(restored.slug).status}
     return out, (f"{restored.slug}: {restored.events:,} events and "
                  f"{sum(restored.rows.values()):,} rows restored on {restored.server}")
 

@@ -228,7 +228,8 @@ class Consortium:
         tenant = self.office.get_tenant(slug)
         yield json.dumps({
             "type": "tenant", "slug": tenant.slug, "name": tenant.name, "isil": tenant.isil,
-            "status": tenant.status, "schema": tenant_schema(slug), "format": 1,
+            "status": tenant.status, "suspension_reason": tenant.suspension_reason,
+            "schema": tenant_schema(slug), "format": 1,
         })
         recorder = self.scope(slug).clients.recorder
         start = 1

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +25,7 @@ from infra.eventstore import create_events_table
 from tenants.consortium import Consortium
 from tenants.errors import TenantFieldInvalidError, TenantMoveError, TenantNotFoundError
 from tenants.scope import tenant_schema
+from tenants.tenant import ACTIVE, ARCHIVED, SUSPENDED
 
 Report = Callable[[str], None]
 PAGE = 5000
@@ -51,16 +54,24 @@ def export_tenant(consortium: Consortium, slug: str) -> Iterator[str]:
                 yield f'{{"type": "row", "table": {json.dumps(table)}, "row": {row}}}'
 
 
-def import_tenant(consortium: Consortium, lines: Iterable[str], server: str | None = None,
-                  report: Report | None = None) -> RestoreResult:
-    """Restores a tenant from its export into its empty (or lost) store; registers it first
-    when the office does not know it (on `server`, or the least-loaded)."""
+def import_tenant(consortium: Consortium, source: Path | Iterable[str],
+                  server: str | None = None, report: Report | None = None) -> RestoreResult:
+    """Restores a tenant from its export (a file, or lines that can be read twice) into its
+    empty (or lost) store; registers it first when the office does not know it (on `server`,
+    or the least-loaded) and gives it back the status it had (suspended, archived).
+
+    The export is streamed twice, a page at a time: a first pass checks every line (nothing
+    is written when one is wrong), the second restores."""
     say = report or (lambda _: None)
-    reader = _Lines(lines)
-    header = reader.header()
-    batches = list(reader.batches())  # every line checked before anything is written
+    lines = _rereadable(source)
+    with lines() as first:
+        reader = _Lines(first)
+        header = reader.header()
+        checked = sum(len(batch) for _, batch in reader.batches())
+    say(f"checked {checked:,} records of the export")
     slug = str(header["slug"])
     result = RestoreResult(slug, "")
+    status = _status(header)
     try:
         consortium.office.get_tenant(slug)
     except TenantNotFoundError:
@@ -77,21 +88,61 @@ def import_tenant(consortium: Consortium, lines: Iterable[str], server: str | No
             raise TenantMoveError(f"{slug} has events on {result.server}: a restore only "
                                   "refills an empty store (delete it first, or restore "
                                   "under a new server)")
-        last = 0
-        for kind, batch in batches:
-            if kind == "event":
-                tenant_copy.insert_events(conn, schema, batch)
-                result.events += len(batch)
-                last = int(batch[-1][0])
-                say(f"restored {result.events:,} events")
-            elif kind == "table":
-                tenant_copy.create_tables(conn, schema, dict(batch))
-            else:
-                for table, rows in _by_table(batch).items():
-                    result.rows[table] = result.rows.get(table, 0) + tenant_copy.insert_json_rows(
-                        conn, schema, table, rows)
-        tenant_copy.set_sequence(conn, schema, last)
+        with lines() as second:
+            reader = _Lines(second)
+            reader.header()
+            _restore(conn, schema, reader.batches(), result, say)
+    if result.registered and status != ACTIVE:
+        _give_back(consortium, slug, status, header)
+        say(f"{slug} is {status} again, as when it was exported")
     return result
+
+
+def _restore(conn: psycopg.Connection[Any], schema: str,
+             batches: Iterator[tuple[str, list[Any]]], result: RestoreResult,
+             say: Report) -> None:
+    last = 0
+    for kind, batch in batches:
+        if kind == "event":
+            tenant_copy.insert_events(conn, schema, batch)
+            result.events += len(batch)
+            last = int(batch[-1][0])
+            say(f"restored {result.events:,} events")
+        elif kind == "table":
+            tenant_copy.create_tables(conn, schema, dict(batch))
+        else:
+            for table, rows in _by_table(batch).items():
+                result.rows[table] = result.rows.get(table, 0) + tenant_copy.insert_json_rows(
+                    conn, schema, table, rows)
+    tenant_copy.set_sequence(conn, schema, last)
+
+
+def _status(header: dict[str, Any]) -> str:
+    status = str(header.get("status", ACTIVE))
+    if status not in (ACTIVE, SUSPENDED, ARCHIVED):
+        raise TenantFieldInvalidError(f"export line 1: status {status!r} is not one of "
+                                      f"{ACTIVE}, {SUSPENDED}, {ARCHIVED}")
+    return status
+
+
+def _give_back(consortium: Consortium, slug: str, status: str, header: dict[str, Any]) -> None:
+    """The status the tenant had when exported, for a tenant registered from its export."""
+    if status == SUSPENDED:
+        consortium.suspend_tenant(slug, str(header.get("suspension_reason")
+                                            or "suspended when it was exported"))
+    else:
+        consortium.archive_tenant(slug)
+
+
+def _rereadable(source: Path | Iterable[str]) -> Callable[[], AbstractContextManager[
+        Iterable[str] | Iterable[bytes]]]:
+    """Opens the export for each pass: a file again (as bytes: each line is decoded on its
+    own, so a line that is not UTF-8 is named), lines as they are."""
+    if isinstance(source, Path):
+        return lambda: source.open("rb")
+    if isinstance(source, Iterator):
+        raise TypeError("an export is read twice: give its path or a sequence of lines")
+    return lambda: nullcontext(source)
 
 
 def _by_table(rows: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -104,11 +155,25 @@ def _by_table(rows: list[tuple[str, str]]) -> dict[str, list[str]]:
 class _Lines:
     """An export's lines, checked as they are read (errors name the line)."""
 
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = enumerate(lines, start=1)
+    def __init__(self, lines: Iterable[str] | Iterable[bytes]) -> None:
+        self._lines: Iterator[str | bytes] = iter(lines)
+        self._number = 0
+        self._position = 0  # the last event's
+
+    def _read(self) -> str | None:
+        self._number += 1
+        line = next(self._lines, None)
+        if not isinstance(line, bytes):
+            return line
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise TenantFieldInvalidError(f"export line {self._number}: not UTF-8 "
+                                          f"({error.reason})") from None
 
     def _next(self) -> tuple[int, dict[str, Any]] | None:
-        for number, line in self._lines:
+        while (line := self._read()) is not None:
+            number = self._number
             if not line.strip():
                 continue
             try:
@@ -139,6 +204,12 @@ class _Lines:
                 raise TenantFieldInvalidError(
                     f"export line {number}: a {record['type']} record is malformed ({error})"
                 ) from None
+            if record["type"] == "event":
+                if item[0] <= self._position:
+                    raise TenantFieldInvalidError(
+                        f"export line {number}: event position {item[0]} does not follow "
+                        f"{self._position} (events come in the order of the log)")
+                self._position = item[0]
             if record["type"] != kind or len(batch) >= PAGE:
                 if batch:
                     yield kind, batch

@@ -352,6 +352,91 @@ def test_a_write_that_waits_out_a_pause_in_vain_is_refused_as_tenant_moving(
     assert data(gql(http, token, CREATE, input={"title": "Resumed"}))  # writes go on after
 
 
+def _renamed(export: Path, slug: str, **header: Any) -> Path:
+    """The export as another tenant's (one the office does not know, as after the office's
+    database was lost): its header and its tables' schema changed."""
+    lines = export.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    schema, renamed = first["schema"], "t_" + slug.replace("-", "_")
+    first = {**first, "slug": slug, "schema": renamed, **header}
+    tables = [line.replace(schema, renamed) if line.startswith('{"type": "table"') else line
+              for line in lines[1:]]
+    out = export.with_name(f"{slug}.jsonl")
+    out.write_text("\n".join([json.dumps(first), *tables]) + "\n", encoding="utf-8")
+    return out
+
+
+def test_a_tenant_registered_from_its_export_gets_its_status_back(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str], cli_env: None, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    services, http, admin = placed
+    _, second, _ = two_servers
+    library = _library(http, admin, "second")
+    _circulate(http, library["token"], "status")
+    slug = library["slug"]
+    suspended = http.post(f"/admin/tenants/{slug}/suspend", json={"reason": "unpaid"},
+                          headers=admin)
+    assert suspended.status_code == 200, suspended.text
+    export = tmp_path / "export.jsonl"
+    assert cli.main(["tenants", "export", slug, "--to", str(export)]) == 0
+    assert json.loads(export.read_text(encoding="utf-8").splitlines()[0])[
+        "suspension_reason"] == "unpaid"
+    office = services.consortium.office
+
+    again = f"lib-{secrets.token_hex(4)}"
+    capsys.readouterr()
+    assert cli.main(["tenants", "import", str(_renamed(export, again)), "--server", "second",
+                     "--json"]) == 0
+    restored = json.loads(capsys.readouterr().out)
+    assert (restored["registered"], restored["status"]) == (True, "suspended")
+    assert restored["events"] == len(_events(second, slug))
+    assert (office.get_tenant(again).status, office.get_tenant(again).suspension_reason) == (
+        "suspended", "unpaid")
+
+    archived = f"lib-{secrets.token_hex(4)}"
+    assert cli.main(["tenants", "import", str(_renamed(export, archived, status="archived"))
+                     ]) == 0
+    assert office.get_tenant(archived).status == "archived"
+
+    wrong = f"lib-{secrets.token_hex(4)}"
+    assert cli.main(["tenants", "import", str(_renamed(export, wrong, status="closed"))]) == 1
+    assert "export line 1: status 'closed'" in capsys.readouterr().err
+    assert not office.slug_taken(wrong)  # nothing registered
+
+
+def test_an_import_checks_the_whole_file_before_writing_anything(
+        placed: tuple[Services, TestClient, dict[str, str]], cli_env: None, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    services, http, admin = placed
+    library = _library(http, admin, "second")
+    _circulate(http, library["token"], "late")
+    export = tmp_path / "export.jsonl"
+    assert cli.main(["tenants", "export", library["slug"], "--to", str(export)]) == 0
+    slug = f"lib-{secrets.token_hex(4)}"
+    broken = _renamed(export, slug)
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    count = len(lines)
+    broken.write_text("\n".join([*lines, '{"type": "event", "position": 1}']) + "\n",
+                      encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["tenants", "import", str(broken)]) == 1
+    assert f"export line {count + 1}: a event record is malformed" in capsys.readouterr().err
+    assert not services.consortium.office.slug_taken(slug)  # the first pass caught it
+    events = [i for i, line in enumerate(lines, start=1) if '"type": "event"' in line]
+    swapped = [*lines]
+    swapped[events[0] - 1], swapped[events[1] - 1] = swapped[events[1] - 1], swapped[events[0] - 1]
+    broken.write_text("\n".join(swapped) + "\n", encoding="utf-8")
+    assert cli.main(["tenants", "import", str(broken)]) == 1
+    assert f"export line {events[1]}: event position" in capsys.readouterr().err
+    broken.write_bytes(b"\n".join([lines[0].encode(), b"\xff\xfe not text"]))
+    assert cli.main(["tenants", "import", str(broken)]) == 1
+    assert "export line 2: not UTF-8" in capsys.readouterr().err
+    assert not services.consortium.office.slug_taken(slug)
+    with pytest.raises(TypeError, match="read twice"):
+        import_tenant(services.consortium, iter(lines))
+
+
 class _InterruptedError(Exception):
     """The move's process died here."""
 
