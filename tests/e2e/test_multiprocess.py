@@ -103,9 +103,9 @@ def _until(condition: Any, seconds: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _ready(port: int) -> bool:
+def _ready(port: int, path: str = "/readyz") -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -279,6 +279,34 @@ def _scan_done(port: int, token: str, scan_id: str) -> bool:
     return bool(answer["status"] == "done")
 
 
+class _Phases:
+    """Prints when each phase of the test ended (pytest shows it when the test fails, or
+    with -s): where its time went."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        print(f"{time.monotonic() - self.began:6.1f} s  {name}")
+
+
+def _start_all(cluster: Cluster, default: str) -> int:
+    """Starts every process at once (their start is most of this test's time) but the
+    standby relay, which waits until the first one leads (the one killed is the leader);
+    returns once both APIs are ready, with the standby's port."""
+    cluster.start("relay-1", "relay")
+    for n in (1, 2):
+        cluster.start(f"projections-{n}", "projections")
+        cluster.start(f"processes-{n}", "processes")
+        cluster.start(f"scans-{n}", "scans")
+        cluster.start(f"api-{n}", "api")
+    _until(lambda: _relay_lock_held(default), 90, "the first relay to lead")
+    standby = cluster.start("relay-2", "relay")
+    for port in cluster.api_ports:
+        _until(lambda port=port: _ready(port), 90, f"the API on port {port}")
+    return standby
+
+
 def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
         two_servers: tuple[str, str, str], tmp_path: Path) -> None:
     default, second, nats_url = two_servers
@@ -286,19 +314,13 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
            "COMMONSHELF_TENANT_SERVERS": f"second={second}", "COMMONSHELF_DB_POOL_SIZE": "3",
            "COMMONSHELF_NATS_PREFIX": f"csmp{secrets.token_hex(4)}",
            "COMMONSHELF_SCAN_ACK_WAIT_S": "10"}
+    phase = _Phases()
     clients = _seed(default, second, nats_url, env, tmp_path / "seed")
+    phase("seeded")
     cluster = Cluster(env, tmp_path)
     try:
-        cluster.start("relay-1", "relay")
-        _until(lambda: _relay_lock_held(default), 60, "the first relay to lead")
-        cluster.start("relay-2", "relay")  # the standby
-        for n in (1, 2):
-            cluster.start(f"projections-{n}", "projections")
-            cluster.start(f"processes-{n}", "processes")
-            cluster.start(f"scans-{n}", "scans")
-            cluster.start(f"api-{n}", "api")
-        for port in cluster.api_ports:
-            _until(lambda port=port: _ready(port), 90, f"the API on port {port}")
+        standby = _start_all(cluster, default)
+        phase("every process started")
         ports = cluster.api_ports
         libraries = [Library(slug, _token(ports[0], client), ports)
                      for slug, client in clients.items()]
@@ -307,6 +329,8 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
         for thread in load:
             thread.start()
         _until(lambda: sum(lib.done for lib in libraries) >= 12, 60, "the load to start")
+        _until(lambda: _ready(standby, "/healthz"), 60, "the standby relay to stand by")
+        phase("load under way")
         cluster.kill("relay-1")  # the active relay, mid-run
         cluster.kill("projections-1")
         mover = subprocess.run([sys.executable, "-m", "api.cli", "tenants", "move", "mp-c",
@@ -315,11 +339,13 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
         for thread in load:
             thread.join(timeout=120)
         assert not any(thread.is_alive() for thread in load)
+        phase("moved, load done")
         assert mover.returncode == 0, mover.stderr
         assert "verified:" in mover.stderr
         assert all(lib.done >= 4 * ROUNDS for lib in libraries)
         _until(lambda: _scan_done(ports[0], libraries[1].token, scan_id), 60, "the scan")
         _settled(default, [default, second])
+        phase("settled")
         assert _relay_lock_held(default)  # the standby took over and leads
     finally:
         cluster.stop()
@@ -335,10 +361,12 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 't_mp_c'"
                             ).fetchone() == (0,)  # its old copy is gone
 
+    phase("stopped, records checked")
     live = _snapshot(default)
     for projection_class in READ_MODELS.values():
         rebuild(projection_class, default, log_name, servers=[second])
     rebuilt = _snapshot(default)
+    phase("rebuilt")
     assert live.keys() == rebuilt.keys()
     for table, rows in live.items():
         assert rows == rebuilt[table], f"{table}: live and rebuilt differ"

@@ -145,6 +145,21 @@ def _circulate(http: TestClient, token: str, tag: str) -> None:
     assert [e["node"]["id"] for e in found] == [record_id]
 
 
+def _exported(http: TestClient, admin: dict[str, str], tag: str, to: Path,
+              suspend: str | None = None) -> tuple[dict[str, Any], Path]:
+    """A library on the second server with some circulation (then suspended, when a reason
+    is given), exported by the CLI to `to`/export.jsonl."""
+    library = _library(http, admin, "second")
+    _circulate(http, library["token"], tag)
+    if suspend is not None:
+        answer = http.post(f"/admin/tenants/{library['slug']}/suspend",
+                           json={"reason": suspend}, headers=admin)
+        assert answer.status_code == 200, answer.text
+    export = to / "export.jsonl"
+    assert cli.main(["tenants", "export", library["slug"], "--to", str(export)]) == 0
+    return library, export
+
+
 def test_tenant_on_the_second_server_works_through_graphql(
         placed: tuple[Services, TestClient, dict[str, str]],
         two_servers: tuple[str, str, str]) -> None:
@@ -283,11 +298,8 @@ def test_a_tenant_is_restored_from_its_export_after_its_store_was_lost(
         capsys: pytest.CaptureFixture[str]) -> None:
     _, http, admin = placed
     _, second, _ = two_servers
-    library = _library(http, admin, "second")
-    _circulate(http, library["token"], "kept")
+    library, export = _exported(http, admin, "kept", tmp_path)
     slug = library["slug"]
-    export = tmp_path / "export.jsonl"
-    assert cli.main(["tenants", "export", slug, "--to", str(export)]) == 0
     before = _events(second, slug)
     with psycopg.connect(second, autocommit=True) as conn:  # the server's copy is lost
         conn.execute(f"DROP SCHEMA t_{slug.replace('-', '_')} CASCADE")
@@ -372,14 +384,8 @@ def test_a_tenant_registered_from_its_export_gets_its_status_back(
         capsys: pytest.CaptureFixture[str]) -> None:
     services, http, admin = placed
     _, second, _ = two_servers
-    library = _library(http, admin, "second")
-    _circulate(http, library["token"], "status")
+    library, export = _exported(http, admin, "status", tmp_path, suspend="unpaid")
     slug = library["slug"]
-    suspended = http.post(f"/admin/tenants/{slug}/suspend", json={"reason": "unpaid"},
-                          headers=admin)
-    assert suspended.status_code == 200, suspended.text
-    export = tmp_path / "export.jsonl"
-    assert cli.main(["tenants", "export", slug, "--to", str(export)]) == 0
     assert json.loads(export.read_text(encoding="utf-8").splitlines()[0])[
         "suspension_reason"] == "unpaid"
     office = services.consortium.office
@@ -409,10 +415,7 @@ def test_an_import_checks_the_whole_file_before_writing_anything(
         placed: tuple[Services, TestClient, dict[str, str]], cli_env: None, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     services, http, admin = placed
-    library = _library(http, admin, "second")
-    _circulate(http, library["token"], "late")
-    export = tmp_path / "export.jsonl"
-    assert cli.main(["tenants", "export", library["slug"], "--to", str(export)]) == 0
+    _, export = _exported(http, admin, "late", tmp_path)
     slug = f"lib-{secrets.token_hex(4)}"
     broken = _renamed(export, slug)
     lines = broken.read_text(encoding="utf-8").splitlines()
