@@ -24,6 +24,7 @@ from projections.local_catalog.view import record_row
 
 OFFICE = "office"  # shared records live in the consortium office's log
 Key = tuple[str, UUID]  # (tenant, record id)
+SHARED_LOCK = 0x4C43  # advisory lock class "LC": a shared record drawn by one batch at a time
 
 
 def _restored_version(state: dict[str, Any], event: DomainEvent) -> int:
@@ -120,11 +121,24 @@ class LocalCatalog(Projection):
                 self._item(cur, tenant, event)
             elif isinstance(event, SharedRecord.Event):
                 self._fold_shared(shared, stored_shared, event)
+        self._one_at_a_time(cur, set(shared) | {r.shared_record_id for r in records.values()
+                                                if r.shared_record_id is not None})
         self.store.upsert_shared(cur, [self._shared_row(s) for s in shared.values()])
         self._write(cur, records)
         if shared:
             showing = self.store.showing(cur, {str(i) for i in shared})
             self._write(cur, {key: restored(key[1], state) for key, state in showing.items()})
+
+    @staticmethod
+    def _one_at_a_time(cur: Cursor[Any], shared_ids: set[UUID]) -> None:
+        """Locks, until this batch commits, the shared records it changes or draws records
+        linked to. A link (from a library's log) and its shared record (from the office's)
+        applied by two workers at once would otherwise each miss the other's uncommitted
+        row, and the record would show its own metadata for good; locked, the later one
+        sees the earlier. (Sorted: two batches never wait for each other in a circle.)"""
+        for shared_id in sorted(map(str, shared_ids)):
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                        (SHARED_LOCK, shared_id))
 
     def _fold(self, records: dict[Key, Record], stored: dict[Key, dict[str, Any]], key: Key,
               event: Record.Event) -> None:
