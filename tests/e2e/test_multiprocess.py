@@ -62,6 +62,7 @@ class Cluster:
         self.env = env
         self.logs = logs
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
         self.api_ports: list[int] = []
 
     def start(self, name: str, role: str) -> int:
@@ -69,8 +70,9 @@ class Cluster:
         with (self.logs / f"{name}.log").open("wb") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve", "--role", role, "--port", str(port),
-                 "--data-dir", str(self.logs / "data")],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                 "--data-dir", str(self.logs / "data")],  # PGAPPNAME: its sessions, by name
+                env={**self.env, "PGAPPNAME": name}, stdout=log, stderr=subprocess.STDOUT)
+        self.ports[name] = port
         if role == "api":
             self.api_ports.append(port)
         return port
@@ -110,13 +112,15 @@ def _ready(port: int, path: str = "/readyz") -> bool:
         return False
 
 
-def _relay_lock_held(url: str) -> bool:
+def _relay_leader(url: str) -> str | None:
+    """The name of the relay process that holds the relay lock (None: none does)."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
-            "AND granted AND database = (SELECT oid FROM pg_database "
-            "WHERE datname = current_database())", (RELAY_LOCK_KEY,)).fetchone()
-    return bool(row and row[0])
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            (RELAY_LOCK_KEY,)).fetchone()
+    return str(row[0]) if row else None
 
 
 @pytest.fixture
@@ -290,21 +294,22 @@ class _Phases:
         print(f"{time.monotonic() - self.began:6.1f} s  {name}")
 
 
-def _start_all(cluster: Cluster, default: str) -> int:
-    """Starts every process at once (their start is most of this test's time) but the
-    standby relay, which waits until the first one leads (the one killed is the leader);
-    returns once both APIs are ready, with the standby's port."""
-    cluster.start("relay-1", "relay")
+def _start_all(cluster: Cluster, default: str) -> tuple[str, str]:
+    """Starts every process at once (their start is most of this test's time); returns
+    once both APIs are ready, one relay leads and the other stands by: (leader, standby)."""
     for n in (1, 2):
+        cluster.start(f"relay-{n}", "relay")
         cluster.start(f"projections-{n}", "projections")
         cluster.start(f"processes-{n}", "processes")
         cluster.start(f"scans-{n}", "scans")
         cluster.start(f"api-{n}", "api")
-    _until(lambda: _relay_lock_held(default), 90, "the first relay to lead")
-    standby = cluster.start("relay-2", "relay")
     for port in cluster.api_ports:
         _until(lambda port=port: _ready(port), 90, f"the API on port {port}")
-    return standby
+    _until(lambda: _relay_leader(default) is not None, 90, "a relay to lead")
+    leader = str(_relay_leader(default))
+    standby = "relay-2" if leader == "relay-1" else "relay-1"
+    _until(lambda: _ready(cluster.ports[standby], "/healthz"), 90, "the standby relay")
+    return leader, standby
 
 
 def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
@@ -319,7 +324,7 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
     phase("seeded")
     cluster = Cluster(env, tmp_path)
     try:
-        standby = _start_all(cluster, default)
+        leader, standby = _start_all(cluster, default)
         phase("every process started")
         ports = cluster.api_ports
         libraries = [Library(slug, _token(ports[0], client), ports)
@@ -329,9 +334,8 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
         for thread in load:
             thread.start()
         _until(lambda: sum(lib.done for lib in libraries) >= 12, 60, "the load to start")
-        _until(lambda: _ready(standby, "/healthz"), 60, "the standby relay to stand by")
         phase("load under way")
-        cluster.kill("relay-1")  # the active relay, mid-run
+        cluster.kill(leader)  # the active relay, mid-run
         cluster.kill("projections-1")
         mover = subprocess.run([sys.executable, "-m", "api.cli", "tenants", "move", "mp-c",
                                 "--to", "second"], env=env, capture_output=True, text=True,
@@ -346,7 +350,7 @@ def test_every_role_apart_on_two_servers_survives_kills_and_a_move(
         _until(lambda: _scan_done(ports[0], libraries[1].token, scan_id), 60, "the scan")
         _settled(default, [default, second])
         phase("settled")
-        assert _relay_lock_held(default)  # the standby took over and leads
+        assert _relay_leader(default) == standby  # the standby took over and leads
     finally:
         cluster.stop()
 
