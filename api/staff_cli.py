@@ -13,6 +13,7 @@ from typing import Any
 from api.dependencies import Services
 from domain.staff.roles import LIBRARY_ADMIN, LIBRARY_ROLES, OFFICE_ADMIN, OFFICE_ROLES
 from domain.staff.user import StaffUser
+from infra.eventstore import acting_as
 from tenants.scope import OFFICE
 from tenants.staff import StaffAccounts
 
@@ -27,10 +28,7 @@ def staff_json(user: StaffUser, tenant: str | None) -> dict[str, Any]:
             "scopes": sorted(user.scopes), "created_at": user.created_at.isoformat()}
 
 
-def _password(args: argparse.Namespace) -> str:
-    if not args.password_stdin:
-        raise argparse.ArgumentTypeError("give the password on standard input with "
-                                         "--password-stdin (it is never an argument)")
+def _password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
@@ -40,9 +38,9 @@ def _tenant(slug: str) -> str | None:
 
 def cmd_staff(args: argparse.Namespace, services_of: ServicesOf) -> int:
     """Creates, lists, disables, enables staff users and resets their passwords."""
-    password = _password(args) if args.action in ("create", "reset-password") else ""
+    password = _password() if args.action in ("create", "reset-password") else ""
     tenant = _tenant(args.tenant)
-    with services_of(args.data_dir) as services:
+    with services_of(args.data_dir) as services, acting_as(CLI_ACTOR, f"staff {args.action}"):
         staff = services.consortium.staff
         if args.action == "list":
             users = [staff_json(u, tenant) for u in staff.list_users(tenant)]
@@ -87,8 +85,9 @@ def staff_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             parser.add_argument("--display-name", help="the name people see (default: the "
                                 "username)")
         if action in ("create", "reset-password"):
-            parser.add_argument("--password-stdin", action="store_true",
-                                help="read the password from the first line of standard input")
+            parser.add_argument("--password-stdin", action="store_true", required=True,
+                                help="read the password from the first line of standard input "
+                                "(it is never an argument, which others could see)")
 
 
 def seed_demo_staff(staff: StaffAccounts, libraries: list[str]) -> list[dict[str, str]]:

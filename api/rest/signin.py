@@ -124,14 +124,16 @@ def _form_page(svc: Services, request: Request, lang: str, params: Mapping[str, 
 
 @router.get("/oauth/authorize", response_class=HTMLResponse)
 def authorize_page(request: Request, svc: ServicesDep) -> HTMLResponse:
-    """The sign-in page for the console's authorize request (`lang`: en, zh-Hans, vi)."""
+    """The sign-in page for the console's authorize request (`lang`: en, zh-Hans, vi;
+    `library`: the library's slug, filled in)."""
     params = dict(request.query_params)
     lang = choose_language(params.get("lang"), request.headers.get("accept-language"))
     try:
         check_authorize(params)
     except AuthorizeRequestError as error:
         return _html(message_page(lang, TEXT[lang]["bad_request"].format(reason=error)), 400)
-    return _form_page(svc, request, lang, params)
+    library = params.get("library", "")[:40]  # the console may say which library to sign in to
+    return _form_page(svc, request, lang, params, shown={"library": library})
 
 
 @router.post("/oauth/authorize", response_class=HTMLResponse)

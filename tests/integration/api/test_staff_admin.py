@@ -208,11 +208,11 @@ def test_history_shows_who_did_what_and_when(http: TestClient, library: dict[str
     assert all(e["actor"] == who or str(e["actor"]).startswith("process:")
                for e in of_item["entries"])
     assert of_item["nextBefore"] is None
-    newest = of_item["entries"][0]
-    first_page = gql(http, token, """query { itemHistory(barcode: "H-1", first: 1) {
-        entries { position } nextBefore } }""")["data"]["itemHistory"]
-    assert first_page == {"entries": [{"position": newest["position"]}],
-                          "nextBefore": newest["position"]}
+    newest = of_item["entries"][0]["position"]  # process managers may append after it
+    first_page = gql(http, token, """query($b: Int) { itemHistory(barcode: "H-1", first: 1,
+        before: $b) { entries { position } nextBefore } }""", b=newest + 1)["data"][
+        "itemHistory"]
+    assert first_page == {"entries": [{"position": newest}], "nextBefore": newest}
     older = gql(http, token, """query($b: Int) { itemHistory(barcode: "H-1", before: $b) {
         entries { position } } }""", b=first_page["nextBefore"])["data"]["itemHistory"]
     assert [e["position"] for e in older["entries"]] == [
@@ -222,7 +222,8 @@ def test_history_shows_who_did_what_and_when(http: TestClient, library: dict[str
                     )) == "INVALID_INPUT"
     office = http.get(f"/admin/tenants/{library['slug']}/history", headers=admin_headers)
     assert office.status_code == 200
-    assert office.json()["entries"][0]["operation"] == "withdrawItem"
+    assert ("withdrawItem", who) in {(e["operation"], e["actor"])
+                                     for e in office.json()["entries"]}
     other = http.post("/admin/tenants", json={"slug": library["slug"] + "-h", "name": "H"},
                       headers=admin_headers)
     assert other.status_code == 201

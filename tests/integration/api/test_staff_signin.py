@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 
 from api.auth import TokenThrottle
 from api.dependencies import Services
+from api.staff_cli import demo_staff_lines, seed_demo_staff
 from tests.integration.signin import (
     PASSWORD,
     authorize_params,
@@ -290,3 +291,29 @@ def test_a_library_token_of_staff_cannot_reach_another_library(
     token = signed_in(browser, librarian)
     assert browser.get("/admin/tenants", headers={"Authorization": f"Bearer {token}"}
                        ).status_code == 403
+
+
+def test_demo_staff_sign_in_with_the_printed_credentials(browser: TestClient,
+                                                        services: Services,
+                                                        library: dict[str, str]) -> None:
+    people = seed_demo_staff(services.consortium.staff, [library["slug"]])
+    banner = "\n".join(demo_staff_lines(people))
+    assert {(p["library"], p["username"]) for p in people} == {
+        ("office", "admin"), (library["slug"], "admin"), (library["slug"], "librarian")}
+    for person in people:
+        assert person["password"] in banner
+        token = signed_in(browser, person)
+        me = browser.post("/graphql", json={"query": "{ currentStaffUser { username "
+                                            "displayName roles } }"},
+                          headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["data"]["currentStaffUser"]["username"] == person["username"]
+    client = browser.post("/graphql", json={"query": "{ currentStaffUser { username } }"},
+                          headers={"Authorization": f"Bearer {library['token']}"}).json()
+    assert client["data"] == {"currentStaffUser": None}
+
+
+def test_sign_in_page_fills_in_the_library_the_console_names(browser: TestClient) -> None:
+    page = browser.get("/oauth/authorize", params={**authorize_params(pkce()[1]),
+                                                   "library": "central-university"})
+    assert re.search(r'<input id="library" name="library" type="text" '
+                     r'value="central-university"', page.text)
