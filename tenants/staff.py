@@ -24,6 +24,7 @@ from infra.staff_sessions import StaffSessions
 from tenants.access import AccessCache
 from tenants.errors import TenantNotFoundError
 from tenants.scope import OFFICE, OFFICE_SCHEMA, tenant_schema
+from tenants.tenant import ACTIVE
 
 if TYPE_CHECKING:
     from tenants.consortium import Consortium
@@ -142,7 +143,7 @@ class StaffAccounts:
                                      "library to enable it")
         if tenant is not None:
             found = self.consortium.office.get_tenant(tenant)
-            if found.status != "active":
+            if found.status != ACTIVE:
                 raise SignInRefusedError(f"library {tenant!r} is {found.status}; ask the "
                                          "consortium office")
         return user
@@ -169,6 +170,7 @@ class StaffAccounts:
         access = self.session_access(taken.session_id)
         if access.problem:
             raise GrantInvalidError(access.problem)
+        _check_tenant_active(access)
         return access, self.sessions.new_refresh(taken.session_id)
 
     def refresh(self, token: str) -> tuple[StaffAccess, str]:
@@ -183,6 +185,7 @@ class StaffAccounts:
         if access.problem:
             self.sessions.end(session.session_id, access.problem)
             raise GrantInvalidError(access.problem)
+        _check_tenant_active(access)
         return access, fresh
 
     def sign_out(self, token: str) -> None:
@@ -230,6 +233,14 @@ class StaffAccounts:
             status, reason = found.status, found.suspension_reason
         return StaffAccess(session_id, tenant, user.id, user.username, user.scopes, problem,
                            status, reason, session.expires_at)
+
+
+def _check_tenant_active(access: StaffAccess) -> None:
+    """No new token for the staff of a suspended or archived library."""
+    if access.tenant_status not in (None, ACTIVE):
+        reason = f": {access.suspension_reason}" if access.suspension_reason else ""
+        raise GrantInvalidError(f"library {access.tenant!r} is {access.tenant_status}{reason}; "
+                                "ask the consortium office")
 
 
 def _schema(tenant: str | None) -> str:

@@ -317,3 +317,19 @@ def test_sign_in_page_fills_in_the_library_the_console_names(browser: TestClient
                                                    "library": "central-university"})
     assert re.search(r'<input id="library" name="library" type="text" '
                      r'value="central-university"', page.text)
+
+
+def test_a_suspended_librarys_staff_are_refused(browser: TestClient, librarian: dict[str, str],
+                                                admin_headers: dict[str, str]) -> None:
+    access = signed_in(browser, librarian)
+    suspended = browser.post(f"/admin/tenants/{librarian['library']}/suspend",
+                             json={"reason": "unpaid dues"}, headers=admin_headers)
+    assert suspended.status_code == 200
+    refused = viewer(browser, access)
+    assert refused["errors"][0]["extensions"]["code"] == "TENANT_NOT_ACTIVE"  # type: ignore[index]
+    renewal = refresh(browser)
+    assert renewal.status_code == 400
+    assert "unpaid dues" in renewal.json()["error_description"]
+    again = sign_in(browser, librarian, pkce()[1])
+    assert again.status_code == 403
+    assert "suspended" in again.text
