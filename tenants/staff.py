@@ -60,7 +60,8 @@ class StaffAccess:
     expires_at: datetime | None = None
 
 
-def _tags(access: StaffAccess) -> list[str]:
+def staff_tags(access: StaffAccess) -> list[str]:
+    """What announcements forget a session: its tenant's, and its user's."""
     return [f"tenant:{access.tenant}", f"staff:{access.tenant or OFFICE}:{access.user_id}"]
 
 
@@ -83,7 +84,7 @@ class StaffAccounts:
         self.sessions = StaffSessions(consortium.database)
         self.session_lifetime_s = session_lifetime_s
         self.accesses: AccessCache[StaffAccess] = AccessCache(self._load_access, access_ttl_s,
-                                                              tags=_tags)
+                                                              tags=staff_tags)
         consortium.watchers.append(self.accesses.changed)
 
     def directory(self, tenant: str | None) -> StaffDirectory:
