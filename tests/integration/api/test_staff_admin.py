@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from psycopg import sql
 
 from api.auth import TokenThrottle
 from api.dependencies import Services
+from tests.integration.api.test_catalog import import_bytes
 from tests.integration.signin import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -272,3 +274,18 @@ def test_no_password_or_hash_in_logs_or_any_table_but_the_credentials(
     assert found == []
     assert stored
     assert all(r["hash"].startswith("$argon2id$") for r in stored)
+
+
+def test_a_staff_members_marc_import_is_theirs_in_the_history(
+        browser: TestClient, admin_headers: dict[str, str], services: Services) -> None:
+    slug = new_library(browser, admin_headers)
+    admin = library_admin(browser, admin_headers, slug)
+    services.consortium.staff.create_user(slug, "importer", display_name="I",
+                                          roles=["cataloguer"], password=PASSWORD)
+    cataloguer = signed_in(browser, {"library": slug, "username": "importer",
+                                     "password": PASSWORD})
+    marc = (Path(__file__).parents[2] / "data" / "marc" / "shared" / "pymarc" / "one.dat")
+    assert import_bytes(browser, cataloguer, marc.read_bytes())["created"] == 1
+    entries = gql(browser, admin, HISTORY, first=20)["data"]["libraryHistory"]["entries"]
+    assert ("Record", "Catalogued", f"staff:importer@{slug}", "importMarc") in {
+        (e["aggregate"], e["event"], e["actor"], e["operation"]) for e in entries}
