@@ -19,6 +19,7 @@ from domain.staff.application import StaffDirectory
 from domain.staff.errors import StaffError, StaffUserNotFoundError
 from domain.staff.passwords import check_password
 from domain.staff.user import USERNAME, StaffUser
+from infra.sign_in_failures import SignInFailures
 from infra.staff_credentials import StaffCredentials
 from infra.staff_sessions import StaffSessions
 from tenants.access import AccessCache
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 
 SESSION_LIFETIME_S = 12 * 3600
 CODE_TTL_S = 60
+# Failed sign-ins: per account and per address, in a sliding window, counted in PostgreSQL
+# (every replica sees the same count).
+SIGN_IN_FAILURES_PER_ACCOUNT = 5
+SIGN_IN_FAILURES_PER_ADDRESS = 30
+SIGN_IN_WINDOW_S = 900
 
 
 class SignInFailedError(StaffError):
@@ -74,6 +80,28 @@ def pkce_matches(verifier: str, challenge: str) -> bool:
     return hmac.compare_digest(computed, challenge)
 
 
+class SignInThrottle:
+    """Locks sign-in for an account (library and username) or an address that failed too
+    often within the window, in every process at once."""
+
+    def __init__(self, failures: SignInFailures, per_account: int = SIGN_IN_FAILURES_PER_ACCOUNT,
+                 per_address: int = SIGN_IN_FAILURES_PER_ADDRESS) -> None:
+        self.failures = failures
+        self.per_account = per_account
+        self.per_address = per_address
+
+    def retry_after(self, account: str, address: str) -> float | None:
+        """Seconds until this account may try again from this address; None: now."""
+        waits = [self.failures.wait_s(f"account:{account}", self.per_account),
+                 self.failures.wait_s(f"address:{address}", self.per_address)]
+        known = [w for w in waits if w is not None]
+        return max(known) if known else None
+
+    def failed(self, account: str, address: str) -> None:
+        """Counts a failed sign-in against the account and the address."""
+        self.failures.failed(f"account:{account}", f"address:{address}")
+
+
 class StaffAccounts:
     """Staff use cases across a tenant's staff directory, its credentials and the sessions."""
 
@@ -83,6 +111,7 @@ class StaffAccounts:
         self.credentials = StaffCredentials(consortium.database)
         self.sessions = StaffSessions(consortium.database)
         self.session_lifetime_s = session_lifetime_s
+        self.throttle = SignInThrottle(SignInFailures(consortium.database, SIGN_IN_WINDOW_S))
         self.accesses: AccessCache[StaffAccess] = AccessCache(self._load_access, access_ttl_s,
                                                               tags=staff_tags)
         consortium.watchers.append(self.accesses.changed)

@@ -21,15 +21,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import (
-    CONSOLE_CLIENT,
-    SIGN_IN_FAILURES_PER_ACCOUNT,
-    SIGN_IN_WINDOW_S,
-)
+from api.auth import CONSOLE_CLIENT
 from api.dependencies import Services, ServicesDep
 from api.rest.signin_page import CARRIED, TEXT, choose_language, message_page, sign_in_page
 from tenants.scope import OFFICE
 from tenants.staff import (
+    SIGN_IN_FAILURES_PER_ACCOUNT,
+    SIGN_IN_WINDOW_S,
     GrantInvalidError,
     SignInFailedError,
     SignInRefusedError,
@@ -169,8 +167,8 @@ async def _sign_in(request: Request, svc: Services, form: dict[str, str], lang: 
     tenant = None if library in ("", OFFICE) else library
     account = f"{tenant or OFFICE}/{username}"
     address = request.client.host if request.client else "unknown"
-    throttle = svc.tokens.sign_ins
-    wait = throttle.retry_after(account, address)
+    throttle = svc.consortium.staff.throttle
+    wait = await run_in_threadpool(throttle.retry_after, account, address)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
         return _form_page(svc, request, lang, form, status=429,
@@ -179,7 +177,7 @@ async def _sign_in(request: Request, svc: Services, form: dict[str, str], lang: 
     try:
         user = await run_in_threadpool(svc.consortium.staff.sign_in, tenant, username, password)
     except SignInFailedError:
-        throttle.failed(account, address)
+        await run_in_threadpool(throttle.failed, account, address)
         await asyncio.sleep(max(0.0, svc.settings.token_failure_delay_s
                                 - (time.monotonic() - started)))
         message = text["failed"].format(tries=SIGN_IN_FAILURES_PER_ACCOUNT,

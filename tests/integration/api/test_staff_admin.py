@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from api.auth import TokenThrottle
 from api.dependencies import Services
 from tests.integration.api.test_catalog import import_bytes
 from tests.integration.signin import PASSWORD, signed_in
@@ -33,10 +32,12 @@ HISTORY = """query($first: Int, $before: Int) { libraryHistory(first: $first, be
 @pytest.fixture
 def browser(http: TestClient, services: Services) -> Iterator[TestClient]:
     """The app's client with an empty cookie jar; sign-ins counted per account only."""
-    services.tokens.sign_ins = TokenThrottle(5, 10_000, 900)
+    throttle = services.consortium.staff.throttle
+    per_address, throttle.per_address = throttle.per_address, 10_000
     http.cookies.clear()
     yield http
     http.cookies.clear()
+    throttle.per_address = per_address
 
 
 def gql(http: TestClient, token: str, query: str, **variables: Any) -> dict[str, Any]:

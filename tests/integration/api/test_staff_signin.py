@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from api.auth import TokenThrottle
 from api.dependencies import Services
 from api.staff_cli import demo_staff_lines, seed_demo_staff
 from tests.integration.signin import (
@@ -35,10 +34,12 @@ VIEWER = "{ viewer { tenant { slug } scopes } }"
 def browser(http: TestClient, services: Services) -> Iterator[TestClient]:
     """The app's client with an empty cookie jar, and sign-ins counted per account only
     (every test comes from one address)."""
-    services.tokens.sign_ins = TokenThrottle(5, 10_000, 900)
+    throttle = services.consortium.staff.throttle
+    per_address, throttle.per_address = throttle.per_address, 10_000
     http.cookies.clear()
     yield http
     http.cookies.clear()
+    throttle.per_address = per_address
 
 
 @pytest.fixture
