@@ -160,6 +160,13 @@ def test_library_admin_manages_staff_through_graphql(browser: TestClient,
     assert gql(browser, token, DISABLE, input={"username": "circ"})["data"][
         "disableStaffUser"]["staffUser"] == {"username": "circ", "status": "disabled"}
     assert code(gql(browser, circ, "{ viewer { scopes } }")) == "UNAUTHENTICATED"
+    enabled = gql(browser, token, """mutation($input: StaffUserInput!) {
+        enableStaffUser(input: $input) { staffUser { status } } }""", input={"username": "circ"})
+    assert enabled["data"]["enableStaffUser"]["staffUser"] == {"status": "active"}
+    circ = signed_in(browser, {"library": slug, "username": "circ",
+                               "password": "another long passphrase"})
+    assert gql(browser, circ, "{ viewer { scopes } }")["data"]["viewer"]["scopes"] == [
+        "ill", "library:read", "library:write"]
 
 
 def test_a_library_admin_cannot_see_or_manage_another_librarys_staff(
