@@ -113,7 +113,7 @@ class StaffAccounts:
     def __init__(self, consortium: Consortium, session_lifetime_s: int = SESSION_LIFETIME_S,
                  access_ttl_s: float = 5.0) -> None:
         self.consortium = consortium
-        self.credentials = StaffCredentials(consortium.database)
+        self.credentials = StaffCredentials(consortium.database_of)
         self.sessions = StaffSessions(consortium.database)
         self.session_lifetime_s = session_lifetime_s
         self.throttle = SignInThrottle(SignInFailures(consortium.database, SIGN_IN_WINDOW_S))
