@@ -61,6 +61,11 @@ class AuditTrail:
         return self._page(tenant_schema(tenant), first, before,
                           [item_id, ItemLending.create_id(item_id)])
 
+    def of_lending_request(self, tenant: str, request_id: UUID, first: int,
+                           before: int | None = None) -> HistoryPage:
+        """An interlibrary request's history, on this library's side."""
+        return self._page(tenant_schema(tenant), first, before, [request_id])
+
     def of_tenant(self, tenant: str | None, first: int,
                   before: int | None = None) -> HistoryPage:
         """Everything a library (None: the office) recorded."""

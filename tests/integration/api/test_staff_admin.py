@@ -15,9 +15,11 @@ from psycopg import sql
 
 from api.dependencies import Services
 from tests.integration.api.test_catalog import import_bytes
+from tests.integration.api.test_lending import _request_loan, consortium
 from tests.integration.signin import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+__all__ = ["consortium"]  # the interlibrary fixture, shared with the lending tests
 CREATE = """mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) {
   staffUser { username displayName roles status scopes } } }"""
 DISABLE = """mutation($input: StaffUserInput!) { disableStaffUser(input: $input) {
@@ -297,3 +299,21 @@ def test_a_staff_members_marc_import_is_theirs_in_the_history(
     entries = gql(browser, admin, HISTORY, first=20)["data"]["libraryHistory"]["entries"]
     assert ("Record", "Catalogued", f"staff:importer@{slug}", "importMarc") in {
         (e["aggregate"], e["event"], e["actor"], e["operation"]) for e in entries}
+
+
+def test_a_lending_requests_history_names_who_asked_and_nothing_of_the_patron(
+        http: TestClient, consortium: dict[str, Any]) -> None:
+    request = _request_loan(http, consortium)
+    requester = consortium["a"]
+    query = """query($id: ID!) { lendingRequestHistory(id: $id) {
+        entries { actor operation aggregate event } } }"""
+    entries = gql(http, requester["token"], query, id=request["id"])["data"][
+        "lendingRequestHistory"]["entries"]
+    assert any(str(e["actor"]).startswith(f"client:{requester['slug']}.")
+               and e["operation"] == "requestLoan" for e in entries), entries
+    assert "P-1" not in str(entries)
+    assert "Pat Ron" not in str(entries)
+    bystander = gql(http, consortium["d"]["token"], query, id=request["id"])
+    assert bystander["data"]["lendingRequestHistory"]["entries"] == []
+    bad = gql(http, requester["token"], query, id="not-an-id")
+    assert code(bad) == "INVALID_INPUT"
