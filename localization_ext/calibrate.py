@@ -21,8 +21,10 @@ MIN_RUN = 3  # reads of one tag on one channel needed to extrapolate its phase
 def _edge(t: NDArray[np.float64], phase: NDArray[np.float64], at: float) -> float:
     """A run's phase extrapolated to time `at` (unwrapped, least squares line)."""
     unwrapped = np.unwrap(phase)
-    slope, intercept = np.polyfit(t, unwrapped, 1)
-    return float(slope * at + intercept)
+    dt = t - t.mean()
+    spread = float(dt @ dt)
+    slope = float(dt @ unwrapped) / spread if spread > 0 else 0.0
+    return float(unwrapped.mean() + slope * (at - t.mean()))
 
 
 def channel_offsets(tag: NDArray[np.int64], t: NDArray[np.float64],
@@ -37,8 +39,10 @@ def channel_offsets(tag: NDArray[np.int64], t: NDArray[np.float64],
     tags = np.unique(tag)
     if len(tags) > max_tags:
         tags = tags[np.linspace(0, len(tags) - 1, max_tags).astype(np.int64)]
-    for tag_id in tags:
-        mine = np.flatnonzero(tag == tag_id)
+    by_tag = np.argsort(tag, kind="stable")  # each tag's reads stay in time order
+    bounds = np.searchsorted(tag[by_tag], np.stack([tags, tags + 1]))
+    for low, high in bounds.T:
+        mine = by_tag[low:high]
         runs = np.split(mine, np.flatnonzero(np.diff(channel[mine]) != 0) + 1)
         for before, after in itertools.pairwise(runs):
             if len(before) < MIN_RUN or len(after) < MIN_RUN:
