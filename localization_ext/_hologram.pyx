@@ -65,13 +65,14 @@ cdef double _score(double x, double y, const double[::1] phase, const double[::1
                    Py_ssize_t stride, int channels) noexcept nogil:
     cdef double re[MAX_CHANNELS]
     cdef double im[MAX_CHANNELS]
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, j
     cdef int c
     cdef double dx, dy, cosine, sine = 0.0, total = 0.0, sum_re, sum_im, used = 0.0
-    if channels == 1 and stride == 1:  # calibrated: one coherent sum, a loop that vectorizes
+    if channels == 1:  # calibrated: one coherent sum, a loop that vectorizes
         sum_re = 0.0
         sum_im = 0.0
-        for i in range(start, stop):
+        for j in range((stop - start + stride - 1) // stride):
+            i = start + j * stride
             dx = x - ax[i]
             dy = y - ay[i]
             cosine = _cos_sin(phase[i] - k[i] * sqrt(dx * dx + dy * dy), &sine)
