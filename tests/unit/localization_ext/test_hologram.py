@@ -205,7 +205,8 @@ def _coverage(impairments: Impairments, seeds: range) -> float:
 
 
 def test_the_90_percent_interval_holds_the_truth_about_that_often_when_realistic() -> None:
-    assert 0.78 <= _coverage(Impairments.realistic(), range(200, 206)) <= 0.97
+    # the calibration band: the truth inside the 90% interval for 80-95% of tags
+    assert 0.80 <= _coverage(Impairments.realistic(), range(200, 212)) <= 0.95
 
 
 def test_the_90_percent_interval_holds_the_truth_on_a_clean_shelf() -> None:
