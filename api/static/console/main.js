@@ -1,0 +1,136 @@
+// The console's shell: the session, the header with the tenant's name and the language
+// switch, the sections a library or the office has, and the hash router between pages.
+import { gql, hasQuery } from "./api.js";
+import { h, fill } from "./dom.js";
+import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
+import { restore, signIn, signOut } from "./session.js";
+import * as office from "./office.js";
+import * as catalog from "./catalog.js";
+import * as desk from "./desk.js";
+import * as patrons from "./patrons.js";
+import * as inventory from "./inventory.js";
+import * as union from "./union.js";
+
+const root = document.getElementById("console");
+let viewer = null;
+
+// Each section: its hash, label key, page, and (for features other releases add) the
+// root query field the service must have for the page to light up.
+const OFFICE = [
+  ["libraries", "nav.libraries", office.libraries],
+  ["union", "nav.union", union.page],
+  ["figures", "nav.figures", null, "consortiumFigures"],
+  ["acquisition", "nav.acquisition", null, "acquisitionCandidates"],
+  ["pipeline", "nav.pipeline", office.pipeline],
+];
+const LIBRARY = [
+  ["catalog", "nav.catalog", catalog.search],
+  ["import", "nav.import", catalog.imports],
+  ["desk", "nav.desk", desk.page],
+  ["patrons", "nav.patrons", patrons.page],
+  ["inventory", "nav.inventory", inventory.page],
+  ["union", "nav.union", union.page],
+  ["ill", "nav.ill", null, "lendingRequests"],
+  ["acquisitions", "nav.acquisitions", null, "acquisitionCandidates"],
+];
+const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan };
+
+function sections() {
+  return viewer.tenant ? LIBRARY : OFFICE;
+}
+
+function languageSwitch() {
+  const select = h("select", { id: "language" },
+    LANGUAGES.map(([code, name]) => h("option", { value: code, lang: code,
+      selected: code === language() }, name)));
+  select.addEventListener("change", () => {
+    setLanguage(select.value);
+    renderShell();
+  });
+  return h("div", { class: "language" }, h("label", { for: "language" }, t("lang.label")), select);
+}
+
+function renderShell() {
+  const name = viewer.tenant ? viewer.tenant.name : t("office.name");
+  const nav = h("nav", { "aria-label": t("nav.label") }, h("ul", {},
+    sections().map(([hash, label]) => h("li", {}, h("a", { href: `#/${hash}` }, t(label))))));
+  const signOutButton = h("button", { type: "button", class: "secondary" }, t("signout"));
+  signOutButton.addEventListener("click", async () => {
+    await signOut();
+    signedOut(t("signedout"));
+  });
+  fill(root,
+    h("a", { class: "skip", href: "#main", id: "skip" }, t("skip")),
+    h("header", {},
+      h("div", { class: "brand" }, h("p", { class: "product" }, "CommonShelf"),
+        h("h1", { id: "tenant-name" }, name),
+        h("p", { class: "who" }, t("signedin", { who: viewer.clientId }))),
+      languageSwitch(), signOutButton),
+    nav,
+    h("main", { id: "main", tabindex: "-1" }));
+  document.getElementById("skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    document.getElementById("main").focus();
+  });
+  route();
+}
+
+async function route() {
+  const main = document.getElementById("main");
+  if (!main) return;
+  const [name, ...rest] = (window.location.hash.replace(/^#\/?/, "") || "").split("/");
+  const param = rest.map(decodeURIComponent).join("/");
+  const found = sections().find(([hash]) => hash === name);
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.getAttribute("href") === `#/${name}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  fill(main, h("p", { role: "status" }, t("loading")));
+  if (DETAIL[name] && param) {
+    await DETAIL[name](main, param, viewer);
+  } else if (!found) {
+    window.location.replace(`#/${sections()[0][0]}`);
+    return;
+  } else if (found[2]) {
+    await found[2](main, viewer);
+  } else {
+    await placeholder(main, t(found[1]), found[3]);
+  }
+  const heading = main.querySelector("h2");
+  if (heading && document.activeElement === document.body) heading.focus();
+}
+
+async function placeholder(main, title, field) {
+  const ready = await hasQuery(field);
+  fill(main, h("h2", { tabindex: "-1" }, title),
+    h("p", { class: "notice", role: "status" }, ready ? t("placeholder.ready") : t("unavailable", { feature: title })));
+}
+
+function signedOut(message) {
+  fill(root, h("main", { id: "main", class: "signed-out" },
+    h("h1", {}, "CommonShelf"), h("p", { role: "status" }, message),
+    h("button", { type: "button", id: "sign-in-again" }, t("signin.again"))));
+  document.getElementById("sign-in-again").addEventListener("click", () => signIn(language()));
+}
+
+async function start() {
+  setLanguage(language());
+  let token = null;
+  try {
+    token = await restore();
+  } catch (error) {
+    signedOut(t("signin.failed", { reason: error.message }));
+    return;
+  }
+  if (!token) {
+    await signIn(language());
+    return;
+  }
+  const data = await gql("{ viewer { clientId scopes tenant { slug name status } } }");
+  viewer = data.viewer;
+  document.addEventListener("console:signed-out", () => signedOut(t("signedout")));
+  window.addEventListener("hashchange", route);
+  renderShell();
+}
+
+start();
