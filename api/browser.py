@@ -34,7 +34,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-PUBLIC_PATHS = ("/oauth/token", "/.well-known/jwks.json", "/healthz", "/readyz")
+PUBLIC_PATHS = ("/oauth/token", "/oauth/authorize", "/oauth/logout", "/.well-known/jwks.json",
+                "/healthz", "/readyz")
 SCOPE_DESCRIPTIONS = {
     "consortium:admin": "the consortium office: member libraries and their clients",
     "metrics": "the office's monitoring: /metrics",

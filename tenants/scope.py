@@ -14,6 +14,7 @@ from domain.catalog.application import Catalog
 from domain.circulation.application import Circulation
 from domain.inventory.application import Inventory
 from domain.sharing.application import SharedCatalog
+from domain.staff.application import StaffDirectory
 from infra.blobs import Blobs
 from infra.database import Database
 from infra.eventstore import application_env
@@ -160,6 +161,7 @@ class TenantScope:
         self.clients = ClientRegistry(env=env)
         self.catalog = Catalog(env=env)
         self.inventory = Inventory(env=env)
+        self.staff = StaffDirectory(env=env)
         # An item's lending state grows by two events a loan: the cache keeps each aggregate
         # and only reads the events after the version it holds (correct across processes).
         self.circulation = Circulation(env={**env, "AGGREGATE_CACHE_MAXSIZE": "2000",
@@ -182,6 +184,7 @@ class OfficeScope:
         env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.slug = OFFICE
         self.shared = SharedCatalog(env=env)
+        self.staff = StaffDirectory(env=env)
         self.answers = Answers(stores.idempotency, OFFICE_SCHEMA)
 
     def last_position(self) -> int:
