@@ -140,12 +140,14 @@ export async function imports(main) {
       headers: { "Content-Type": "application/octet-stream" } })
       .catch((error) => { error.field = "file"; throw error; });
     await follow(started.import_id, progress, progressText, report);
+    earlier.replaceWith(earlier = await history());
     return "";
   });
+  let earlier = await history();
   fill(main, h("h2", { tabindex: "-1" }, t("imp.title")), upload,
     h("section", { "aria-labelledby": "import-progress-label" },
       h("h3", { id: "import-progress-label" }, t("imp.progress")), progress, progressText, report),
-    await history());
+    earlier);
 }
 
 /** Polls an import until it ends, showing progress, then its per-record report. */

@@ -1,4 +1,4 @@
-// Small DOM helpers: elements without innerHTML (the page runs under Trusted Types),
+// Small DOM helpers: elements built node by node (the page runs under Trusted Types),
 // labelled form fields whose errors are announced next to them, a pager.
 import { t } from "./i18n.js";
 

@@ -64,7 +64,8 @@ function renderShell() {
     h("header", {},
       h("div", { class: "brand" }, h("p", { class: "product" }, "CommonShelf"),
         h("h1", { id: "tenant-name" }, name),
-        h("p", { class: "who" }, t("signedin", { who: viewer.clientId }))),
+        h("p", { class: "who" }, t("signedin", { who: viewer.displayName || viewer.username
+          || viewer.clientId }))),
       languageSwitch(), signOutButton),
     nav,
     h("main", { id: "main", tabindex: "-1" }));
@@ -113,6 +114,14 @@ function signedOut(message) {
   document.getElementById("sign-in-again").addEventListener("click", () => signIn(language()));
 }
 
+/** The viewer's fields this service has (a staff user's name where the schema offers it). */
+async function viewerFields() {
+  const data = await gql("{ __type(name: \"Viewer\") { fields { name } } }");
+  const have = new Set(data.__type.fields.map((f) => f.name));
+  return ["clientId scopes tenant { slug name status }",
+    ...["username", "displayName"].filter((name) => have.has(name))].join(" ");
+}
+
 async function start() {
   setLanguage(language());
   let token = null;
@@ -126,8 +135,7 @@ async function start() {
     await signIn(language());
     return;
   }
-  const data = await gql("{ viewer { clientId scopes tenant { slug name status } } }");
-  viewer = data.viewer;
+  viewer = (await gql(`{ viewer { ${await viewerFields()} } }`)).viewer;
   document.addEventListener("console:signed-out", () => signedOut(t("signedout")));
   window.addEventListener("hashchange", route);
   renderShell();

@@ -1,0 +1,246 @@
+"""The web console in a real headless Chromium, signed in through the service's own sign-in
+page (OAuth 2.0 authorization code with PKCE): the office registers a library and its admin;
+that library's staff import MARC and watch the progress, lend and take back a copy, open a
+shelf map; the interface in 简体中文 and Tiếng Việt; keyboard only; and another library's
+session never showing the first one's data. The tests run in file order and share the
+consortium they build (a library's data is what later steps look for)."""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from localization_ext.simulate import Setup, simulate, write_batch
+from tests.browser.conftest import Served
+from tests.browser.console_page import Console
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.nats]
+PASSWORD = "Ranganathan's five laws 1931"
+DEMO_MARC = Path(__file__).resolve().parents[2] / "api" / "demo_catalog.xml"
+ROLES = "library-admin cataloguer circulation inventory"
+BOOKS = 8
+
+
+@pytest.fixture(scope="module")
+def consortium(served: Served) -> dict[str, Any]:
+    """The office's first admin (made with the CLI, as an operator does), and what the tests
+    build: library A (by the office, in the browser) and library B (by the CLI)."""
+    served.staff("office", "office-admin", PASSWORD, "office-admin",
+                 display_name="Office Administrator")
+    return {"a": f"east-{secrets.token_hex(3)}", "b": f"west-{secrets.token_hex(3)}"}
+
+
+def _console(browser: Any, served: Served, artifacts: Path, name: str) -> Console:
+    return Console(browser, served.url, artifacts, name)
+
+
+def test_office_signs_in_and_creates_a_library_and_its_admin(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    page = _console(browser, served, artifacts, "01-office")
+    page.sign_in("", "office-admin", PASSWORD)  # no library: the consortium office
+    assert page.tenant_name() == "Consortium office"
+    stored = browser.execute_script("return JSON.stringify([localStorage, sessionStorage, "
+                                    "document.cookie])")
+    assert "eyJ" not in stored  # no token (a JWT) in web storage or a script-readable cookie
+    page.shot("signed-in")
+    page.link("Union catalog").click()
+    page.shows("Union catalog")
+    page.wait(lambda d: d.find_elements(By.ID, "union-unavailable"))  # unionCatalog not yet served
+    page.shot("union-catalog-not-yet")
+    page.link("Member libraries").click()
+    page.fill("Short name (slug)", "Not A Slug!")
+    page.fill("Display name", "East Campus Library")
+    page.press("Register")
+    page.wait(lambda _: page.error_of("Short name (slug)"))
+    assert "slug" in page.error_of("Short name (slug)").lower()  # said beside the field
+    page.shot("bad-slug-explained")
+    page.fill("Short name (slug)", consortium["a"])
+    page.press("Register")
+    page.shows("Staff accounts")
+    page.shot("library-registered")
+    # The library's first admin: the CLI until the service serves staff under /admin (the
+    # console's staff form posts there).
+    served.staff(consortium["a"], "admin", PASSWORD, *ROLES.split(), display_name="Mai Tran")
+
+
+def test_library_staff_import_marc_watch_progress_and_lend_a_copy(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    page = _console(browser, served, artifacts, "02-library")
+    page.sign_in(consortium["a"], "admin", PASSWORD)
+    assert page.tenant_name() == "East Campus Library"
+    page.shot("signed-in")
+    page.link("MARC import").click()
+    page.field("MARC file (MARC 21 or MARCXML)").send_keys(str(DEMO_MARC))
+    page.press("Import")
+    page.wait(lambda d: d.find_element(By.TAG_NAME, "progress").get_attribute("value") != "0")
+    page.shot("import-progress")
+    page.shows("Import finished: 12 created")
+    assert browser.find_element(By.TAG_NAME, "progress").get_attribute("value") == "1"
+    page.shot("import-report")
+
+    page.link("Catalog").click()
+    page.fill("Search the catalog", "hong lou meng")
+    page.press("Search")
+    title = page.link("Hong lou meng")
+    page.shot("search-results")
+    title.click()
+    page.shows("紅樓夢")  # the 880 script of the title
+    page.shows("MARC view")
+    consortium["record_url"] = browser.current_url
+    page.shot("record-with-880-and-marc")
+
+    page.link("Patrons").click()
+    page.fill("Patron barcode", "P-0001", index=1)
+    page.fill("Full name", "Nguyễn Thị Lan")
+    page.press("Register a patron")
+    page.shows("Nguyễn Thị Lan is registered.")
+
+    page.link("Circulation desk").click()
+    page.fill("Patron barcode", "P-0001")
+    page.fill("Item barcode", "DEMO-0006-1")
+    page.press("Check out")
+    page.shows("DEMO-0006-1 is lent until")
+    page.shot("checked-out")
+    page.fill("Item barcode", "DEMO-0006-1", index=1)
+    page.press("Check in")
+    page.shows("DEMO-0006-1 checked in: available.")
+    page.shot("checked-in")
+    page.fill("Item barcode", "NO-SUCH-COPY", index=1)
+    page.press("Check in")
+    page.wait(lambda _: page.error_of("Item barcode", index=1))
+    page.shot("unknown-copy-explained")
+
+
+def _library_client(served: Served, slug: str) -> str:
+    """A token of an API client of the library, to shelve tagged copies for the scan."""
+    client = served.cli("clients", "create", "--tenant", slug, "--name", "shelver",
+                        "--scope", "library:read library:write")
+    answer = httpx.post(f"{served.url}/oauth/token", data={"grant_type": "client_credentials"},
+                        auth=(client["client_id"], client["client_secret"]), timeout=30)
+    token: str = answer.json()["access_token"]
+    return token
+
+
+def _gql(served: Served, token: str, query: str, **variables: Any) -> Any:
+    answer = httpx.post(f"{served.url}/graphql", json={"query": query, "variables": variables},
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def test_library_staff_upload_a_scan_and_open_the_shelf_map(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any],
+        tmp_path: Path) -> None:
+    token = _library_client(served, consortium["a"])
+    record = _gql(served, token, "mutation($i: RecordInput!) { createRecord(input: $i) "
+                  "{ record { id } } }", i={"title": "Shelf B-02"})["createRecord"]["record"]
+    scan = simulate(Setup(books=BOOKS, spacing_m=0.03, seed=7))
+    for n in range(1, BOOKS):
+        _gql(served, token, "mutation($i: AddItemInput!) { addItem(input: $i) { item { id } } }",
+             i={"recordId": record["id"], "barcode": f"B02-{n}", "epc": scan.epc[n],
+                "callNumber": "QA999" if n == 3 else f"QA{100 + n}",
+                "location": {"branch": "MAIN", "shelf": "B-02"}})
+    batch = io.StringIO()
+    write_batch(scan, batch, shelf="B-02", batch_id=f"{consortium['a']}-b02")
+    path = tmp_path / "b02.ndjson"
+    path.write_text(batch.getvalue())
+
+    page = _console(browser, served, artifacts, "03-inventory")
+    page.sign_in(consortium["a"], "admin", PASSWORD)
+    page.link("Inventory").click()
+    page.field("Scan batch from a robot (NDJSON)").send_keys(str(path))
+    page.press("Upload")
+    page.shot("localizing")
+    page.wait(lambda d: d.find_elements(By.ID, "shelf-map"), timeout=120)
+    shelf_map = browser.find_element(By.ID, "shelf-map")
+    assert shelf_map.get_attribute("src").startswith("data:image/svg+xml")
+    assert "misplaced" in shelf_map.get_attribute("alt")
+    page.shows("Misplaced books")
+    page.shot("shelf-map")
+
+
+def test_the_console_speaks_chinese_and_vietnamese(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    page = _console(browser, served, artifacts, "04-languages")
+    page.sign_in(consortium["a"], "admin", PASSWORD)
+    page.link("Circulation desk").click()
+    Select(page.field("Language")).select_by_visible_text("简体中文")
+    page.shows("流通服务台")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans"
+    page.fill("图书条码", "NO-SUCH-COPY", index=1)
+    page.press("归还")
+    page.wait(lambda _: page.error_of("图书条码", index=1))
+    assert "未找到" in page.error_of("图书条码", index=1)  # the error in the reader's language
+    page.shot("chinese")
+    Select(page.field("语言")).select_by_visible_text("Tiếng Việt")
+    page.shows("Quầy lưu thông")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
+    page.link("Mục lục").click()
+    page.field("Tìm trong mục lục")
+    page.shot("vietnamese")
+    Select(page.field("Ngôn ngữ")).select_by_visible_text("English")
+    page.shows("Search the catalog")
+
+
+def test_keyboard_only_sign_in_and_check_out(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    page = _console(browser, served, artifacts, "05-keyboard")
+    page.open()
+    page.field("Username")  # the sign-in page is there
+    page.tab_to("Library")
+    page.keys(consortium["a"])
+    page.tab_to("Username")
+    page.keys("admin")
+    page.tab_to("Password")
+    page.keys(PASSWORD, Keys.ENTER)
+    page.wait(lambda d: d.find_elements(By.ID, "tenant-name"))
+    page.shot("signed-in-by-keyboard")
+    page.tab_to("Circulation desk")
+    page.keys(Keys.ENTER)
+    page.shows("Check out")
+    page.tab_to("Patron barcode")
+    page.keys("P-0001")
+    page.tab_to("Item barcode")
+    page.keys("DEMO-0001-1", Keys.ENTER)
+    page.shows("DEMO-0001-1 is lent until")
+    page.shot("checked-out-by-keyboard")
+    focus = page.focused()
+    assert focus.tag_name in {"input", "button"}  # the focus stays in the form, not lost
+
+
+def test_a_library_session_never_shows_another_librarys_data(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    served.cli("tenants", "create", consortium["b"], "--name", "West Branch Library")
+    served.staff(consortium["b"], "desk", PASSWORD, "circulation", "cataloguer")
+    page = _console(browser, served, artifacts, "06-isolation")
+    page.sign_in(consortium["b"], "desk", PASSWORD)
+    assert page.tenant_name() == "West Branch Library"
+    page.fill("Search the catalog", "hong lou meng")
+    page.press("Search")
+    page.shows("No record matches")
+    assert "Hong lou meng" not in page.text()
+    page.shot("search-finds-nothing-of-east")
+    record_id = re.sub(r".*#/record/", "", consortium["record_url"])
+    page.open(f"#/record/{record_id}")
+    page.shows("Nothing was found")
+    assert "紅樓夢" not in page.text()
+    page.shot("east-record-not-found")
+    page.link("Circulation desk").click()
+    page.fill("Item barcode", "DEMO-0001-1", index=1)  # on loan at East
+    page.press("Check in")
+    page.wait(lambda _: page.error_of("Item barcode", index=1))
+    page.fill("Patron barcode", "P-0001", index=0)
+    page.fill("Item barcode", "DEMO-0002-1", index=0)
+    page.press("Check out")
+    page.wait(lambda _: page.error_of("Item barcode", index=0) or page.error_of("Patron barcode"))
+    assert "lent until" not in page.text()
+    page.shot("east-copies-unknown-at-west")
