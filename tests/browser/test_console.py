@@ -70,6 +70,18 @@ def test_office_signs_in_and_creates_a_library_and_its_admin(
     # The library's first admin: the CLI until the service serves staff under /admin (the
     # console's staff form posts there).
     served.staff(consortium["a"], "admin", PASSWORD, *ROLES.split(), display_name="Mai Tran")
+    page.fill("Client name", "east catalogue sync")
+    page.press("Issue a client")
+    page.shows("Its secret is shown this once")
+    page.shot("api-client-issued")
+    page.link("Pipeline health").click()
+    page.wait(lambda d: d.find_elements(By.XPATH, "//caption[normalize-space()='Pipeline health']"))
+    page.shot("pipeline-health")
+    page.press("Sign out")
+    page.shows("You are signed out.")
+    page.open()
+    page.field("Username")  # the session is over: the console sends the browser to sign in
+    page.shot("signed-out")
 
 
 def test_library_staff_import_marc_watch_progress_and_lend_a_copy(
@@ -78,6 +90,9 @@ def test_library_staff_import_marc_watch_progress_and_lend_a_copy(
     page.sign_in(consortium["a"], "admin", PASSWORD)
     assert page.tenant_name() == "East Campus Library"
     page.shot("signed-in")
+    browser.refresh()  # the refresh cookie restores the session: no password again
+    page.wait(lambda d: d.find_elements(By.ID, "tenant-name"))
+    assert "/oauth/authorize" not in browser.current_url
     page.link("MARC import").click()
     page.field("MARC file (MARC 21 or MARCXML)").send_keys(str(DEMO_MARC))
     page.press("Import")
@@ -120,6 +135,49 @@ def test_library_staff_import_marc_watch_progress_and_lend_a_copy(
     page.shot("unknown-copy-explained")
 
 
+def test_library_staff_place_a_hold_and_get_a_slip_at_check_in_then_erase_the_patron(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    page = _console(browser, served, artifacts, "03-holds")
+    page.sign_in(consortium["a"], "admin", PASSWORD)
+    page.link("Patrons").click()
+    page.fill("Patron barcode", "P-0002", index=1)
+    page.fill("Full name", "Trần Văn Minh")
+    page.press("Register a patron")
+    page.shows("Trần Văn Minh is registered.")
+    page.link("Circulation desk").click()
+    page.fill("Patron barcode", "P-0001")
+    page.fill("Item barcode", "DEMO-0002-1")  # the only copy of Pride and prejudice
+    page.press("Check out")
+    page.shows("DEMO-0002-1 is lent until")
+    page.link("Catalog").click()
+    page.fill("Search the catalog", "pride")
+    page.press("Search")
+    page.link("Pride and prejudice").click()
+    page.link("Place a hold on this title at the desk").click()
+    assert page.field("Record id").get_attribute("value")  # filled in from the record
+    page.fill("Patron barcode", "P-0002", index=1)
+    page.press("Place a hold")
+    page.shows("Hold placed: place 1 in the queue.")
+    page.fill("Item barcode", "DEMO-0002-1", index=1)
+    page.press("Check in")
+    page.shows("DEMO-0002-1 checked in: on the hold shelf.")
+    page.shows("Waiting for patron P-0002 Trần Văn Minh")
+    page.button("Print the hold slip (DEMO-0002-1)")
+    page.shot("hold-slip")
+    page.link("Patrons").click()
+    page.fill("Patron barcode", "P-0002")
+    page.press("Find")
+    page.shows("Erasing cannot be undone.")  # the consequences, before anything is done
+    page.fill("Type the barcode P-0002 to confirm", "P-0003")
+    page.press("Erase this patron")
+    page.wait(lambda _: page.error_of("Type the barcode P-0002 to confirm"))
+    page.shot("erase-consequences")
+    page.fill("Type the barcode P-0002 to confirm", "P-0002")
+    page.press("Erase this patron")
+    page.shows("The patron is erased. Holds cancelled: 1.")
+    page.shot("patron-erased")
+
+
 def _library_client(served: Served, slug: str) -> str:
     """A token of an API client of the library, to shelve tagged copies for the scan."""
     client = served.cli("clients", "create", "--tenant", slug, "--name", "shelver",
@@ -154,7 +212,7 @@ def test_library_staff_upload_a_scan_and_open_the_shelf_map(
     path = tmp_path / "b02.ndjson"
     path.write_text(batch.getvalue())
 
-    page = _console(browser, served, artifacts, "03-inventory")
+    page = _console(browser, served, artifacts, "04-inventory")
     page.sign_in(consortium["a"], "admin", PASSWORD)
     page.link("Inventory").click()
     page.field("Scan batch from a robot (NDJSON)").send_keys(str(path))
@@ -170,7 +228,7 @@ def test_library_staff_upload_a_scan_and_open_the_shelf_map(
 
 def test_the_console_speaks_chinese_and_vietnamese(
         browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
-    page = _console(browser, served, artifacts, "04-languages")
+    page = _console(browser, served, artifacts, "05-languages")
     page.sign_in(consortium["a"], "admin", PASSWORD)
     page.link("Circulation desk").click()
     Select(page.field("Language")).select_by_visible_text("简体中文")
@@ -193,7 +251,7 @@ def test_the_console_speaks_chinese_and_vietnamese(
 
 def test_keyboard_only_sign_in_and_check_out(
         browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
-    page = _console(browser, served, artifacts, "05-keyboard")
+    page = _console(browser, served, artifacts, "06-keyboard")
     page.open()
     page.field("Username")  # the sign-in page is there
     page.tab_to("Library")
@@ -221,7 +279,7 @@ def test_a_library_session_never_shows_another_librarys_data(
         browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
     served.cli("tenants", "create", consortium["b"], "--name", "West Branch Library")
     served.staff(consortium["b"], "desk", PASSWORD, "circulation", "cataloguer")
-    page = _console(browser, served, artifacts, "06-isolation")
+    page = _console(browser, served, artifacts, "07-isolation")
     page.sign_in(consortium["b"], "desk", PASSWORD)
     assert page.tenant_name() == "West Branch Library"
     page.fill("Search the catalog", "hong lou meng")

@@ -97,6 +97,7 @@ export async function record(main, id) {
     h("dl", { class: "facts" }, facts.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
     rec.sharedRecordId ? h("p", {}, t("rec.shared", { id: rec.sharedRecordId })) : null,
     rec.holdQueueLength ? h("p", {}, t("rec.holds", { n: number(rec.holdQueueLength) })) : null,
+    h("p", {}, h("a", { href: `#/desk/${encodeURIComponent(rec.id)}` }, t("rec.placeHold"))),
     h("p", { id: "copies-status", role: "status", "aria-live": "polite" }),
     copies,
     h("details", {}, h("summary", {}, t("item.add")), add),

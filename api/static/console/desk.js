@@ -30,7 +30,8 @@ function itemStatus(status) {
   return t(`item.${status}`);
 }
 
-export async function page(main) {
+/** The desk; `recordId` (from a record's page) fills in the hold form. */
+export async function page(main, recordId = "") {
   const shelf = h("ul", { class: "hold-shelf" });
   const out = form(t("desk.checkout"), {
     patron: field(t("desk.patron"), { required: true, autocomplete: "off" }),
@@ -64,7 +65,8 @@ export async function page(main) {
     return t("desk.renewed", { item: values.item, due: dueDate(data.renew.loan.dueAt) });
   });
   const hold = form(t("desk.hold"), {
-    record: field(t("desk.recordId"), { required: true, autocomplete: "off" }, t("desk.recordId.hint")),
+    record: field(t("desk.recordId"), { required: true, autocomplete: "off", value: recordId },
+      t("desk.recordId.hint")),
     patron: field(t("desk.patron"), { required: true, autocomplete: "off" }),
   }, t("desk.hold"), async (values) => {
     const data = await gql(PLACE_HOLD, { input: { recordId: values.record, patronBarcode: values.patron,

@@ -19,7 +19,7 @@ let viewer = null;
 const OFFICE = [
   ["libraries", "nav.libraries", office.libraries],
   ["union", "nav.union", union.page],
-  ["figures", "nav.figures", null, "consortiumFigures"],
+  ["figures", "nav.figures", null, ["consortiumFigures", "figures"]],
   ["acquisition", "nav.acquisition", null, "acquisitionCandidates"],
   ["pipeline", "nav.pipeline", office.pipeline],
 ];
@@ -33,10 +33,17 @@ const LIBRARY = [
   ["ill", "nav.ill", null, "lendingRequests"],
   ["acquisitions", "nav.acquisitions", null, "acquisitionCandidates"],
 ];
-const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan };
+const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan, desk: desk.page };
 
 function sections() {
   return viewer.tenant ? LIBRARY : OFFICE;
+}
+
+/** Who is signed in: a staff user's name where the schema offers it, else the API client
+ * (the console's own client id says nothing to a librarian). */
+function who() {
+  return viewer.displayName || viewer.username
+    || (viewer.clientId !== "console" ? viewer.clientId : "");
 }
 
 function languageSwitch() {
@@ -64,8 +71,7 @@ function renderShell() {
     h("header", {},
       h("div", { class: "brand" }, h("p", { class: "product" }, "CommonShelf"),
         h("h1", { id: "tenant-name" }, name),
-        h("p", { class: "who" }, t("signedin", { who: viewer.displayName || viewer.username
-          || viewer.clientId }))),
+        who() ? h("p", { class: "who" }, t("signedin", { who: who() })) : null),
       languageSwitch(), signOutButton),
     nav,
     h("main", { id: "main", tabindex: "-1" }));
@@ -88,12 +94,12 @@ async function route() {
   }
   fill(main, h("p", { role: "status" }, t("loading")));
   if (DETAIL[name] && param) {
-    await DETAIL[name](main, param, viewer);
+    await DETAIL[name](main, param);
   } else if (!found) {
     window.location.replace(`#/${sections()[0][0]}`);
     return;
   } else if (found[2]) {
-    await found[2](main, viewer);
+    await found[2](main);
   } else {
     await placeholder(main, t(found[1]), found[3]);
   }
@@ -101,8 +107,8 @@ async function route() {
   if (heading && document.activeElement === document.body) heading.focus();
 }
 
-async function placeholder(main, title, field) {
-  const ready = await hasQuery(field);
+async function placeholder(main, title, fields) {
+  const ready = (await Promise.all([fields].flat().map(hasQuery))).some(Boolean);
   fill(main, h("h2", { tabindex: "-1" }, title),
     h("p", { class: "notice", role: "status" }, ready ? t("placeholder.ready") : t("unavailable", { feature: title })));
 }
