@@ -93,15 +93,20 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   fill(main, h("p", { role: "status" }, t("loading")));
-  if (DETAIL[name] && param) {
-    await DETAIL[name](main, param);
-  } else if (!found) {
-    window.location.replace(`#/${sections()[0][0]}`);
-    return;
-  } else if (found[2]) {
-    await found[2](main);
-  } else {
-    await placeholder(main, t(found[1]), found[3]);
+  try {
+    if (DETAIL[name] && param) {
+      await DETAIL[name](main, param);
+    } else if (!found) {
+      window.location.replace(`#/${sections()[0][0]}`);
+      return;
+    } else if (found[2]) {
+      await found[2](main);
+    } else {
+      await placeholder(main, t(found[1]), found[3]);
+    }
+  } catch (error) { // a page that cannot load says why, instead of "Loading…" for ever
+    fill(main, h("h2", { tabindex: "-1" }, found ? t(found[1]) : t("app.title")),
+      h("p", { role: "alert", class: "field-error" }, error.message));
   }
   const heading = main.querySelector("h2");
   if (heading && document.activeElement === document.body) heading.focus();
@@ -141,7 +146,12 @@ async function start() {
     await signIn(language());
     return;
   }
-  viewer = (await gql(`{ viewer { ${await viewerFields()} } }`)).viewer;
+  try {
+    viewer = (await gql(`{ viewer { ${await viewerFields()} } }`)).viewer;
+  } catch (error) { // e.g. the library was suspended since the session began
+    signedOut(t("signin.failed", { reason: error.message }));
+    return;
+  }
   document.addEventListener("console:signed-out", () => signedOut(t("signedout")));
   window.addEventListener("hashchange", route);
   renderShell();

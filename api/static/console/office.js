@@ -57,17 +57,15 @@ function withField(fallback) {
   };
 }
 
-export async function library(main, slug) {
+/** A library as the office manages it; `done` announces what was just done. */
+export async function library(main, slug, done = "") {
   const tenant = await rest("GET", `/admin/tenants/${encodeURIComponent(slug)}`);
-  const state = h("p", { role: "status", "aria-live": "polite" },
-    `${tenant.name}: ${statusText(tenant.status)}`
+  const state = h("p", {}, `${tenant.name}: ${statusText(tenant.status)}`
     + (tenant.suspension_reason ? ` — ${tenant.suspension_reason}` : ""));
   const act = (path, json) => async () => {
     const now = await rest("POST", `/admin/tenants/${encodeURIComponent(slug)}/${path}`,
       { json, headers: { "Idempotency-Key": newKey() } });
-    await library(main, slug);
-    document.querySelector("#main [role=status]").textContent =
-      t("lib.now", { name: now.name, status: statusText(now.status) });
+    await library(main, slug, t("lib.now", { name: now.name, status: statusText(now.status) }));
   };
   const suspend = form(t("lib.suspend"), { reason: field(t("lib.reason"), { required: true }) },
     t("lib.suspend"), async (values) => {
@@ -82,7 +80,8 @@ export async function library(main, slug) {
     if (values.confirm !== slug) throw Object.assign(new Error(t("confirm.mismatch", { expected: slug })), { field: "confirm" });
     await act("archive")();
   });
-  fill(main, h("h2", { tabindex: "-1" }, tenant.name), state,
+  fill(main, h("h2", { tabindex: "-1" }, tenant.name),
+    h("p", { role: "status", "aria-live": "polite", class: "form-status" }, done), state,
     h("section", { "aria-label": t("col.status") },
       tenant.status === "active" ? suspend : null,
       tenant.status === "suspended" ? reactivate : null,
