@@ -27,7 +27,7 @@ from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
-from api.rest import admin, catalog, health, metrics, oauth, robots, signin
+from api.rest import admin, catalog, health, metrics, oauth, robots, signin, staff
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 from tenants.imports import beat_while_serving
@@ -148,6 +148,7 @@ def create_app(services: Services, relay: Relay | None = None,
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(signin.router)
+    app.include_router(staff.router)
     app.include_router(admin.router)
     app.include_router(catalog.router)
     app.include_router(robots.router)

@@ -50,6 +50,15 @@ from domain.sharing.errors import (
     SharedRecordNotFoundError,
     SharingError,
 )
+from domain.staff.errors import (
+    PasswordRejectedError,
+    StaffError,
+    StaffFieldInvalidError,
+    StaffRoleInvalidError,
+    StaffUserDisabledError,
+    StaffUsernameTakenError,
+    StaffUserNotFoundError,
+)
 from tenants.errors import (
     ClientNotFoundError,
     ClientRevokedError,
@@ -107,6 +116,12 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     IdempotencyKeyInvalidError: (422, "INVALID_INPUT"),
     ScanNotFoundError: (404, "NOT_FOUND"),
     ScanStateError: (409, "CONFLICT"),
+    StaffFieldInvalidError: (422, "INVALID_INPUT"),
+    StaffRoleInvalidError: (422, "INVALID_INPUT"),
+    PasswordRejectedError: (422, "INVALID_INPUT"),
+    StaffUsernameTakenError: (409, "USERNAME_TAKEN"),
+    StaffUserNotFoundError: (404, "NOT_FOUND"),
+    StaffUserDisabledError: (409, "CONFLICT"),
 }
 
 
@@ -138,6 +153,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CirculationError)
     @app.exception_handler(InventoryError)
     @app.exception_handler(DescriptionInvalidError)
+    @app.exception_handler(StaffError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)
         return JSONResponse(_body(code, str(error)), status)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -44,6 +45,11 @@ T = TypeVar("T")
 _databases: dict[str, Database] = {}
 _databases_lock = threading.Lock()
 _appended = threading.local()  # the positions a command running in this thread appended
+_acting = threading.local()  # who issues the command running in this thread
+COMMANDS_TABLE = "command_log"
+COMMANDS_COLUMNS = ("last_position bigint PRIMARY KEY, first_position bigint NOT NULL, "
+                    "actor text NOT NULL, operation text, "
+                    "recorded_at timestamptz NOT NULL DEFAULT now()")
 
 
 def appends_of(command: Callable[[], T]) -> tuple[T, dict[str, int]]:
@@ -58,6 +64,19 @@ def appends_of(command: Callable[[], T]) -> tuple[T, dict[str, int]]:
         if outer is not None:
             outer.update(_appended.positions)
         _appended.positions = outer
+
+
+@contextmanager
+def acting_as(actor: str | None, operation: str | None = None) -> Iterator[None]:
+    """Every append of this thread, in the block, records who issued it (`client:<id>`,
+    `staff:<username>@<tenant>`, `process:<name>`, `cli`) and through which operation, in
+    `<schema>.command_log`."""
+    outer = getattr(_acting, "actor", None), getattr(_acting, "operation", None)
+    _acting.actor, _acting.operation = actor, operation
+    try:
+        yield
+    finally:
+        _acting.actor, _acting.operation = outer
 
 
 def application_env(database: Database, schema: str, lock_timeout_s: int = 5) -> dict[str, str]:
@@ -123,13 +142,14 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         self._append_ready = False
         self._append_statement = sql.SQL(
             "SELECT * FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
-            "%s, %s, %s::jsonb, %s::text) AS notification_id"
+            "%s, %s, %s::jsonb, %s::text, %s::text) AS notification_id"
         ).format(sql.Identifier(schema, APPEND_FUNCTION)).as_bytes(None)
         self._create_append = sql.SQL(
             "CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], "
             "topics text[], states bytea[], receipt_key text, receipt_operation text, "
-            "receipt_answer jsonb, receipt_fingerprint text) "
+            "receipt_answer jsonb, receipt_fingerprint text, command_actor text) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $append$ "
+            "DECLARE appended bigint[]; "
             "BEGIN "
             "IF receipt_key IS NOT NULL THEN "
             "INSERT INTO {receipts} (key, operation, answer, fingerprint) "
@@ -138,12 +158,22 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             "PERFORM set_config('lock_timeout', {timeout}, true); "
             "LOCK TABLE {events} IN EXCLUSIVE MODE; "
             "PERFORM pg_notify({channel}, {schema}); "
-            "RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+            "WITH inserted AS (INSERT INTO {events} (originator_id, originator_version, topic, "
+            "state) SELECT * FROM unnest(ids, versions, topics, states) "
+            "RETURNING notification_id) "
+            "SELECT array_agg(notification_id ORDER BY notification_id) INTO appended "
+            "FROM inserted; "
+            "IF command_actor IS NOT NULL THEN "
+            "INSERT INTO {commands} (first_position, last_position, actor, operation) "
+            "VALUES (appended[1], appended[array_length(appended, 1)], command_actor, "
+            "receipt_operation); "
+            "END IF; "
+            "RETURN QUERY SELECT unnest(appended); "
             "END $append$"
         ).format(function=sql.Identifier(schema, APPEND_FUNCTION),
                  receipts=sql.Identifier(schema, RECEIPTS_TABLE),
                  events=sql.Identifier(schema, EVENTS_TABLE),
+                 commands=sql.Identifier(schema, COMMANDS_TABLE),
                  timeout=sql.Literal(f"{datastore.lock_timeout}s"),
                  channel=sql.Literal(EVENTS_CHANNEL), schema=sql.Literal(schema))
         # Composed once: psycopg renders a composed statement anew on every execute.
@@ -153,11 +183,15 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             "JOIN {} AS e ON e.originator_id = held.id AND e.originator_version > held.version "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(sql.Identifier(schema, EVENTS_TABLE)).as_bytes(None)
+        # Who issued each command, beside its events (a table of its own: adding a column
+        # to the events table would break the statements other processes have prepared).
+        self._create_commands = sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+            sql.Identifier(schema, COMMANDS_TABLE), sql.SQL(COMMANDS_COLUMNS))
         self.sql_create_statements = [
             statement
             for statement in self.sql_create_statements
             if not statement.as_string().startswith(("CREATE TYPE", "CREATE OR REPLACE FUNCTION"))
-        ] + [self._create_append]
+        ] + [self._create_commands, self._create_append]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], *,
@@ -173,8 +207,10 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
                 [e.originator_version for e in stored_events],
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
-                receipt and receipt.key, receipt and receipt.operation, answer,
-                receipt and receipt.fingerprint,
+                receipt and receipt.key,
+                # without a receipt, the operation only names the command in its log entry
+                receipt.operation if receipt else getattr(_acting, "operation", None), answer,
+                receipt and receipt.fingerprint, getattr(_acting, "actor", None),
             )).fetchall()
         ids = [int(row["notification_id"]) for row in rows]
         appended = getattr(_appended, "positions", None)
@@ -196,6 +232,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         if not self._append_ready:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+                curs.execute(self._create_commands)
                 curs.execute(self._create_append)
             self._append_ready = True
 

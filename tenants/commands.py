@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from domain.shared.application import Receipt
-from infra.eventstore import appends_of
+from infra.eventstore import acting_as, appends_of
 from infra.idempotency import KeyReusedError
 from infra.idempotency import Receipt as KeptAnswer
 from projections.watch import AppliedWatch
@@ -59,6 +59,7 @@ class Command(Generic[R]):
     answer: Callable[[R], dict[str, Any]]
     views: tuple[str, ...] = ()
     key_prefix: str = field(default="")  # a caller's own namespace in a shared log's answers
+    actor: str | None = None  # who issues it (Principal.actor), kept beside its events
 
 
 def fingerprint(operation: str, given: Mapping[str, Any]) -> str:
@@ -81,7 +82,7 @@ class CommandPipeline:
         """Runs the command (or answers as its first run did); its answer."""
         if key is not None:
             key = check_key(key)
-        answer, appended = await self._bounded(lambda: self._once(scope, key, command))
+        answer, appended = await self._bounded(lambda: self._acting(scope, key, command))
         if command.views:
             await self._seen(scope, command.views, appended)
         return answer
@@ -91,7 +92,8 @@ class CommandPipeline:
         """Runs the command in this thread, once per key, without waiting for read models:
         a process manager's reaction, already off the event loop, keyed by its source
         event. Its answer, and whether this call recorded it (False: a first run had)."""
-        answer, appended = self._once(scope, check_key(key), command)
+        with acting_as(command.actor or "process", command.operation):
+            answer, appended = self._once(scope, check_key(key), command)
         return answer, bool(appended)
 
     async def run_in_thread(self, work: Callable[[], R]) -> R:
@@ -105,6 +107,11 @@ class CommandPipeline:
             self._slots = asyncio.Semaphore(self.concurrency)
         async with self._slots:
             return await run_in_threadpool(work)
+
+    def _acting(self, scope: Scoped, key: str | None,
+                command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
+        with acting_as(command.actor, command.operation):
+            return self._once(scope, key, command)
 
     def _once(self, scope: Scoped, key: str | None,
               command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:

@@ -25,6 +25,7 @@ from tenants.errors import (
     TenantNotFoundError,
     TenantSlugTakenError,
 )
+from tenants.history import AuditTrail
 from tenants.scope import (
     OFFICE,
     OFFICE_SCHEMA,
@@ -69,6 +70,7 @@ class Consortium:
         self.watchers: list[Callable[[str | None], None]] = [self.accesses.changed]
         self._listener: ChannelListener | None = None
         self.staff = StaffAccounts(self)
+        self.audit = AuditTrail(database)
 
     def bootstrap(self) -> None:
         """Creates the office's schema and events table once; safe to repeat."""

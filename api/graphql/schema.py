@@ -24,6 +24,8 @@ from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
+from api.graphql.staff.mutations import StaffMutations
+from api.graphql.staff.queries import StaffQueries
 from api.observability import OperationMetrics
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,8 @@ class ShareRelease(SchemaExtension):
 
 
 @strawberry.type
-class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries):
+class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
+            StaffQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -113,7 +116,7 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 
 @strawberry.type
-class Mutation(CatalogMutations, SharingMutations, CirculationMutations):
+class Mutation(CatalogMutations, SharingMutations, CirculationMutations, StaffMutations):
     """Changes member libraries make."""
 
 

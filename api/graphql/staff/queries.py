@@ -1,0 +1,61 @@
+"""A library's staff (for its administrators) and its audit trail: a record's, an item's,
+the whole library's history."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+from graphql import GraphQLError
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from api.graphql.staff.types import HistoryPage, StaffUser
+
+DEFAULT_PAGE = 50
+
+
+@strawberry.type
+class StaffQueries:
+    """Staff and history queries."""
+
+    @strawberry.field(description="The library's staff users (scope library:admin).")  # type: ignore[untyped-decorator]
+    async def staff_users(self, info: Info[Context, None]) -> list[StaffUser]:
+        tenant = (await info.context.principal()).library("library:admin")
+        users = await run_in_threadpool(info.context.services.consortium.staff.list_users,
+                                        tenant)
+        return [StaffUser.of(u) for u in users]
+
+    @strawberry.field(description="Who did what to a record (and its holds queue), and when, "
+                      "newest first.")  # type: ignore[untyped-decorator]
+    async def record_history(self, info: Info[Context, None], id: strawberry.ID,
+                             first: int = DEFAULT_PAGE, before: int | None = None
+                             ) -> HistoryPage:
+        tenant = (await info.context.principal()).library("library:read")
+        try:
+            record_id = uuid.UUID(str(id))
+        except ValueError:
+            raise GraphQLError(f"id: {id!r} is not a record id",
+                               extensions={"code": "INVALID_INPUT"}) from None
+        page = await run_in_threadpool(info.context.services.consortium.audit.of_record,
+                                       tenant, record_id, first, before)
+        return HistoryPage.of(page)
+
+    @strawberry.field(description="Who did what to an item (and its loans), and when, newest "
+                      "first.")  # type: ignore[untyped-decorator]
+    async def item_history(self, info: Info[Context, None], barcode: str,
+                           first: int = DEFAULT_PAGE, before: int | None = None) -> HistoryPage:
+        tenant = (await info.context.principal()).library("library:read")
+        page = await run_in_threadpool(info.context.services.consortium.audit.of_item,
+                                       tenant, barcode, first, before)
+        return HistoryPage.of(page)
+
+    @strawberry.field(description="Everything the library recorded, who did it and when, "
+                      "newest first (scope library:admin).")  # type: ignore[untyped-decorator]
+    async def library_history(self, info: Info[Context, None], first: int = DEFAULT_PAGE,
+                              before: int | None = None) -> HistoryPage:
+        tenant = (await info.context.principal()).library("library:admin")
+        page = await run_in_threadpool(info.context.services.consortium.audit.of_tenant,
+                                       tenant, first, before)
+        return HistoryPage.of(page)
