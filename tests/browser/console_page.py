@@ -90,6 +90,16 @@ class Console:
             (a for a in d.find_elements(By.LINK_TEXT, text) if a.is_displayed()), None))
         return element
 
+    def go(self, text: str) -> None:
+        """Follows a link to another page of the console and waits until that page is shown
+        (not the one before it, nor "Loading…")."""
+        self.driver.execute_script(
+            "for (const e of document.querySelectorAll('#main > *')) e.dataset.stale = '1';")
+        self.link(text).click()
+        self.wait(lambda d: d.execute_script(
+            "const m = document.getElementById('main');"
+            "return !m.querySelector('[data-stale]') && !!m.querySelector('h2');"))
+
     def text(self) -> str:
         body: str = self.driver.find_element(By.TAG_NAME, "body").text
         return body

@@ -3,6 +3,7 @@
 import { gql, rest } from "./api.js";
 import { h, fill, field, form, pager, table, newKey } from "./dom.js";
 import { t, bytes, dateTime, dueDate, number, percent } from "./i18n.js";
+import { history as auditTrail } from "./staff.js";
 
 const PAGE = 20;
 const SEARCH = `query Search($query: String, $first: Int!, $after: String) {
@@ -52,6 +53,9 @@ const RECORD = `query Record($id: ID!) { record(id: $id) {
   isbns subjects sharedRecordId marcxml holdQueueLength
   classification { lc dewey clc }
   items { barcode callNumber status location { branch collection shelf } loan { dueAt } } } }`;
+const RECORD_HISTORY = `query History($id: ID!, $first: Int!, $before: Int) {
+  recordHistory(id: $id, first: $first, before: $before) {
+    entries { position at actor operation aggregate event } nextBefore } }`;
 const ADD_ITEM = `mutation Add($input: AddItemInput!) { addItem(input: $input) { item { barcode } } }`;
 
 export async function record(main, id) {
@@ -102,7 +106,9 @@ export async function record(main, id) {
     copies,
     h("details", {}, h("summary", {}, t("item.add")), add),
     h("section", { "aria-labelledby": "marc-title" }, h("h3", { id: "marc-title" }, t("rec.marc")),
-      rec.marcxml ? marcView(rec.marcxml) : h("p", {}, t("rec.marcNone"))));
+      rec.marcxml ? marcView(rec.marcxml) : h("p", {}, t("rec.marcNone"))),
+    h("details", {}, h("summary", {}, t("history.record")), await auditTrail(t("history.record"),
+      async (before) => (await gql(RECORD_HISTORY, { id: rec.id, first: 20, before })).recordHistory)));
 }
 
 // The MARCXML is parsed as XML (never as HTML) under a named Trusted Types policy.

@@ -10,6 +10,7 @@ import * as desk from "./desk.js";
 import * as patrons from "./patrons.js";
 import * as inventory from "./inventory.js";
 import * as union from "./union.js";
+import * as staff from "./staff.js";
 
 const root = document.getElementById("console");
 let viewer = null;
@@ -22,6 +23,7 @@ const OFFICE = [
   ["figures", "nav.figures", null, ["consortiumFigures", "figures"]],
   ["acquisition", "nav.acquisition", null, "acquisitionCandidates"],
   ["pipeline", "nav.pipeline", office.pipeline],
+  ["staff", "nav.staff", office.staff],
 ];
 const LIBRARY = [
   ["catalog", "nav.catalog", catalog.search],
@@ -32,11 +34,14 @@ const LIBRARY = [
   ["union", "nav.union", union.page],
   ["ill", "nav.ill", null, "lendingRequests"],
   ["acquisitions", "nav.acquisitions", null, "acquisitionCandidates"],
+  ["staff", "nav.staff", staff.page, null, "library:admin"],
 ];
 const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan, desk: desk.page };
 
+/** The sections of the signed-in side that the person's scopes open. */
 function sections() {
-  return viewer.tenant ? LIBRARY : OFFICE;
+  return (viewer.tenant ? LIBRARY : OFFICE)
+    .filter(([, , , , scope]) => !scope || viewer.scopes.includes(scope));
 }
 
 /** Who is signed in: a staff user's name where the schema offers it, else the API client

@@ -3,6 +3,7 @@
 import { rest } from "./api.js";
 import { h, fill, field, form, pager, table, newKey } from "./dom.js";
 import { t, dateTime, number } from "./i18n.js";
+import { accounts, history, restAccounts } from "./staff.js";
 
 const PAGE = 20;
 
@@ -86,27 +87,8 @@ export async function library(main, slug, done = "") {
       tenant.status === "active" ? suspend : null,
       tenant.status === "suspended" ? reactivate : null,
       tenant.status !== "archived" ? archive : null),
-    await staffSection(slug), await clientsSection(slug));
-}
-
-async function staffSection(slug) {
-  const fields = {
-    username: field(t("staff.username"), { required: true, autocomplete: "off" }),
-    display_name: field(t("staff.display"), { required: true }),
-    password: field(t("staff.password"), { required: true, type: "password", autocomplete: "new-password" },
-      t("staff.password.hint")),
-    roles: field(t("staff.roles"), { required: true, value: "library-admin" }, t("staff.roles.hint")),
-  };
-  const create = form(t("staff.create"), fields, t("staff.create"), async (values) => {
-    await rest("POST", `/admin/tenants/${encodeURIComponent(slug)}/staff`, {
-      json: { username: values.username, display_name: values.display_name,
-              password: values.password, roles: values.roles.split(/\s+/).filter(Boolean) },
-    }).catch(withField("username"));
-    fields.password.input.value = "";
-    return t("staff.created", { username: values.username });
-  });
-  return h("section", { "aria-labelledby": "staff-title" },
-    h("h3", { id: "staff-title" }, t("staff.title")), create);
+    await accounts(restAccounts(slug, ["library-admin"]), "library-admins"),
+    await clientsSection(slug), await tenantHistory(slug, t("history.library")));
 }
 
 async function clientsSection(slug) {
@@ -172,4 +154,17 @@ export async function pipeline(main) {
     parked.length ? table(t("col.parked"), [t("col.readModel"), t("col.library"), t("col.parked")],
       parked.map((p) => [p.projection, p.tenant, number(p.count)]))
       : h("p", {}, t("pipe.parkedNone")));
+}
+
+function tenantHistory(slug, title) {
+  return history(title, (before) => rest("GET", `/admin/tenants/${encodeURIComponent(slug)}/history`
+    + `?first=20${before === null ? "" : `&before=${before}`}`));
+}
+
+/** The office's own staff and what happened in the office's log. */
+export async function staff(main) {
+  let trail = await tenantHistory("office", t("history.library"));
+  const again = async () => { trail.replaceWith(trail = await tenantHistory("office", t("history.library"))); };
+  fill(main, h("h2", { tabindex: "-1" }, t("staff.office")),
+    await accounts(restAccounts("office", ["office-admin"]), "office-staff", again), trail);
 }
