@@ -109,6 +109,8 @@ def test_library_admin_creates_a_librarian_and_sees_the_audit_trail(
     page.shows("librarian can now sign in.")
     page.shows("staff:admin@")  # the audit trail names who created the account
     page.shot("librarian-created")
+    browser.execute_script("document.querySelector('.history').scrollIntoView()")
+    page.shot("audit-trail")
 
 
 def test_library_staff_import_marc_watch_progress_and_lend_a_copy(

@@ -63,12 +63,17 @@ export async function rest(method, path, { json, body, headers = {}, as = "json"
 
 const known = new Map();
 
-/** Whether the service's schema has a root query field yet (pages of features other
- * branches add light up once it does). */
-export async function hasQuery(name) {
-  if (!known.has("Query")) {
-    const data = await gql("{ __type(name: \"Query\") { fields { name } } }");
-    known.set("Query", new Set(data.__type.fields.map((f) => f.name)));
+/** Whether a type of the service's schema has a field yet (pages and parts of pages for
+ * features other releases add light up once it does). */
+export async function hasField(type, name) {
+  if (!known.has(type)) {
+    const data = await gql("query Fields($type: String!) { __type(name: $type) { fields { name } } }",
+      { type });
+    known.set(type, new Set((data.__type?.fields || []).map((f) => f.name)));
   }
-  return known.get("Query").has(name);
+  return known.get(type).has(name);
+}
+
+export function hasQuery(name) {
+  return hasField("Query", name);
 }

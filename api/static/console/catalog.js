@@ -4,6 +4,7 @@ import { gql, rest } from "./api.js";
 import { h, fill, field, form, pager, table, newKey } from "./dom.js";
 import { t, bytes, dateTime, dueDate, number, percent } from "./i18n.js";
 import { history as auditTrail } from "./staff.js";
+import { holdingsOf } from "./union.js";
 
 const PAGE = 20;
 const SEARCH = `query Search($query: String, $first: Int!, $after: String) {
@@ -105,6 +106,7 @@ export async function record(main, id) {
     h("p", { id: "copies-status", role: "status", "aria-live": "polite" }),
     copies,
     h("details", {}, h("summary", {}, t("item.add")), add),
+    await holdingsOf(rec.id),
     h("section", { "aria-labelledby": "marc-title" }, h("h3", { id: "marc-title" }, t("rec.marc")),
       rec.marcxml ? marcView(rec.marcxml) : h("p", {}, t("rec.marcNone"))),
     h("details", {}, h("summary", {}, t("history.record")), await auditTrail(t("history.record"),
