@@ -4,7 +4,7 @@ import { t } from "./i18n.js";
 
 /** An element: h("p", {class: "x"}, "text", child, ...). */
 export function h(tag, attrs = {}, ...children) {
-  const svg = ["svg", "rect", "line", "text", "g", "circle", "title"].includes(tag);
+  const svg = ["svg", "rect", "line", "polyline", "text", "g", "circle", "title"].includes(tag);
   const el = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag)
                  : document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {

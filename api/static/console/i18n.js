@@ -3,6 +3,12 @@
 export const LANGUAGES = [["en", "English"], ["zh-Hans", "简体中文"], ["vi", "Tiếng Việt"]];
 
 const en = {
+  "fig.period": "From {since} to {until} (figures as of {asOf})", "fig.records": "Records", "fig.items": "Copies",
+  "fig.activePatrons": "Active patrons", "fig.holdsWaiting": "Holds waiting", "fig.overdueLoans": "Overdue loans",
+  "fig.sharedRecordsContributed": "Shared records contributed", "fig.titlesHeld": "Titles held", "fig.uniqueHoldings": "Held by one member only",
+  "fig.daily": "Loans and returns per day", "fig.table": "The numbers", "fig.day": "Day", "fig.loans": "Loans", "fig.returns": "Returns",
+  "fig.members": "Members", "fig.overlap": "Collection overlap between members", "fig.shared": "Titles both hold", "fig.jaccard": "Overlap",
+  "fig.chartLabel": "Loans and returns over {days} days: {loans} loans, {returns} returns", "fig.overlapLabel": "Heat map of the collection overlap between {members} members",
   "nav.staff": "Staff", "staff.disable": "Disable {username}", "staff.enable": "Enable {username}",
   "staff.disabled": "{username} is disabled; their sessions have ended.", "staff.enabled": "{username} can sign in again.",
   "staff.status.active": "active", "staff.status.disabled": "disabled", "staff.roles.none": "Choose at least one role.",
@@ -130,6 +136,12 @@ const en = {
 };
 
 const zh = {
+  "fig.period": "{since} 至 {until}（数据截至 {asOf}）", "fig.records": "记录", "fig.items": "复本",
+  "fig.activePatrons": "有效读者", "fig.holdsWaiting": "等待中的预约", "fig.overdueLoans": "逾期借阅",
+  "fig.sharedRecordsContributed": "贡献的共享记录", "fig.titlesHeld": "收藏的书目", "fig.uniqueHoldings": "仅一馆收藏",
+  "fig.daily": "每日借出与归还", "fig.table": "数据", "fig.day": "日期", "fig.loans": "借出", "fig.returns": "归还",
+  "fig.members": "成员馆", "fig.overlap": "成员馆之间的馆藏重叠", "fig.shared": "共同收藏的书目", "fig.jaccard": "重叠度",
+  "fig.chartLabel": "{days} 天的借出与归还：借出 {loans}，归还 {returns}", "fig.overlapLabel": "{members} 个成员馆之间馆藏重叠的热图",
   "nav.staff": "员工", "staff.disable": "停用 {username}", "staff.enable": "启用 {username}",
   "staff.disabled": "{username} 已停用；其会话已结束。", "staff.enabled": "{username} 可以重新登录。",
   "staff.status.active": "正常", "staff.status.disabled": "已停用", "staff.roles.none": "请至少选择一个角色。",
@@ -256,6 +268,12 @@ const zh = {
 };
 
 const vi = {
+  "fig.period": "Từ {since} đến {until} (số liệu tính đến {asOf})", "fig.records": "Biểu ghi", "fig.items": "Bản sao",
+  "fig.activePatrons": "Bạn đọc còn hiệu lực", "fig.holdsWaiting": "Giữ chỗ đang chờ", "fig.overdueLoans": "Lượt mượn quá hạn",
+  "fig.sharedRecordsContributed": "Biểu ghi dùng chung đã đóng góp", "fig.titlesHeld": "Nhan đề có", "fig.uniqueHoldings": "Chỉ một thành viên có",
+  "fig.daily": "Lượt mượn và trả mỗi ngày", "fig.table": "Các con số", "fig.day": "Ngày", "fig.loans": "Mượn", "fig.returns": "Trả",
+  "fig.members": "Thành viên", "fig.overlap": "Mức trùng lặp vốn tài liệu giữa các thành viên", "fig.shared": "Nhan đề cả hai cùng có", "fig.jaccard": "Trùng lặp",
+  "fig.chartLabel": "Mượn và trả trong {days} ngày: {loans} lượt mượn, {returns} lượt trả", "fig.overlapLabel": "Bản đồ nhiệt mức trùng lặp vốn tài liệu giữa {members} thành viên",
   "nav.staff": "Nhân viên", "staff.disable": "Vô hiệu hóa {username}", "staff.enable": "Kích hoạt {username}",
   "staff.disabled": "Đã vô hiệu hóa {username}; các phiên của họ đã kết thúc.", "staff.enabled": "{username} có thể đăng nhập lại.",
   "staff.status.active": "đang hoạt động", "staff.status.disabled": "đã vô hiệu hóa", "staff.roles.none": "Hãy chọn ít nhất một vai trò.",

@@ -11,6 +11,7 @@ import * as patrons from "./patrons.js";
 import * as inventory from "./inventory.js";
 import * as union from "./union.js";
 import * as staff from "./staff.js";
+import * as figures from "./figures.js";
 
 const root = document.getElementById("console");
 let viewer = null;
@@ -20,7 +21,7 @@ let viewer = null;
 const OFFICE = [
   ["libraries", "nav.libraries", office.libraries],
   ["union", "nav.union", union.page],
-  ["figures", "nav.figures", null, ["consortiumFigures", "figures"]],
+  ["figures", "nav.figures", figures.page],
   ["acquisition", "nav.acquisition", null, "acquisitionCandidates"],
   ["pipeline", "nav.pipeline", office.pipeline],
   ["staff", "nav.staff", office.staff],

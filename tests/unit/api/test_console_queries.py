@@ -15,8 +15,8 @@ STATIC = Path(str(resources.files("api") / "static" / "console"))
 SDL = Path(__file__).resolve().parents[3] / "docs" / "schema.graphql"
 CONSTANT = re.compile(r"const (\w+) = (?:`([^`]*)`|\"([^\"]*)\");", re.S)
 DOCUMENT = re.compile(r"^\s*(query|mutation|\{)")
-# Root fields the console asks for only once the schema has them (main.js, union.js).
-LATER = {"unionCatalog", "unionCatalogEntry", "unionEntry"}
+# Fields the console asks for only once the schema has them (union.js, figures.js).
+LATER = {"unionCatalog", "unionCatalogEntry", "unionEntry", "consortiumFigures"}
 
 
 def console_documents() -> list[tuple[str, str, str]]:
