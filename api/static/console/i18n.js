@@ -3,6 +3,13 @@
 export const LANGUAGES = [["en", "English"], ["zh-Hans", "简体中文"], ["vi", "Tiếng Việt"]];
 
 const en = {
+  "acq.sort": "Rank by", "acq.sort.DEMAND_PER_COPY": "Demand per copy", "acq.sort.DEMAND": "Demand", "acq.sort.HOLDS_WAITING": "Holds waiting",
+  "acq.sort.LOANS_LAST_YEAR": "Loans in the last year", "acq.sort.SUGGESTIONS": "Suggestions", "acq.holders": "Members holding",
+  "acq.copies": "Available / copies", "acq.holds": "Holds waiting", "acq.loans": "Loans last year", "acq.unfilled": "Interlibrary requests unfilled",
+  "acq.suggestions": "Suggestions", "acq.orders": "Open orders", "acq.demand": "Demand", "acq.perCopy": "Demand per copy",
+  "acq.heldByMe": "we hold it", "acq.count": "{shown} of {total} titles shown",
+  "ill.side": "Requests", "ill.both": "Both sides", "ill.REQUESTER": "We asked", "ill.SUPPLIER": "We were asked",
+  "ill.history": "History", "ill.message": "Message", "ill.none": "No interlibrary request yet.",
   "fig.period": "From {since} to {until} (figures as of {asOf})", "fig.records": "Records", "fig.items": "Copies",
   "fig.activePatrons": "Active patrons", "fig.holdsWaiting": "Holds waiting", "fig.overdueLoans": "Overdue loans",
   "fig.sharedRecordsContributed": "Shared records contributed", "fig.titlesHeld": "Titles held", "fig.uniqueHoldings": "Held by one member only",
@@ -20,7 +27,7 @@ const en = {
   "role.office-admin": "Office administration",
   "history.when": "When", "history.who": "Who", "history.operation": "Operation", "history.what": "What happened",
   "history.unknown": "not known", "history.library": "What happened in the library", "history.record": "History of this record",
-  "placeholder.ready": "The service offers this now, but the console has no page for it yet; use GraphiQL at /graphql meanwhile.", "col.result": "Result",
+  "col.result": "Result",
   "app.title": "CommonShelf console", "skip": "Skip to the content", "nav.label": "Sections",
   "lang.label": "Language", "signout": "Sign out", "loading": "Loading…", "working": "Working…",
   "office.name": "Consortium office", "signedin": "Signed in: {who}",
@@ -136,6 +143,13 @@ const en = {
 };
 
 const zh = {
+  "acq.sort": "排序依据", "acq.sort.DEMAND_PER_COPY": "每册需求", "acq.sort.DEMAND": "需求", "acq.sort.HOLDS_WAITING": "等待中的预约",
+  "acq.sort.LOANS_LAST_YEAR": "近一年借阅", "acq.sort.SUGGESTIONS": "荐购", "acq.holders": "收藏馆数",
+  "acq.copies": "可借 / 复本", "acq.holds": "等待中的预约", "acq.loans": "近一年借阅", "acq.unfilled": "未满足的馆际请求",
+  "acq.suggestions": "荐购", "acq.orders": "未完成订单", "acq.demand": "需求", "acq.perCopy": "每册需求",
+  "acq.heldByMe": "本馆已藏", "acq.count": "显示 {total} 种中的 {shown} 种",
+  "ill.side": "请求", "ill.both": "双方", "ill.REQUESTER": "本馆请求", "ill.SUPPLIER": "他馆请求本馆",
+  "ill.history": "历史", "ill.message": "消息", "ill.none": "尚无馆际互借请求。",
   "fig.period": "{since} 至 {until}（数据截至 {asOf}）", "fig.records": "记录", "fig.items": "复本",
   "fig.activePatrons": "有效读者", "fig.holdsWaiting": "等待中的预约", "fig.overdueLoans": "逾期借阅",
   "fig.sharedRecordsContributed": "贡献的共享记录", "fig.titlesHeld": "收藏的书目", "fig.uniqueHoldings": "仅一馆收藏",
@@ -153,7 +167,7 @@ const zh = {
   "role.office-admin": "办公室管理",
   "history.when": "时间", "history.who": "操作者", "history.operation": "操作", "history.what": "发生了什么",
   "history.unknown": "未知", "history.library": "本馆的操作记录", "history.record": "此记录的历史",
-  "placeholder.ready": "服务已提供此功能，但控制台尚无相应页面；目前请在 /graphql 使用 GraphiQL。", "col.result": "结果",
+  "col.result": "结果",
   "app.title": "CommonShelf 控制台", "skip": "跳到正文", "nav.label": "栏目",
   "lang.label": "语言", "signout": "退出登录", "loading": "正在加载…", "working": "正在处理…",
   "office.name": "联盟办公室", "signedin": "已登录：{who}",
@@ -268,6 +282,13 @@ const zh = {
 };
 
 const vi = {
+  "acq.sort": "Xếp hạng theo", "acq.sort.DEMAND_PER_COPY": "Nhu cầu trên mỗi bản", "acq.sort.DEMAND": "Nhu cầu", "acq.sort.HOLDS_WAITING": "Giữ chỗ đang chờ",
+  "acq.sort.LOANS_LAST_YEAR": "Lượt mượn năm qua", "acq.sort.SUGGESTIONS": "Đề xuất", "acq.holders": "Số thành viên có",
+  "acq.copies": "Sẵn có / bản sao", "acq.holds": "Giữ chỗ đang chờ", "acq.loans": "Lượt mượn năm qua", "acq.unfilled": "Yêu cầu liên thư viện chưa đáp ứng",
+  "acq.suggestions": "Đề xuất", "acq.orders": "Đơn đặt đang mở", "acq.demand": "Nhu cầu", "acq.perCopy": "Nhu cầu trên mỗi bản",
+  "acq.heldByMe": "chúng ta có", "acq.count": "Hiển thị {shown} trên {total} nhan đề",
+  "ill.side": "Yêu cầu", "ill.both": "Cả hai phía", "ill.REQUESTER": "Chúng ta yêu cầu", "ill.SUPPLIER": "Được yêu cầu",
+  "ill.history": "Lịch sử", "ill.message": "Thông điệp", "ill.none": "Chưa có yêu cầu mượn liên thư viện.",
   "fig.period": "Từ {since} đến {until} (số liệu tính đến {asOf})", "fig.records": "Biểu ghi", "fig.items": "Bản sao",
   "fig.activePatrons": "Bạn đọc còn hiệu lực", "fig.holdsWaiting": "Giữ chỗ đang chờ", "fig.overdueLoans": "Lượt mượn quá hạn",
   "fig.sharedRecordsContributed": "Biểu ghi dùng chung đã đóng góp", "fig.titlesHeld": "Nhan đề có", "fig.uniqueHoldings": "Chỉ một thành viên có",
@@ -285,7 +306,7 @@ const vi = {
   "role.office-admin": "Quản trị văn phòng",
   "history.when": "Khi nào", "history.who": "Ai", "history.operation": "Thao tác", "history.what": "Điều gì xảy ra",
   "history.unknown": "không rõ", "history.library": "Những gì đã xảy ra trong thư viện", "history.record": "Lịch sử của biểu ghi này",
-  "placeholder.ready": "Dịch vụ đã có chức năng này nhưng bảng điều khiển chưa có trang; tạm thời hãy dùng GraphiQL tại /graphql.", "col.result": "Kết quả",
+  "col.result": "Kết quả",
   "app.title": "Bảng điều khiển CommonShelf", "skip": "Chuyển đến nội dung", "nav.label": "Mục",
   "lang.label": "Ngôn ngữ", "signout": "Đăng xuất", "loading": "Đang tải…", "working": "Đang xử lý…",
   "office.name": "Văn phòng liên hiệp", "signedin": "Đã đăng nhập: {who}",

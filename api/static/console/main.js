@@ -1,6 +1,6 @@
 // The console's shell: the session, the header with the tenant's name and the language
 // switch, the sections a library or the office has, and the hash router between pages.
-import { gql, hasQuery } from "./api.js";
+import { gql } from "./api.js";
 import { h, fill } from "./dom.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { restore, signIn, signOut } from "./session.js";
@@ -12,17 +12,19 @@ import * as inventory from "./inventory.js";
 import * as union from "./union.js";
 import * as staff from "./staff.js";
 import * as figures from "./figures.js";
+import * as acquisition from "./acquisition.js";
+import * as ill from "./ill.js";
 
 const root = document.getElementById("console");
 let viewer = null;
 
-// Each section: its hash, label key, page, and (for features other releases add) the
-// root query field the service must have for the page to light up.
+// Each section: its hash, label key, page, and the scope it needs (if not every staff
+// member's). Pages of features other releases add say so until the service has them.
 const OFFICE = [
   ["libraries", "nav.libraries", office.libraries],
   ["union", "nav.union", union.page],
   ["figures", "nav.figures", figures.page],
-  ["acquisition", "nav.acquisition", null, "acquisitionCandidates"],
+  ["acquisition", "nav.acquisition", acquisition.page],
   ["pipeline", "nav.pipeline", office.pipeline],
   ["staff", "nav.staff", office.staff],
 ];
@@ -33,16 +35,16 @@ const LIBRARY = [
   ["patrons", "nav.patrons", patrons.page],
   ["inventory", "nav.inventory", inventory.page],
   ["union", "nav.union", union.page],
-  ["ill", "nav.ill", null, "lendingRequests"],
-  ["acquisitions", "nav.acquisitions", null, "acquisitionCandidates"],
-  ["staff", "nav.staff", staff.page, null, "library:admin"],
+  ["ill", "nav.ill", ill.page],
+  ["acquisitions", "nav.acquisitions", (main) => acquisition.page(main, t("nav.acquisitions"))],
+  ["staff", "nav.staff", staff.page, "library:admin"],
 ];
 const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan, desk: desk.page };
 
 /** The sections of the signed-in side that the person's scopes open. */
 function sections() {
   return (viewer.tenant ? LIBRARY : OFFICE)
-    .filter(([, , , , scope]) => !scope || viewer.scopes.includes(scope));
+    .filter(([, , , scope]) => !scope || viewer.scopes.includes(scope));
 }
 
 /** Who is signed in: a staff user's name where the schema offers it, else the API client
@@ -105,10 +107,8 @@ async function route() {
     } else if (!found) {
       window.location.replace(`#/${sections()[0][0]}`);
       return;
-    } else if (found[2]) {
-      await found[2](main);
     } else {
-      await placeholder(main, t(found[1]), found[3]);
+      await found[2](main);
     }
   } catch (error) { // a page that cannot load says why, instead of "Loading…" for ever
     fill(main, h("h2", { tabindex: "-1" }, found ? t(found[1]) : t("app.title")),
@@ -116,12 +116,6 @@ async function route() {
   }
   const heading = main.querySelector("h2");
   if (heading && document.activeElement === document.body) heading.focus();
-}
-
-async function placeholder(main, title, fields) {
-  const ready = (await Promise.all([fields].flat().map(hasQuery))).some(Boolean);
-  fill(main, h("h2", { tabindex: "-1" }, title),
-    h("p", { class: "notice", role: "status" }, ready ? t("placeholder.ready") : t("unavailable", { feature: title })));
 }
 
 function signedOut(message) {

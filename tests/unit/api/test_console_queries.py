@@ -15,8 +15,10 @@ STATIC = Path(str(resources.files("api") / "static" / "console"))
 SDL = Path(__file__).resolve().parents[3] / "docs" / "schema.graphql"
 CONSTANT = re.compile(r"const (\w+) = (?:`([^`]*)`|\"([^\"]*)\");", re.S)
 DOCUMENT = re.compile(r"^\s*(query|mutation|\{)")
-# Fields the console asks for only once the schema has them (union.js, figures.js).
-LATER = {"unionCatalog", "unionCatalogEntry", "unionEntry", "consortiumFigures"}
+# Fields the console asks for only once the schema has them (union.js, figures.js,
+# acquisition.js, ill.js).
+LATER = {"unionCatalog", "unionCatalogEntry", "unionEntry", "consortiumFigures",
+         "acquisitionCandidates", "lendingRequests"}
 
 
 def console_documents() -> list[tuple[str, str, str]]:
