@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 import nats
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra.embedded import free_port
 from infra.nats import connect
@@ -59,10 +61,25 @@ class Served:
 
 
 @pytest.fixture(scope="session")
-def served(servers: tuple[str, str], kek_file: Path,
+def browser_database(servers: tuple[str, str]) -> Iterator[str]:
+    """A database of the browser tests' own (the served process's relay and workers must not
+    share one with the in-process services of the integration tests)."""
+    params = conninfo_to_dict(servers[0])
+    name = f"cs_browser_{secrets.token_hex(4)}"
+    with psycopg.connect(servers[0], autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield make_conninfo(**{**params, "dbname": name})
+    finally:
+        with psycopg.connect(servers[0], autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def served(servers: tuple[str, str], browser_database: str, kek_file: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`commonshelf serve` on a database of this run's own, every role in one process."""
-    database_url, nats_url = servers
+    """`commonshelf serve` on a database of its own, every role in one process."""
+    database_url, nats_url = browser_database, servers[1]
     prefix = f"csbrowser{secrets.token_hex(3)}"
     env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url,
            "COMMONSHELF_NATS_PREFIX": prefix, "COMMONSHELF_KEK_FILE": str(kek_file)}

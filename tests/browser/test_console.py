@@ -171,6 +171,13 @@ def test_library_staff_place_a_hold_and_get_a_slip_at_check_in_then_erase_the_pa
         browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
     page = _console(browser, served, artifacts, "04-holds")
     page.sign_in(consortium["a"], "librarian", PASSWORD)
+    page.open(consortium["record_url"][consortium["record_url"].index("#"):])
+    copy_history = "//summary[normalize-space()='History of a copy']"
+    page.wait(lambda d: d.find_elements(By.XPATH, copy_history))
+    browser.find_element(By.XPATH, copy_history).click()
+    page.press("Show the history")
+    page.shows("staff:librarian@")  # who lent and took back the copy
+    page.shot("copy-history")
     page.go("Patrons")
     page.fill("Patron barcode", "P-0002", index=1)
     page.fill("Full name", "Trần Văn Minh")

@@ -57,6 +57,9 @@ const RECORD = `query Record($id: ID!) { record(id: $id) {
 const RECORD_HISTORY = `query History($id: ID!, $first: Int!, $before: Int) {
   recordHistory(id: $id, first: $first, before: $before) {
     entries { position at actor operation aggregate event } nextBefore } }`;
+const ITEM_HISTORY = `query ItemHistory($barcode: String!, $first: Int!, $before: Int) {
+  itemHistory(barcode: $barcode, first: $first, before: $before) {
+    entries { position at actor operation aggregate event } nextBefore } }`;
 const ADD_ITEM = `mutation Add($input: AddItemInput!) { addItem(input: $input) { item { barcode } } }`;
 
 export async function record(main, id) {
@@ -106,11 +109,25 @@ export async function record(main, id) {
     h("p", { id: "copies-status", role: "status", "aria-live": "polite" }),
     copies,
     h("details", {}, h("summary", {}, t("item.add")), add),
+    rec.items.length ? copyHistory(rec.items) : null,
     await holdingsOf(rec.id),
     h("section", { "aria-labelledby": "marc-title" }, h("h3", { id: "marc-title" }, t("rec.marc")),
       rec.marcxml ? marcView(rec.marcxml) : h("p", {}, t("rec.marcNone"))),
     h("details", {}, h("summary", {}, t("history.record")), await auditTrail(t("history.record"),
       async (before) => (await gql(RECORD_HISTORY, { id: rec.id, first: 20, before })).recordHistory)));
+}
+
+/** Who did what to a copy (and its loans), for the copy chosen. */
+function copyHistory(items) {
+  const slot = h("div", {});
+  const which = form(t("history.copy"), {
+    barcode: field(t("col.barcode"), { tag: "select", options: items.map((i) => [i.barcode, i.barcode]) }),
+  }, t("history.show"), async (values) => {
+    fill(slot, await auditTrail(t("history.copyOf", { barcode: values.barcode }), async (before) =>
+      (await gql(ITEM_HISTORY, { barcode: values.barcode, first: 20, before })).itemHistory));
+    return "";
+  });
+  return h("details", {}, h("summary", {}, t("history.copy")), which, slot);
 }
 
 // The MARCXML is parsed as XML (never as HTML) under a named Trusted Types policy.

@@ -57,7 +57,8 @@ export function field(label, attrs = {}, hint = null) {
 }
 
 /** A form: fields, a submit button, a status line; `run` gets the values and may throw
- * an error with `.field` naming the field it concerns. */
+ * an error with `.field` naming the field it concerns. A field is what `field` makes, or
+ * any element with `input` (to focus), `showError` and `value()`. */
 export function form(name, fields, submitLabel, run) {
   const status = h("p", { class: "form-status", role: "status", "aria-live": "polite" });
   const button = h("button", { type: "submit" }, submitLabel);
@@ -69,7 +70,8 @@ export function form(name, fields, submitLabel, run) {
     for (const f of Object.values(fields)) f.showError("");
     const values = {};
     for (const [key, f] of Object.entries(fields)) {
-      values[key] = f.input.type === "file" ? f.input.files[0] : f.input.value.trim();
+      values[key] = f.value ? f.value()
+        : f.input.type === "file" ? f.input.files[0] : f.input.value.trim();
       if (f.input.required && !values[key]) {
         f.showError(t("error.required"));
         f.input.focus();

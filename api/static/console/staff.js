@@ -86,11 +86,11 @@ export async function accounts(accountsApi, headingId, changed = async () => {})
       boxes.map((box) => h("label", { for: box.id, class: "check" }, box, ` ${t(`role.${box.value}`)}`)),
       rolesError);
     roles.showError = (message) => { rolesError.textContent = message || ""; };
-    roles.input = { value: "x", required: false, type: "fieldset", focus: () => boxes[0].focus() };
+    roles.input = boxes[0];
+    roles.value = () => boxes.filter((b) => b.checked).map((b) => b.value);
     const create = form(t("staff.create"), { ...fields, roles }, t("staff.create"), async (values) => {
-      const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
-      if (!chosen.length) throw Object.assign(new Error(t("staff.roles.none")), { field: "roles" });
-      await accountsApi.create({ ...values, roles: chosen }).catch(onField("username"));
+      if (!values.roles.length) throw Object.assign(new Error(t("staff.roles.none")), { field: "roles" });
+      await accountsApi.create(values).catch(onField("username"));
       await render(t("staff.created", { username: values.username }));
     });
     const resetFields = {
