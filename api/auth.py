@@ -43,10 +43,6 @@ CLOCK_SKEW_S = 60  # between the replicas that issue and those that verify
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 CONSOLE_CLIENT = "console"  # the public client the service registers for its web console
 STAFF_TOKEN_TTL_S = 600
-# Failed staff sign-ins: per account and per address, in a sliding window (per process).
-SIGN_IN_FAILURES_PER_ACCOUNT = 5
-SIGN_IN_FAILURES_PER_ADDRESS = 30
-SIGN_IN_WINDOW_S = 900
 
 
 class AuthError(Exception):
@@ -289,8 +285,6 @@ class TokenService:
         self.issuer = issuer
         self.ttl_s = ttl_s
         self.throttle = throttle or TokenThrottle(5, 20, 300)
-        self.sign_ins = TokenThrottle(SIGN_IN_FAILURES_PER_ACCOUNT, SIGN_IN_FAILURES_PER_ADDRESS,
-                                      SIGN_IN_WINDOW_S)  # staff sign-ins: account, address
         self._reload = reload
         self._reloaded_at = 0.0
         self._key_set = KeySet(list(keys.accepted))

@@ -28,6 +28,7 @@ from projections.circulation.view import CirculationView
 from projections.framework import View
 from projections.local_catalog.view import LocalCatalogView
 from projections.runner import ProjectionWorker
+from projections.union_catalog.view import Holding, UnionCatalogView
 from projections.watch import AppliedWatch
 from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
@@ -135,6 +136,21 @@ class ViewReads:
         """Lending statuses of these items."""
         with self.services.view(CirculationView) as view:
             return view.statuses(tenant, item_ids)
+
+    def union_entry_of_record(self, tenant: str, record_id: str) -> str | None:
+        """The union catalog entry a member's record is in."""
+        with self.services.view(UnionCatalogView) as view:
+            return view.entry_of_record(tenant, record_id)
+
+    def members_of(self, entry_id: str) -> list[str] | None:
+        """A union catalog entry's records (tenant:record id), or None."""
+        with self.services.view(UnionCatalogView) as view:
+            return view.members_of(entry_id)
+
+    def union_holdings(self, entry_id: str) -> list[Holding]:
+        """Per member: copies of a union catalog entry held, and available now."""
+        with self.services.view(UnionCatalogView) as view:
+            return view.holdings(entry_id)
 
 
 def build_services(settings: Settings) -> Services:

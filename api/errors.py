@@ -10,6 +10,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.auth import AuthError
+from domain.acquisition.errors import (
+    AcquisitionError,
+    CopiesInvalidError,
+    OrderCancelledError,
+    OrderNotFoundError,
+    OrderReceivedError,
+    PriceInvalidError,
+    ReceiptInvalidError,
+    SuggestionNotFoundError,
+    WantedEntryNotFoundError,
+    WantedInvalidError,
+)
 from domain.catalog.errors import (
     BarcodeTakenError,
     CatalogError,
@@ -46,9 +58,12 @@ from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
     NotContributorError,
+    RecordNotInEntryError,
     SharedRecordMergedError,
     SharedRecordNotFoundError,
     SharingError,
+    UnionEntryNotFoundError,
+    UnionOverrideInvalidError,
 )
 from domain.staff.errors import (
     PasswordRejectedError,
@@ -96,6 +111,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     SharedRecordMergedError: (409, "SHARED_RECORD_MERGED"),
     NotContributorError: (403, "FORBIDDEN"),
     MergeInvalidError: (422, "INVALID_INPUT"),
+    UnionEntryNotFoundError: (404, "NOT_FOUND"),
+    RecordNotInEntryError: (422, "RECORD_NOT_IN_ENTRY"),
+    UnionOverrideInvalidError: (422, "INVALID_INPUT"),
     PatronNotFoundError: (404, "NOT_FOUND"),
     PatronFieldInvalidError: (422, "INVALID_INPUT"),
     PatronBarcodeTakenError: (409, "PATRON_BARCODE_TAKEN"),
@@ -116,6 +134,15 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     IdempotencyKeyInvalidError: (422, "INVALID_INPUT"),
     ScanNotFoundError: (404, "NOT_FOUND"),
     ScanStateError: (409, "CONFLICT"),
+    WantedInvalidError: (422, "INVALID_INPUT"),
+    WantedEntryNotFoundError: (404, "UNION_ENTRY_NOT_FOUND"),
+    CopiesInvalidError: (422, "COPIES_INVALID"),
+    PriceInvalidError: (422, "PRICE_INVALID"),
+    ReceiptInvalidError: (422, "INVALID_INPUT"),
+    OrderNotFoundError: (404, "NOT_FOUND"),
+    SuggestionNotFoundError: (404, "NOT_FOUND"),
+    OrderCancelledError: (409, "ORDER_CANCELLED"),
+    OrderReceivedError: (409, "ORDER_RECEIVED"),
     StaffFieldInvalidError: (422, "INVALID_INPUT"),
     StaffRoleInvalidError: (422, "INVALID_INPUT"),
     PasswordRejectedError: (422, "INVALID_INPUT"),
@@ -152,6 +179,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SharingError)
     @app.exception_handler(CirculationError)
     @app.exception_handler(InventoryError)
+    @app.exception_handler(AcquisitionError)
     @app.exception_handler(DescriptionInvalidError)
     @app.exception_handler(StaffError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:

@@ -11,8 +11,11 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from api.dependencies import Services
+from domain.staff.errors import PasswordRejectedError
+from domain.staff.passwords import check_password
 from domain.staff.roles import LIBRARY_ADMIN, LIBRARY_ROLES, OFFICE_ADMIN, OFFICE_ROLES
 from domain.staff.user import StaffUser
+from infra.eventstore import acting_as
 from tenants.scope import OFFICE
 from tenants.staff import StaffAccounts
 
@@ -27,10 +30,7 @@ def staff_json(user: StaffUser, tenant: str | None) -> dict[str, Any]:
             "scopes": sorted(user.scopes), "created_at": user.created_at.isoformat()}
 
 
-def _password(args: argparse.Namespace) -> str:
-    if not args.password_stdin:
-        raise argparse.ArgumentTypeError("give the password on standard input with "
-                                         "--password-stdin (it is never an argument)")
+def _password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
@@ -40,9 +40,9 @@ def _tenant(slug: str) -> str | None:
 
 def cmd_staff(args: argparse.Namespace, services_of: ServicesOf) -> int:
     """Creates, lists, disables, enables staff users and resets their passwords."""
-    password = _password(args) if args.action in ("create", "reset-password") else ""
+    password = _password() if args.action in ("create", "reset-password") else ""
     tenant = _tenant(args.tenant)
-    with services_of(args.data_dir) as services:
+    with services_of(args.data_dir) as services, acting_as(CLI_ACTOR, f"staff {args.action}"):
         staff = services.consortium.staff
         if args.action == "list":
             users = [staff_json(u, tenant) for u in staff.list_users(tenant)]
@@ -87,8 +87,9 @@ def staff_parser(sub: Any, common: argparse.ArgumentParser) -> None:
             parser.add_argument("--display-name", help="the name people see (default: the "
                                 "username)")
         if action in ("create", "reset-password"):
-            parser.add_argument("--password-stdin", action="store_true",
-                                help="read the password from the first line of standard input")
+            parser.add_argument("--password-stdin", action="store_true", required=True,
+                                help="read the password from the first line of standard input "
+                                "(it is never an argument, which others could see)")
 
 
 def seed_demo_staff(staff: StaffAccounts, libraries: list[str]) -> list[dict[str, str]]:
@@ -101,11 +102,22 @@ def seed_demo_staff(staff: StaffAccounts, libraries: list[str]) -> list[dict[str
                     sorted(set(LIBRARY_ROLES) - {LIBRARY_ADMIN}))]
     made = []
     for tenant, username, name, roles in people:
-        password = "-".join(secrets.token_hex(3) for _ in range(3))
+        password = _demo_password(username)
         staff.create_user(tenant, username, display_name=name, roles=roles, password=password)
         made.append({"library": tenant or OFFICE, "username": username, "password": password,
                      "roles": " ".join(roles)})
     return made
+
+
+def _demo_password(username: str) -> str:
+    """Three random groups of six hex digits that pass the password rules."""
+    while True:
+        password = "-".join(secrets.token_hex(3) for _ in range(3))
+        try:
+            check_password(password, username)
+        except PasswordRejectedError:
+            continue  # all digits, say: draw again
+        return password
 
 
 def demo_staff_lines(people: list[dict[str, str]]) -> list[str]:

@@ -72,6 +72,22 @@ def index_text(parts: Iterable[str | None]) -> str:
     return _SEPARATOR.join(_SPACE_BETWEEN_CJK.sub("", part) for part in folded if part)
 
 
+def index_grams(indexed: str) -> set[str]:
+    """What an indexed text is looked up by when a term is too short for trigrams: its
+    whole words, and each CJK character and pair of characters of its CJK runs."""
+    grams: set[str] = set()
+    for word in indexed.split():
+        for piece in _TERM_SPLIT.split(word):
+            if _CJK_RUN.fullmatch(piece):
+                grams.update(piece[i:i + 2] for i in range(len(piece) - 1))
+                grams.update(piece)  # a query of one character asks for it alone
+            else:
+                trimmed = _EDGE_PUNCTUATION.sub("", piece)
+                if trimmed:
+                    grams.add(trimmed)
+    return grams
+
+
 MAX_TERMS = 32  # a long CJK query makes many pairs; the first are selective enough
 
 

@@ -19,17 +19,24 @@ from domain.staff.application import StaffDirectory
 from domain.staff.errors import StaffError, StaffUserNotFoundError
 from domain.staff.passwords import check_password
 from domain.staff.user import USERNAME, StaffUser
+from infra.sign_in_failures import SignInFailures
 from infra.staff_credentials import StaffCredentials
 from infra.staff_sessions import StaffSessions
 from tenants.access import AccessCache
 from tenants.errors import TenantNotFoundError
 from tenants.scope import OFFICE, OFFICE_SCHEMA, tenant_schema
+from tenants.tenant import ACTIVE
 
 if TYPE_CHECKING:
     from tenants.consortium import Consortium
 
 SESSION_LIFETIME_S = 12 * 3600
 CODE_TTL_S = 60
+# Failed sign-ins: per account and per address, in a sliding window, counted in PostgreSQL
+# (every replica sees the same count).
+SIGN_IN_FAILURES_PER_ACCOUNT = 5
+SIGN_IN_FAILURES_PER_ADDRESS = 30
+SIGN_IN_WINDOW_S = 900
 
 
 class SignInFailedError(StaffError):
@@ -59,7 +66,8 @@ class StaffAccess:
     expires_at: datetime | None = None
 
 
-def _tags(access: StaffAccess) -> list[str]:
+def staff_tags(access: StaffAccess) -> list[str]:
+    """What announcements forget a session: its tenant's, and its user's."""
     return [f"tenant:{access.tenant}", f"staff:{access.tenant or OFFICE}:{access.user_id}"]
 
 
@@ -72,6 +80,28 @@ def pkce_matches(verifier: str, challenge: str) -> bool:
     return hmac.compare_digest(computed, challenge)
 
 
+class SignInThrottle:
+    """Locks sign-in for an account (library and username) or an address that failed too
+    often within the window, in every process at once."""
+
+    def __init__(self, failures: SignInFailures, per_account: int = SIGN_IN_FAILURES_PER_ACCOUNT,
+                 per_address: int = SIGN_IN_FAILURES_PER_ADDRESS) -> None:
+        self.failures = failures
+        self.per_account = per_account
+        self.per_address = per_address
+
+    def retry_after(self, account: str, address: str) -> float | None:
+        """Seconds until this account may try again from this address; None: now."""
+        waits = [self.failures.wait_s(f"account:{account}", self.per_account),
+                 self.failures.wait_s(f"address:{address}", self.per_address)]
+        known = [w for w in waits if w is not None]
+        return max(known) if known else None
+
+    def failed(self, account: str, address: str) -> None:
+        """Counts a failed sign-in against the account and the address."""
+        self.failures.failed(f"account:{account}", f"address:{address}")
+
+
 class StaffAccounts:
     """Staff use cases across a tenant's staff directory, its credentials and the sessions."""
 
@@ -81,8 +111,9 @@ class StaffAccounts:
         self.credentials = StaffCredentials(consortium.database)
         self.sessions = StaffSessions(consortium.database)
         self.session_lifetime_s = session_lifetime_s
+        self.throttle = SignInThrottle(SignInFailures(consortium.database, SIGN_IN_WINDOW_S))
         self.accesses: AccessCache[StaffAccess] = AccessCache(self._load_access, access_ttl_s,
-                                                              tags=_tags)
+                                                              tags=staff_tags)
         consortium.watchers.append(self.accesses.changed)
 
     def directory(self, tenant: str | None) -> StaffDirectory:
@@ -142,7 +173,7 @@ class StaffAccounts:
                                      "library to enable it")
         if tenant is not None:
             found = self.consortium.office.get_tenant(tenant)
-            if found.status != "active":
+            if found.status != ACTIVE:
                 raise SignInRefusedError(f"library {tenant!r} is {found.status}; ask the "
                                          "consortium office")
         return user
@@ -169,6 +200,7 @@ class StaffAccounts:
         access = self.session_access(taken.session_id)
         if access.problem:
             raise GrantInvalidError(access.problem)
+        _check_tenant_active(access)
         return access, self.sessions.new_refresh(taken.session_id)
 
     def refresh(self, token: str) -> tuple[StaffAccess, str]:
@@ -183,6 +215,7 @@ class StaffAccounts:
         if access.problem:
             self.sessions.end(session.session_id, access.problem)
             raise GrantInvalidError(access.problem)
+        _check_tenant_active(access)
         return access, fresh
 
     def sign_out(self, token: str) -> None:
@@ -230,6 +263,14 @@ class StaffAccounts:
             status, reason = found.status, found.suspension_reason
         return StaffAccess(session_id, tenant, user.id, user.username, user.scopes, problem,
                            status, reason, session.expires_at)
+
+
+def _check_tenant_active(access: StaffAccess) -> None:
+    """No new token for the staff of a suspended or archived library."""
+    if access.tenant_status not in (None, ACTIVE):
+        reason = f": {access.suspension_reason}" if access.suspension_reason else ""
+        raise GrantInvalidError(f"library {access.tenant!r} is {access.tenant_status}{reason}; "
+                                "ask the consortium office")
 
 
 def _schema(tenant: str | None) -> str:

@@ -41,6 +41,15 @@ MAX_MUTATIONS = 1
 MAX_DOCUMENT_CHARS = 50_000
 LIST_GUESS = 10  # a list without `first` (a record's items, a patron's loans) counts as 10
 MAX_DEPTH = 15
+# Fields whose work is more than a row: what they add to the query's cost, by (type, field).
+# The union catalog's facets count over every entry found, not the page; a search and an
+# entry's holdings join several tables.
+EXTRA_COST: dict[tuple[str, str], int] = {
+    ("Query", "unionCatalog"): 50,
+    ("UnionCatalogConnection", "facets"): 500,
+    ("UnionEntry", "holdings"): 5,
+    ("Record", "unionEntry"): 5,
+}
 
 
 MAX_SEARCH_CHARS = 500
@@ -117,7 +126,8 @@ class _Walk:
                 size, paging = page, True
             else:
                 size, paging = (1 if paged or not many else LIST_GUESS), False
-            total += 1 + size * self.cost(inner, node.selection_set, depth + 1, paging)
+            extra = EXTRA_COST.get((owner.name, node.name.value), 0) if owner else 0
+            total += 1 + extra + size * self.cost(inner, node.selection_set, depth + 1, paging)
             if total > MAX_COST:
                 raise TooComplexError(
                     f"the query would cost more than {MAX_COST:,} (each field 1, a page of "

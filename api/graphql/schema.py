@@ -15,17 +15,22 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import status_and_code
+from api.graphql.acquisition.mutations import AcquisitionMutations
+from api.graphql.acquisition.queries import AcquisitionQueries
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
+from api.graphql.figures.queries import FiguresQueries
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
 from api.graphql.staff.mutations import StaffMutations
 from api.graphql.staff.queries import StaffQueries
+from api.graphql.union_catalog.mutations import UnionCatalogMutations
+from api.graphql.union_catalog.queries import UnionCatalogQueries
 from api.observability import OperationMetrics
 
 log = logging.getLogger(__name__)
@@ -100,7 +105,7 @@ class ShareRelease(SchemaExtension):
 
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
-            StaffQueries):
+            UnionCatalogQueries, AcquisitionQueries, FiguresQueries, StaffQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -116,7 +121,8 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 
 @strawberry.type
-class Mutation(CatalogMutations, SharingMutations, CirculationMutations, StaffMutations):
+class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
+               UnionCatalogMutations, AcquisitionMutations, StaffMutations):
     """Changes member libraries make."""
 
 

@@ -21,15 +21,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import (
-    CONSOLE_CLIENT,
-    SIGN_IN_FAILURES_PER_ACCOUNT,
-    SIGN_IN_WINDOW_S,
-)
+from api.auth import CONSOLE_CLIENT
 from api.dependencies import Services, ServicesDep
 from api.rest.signin_page import CARRIED, TEXT, choose_language, message_page, sign_in_page
 from tenants.scope import OFFICE
 from tenants.staff import (
+    SIGN_IN_FAILURES_PER_ACCOUNT,
+    SIGN_IN_WINDOW_S,
     GrantInvalidError,
     SignInFailedError,
     SignInRefusedError,
@@ -124,14 +122,16 @@ def _form_page(svc: Services, request: Request, lang: str, params: Mapping[str, 
 
 @router.get("/oauth/authorize", response_class=HTMLResponse)
 def authorize_page(request: Request, svc: ServicesDep) -> HTMLResponse:
-    """The sign-in page for the console's authorize request (`lang`: en, zh-Hans, vi)."""
+    """The sign-in page for the console's authorize request (`lang`: en, zh-Hans, vi;
+    `library`: the library's slug, filled in)."""
     params = dict(request.query_params)
     lang = choose_language(params.get("lang"), request.headers.get("accept-language"))
     try:
         check_authorize(params)
     except AuthorizeRequestError as error:
         return _html(message_page(lang, TEXT[lang]["bad_request"].format(reason=error)), 400)
-    return _form_page(svc, request, lang, params)
+    library = params.get("library", "")[:40]  # the console may say which library to sign in to
+    return _form_page(svc, request, lang, params, shown={"library": library})
 
 
 @router.post("/oauth/authorize", response_class=HTMLResponse)
@@ -167,8 +167,8 @@ async def _sign_in(request: Request, svc: Services, form: dict[str, str], lang: 
     tenant = None if library in ("", OFFICE) else library
     account = f"{tenant or OFFICE}/{username}"
     address = request.client.host if request.client else "unknown"
-    throttle = svc.tokens.sign_ins
-    wait = throttle.retry_after(account, address)
+    throttle = svc.consortium.staff.throttle
+    wait = await run_in_threadpool(throttle.retry_after, account, address)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
         return _form_page(svc, request, lang, form, status=429,
@@ -177,7 +177,7 @@ async def _sign_in(request: Request, svc: Services, form: dict[str, str], lang: 
     try:
         user = await run_in_threadpool(svc.consortium.staff.sign_in, tenant, username, password)
     except SignInFailedError:
-        throttle.failed(account, address)
+        await run_in_threadpool(throttle.failed, account, address)
         await asyncio.sleep(max(0.0, svc.settings.token_failure_delay_s
                                 - (time.monotonic() - started)))
         message = text["failed"].format(tries=SIGN_IN_FAILURES_PER_ACCOUNT,

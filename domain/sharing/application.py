@@ -15,6 +15,7 @@ from domain.sharing.errors import (
     SharedRecordNotFoundError,
 )
 from domain.sharing.shared_record import OFFICE, SharedRecord
+from domain.sharing.union_override import UnionOverride
 
 
 class SharedCatalog(ContextApplication):
@@ -78,3 +79,15 @@ class SharedCatalog(ContextApplication):
         survivor, merged = self.get(survivor_id), self.get(merged_id)
         merged.merge_into(survivor, self.clock())
         return self._saved(receipt, survivor, merged, survivor)
+
+    def merge_union_entries(self, entries: dict[str, list[str]], note: str,
+                            receipt: Receipt | None = None) -> UnionOverride:
+        """The office's merge of union catalog entries (each given with its records)."""
+        decision = UnionOverride.merge(entries, note, self.clock())
+        return self._saved(receipt, decision, decision)
+
+    def split_union_entry(self, entry_id: str, members: list[str], moved: list[str], note: str,
+                          receipt: Receipt | None = None) -> UnionOverride:
+        """The office's split of records out of a union catalog entry."""
+        decision = UnionOverride.split(entry_id, members, moved, note, self.clock())
+        return self._saved(receipt, decision, decision)

@@ -8,7 +8,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from domain.shared.application import ContextApplication, Receipt
+from domain.shared.application import ContextApplication, Receipt, fold_events
 from domain.staff.errors import StaffUsernameTakenError, StaffUserNotFoundError
 from domain.staff.user import StaffUser, check_username
 
@@ -69,18 +69,8 @@ class StaffDirectory(ContextApplication):
 
     def list_users(self) -> list[StaffUser]:
         """Every staff user of the store, by username, folded from the staff events only."""
-        users: dict[UUID, StaffUser] = {}
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start=start, limit=500, topics=_TOPICS)
-            for notification in page:
-                domain_event = self.mapper.to_domain_event(notification)
-                if isinstance(domain_event, StaffUser.Event):
-                    current = users.get(domain_event.originator_id)
-                    users[domain_event.originator_id] = domain_event.mutate(current)  # type: ignore[assignment]
-            if len(page) < 500:
-                return sorted(users.values(), key=lambda u: u.username)
-            start = page[-1].id + 1
+        users: list[StaffUser] = fold_events(self, StaffUser, _TOPICS)
+        return sorted(users, key=lambda u: u.username)
 
     def _exists(self, user_id: UUID) -> bool:
         try:

@@ -105,6 +105,37 @@ class Clusterer:
         if self.profiles.get(key) == new:
             return Changes()
         seeds = self._detach(key)
+        self._add(new)
+        return self._recluster(seeds | {key})
+
+    def add_all(self, descriptions: dict[str, dict[str, Any]]) -> None:
+        """Records not known yet, matched to those known but not clustered: the entries of
+        their parts then come from `components` and `partition` (a read model loads what
+        a change touches this way, and clusters it once)."""
+        for key in sorted(descriptions):
+            if key not in self.profiles:
+                self._add(profile(key, descriptions[key]))
+
+    def decide(self, a: str, b: str, must: bool) -> None:
+        """The office's standing decision on a pair, without reclustering (see `add_all`)."""
+        pair = frozenset((a, b))
+        if must:
+            self._cannot.discard(pair)
+            self._must.setdefault(a, set()).add(b)
+            self._must.setdefault(b, set()).add(a)
+        else:
+            self._must.get(a, set()).discard(b)
+            self._must.get(b, set()).discard(a)
+            self._cannot.add(pair)
+
+    def components(self, seeds: Iterable[str]) -> list[list[str]]:
+        """The connected parts (accepted matches and office merges) holding these records."""
+        seen: set[str] = set()
+        return [self._component(seed, seen) for seed in sorted(seeds)
+                if seed not in seen and seed in self.profiles]
+
+    def _add(self, new: Profile) -> None:
+        key = new.key
         self.profiles[key] = new
         keys = match_keys(new)
         filed, looks = sparse_keys(new)
@@ -120,7 +151,6 @@ class Clusterer:
             if found.accepted:
                 self._edges[key][other] = found
                 self._edges[other][key] = found
-        return self._recluster(seeds | {key})
 
     def remove(self, key: str) -> Changes:
         """A record gone (deleted, or its tenant's holdings left the union view)."""
@@ -140,9 +170,7 @@ class Clusterer:
         chosen = sorted(set(keys))
         for i, a in enumerate(chosen):
             for b in chosen[i + 1:]:
-                self._cannot.discard(frozenset((a, b)))
-                self._must.setdefault(a, set()).add(b)
-                self._must.setdefault(b, set()).add(a)
+                self.decide(a, b, must=True)
         return self._recluster(set(chosen) & set(self.profiles))
 
     def split(self, moved: Iterable[str], rest: Iterable[str]) -> Changes:
@@ -150,9 +178,7 @@ class Clusterer:
         moved_set, rest_set = set(moved), set(rest) - set(moved)
         for a in moved_set:
             for b in rest_set:
-                self._must.get(a, set()).discard(b)
-                self._must.get(b, set()).discard(a)
-                self._cannot.add(frozenset((a, b)))
+                self.decide(a, b, must=False)
         return self._recluster((moved_set | rest_set) & set(self.profiles))
 
     def _detach(self, key: str) -> set[str]:

@@ -1,125 +1,496 @@
-"""The union catalog read model's tables and SQL: member records with their match keys (a
-GIN index finds candidates), and entries with their members, match reasons and search text
-(a pg_trgm GIN index serves each query term: no sequential LIKE scan)."""
+"""The union catalog read model's tables and SQL.
+
+- records: every member record with the description it is matched by (its own, or the
+  shared record's it shows), its match keys (GIN: candidates by key) and its entry;
+- entries: one per edition, with what it shows and its search text: `heading` (titles and
+  authors) and `body` (the rest), each with a pg_trgm GIN index, and `grams` (whole words
+  and CJK character pairs, GIN) for terms too short for trigrams;
+- shared: the office's shared records (what a linked record shows);
+- items and lendings: each member's copies and what circulation says of them (no patron);
+- members: each member's name and status (a suspended or archived member's rows stay, out
+  of sight, so reactivating it brings them back without a rebuild);
+- links: the office's decisions, a pair of records at a time (must or cannot share an
+  entry); a later decision on a pair replaces the earlier one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from psycopg import Cursor, sql
 from psycopg.types.json import Jsonb
 
 from projections.framework import table_name
 from projections.postgres import SCHEMA
+from projections.union_catalog.query import Query
 
 NAME = "union_catalog"
-TABLES = ("records", "entries")
-ENTRY_COLUMNS = ("id", "members", "title", "authors", "isbns", "year", "format", "joins")
+TABLES = ("records", "entries", "shared", "items", "lendings", "members", "links")
+ENTRY_COLUMNS = ("id", "members", "title", "alt_titles", "authors", "isbns", "issns", "year",
+                 "language", "format", "edition", "joins")
+ACTIVE = "active"
+_ON_SHELF = "available"
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A member record as the read model holds it."""
+
+    key: str
+    tenant: str
+    record_id: UUID
+    own: dict[str, Any]
+    shared_id: UUID | None
+    description: dict[str, Any]
+    entry_id: str | None
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class UnionCatalogTables:
-    """The records and entries tables of one generation."""
+    """The union catalog's tables of one generation."""
 
     def __init__(self, generation: int) -> None:
-        self.names = {base: table_name(NAME, generation, base) for base in TABLES}
-        self.records = sql.Identifier(SCHEMA, self.names["records"])
-        self.entries = sql.Identifier(SCHEMA, self.names["entries"])
+        self.table_names = {base: table_name(NAME, generation, base) for base in TABLES}
+        self.t = {base: sql.Identifier(SCHEMA, name) for base, name in self.table_names.items()}
 
     def _index(self, base: str, suffix: str) -> sql.Identifier:
-        return sql.Identifier(self.names[base] + "_" + suffix)
+        return sql.Identifier(self.table_names[base] + "_" + suffix)
+
+    def _sql(self, text: str) -> sql.Composed:
+        """SQL with {records}, {entries}... naming this generation's tables."""
+        return sql.SQL(text).format(**self.t)
 
     def create(self, cur: Cursor[Any]) -> None:
-        """The tables and their indexes (pg_trgm for search, GIN on the match keys)."""
+        """The tables and their indexes (pg_trgm and GIN for search, GIN on match keys)."""
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        cur.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, tenant text NOT NULL, "
-            "record_id uuid NOT NULL, description jsonb NOT NULL, keys text[] NOT NULL, "
-            "entry_id text)").format(self.records))
-        cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gin (keys)").format(
-            self._index("records", "keys"), self.records))
-        cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (tenant, record_id)").format(
-            self._index("records", "record"), self.records))
-        cur.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (id text PRIMARY KEY, members text[] NOT NULL, "
-            "title text NOT NULL, authors text[] NOT NULL, isbns text[] NOT NULL, year text, "
-            "format text NOT NULL, joins jsonb NOT NULL, search text NOT NULL)").format(
-                self.entries))
-        cur.execute(sql.SQL(
-            "CREATE INDEX IF NOT EXISTS {} ON {} USING gin (search gin_trgm_ops)").format(
-                self._index("entries", "search"), self.entries))
-        cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gin (isbns)").format(
-            self._index("entries", "isbns"), self.entries))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {records} (key text PRIMARY KEY, tenant text NOT NULL, "
+            "record_id uuid NOT NULL, own jsonb NOT NULL, shared_id uuid, "
+            "description jsonb NOT NULL, keys text[] NOT NULL, entry_id text)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {entries} (id text PRIMARY KEY, members text[] NOT NULL, "
+            "title text NOT NULL, alt_titles text[] NOT NULL, authors text[] NOT NULL, "
+            "isbns text[] NOT NULL, issns text[] NOT NULL, year int, language text, "
+            "format text NOT NULL, edition text, joins jsonb NOT NULL, heading text NOT NULL, "
+            "body text NOT NULL, grams text[] NOT NULL, sort_key text NOT NULL)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {shared} (id uuid PRIMARY KEY, "
+            "description jsonb NOT NULL, merged_into uuid)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {items} (tenant text NOT NULL, item_id uuid NOT NULL, "
+            "record_id uuid NOT NULL, withdrawn boolean NOT NULL DEFAULT false, "
+            "PRIMARY KEY (tenant, item_id))"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {lendings} (tenant text NOT NULL, "
+            "item_id uuid NOT NULL, lending_id uuid NOT NULL, status text NOT NULL, "
+            "lendable boolean NOT NULL DEFAULT true, PRIMARY KEY (tenant, item_id))"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {members} (id uuid PRIMARY KEY, slug text NOT NULL "
+            "UNIQUE, name text NOT NULL, status text NOT NULL)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {links} (a text NOT NULL, b text NOT NULL, "
+            "must boolean NOT NULL, PRIMARY KEY (a, b))"))
+        for base, suffix, how in (
+                ("records", "keys", "USING gin (keys)"),
+                ("records", "record", "(tenant, record_id)"),
+                ("records", "entry", "(entry_id)"),
+                ("records", "shared", "(shared_id)"),
+                ("entries", "heading", "USING gin (heading gin_trgm_ops)"),
+                ("entries", "body", "USING gin (body gin_trgm_ops)"),
+                ("entries", "grams", "USING gin (grams)"),
+                ("entries", "isbns", "USING gin (isbns)"),
+                ("entries", "sort", "(sort_key, id)"),
+                ("items", "record", "(tenant, record_id)"),
+                ("lendings", "lending", "(tenant, lending_id)"),
+                ("links", "b", "(b)")):
+            cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} {}").format(
+                self._index(base, suffix), self.t[base], sql.SQL(how)))
 
-    def description(self, cur: Cursor[Any], key: str) -> dict[str, Any] | None:
-        """A member record's description as last written, or None."""
-        row = cur.execute(sql.SQL("SELECT description FROM {} WHERE key = %s").format(
-            self.records), [key]).fetchone()
-        return dict(row[0]) if row else None
+    # Records and their entries (the projection's).
 
-    def save_record(self, cur: Cursor[Any], key: str, *, tenant: str, record_id: Any,
-                    description: dict[str, Any], keys: Iterable[str]) -> None:
-        """A member record and the keys it is filed under."""
-        cur.execute(sql.SQL(
-            "INSERT INTO {} (key, tenant, record_id, description, keys) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
-            "description = EXCLUDED.description, keys = EXCLUDED.keys").format(self.records),
-            [key, tenant, record_id, Jsonb(description), sorted(keys)])
+    def stored_records(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, StoredRecord]:
+        """These records as stored (those not stored are left out)."""
+        rows = cur.execute(self._sql(
+            "SELECT key, tenant, record_id, own, shared_id, description, entry_id "
+            "FROM {records} WHERE key = ANY(%s)"), [sorted(set(keys))]).fetchall()
+        return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3]), r[4], dict(r[5]), r[6])
+                for r in rows}
 
-    def filed_under(self, cur: Cursor[Any], keys: Iterable[str]) -> list[tuple[str, dict[
-            str, Any]]]:
-        """The records filed under any of these keys: (key, description)."""
-        return [(k, dict(d)) for k, d in cur.execute(sql.SQL(
-            "SELECT key, description FROM {} WHERE keys && %s ORDER BY key").format(
-                self.records), [sorted(keys)]).fetchall()]
+    def descriptions(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The descriptions these records are matched by."""
+        return {k: dict(d) for k, d in cur.execute(self._sql(
+            "SELECT key, description FROM {records} WHERE key = ANY(%s)"),
+            [sorted(set(keys))]).fetchall()}
 
-    def entry_members(self, cur: Cursor[Any], key: str) -> list[str]:
-        """The members of the entry a record is in now (none when it is in none)."""
-        row = cur.execute(sql.SQL(
-            "SELECT e.members FROM {} r JOIN {} e ON e.id = r.entry_id WHERE r.key = %s").format(
-                self.records, self.entries), [key]).fetchone()
-        return list(row[0]) if row else []
+    def linked_to(self, cur: Cursor[Any], shared_ids: Iterable[UUID]) -> list[str]:
+        """The records that show one of these shared records."""
+        return [r[0] for r in cur.execute(self._sql(
+            "SELECT key FROM {records} WHERE shared_id = ANY(%s)"),
+            [sorted(set(shared_ids))]).fetchall()]
 
-    def replace_entries(self, cur: Cursor[Any], members: Iterable[str],
+    def save_records(self, cur: Cursor[Any], rows: Sequence[tuple[str, str, UUID, dict[
+            str, Any], UUID | None, dict[str, Any], list[str]]]) -> None:
+        """Records (key, tenant, record id, own, shared id, description, keys), upserted."""
+        cur.executemany(self._sql(
+            "INSERT INTO {records} (key, tenant, record_id, own, shared_id, description, keys) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+            "own = EXCLUDED.own, shared_id = EXCLUDED.shared_id, "
+            "description = EXCLUDED.description, keys = EXCLUDED.keys"),
+            [(k, t, r, Jsonb(own), s, Jsonb(d), keys) for k, t, r, own, s, d, keys in rows])
+
+    def filed_under(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The records filed under any of these keys, with their descriptions."""
+        return {k: dict(d) for k, d in cur.execute(self._sql(
+            "SELECT key, description FROM {records} WHERE keys && %s::text[]"),
+            [sorted(set(keys))]).fetchall()}
+
+    def entry_mates(self, cur: Cursor[Any], keys: Iterable[str]) -> tuple[set[str], set[str]]:
+        """The entries these records are in now, and all their members."""
+        rows = cur.execute(self._sql(
+            "SELECT e.id, e.members FROM {entries} e WHERE e.id IN "
+            "(SELECT entry_id FROM {records} WHERE key = ANY(%s))"),
+            [sorted(set(keys))]).fetchall()
+        return {r[0] for r in rows}, {m for r in rows for m in r[1]}
+
+    def links_of(self, cur: Cursor[Any], keys: Iterable[str]) -> list[tuple[str, str, bool]]:
+        """The office's decisions about pairs with one of these records."""
+        chosen = sorted(set(keys))
+        return [(r[0], r[1], bool(r[2])) for r in cur.execute(self._sql(
+            "SELECT a, b, must FROM {links} WHERE a = ANY(%s) UNION "
+            "SELECT a, b, must FROM {links} WHERE b = ANY(%s)"), [chosen, chosen]).fetchall()]
+
+    def decide(self, cur: Cursor[Any], pairs: Iterable[tuple[str, str, bool]]) -> None:
+        """The office's decisions about pairs (a < b): each replaces the one before."""
+        cur.executemany(self._sql(
+            "INSERT INTO {links} (a, b, must) VALUES (%s, %s, %s) "
+            "ON CONFLICT (a, b) DO UPDATE SET must = EXCLUDED.must"), list(pairs))
+
+    def replace_entries(self, cur: Cursor[Any], gone: Iterable[str],
                         entries: list[dict[str, Any]]) -> None:
-        """The entries of these records, as computed now: their old entries go."""
-        cur.execute(sql.SQL(
-            "DELETE FROM {} WHERE id IN (SELECT entry_id FROM {} WHERE key = ANY(%s))").format(
-                self.entries, self.records), [sorted(members)])
-        for entry in entries:
-            cur.execute(sql.SQL(
-                "INSERT INTO {} (id, members, title, authors, isbns, year, format, joins, "
-                "search) VALUES (%(id)s, %(members)s, %(title)s, %(authors)s, %(isbns)s, "
-                "%(year)s, %(format)s, %(joins)s, %(search)s) ON CONFLICT (id) DO UPDATE SET "
-                "members = EXCLUDED.members, title = EXCLUDED.title, "
-                "authors = EXCLUDED.authors, isbns = EXCLUDED.isbns, year = EXCLUDED.year, "
-                "format = EXCLUDED.format, joins = EXCLUDED.joins, "
-                "search = EXCLUDED.search").format(self.entries),
-                {**entry, "joins": Jsonb(entry["joins"])})
-            cur.execute(sql.SQL("UPDATE {} SET entry_id = %s WHERE key = ANY(%s)").format(
-                self.records), [entry["id"], list(entry["members"])])
+        """Entries as computed now; the entries they replace go, and the records point at
+        their new entries."""
+        cur.execute(self._sql("DELETE FROM {entries} WHERE id = ANY(%s)"), [sorted(set(gone))])
+        if not entries:
+            return
+        columns = ("id", "members", "title", "alt_titles", "authors", "isbns", "issns", "year",
+                   "language", "format", "edition", "joins", "heading", "body", "grams",
+                   "sort_key")
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                self.t["entries"], sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+            for entry in entries:
+                copy.write_row([Jsonb(entry[c]) if c == "joins" else entry[c] for c in columns])
+        cur.execute(self._sql(
+            "UPDATE {records} r SET entry_id = m.entry_id FROM unnest(%s::text[], %s::text[]) "
+            "AS m(key, entry_id) WHERE r.key = m.key AND r.entry_id IS DISTINCT FROM m.entry_id"),
+            [[k for e in entries for k in e["members"]],
+             [e["id"] for e in entries for _ in e["members"]]])
 
-    def search(self, cur: Cursor[Any], terms: list[str], isbns: list[str] | None,
-               first: int) -> list[tuple[Any, ...]]:
-        """Entries with every term in their search text (or one of these ISBNs)."""
-        conditions: list[sql.Composable] = []
-        params: list[Any] = []
-        if isbns:
-            conditions.append(sql.SQL("isbns && %s"))
-            params.append(isbns)
-        for term in terms:
-            conditions.append(sql.SQL("search LIKE %s"))
-            params.append("%" + term.replace("\\", "\\\\").replace("%", "\\%")
-                          .replace("_", "\\_") + "%")
-        where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
-        return list(cur.execute(sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY title, id "
-                                        "LIMIT %s").format(
-            sql.SQL(", ").join(map(sql.Identifier, ENTRY_COLUMNS)), self.entries, where),
-            [*params, first]).fetchall())
+    # Shared records.
+
+    def save_shared(self, cur: Cursor[Any], shared_id: UUID, description: dict[str, Any] | None,
+                    merged_into: UUID | None) -> None:
+        """A shared record's description (None: unchanged) and what it was merged into."""
+        cur.execute(self._sql(
+            "INSERT INTO {shared} (id, description, merged_into) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET description = coalesce(%s, {shared}.description), "
+            "merged_into = EXCLUDED.merged_into"),
+            [shared_id, Jsonb(description or {}), merged_into,
+             Jsonb(description) if description is not None else None])
+
+    def shared_description(self, cur: Cursor[Any], shared_id: UUID) -> dict[str, Any] | None:
+        """What a record linked to this shared record shows (a merged one: its survivor's)."""
+        seen: set[UUID] = set()
+        current: UUID | None = shared_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            row = cur.execute(self._sql(
+                "SELECT description, merged_into FROM {shared} WHERE id = %s"),
+                [current]).fetchone()
+            if row is None:
+                return None
+            if row[1] is None:
+                return dict(row[0])
+            current = row[1]
+        return None
+
+    def shared_descriptions(self, cur: Cursor[Any], ids: Iterable[UUID]) -> dict[
+            UUID, dict[str, Any]]:
+        """What records linked to these shared records show."""
+        out = {}
+        for shared_id in sorted(set(ids)):
+            found = self.shared_description(cur, shared_id)
+            if found is not None:
+                out[shared_id] = found
+        return out
+
+    def merged_away(self, cur: Cursor[Any], survivor: UUID) -> list[UUID]:
+        """The shared records merged into this one, directly or not."""
+        rows = cur.execute(self._sql(
+            "WITH RECURSIVE m(id) AS (SELECT id FROM {shared} WHERE merged_into = %s UNION "
+            "SELECT s.id FROM {shared} s JOIN m ON s.merged_into = m.id) SELECT id FROM m"),
+            [survivor]).fetchall()
+        return [r[0] for r in rows]
+
+    # Items, lendings, members.
+
+    def add_items(self, cur: Cursor[Any], rows: Sequence[tuple[str, UUID, UUID]]) -> None:
+        """Copies (tenant, item id, record id)."""
+        cur.executemany(self._sql(
+            "INSERT INTO {items} (tenant, item_id, record_id) VALUES (%s, %s, %s) "
+            "ON CONFLICT (tenant, item_id) DO UPDATE SET record_id = EXCLUDED.record_id"),
+            list(rows))
+
+    def withdraw_item(self, cur: Cursor[Any], tenant: str, item_id: UUID) -> None:
+        """A copy withdrawn from the collection."""
+        cur.execute(self._sql(
+            "UPDATE {items} SET withdrawn = true WHERE tenant = %s AND item_id = %s"),
+            [tenant, item_id])
+
+    def set_lending(self, cur: Cursor[Any], tenant: str, lending_id: UUID, *,
+                    item_id: UUID | None = None, status: str | None = None,
+                    lendable: bool | None = None) -> None:
+        """What circulation says of a copy (its lending id names it when the item id is not
+        given): its status, whether the catalog lets it circulate."""
+        if item_id is not None:
+            cur.execute(self._sql(
+                "INSERT INTO {lendings} (tenant, item_id, lending_id, status, lendable) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, item_id) DO UPDATE SET "
+                "status = coalesce(%s, {lendings}.status), "
+                "lendable = coalesce(%s, {lendings}.lendable)"),
+                [tenant, item_id, lending_id, status or _ON_SHELF,
+                 True if lendable is None else lendable, status, lendable])
+            return
+        cur.execute(self._sql(
+            "UPDATE {lendings} SET status = coalesce(%s, status), "
+            "lendable = coalesce(%s, lendable) WHERE tenant = %s AND lending_id = %s"),
+            [status, lendable, tenant, lending_id])
+
+    def save_member(self, cur: Cursor[Any], member_id: UUID, *, slug: str | None = None,
+                    name: str | None = None, status: str | None = None) -> None:
+        """A member's slug and name (when registered), name, status."""
+        if slug is not None:
+            cur.execute(self._sql(
+                "INSERT INTO {members} (id, slug, name, status) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, "
+                "status = EXCLUDED.status"), [member_id, slug, name or slug, status or ACTIVE])
+            return
+        cur.execute(self._sql(
+            "UPDATE {members} SET name = coalesce(%s, name), status = coalesce(%s, status) "
+            "WHERE id = %s"), [name, status, member_id])
+
+    # Reads (the view's).
+
+    def _visible(self, alias: str) -> sql.Composed:
+        """The condition that a record (by its alias) belongs to a member in sight."""
+        return sql.SQL("{}.tenant NOT IN (SELECT slug FROM {} WHERE status <> %s)").format(
+            sql.Identifier(alias), self.t["members"])
 
     def entry(self, cur: Cursor[Any], entry_id: str) -> tuple[Any, ...] | None:
-        """One entry's row, or None."""
-        row: tuple[Any, ...] | None = cur.execute(sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
-            sql.SQL(", ").join(map(sql.Identifier, ENTRY_COLUMNS)), self.entries),
-            [entry_id]).fetchone()
+        """One entry's row (ENTRY_COLUMNS), or None when it has no member record in sight."""
+        row: tuple[Any, ...] | None = cur.execute(sql.SQL(
+            "SELECT {} FROM {} e WHERE e.id = %s AND EXISTS (SELECT 1 FROM {} r "
+            "WHERE r.entry_id = e.id AND {})").format(
+                _columns("e", ENTRY_COLUMNS), self.t["entries"], self.t["records"],
+                self._visible("r")), [entry_id, ACTIVE]).fetchone()
         return row
+
+    def entries(self, cur: Cursor[Any], entry_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """These entries' rows (ENTRY_COLUMNS), in the order asked, those in sight only."""
+        rows = cur.execute(sql.SQL(
+            "SELECT {} FROM {} e WHERE e.id = ANY(%s) AND EXISTS (SELECT 1 FROM {} r "
+            "WHERE r.entry_id = e.id AND {})").format(
+                _columns("e", ENTRY_COLUMNS), self.t["entries"], self.t["records"],
+                self._visible("r")), [list(entry_ids), ACTIVE]).fetchall()
+        found = {r[0]: tuple(r) for r in rows}
+        return [found[i] for i in entry_ids if i in found]
+
+    def entry_of_record(self, cur: Cursor[Any], tenant: str, record_id: UUID) -> str | None:
+        """The entry a member record is in (None: unknown, or its member out of sight)."""
+        row = cur.execute(sql.SQL(
+            "SELECT r.entry_id FROM {} r WHERE r.tenant = %s AND r.record_id = %s AND {}").format(
+                self.t["records"], self._visible("r")), [tenant, record_id, ACTIVE]).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def records_of(self, cur: Cursor[Any], entry_ids: Sequence[str]) -> list[tuple[
+            str, str, str, UUID]]:
+        """(entry id, tenant, member name, record id) of the records in sight, by tenant."""
+        return [(r[0], r[1], r[2], r[3]) for r in cur.execute(sql.SQL(
+            "SELECT r.entry_id, r.tenant, coalesce(m.name, r.tenant), r.record_id FROM {} r "
+            "LEFT JOIN {} m ON m.slug = r.tenant WHERE r.entry_id = ANY(%s) AND {} "
+            "ORDER BY r.entry_id, r.tenant, r.record_id").format(
+                self.t["records"], self.t["members"], self._visible("r")),
+            [list(entry_ids), ACTIVE]).fetchall()]
+
+    def holdings(self, cur: Cursor[Any], entry_ids: Sequence[str]) -> list[tuple[
+            str, str, str, int, int]]:
+        """(entry id, tenant, member name, items held, items on the shelf and lendable) per
+        member in sight with a record in the entry, by tenant."""
+        return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in cur.execute(sql.SQL(
+            "SELECT r.entry_id, r.tenant, coalesce(m.name, r.tenant), "
+            "count(i.item_id) FILTER (WHERE NOT i.withdrawn), "
+            "count(i.item_id) FILTER (WHERE NOT i.withdrawn AND coalesce(l.status, %s) = %s "
+            "AND coalesce(l.lendable, true)) "
+            "FROM {} r LEFT JOIN {} m ON m.slug = r.tenant "
+            "LEFT JOIN {} i ON i.tenant = r.tenant AND i.record_id = r.record_id "
+            "LEFT JOIN {} l ON l.tenant = i.tenant AND l.item_id = i.item_id "
+            "WHERE r.entry_id = ANY(%s) AND {} GROUP BY r.entry_id, r.tenant, m.name "
+            "ORDER BY r.entry_id, r.tenant").format(
+                self.t["records"], self.t["members"], self.t["items"], self.t["lendings"],
+                self._visible("r")),
+            [_ON_SHELF, _ON_SHELF, list(entry_ids), ACTIVE]).fetchall()]
+
+
+    # The search.
+
+    def _available(self) -> sql.Composed:
+        """The condition that entry `e` has a copy on the shelf and lendable now, at a
+        member in sight."""
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM {records} ar JOIN {items} ai ON ai.tenant = ar.tenant "
+            "AND ai.record_id = ar.record_id LEFT JOIN {lendings} al ON al.tenant = ai.tenant "
+            "AND al.item_id = ai.item_id WHERE ar.entry_id = e.id AND NOT ai.withdrawn "
+            "AND coalesce(al.status, {shelf}) = {shelf} AND coalesce(al.lendable, true) "
+            "AND ar.tenant NOT IN (SELECT slug FROM {members} WHERE status <> {active}))"
+        ).format(shelf=sql.Literal(_ON_SHELF), active=sql.Literal(ACTIVE), **self.t)
+
+    def _held_by(self, tenant: str | None) -> sql.Composed:
+        """The condition that entry `e` has a record of a member in sight (this one)."""
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM {records} hr WHERE hr.entry_id = e.id {tenant} AND "
+            "hr.tenant NOT IN (SELECT slug FROM {members} WHERE status <> {active}))").format(
+                tenant=sql.SQL("AND hr.tenant = {}").format(sql.Literal(tenant))
+                if tenant is not None else sql.SQL(""),
+                active=sql.Literal(ACTIVE), **self.t)
+
+    def _where(self, query: Query) -> tuple[sql.Composable, list[Any]]:
+        """The conditions of a search: every term found, the filters, a member in sight."""
+        conditions: list[sql.Composable] = [self._held_by(query.filters.holding_library)]
+        params: list[Any] = []
+        if query.isbns:
+            conditions.append(sql.SQL("e.isbns && %s::text[]"))
+            params.append(list(query.isbns))
+        for term in query.long_terms:
+            conditions.append(sql.SQL("(e.heading LIKE %s OR e.body LIKE %s)"))
+            params += [_like(term), _like(term)]
+        if query.gram_terms:
+            conditions.append(sql.SQL("e.grams @> %s::text[]"))
+            params.append(list(query.gram_terms))
+        f = query.filters
+        for column, value in (("language", f.language), ("format", f.format)):
+            if value is not None:
+                conditions.append(sql.SQL("e.{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        if f.year_from is not None:
+            conditions.append(sql.SQL("e.year >= %s"))
+            params.append(f.year_from)
+        if f.year_to is not None:
+            conditions.append(sql.SQL("e.year <= %s"))
+            params.append(f.year_to)
+        if f.available_now is not None:
+            available = self._available()
+            conditions.append(available if f.available_now else sql.SQL("NOT {}").format(
+                available))
+        return sql.SQL(" AND ").join(conditions), params
+
+    @staticmethod
+    def _rank(query: Query, title: str) -> tuple[sql.Composable, list[Any]]:
+        """Relevance: an exact ISBN first, then the title asked for, then terms found in
+        titles and authors (2 each) above those found in the rest (1 each)."""
+        parts: list[sql.Composable] = [sql.SQL("(e.sort_key = %s)::int * 10")]
+        params: list[Any] = [title]
+        if query.isbns:
+            parts.append(sql.SQL("(e.isbns && %s::text[])::int * 1000"))
+            params.append(list(query.isbns))
+        for term in query.long_terms:
+            parts.append(sql.SQL("(e.heading LIKE %s)::int"))
+            params.append(_like(term))
+        for term in query.gram_terms:
+            parts.append(sql.SQL("(strpos(e.heading, %s) > 0)::int"))
+            params.append(term)
+        return sql.SQL(" + ").join(parts), params
+
+    def search(self, cur: Cursor[Any], query: Query, title: str, first: int,
+               offset: int) -> list[str]:
+        """The ids of a page of entries found, the most relevant first (up to first + 1)."""
+        where, params = self._where(query)
+        rank, rank_params = self._rank(query, title)
+        rows = cur.execute(sql.SQL(
+            "SELECT e.id FROM {} e WHERE {} ORDER BY {} DESC, e.sort_key, e.id "
+            "LIMIT %s OFFSET %s").format(self.t["entries"], where, rank),
+            [*params, *rank_params, first + 1, offset]).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def facets(self, cur: Cursor[Any], query: Query) -> list[tuple[str, str | None, int]]:
+        """Counts over every entry found: (facet, value, entries) for language, format,
+        decade, holding library, available now, total, and the first and last year."""
+        where, params = self._where(query)
+        rows = cur.execute(sql.SQL(
+            "WITH m AS MATERIALIZED (SELECT e.id, e.language, e.format, e.year FROM {entries} e "
+            "WHERE {where}) "
+            "SELECT 'language', language, count(*) FROM m GROUP BY language "
+            "UNION ALL SELECT 'format', format, count(*) FROM m GROUP BY format "
+            "UNION ALL SELECT 'decade', (year / 10 * 10)::text, count(*) FROM m "
+            "WHERE year IS NOT NULL GROUP BY year / 10 "
+            "UNION ALL SELECT 'library', r.tenant, count(DISTINCT r.entry_id) FROM m "
+            "JOIN {records} r ON r.entry_id = m.id WHERE r.tenant NOT IN "
+            "(SELECT slug FROM {members} WHERE status <> {active}) GROUP BY r.tenant "
+            "UNION ALL SELECT 'available', NULL, count(*) FROM m e WHERE {available} "
+            "UNION ALL SELECT 'total', NULL, count(*) FROM m "
+            "UNION ALL SELECT 'first year', min(year)::text, count(year) FROM m "
+            "UNION ALL SELECT 'last year', max(year)::text, count(year) FROM m").format(
+                where=where, available=self._available(), active=sql.Literal(ACTIVE),
+                **self.t), params).fetchall()
+        return [(str(r[0]), r[1], int(r[2])) for r in rows]
+
+    def member_names(self, cur: Cursor[Any], slugs: Iterable[str]) -> dict[str, str]:
+        """Members' names by slug (those registered)."""
+        return {r[0]: r[1] for r in cur.execute(self._sql(
+            "SELECT slug, name FROM {members} WHERE slug = ANY(%s)"),
+            [sorted(set(slugs))]).fetchall()}
+
+    def by_key(self, cur: Cursor[Any], table: str, key: str) -> tuple[Any, ...] | None:
+        """A row of one of the tables by its first column (the bench's baseline: a primary
+        key lookup)."""
+        column = "key" if table == "records" else "id"
+        row: tuple[Any, ...] | None = cur.execute(sql.SQL("SELECT * FROM {} WHERE {} = %s").format(
+            self.t[table], sql.Identifier(column)), [key]).fetchone()
+        return row
+
+    # Reads for shared acquisition and the consortium figures.
+
+    def entry_with_isbns(self, cur: Cursor[Any], isbns: Sequence[str]) -> str | None:
+        """The first entry in sight (by id) filed under any of these ISBNs, or None."""
+        row = cur.execute(sql.SQL(
+            "SELECT e.id FROM {} e WHERE e.isbns && %s AND EXISTS (SELECT 1 FROM {} r "
+            "WHERE r.entry_id = e.id AND {}) ORDER BY e.id LIMIT 1").format(
+                self.t["entries"], self.t["records"], self._visible("r")),
+            [list(isbns), ACTIVE]).fetchone()
+        return str(row[0]) if row else None
+
+    def entries_of_records(self, cur: Cursor[Any], records: Sequence[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entries of these member records (tenant, record id) that are in sight."""
+        rows = cur.execute(sql.SQL(
+            "SELECT r.tenant, r.record_id, r.entry_id FROM {} r JOIN unnest(%s::text[], "
+            "%s::uuid[]) AS w(tenant, record_id) ON r.tenant = w.tenant AND r.record_id = "
+            "w.record_id WHERE r.entry_id IS NOT NULL AND {}").format(
+                self.t["records"], self._visible("r")),
+            [[t for t, _ in records], [r for _, r in records], ACTIVE]).fetchall()
+        return {(str(r[0]), r[1]): str(r[2]) for r in rows}
+
+    def holder_sets(self, cur: Cursor[Any]) -> list[list[str]]:
+        """For every entry, the members in sight holding a copy (an item not withdrawn)."""
+        return [list(r[0]) for r in cur.execute(sql.SQL(
+            "SELECT array_agg(DISTINCT r.tenant) FROM {} r JOIN {} i ON i.tenant = r.tenant "
+            "AND i.record_id = r.record_id AND NOT i.withdrawn WHERE r.entry_id IS NOT NULL "
+            "AND {} GROUP BY r.entry_id").format(
+                self.t["records"], self.t["items"], self._visible("r")), [ACTIVE]).fetchall()]
+
+def _columns(alias: str, names: Iterable[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +19,9 @@ from domain.catalog.item import LOST, MISSING, WITHDRAWN
 from projections.circulation.view import CirculationView, LendingRow
 from projections.local_catalog.view import ItemRow, LocalCatalogView
 from tenants.sharing import record_marcxml, shared_marcxml
+
+if TYPE_CHECKING:
+    from api.graphql.union_catalog.types import UnionEntry
 
 T = TypeVar("T")
 Key = tuple[str, str]  # (tenant, id)
@@ -270,6 +273,14 @@ class Record(Bibliographic):
     async def items(self, info: Info[Context, None]) -> list[Item]:
         rows = await items_of(info.context, self._tenant, str(self.id))
         return [Item.of(self._tenant, row) for row in rows]
+
+    @strawberry.field(description="the union catalog entry this record is in (null until "  # type: ignore[untyped-decorator]
+                      "the union catalog has it)")
+    async def union_entry(self, info: Info[Context, None]) -> Annotated[
+            UnionEntry, strawberry.lazy("api.graphql.union_catalog.types")] | None:
+        from api.graphql.union_catalog.types import union_entry_of  # noqa: PLC0415 (a cycle)
+
+        return await union_entry_of(info.context, self._tenant, str(self.id))
 
     @classmethod
     def of(cls, tenant: str, row: Mapping[str, Any]) -> Record:

@@ -27,6 +27,17 @@ class StaffQueries:
                                         tenant)
         return [StaffUser.of(u) for u in users]
 
+    @strawberry.field(description="The signed-in staff user (through the console); null for "
+                      "an API client's token.")  # type: ignore[untyped-decorator]
+    async def current_staff_user(self, info: Info[Context, None]) -> StaffUser | None:
+        caller = await info.context.principal()
+        if caller.username is None:
+            return None
+        directory = info.context.services.consortium.staff.directory
+        user = await run_in_threadpool(lambda: directory(caller.tenant).get_user(
+            str(caller.username)))
+        return StaffUser.of(user)
+
     @strawberry.field(description="Who did what to a record (and its holds queue), and when, "
                       "newest first.")  # type: ignore[untyped-decorator]
     async def record_history(self, info: Info[Context, None], id: strawberry.ID,

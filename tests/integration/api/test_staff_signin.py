@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from api.auth import TokenThrottle
 from api.dependencies import Services
+from api.staff_cli import demo_staff_lines, seed_demo_staff
 from tests.integration.signin import (
     PASSWORD,
     authorize_params,
@@ -34,10 +34,12 @@ VIEWER = "{ viewer { tenant { slug } scopes } }"
 def browser(http: TestClient, services: Services) -> Iterator[TestClient]:
     """The app's client with an empty cookie jar, and sign-ins counted per account only
     (every test comes from one address)."""
-    services.tokens.sign_ins = TokenThrottle(5, 10_000, 900)
+    throttle = services.consortium.staff.throttle
+    per_address, throttle.per_address = throttle.per_address, 10_000
     http.cookies.clear()
     yield http
     http.cookies.clear()
+    throttle.per_address = per_address
 
 
 @pytest.fixture
@@ -290,3 +292,45 @@ def test_a_library_token_of_staff_cannot_reach_another_library(
     token = signed_in(browser, librarian)
     assert browser.get("/admin/tenants", headers={"Authorization": f"Bearer {token}"}
                        ).status_code == 403
+
+
+def test_demo_staff_sign_in_with_the_printed_credentials(browser: TestClient,
+                                                        services: Services,
+                                                        library: dict[str, str]) -> None:
+    people = seed_demo_staff(services.consortium.staff, [library["slug"]])
+    banner = "\n".join(demo_staff_lines(people))
+    assert {(p["library"], p["username"]) for p in people} == {
+        ("office", "admin"), (library["slug"], "admin"), (library["slug"], "librarian")}
+    for person in people:
+        assert person["password"] in banner
+        token = signed_in(browser, person)
+        me = browser.post("/graphql", json={"query": "{ currentStaffUser { username "
+                                            "displayName roles } }"},
+                          headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["data"]["currentStaffUser"]["username"] == person["username"]
+    client = browser.post("/graphql", json={"query": "{ currentStaffUser { username } }"},
+                          headers={"Authorization": f"Bearer {library['token']}"}).json()
+    assert client["data"] == {"currentStaffUser": None}
+
+
+def test_sign_in_page_fills_in_the_library_the_console_names(browser: TestClient) -> None:
+    page = browser.get("/oauth/authorize", params={**authorize_params(pkce()[1]),
+                                                   "library": "central-university"})
+    assert re.search(r'<input id="library" name="library" type="text" '
+                     r'value="central-university"', page.text)
+
+
+def test_a_suspended_librarys_staff_are_refused(browser: TestClient, librarian: dict[str, str],
+                                                admin_headers: dict[str, str]) -> None:
+    access = signed_in(browser, librarian)
+    suspended = browser.post(f"/admin/tenants/{librarian['library']}/suspend",
+                             json={"reason": "unpaid dues"}, headers=admin_headers)
+    assert suspended.status_code == 200
+    refused = viewer(browser, access)
+    assert refused["errors"][0]["extensions"]["code"] == "TENANT_NOT_ACTIVE"  # type: ignore[index]
+    renewal = refresh(browser)
+    assert renewal.status_code == 400
+    assert "unpaid dues" in renewal.json()["error_description"]
+    again = sign_in(browser, librarian, pkce()[1])
+    assert again.status_code == 403
+    assert "suspended" in again.text

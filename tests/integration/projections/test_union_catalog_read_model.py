@@ -1,86 +1,248 @@
 """The union catalog read model on real PostgreSQL: Record events from several members
-clustered into entries, searched through the pg_trgm-indexed text, live equal to a rebuild
-in another order, and a revision that moves a record."""
+clustered into entries, live equal to a rebuild in another order, a revision that moves a
+record, shared records shown by the records linked to them, holdings following circulation,
+and members leaving the view and coming back."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
 
+from domain.catalog.item import Item, ItemDetails, Location
 from domain.catalog.record import Record
+from domain.circulation.lending import Copy, Lending
+from domain.circulation.policy import LoanPolicy
 from domain.shared.description import describe
-from projections.framework import Delivery
+from domain.sharing.shared_record import SharedRecord
+from projections.framework import Delivery, DomainEvent
 from projections.postgres import SCHEMA
-from projections.union_catalog.projection import UnionCatalog, record_key
+from projections.union_catalog.projection import record_key
+from projections.union_catalog.query import Filters
 from projections.union_catalog.view import UnionCatalogView
+from tenants.directory.union_catalog import MembersUnionCatalog
+from tenants.tenant import Tenant
 
 pytestmark = [pytest.mark.postgres]
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
-def _book(title: str, *, isbn: str | None = None, form: str = " ", alt: str | None = None,
-          year: str = "2017") -> dict[str, Any]:
+def book(title: str, *, isbn: str | None = None, form: str = " ", alt: str | None = None,
+         year: str = "2017", author: str = "Snyder, Timothy") -> dict[str, Any]:
+    """A printed book's description (form "o": online)."""
     d = describe([])
-    d.update({"title": title, "authors": [{"name": "Snyder, Timothy", "role": "main",
-                                           "tag": "100"}],
+    d.update({"title": title, "authors": [{"name": author, "role": "main", "tag": "100"}],
               "year": year, "publisher": "Tim Duggan Books", "extent": "126 pages",
               "isbns": [isbn] if isbn else [], "record_type": "a", "bib_level": "m",
               "form_of_item": None if form == " " else form,
-              "alt_titles": [alt] if alt else []})
+              "alt_titles": [alt] if alt else [], "languages": ["eng"]})
     return d
 
 
-def _catalogued(tenant: str, identity: str, description: dict[str, Any],
-                position: int) -> tuple[Record, Delivery]:
-    record = Record(identity=identity, description=description, original_format=None,
-                    original=None, catalogued_at=NOW)
-    [event] = record.collect_events()
-    return record, Delivery(tenant, position, position - 1, event)
+class Log:
+    """Events of several tenants' logs, with their positions."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, int] = {}
+
+    def delivery(self, tenant: str, event: DomainEvent) -> Delivery:
+        """An event as the pipeline delivers it, next in its tenant's log."""
+        position = self.positions.get(tenant, 0) + 1
+        self.positions[tenant] = position
+        return Delivery(tenant, position, position - 1, event)
+
+    def catalogued(self, tenant: str, description: dict[str, Any]) -> tuple[Record, Delivery]:
+        """A record catalogued in a tenant."""
+        record = Record(identity=secrets.token_hex(8), description=description,
+                        original_format=None, original=None, catalogued_at=NOW)
+        [event] = record.collect_events()
+        return record, self.delivery(tenant, event)
 
 
-def _entries(view: UnionCatalogView) -> set[tuple[str, tuple[str, ...]]]:
-    return {(row["id"], tuple(row["members"])) for row in view.search(None, first=100)}
+@pytest.fixture
+def cur(servers: tuple[str, str]) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor on the test database, with the projections' schema."""
+    with psycopg.connect(servers[0], autocommit=True) as conn, conn.cursor() as c:
+        c.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        yield c
 
 
-def test_members_records_cluster_into_entries_searchable_and_equal_to_a_rebuild(
-        servers: tuple[str, str]) -> None:
+def fresh(cur: psycopg.Cursor[Any]) -> tuple[MembersUnionCatalog, UnionCatalogView]:
+    """A projection on a generation of its own (dropped first), and its view."""
+    generation = 1000 + secrets.randbelow(10**6)
+    projection = MembersUnionCatalog(generation=generation)
+    for table in projection.tables:
+        cur.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{projection.table(table)}")
+    projection.create_tables(cur)
+    return projection, UnionCatalogView(cur, generation)
+
+
+def drop(cur: psycopg.Cursor[Any], projection: MembersUnionCatalog) -> None:
+    """The generation's tables removed."""
+    for table in projection.tables:
+        cur.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{projection.table(table)}")
+
+
+def entries(view: UnionCatalogView, keys: list[str]) -> set[tuple[str, tuple[str, ...]]]:
+    """The entries of these records, as (id, members)."""
+    ids = {view.entry_of_record(*key.split(":")) for key in keys}
+    return {(e["id"], tuple(e["members"])) for e in view.entries(sorted(i for i in ids if i))}
+
+
+def test_members_records_cluster_into_entries_equal_to_a_rebuild_in_another_order(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    isbn13 = "9780804190114"
     records = [
-        _catalogued("alpha", "a1", _book("On tyranny", isbn="0804190119"), 1),
-        _catalogued("beta", "b1", _book("On tyranny", isbn="9780804190114"), 1),
-        _catalogued("gamma", "g1", _book("On tyranny", isbn="9780804190121", form="o"), 1),
-        _catalogued("beta", "b2", _book("Hong lou meng", alt="紅樓夢", year="1982"), 2),
+        log.catalogued("alpha", book("On tyranny", isbn="0804190119")),
+        log.catalogued("beta", book("On tyranny", isbn=isbn13)),
+        log.catalogued("gamma", book("On tyranny", isbn="9780804190121", form="o")),
+        log.catalogued("beta", book("Hong lou meng", alt="紅樓夢", year="1982",
+                                    author="Cao, Xueqin")),
     ]
-    with psycopg.connect(servers[0], autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        live, rebuilt = UnionCatalog(generation=1), UnionCatalog(generation=2)
-        for projection in (live, rebuilt):
-            projection.create_tables(cur)
+    keys = [record_key(d.tenant, r.id) for r, d in records]
+    live, view = fresh(cur)
+    rebuilt, rebuilt_view = fresh(cur)
+    try:
         for _, delivery in records:
             live.apply(cur, delivery)
-        for _, delivery in reversed(records):
-            rebuilt.apply(cur, delivery)
-        view = UnionCatalogView(cur, generation=1)
-        assert _entries(view) == _entries(UnionCatalogView(cur, generation=2))
+        rebuilt.apply_batch(cur, [d for _, d in reversed(records)])
+        assert entries(view, keys) == entries(rebuilt_view, keys)
 
-        alpha, beta = (record_key(t, r.id) for t, (r, _) in
-                       (("alpha", records[0]), ("beta", records[1])))
-        [printed] = view.search("9780804190114")
-        assert sorted(printed["members"]) == sorted([alpha, beta])
+        printed_id = view.entry_of_record("alpha", str(records[0][0].id))
+        assert printed_id is not None
+        assert view.entry_of_record("beta", str(records[1][0].id)) == printed_id
+        printed = view.entry(printed_id)
+        assert printed is not None
+        assert sorted(printed["members"]) == sorted(keys[:2])
         assert printed["format"] == "text/print"
-        assert "isbn:9780804190114" in printed["joins"][0]["reasons"]
-        found = view.search("tyranny")
-        assert sorted(row["format"] for row in found) == ["text/online", "text/print"]
-        assert [row["title"] for row in view.search("红楼梦")] == ["Hong lou meng"]
-        assert view.entry(printed["id"]) == printed
+        assert any(f"isbn:{isbn13}" in j["reasons"] for j in printed["joins"])
+        online = view.entry_of_record("gamma", str(records[2][0].id))
+        assert online not in (None, printed_id)
 
         beta_record = records[1][0]
         beta_record.revise({**beta_record.description, "title": "Black earth",
                             "isbns": ["9781101903452"]}, None, None, NOW)
         [revised] = beta_record.collect_events()
-        live.apply(cur, Delivery("beta", 3, 2, revised))
-        [printed_now] = view.search("0804190119")
-        assert printed_now["members"] == [alpha]  # beta's record left the entry
-        assert [row["members"] for row in view.search("black earth")] == [[beta]]
+        live.apply(cur, log.delivery("beta", revised))
+        moved = view.entry_of_record("beta", str(beta_record.id))
+        assert moved not in (None, printed_id)
+        assert view.entry(printed_id) is not None
+        assert view.entry(printed_id)["members"] == [keys[0]]  # type: ignore[index]
+    finally:
+        drop(cur, live)
+        drop(cur, rebuilt)
+
+
+def test_holdings_follow_items_and_circulation_and_members_leave_and_return(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    projection, view = fresh(cur)
+    try:
+        member = Tenant(slug="alpha", name="Alpha Library", isil=None, registered_at=NOW)
+        record, catalogued = log.catalogued("alpha", book("On tyranny", isbn="0804190119"))
+        _, other_catalogued = log.catalogued("beta", book("On tyranny",
+                                                              isbn="9780804190114"))
+        items = [Item.add(ItemDetails(barcode=f"b{i}", record_id=record.id,
+                                      location=Location("main")), NOW) for i in range(2)]
+        deliveries = [log.delivery("office", e) for e in member.collect_events()]
+        deliveries += [catalogued, other_catalogued]
+        deliveries += [log.delivery("alpha", e) for item in items for e in item.collect_events()]
+        projection.apply_batch(cur, deliveries)
+        entry_id = view.entry_of_record("alpha", record.id)
+        assert entry_id is not None
+        assert view.holdings(entry_id) == [
+            {"tenant": "alpha", "name": "Alpha Library", "items": 2, "available": 2},
+            {"tenant": "beta", "name": "beta", "items": 0, "available": 0}]
+
+        lending = Lending(item_id=items[0].id, item_barcode="b0", record_id=record.id)
+        lending.record_copy(Copy(items[0].id, "b0", record.id, "book", "available"), NOW)
+        lending.check_out(uuid4(), "adult", "book", LoanPolicy(), NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])
+        assert view.holdings(entry_id)[0]["available"] == 1
+        lending.check_in(NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])
+        assert view.holdings(entry_id)[0]["available"] == 2
+
+        member.suspend("unpaid fees", NOW)
+        projection.apply_batch(cur, [log.delivery("office", e) for e in member.collect_events()])
+        assert view.entry_of_record("alpha", record.id) is None
+        assert [h["tenant"] for h in view.holdings(entry_id)] == ["beta"]
+        assert [r["tenant"] for r in view.records_of([entry_id])[entry_id]] == ["beta"]
+        member.reactivate(NOW)
+        projection.apply_batch(cur, [log.delivery("office", e) for e in member.collect_events()])
+        assert [h["tenant"] for h in view.holdings(entry_id)] == ["alpha", "beta"]
+    finally:
+        drop(cur, projection)
+
+
+def test_a_record_linked_to_a_shared_record_is_matched_by_the_shared_description(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    projection, view = fresh(cur)
+    try:
+        record, catalogued = log.catalogued("alpha", book("Untitled draft", year="1999",
+                                                          author="Nobody, A."))
+        other, other_catalogued = log.catalogued("beta", book("On tyranny",
+                                                              isbn="9780804190114"))
+        shared = SharedRecord(contributor="beta", source_record_id=other.id,
+                              description=book("On tyranny", isbn="9780804190114"),
+                              original_format=None, original=None, contributed_at=NOW)
+        projection.apply_batch(cur, [catalogued, other_catalogued, *[
+            log.delivery("office", e) for e in shared.collect_events()]])
+        assert view.entry_of_record("alpha", record.id) != view.entry_of_record(
+            "beta", other.id)
+        record.link(shared.id, NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in record.collect_events()])
+        assert view.entry_of_record("alpha", record.id) == view.entry_of_record(
+            "beta", other.id)
+    finally:
+        drop(cur, projection)
+
+
+def test_search_ranks_titles_above_notes_and_finds_across_scripts_and_diacritics(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    projection, view = fresh(cur)
+    tea = book("Nihon no chasho", alt="日本の 茶書", year="1971", author="Hayashiya, Tatsusaburo")
+    tea["languages"] = ["jpn"]
+    subject_only = book("Gardens of stone", year="2001", author="Lee, Ann")
+    subject_only["subjects"] = ["Tyranny -- History"]
+    described = [
+        ("alpha", book("Hong lou meng", alt="紅樓夢", year="1982", author="Cao, Xueqin")),
+        ("alpha", book("阿Q正傳", year="1923", author="Lu, Xun")),
+        ("beta", tea),
+        ("beta", book("Thư viện học đại cương", year="2010", author="Nguyễn, Văn")),
+        ("beta", subject_only),
+        ("gamma", book("On tyranny", isbn="9780804190114")),
+    ]
+    try:
+        projection.apply_batch(cur, [log.catalogued(t, d)[1] for t, d in described])
+
+        def titles(query: str, **filters: Any) -> list[str]:
+            return [e["title"] for e in view.search(query, filters=Filters(**filters)).entries]
+
+        assert titles("红楼梦") == ["Hong lou meng"]
+        assert titles("阿Q正传") == ["阿Q正傳"]
+        assert titles("日本の茶書") == ["Nihon no chasho"]
+        assert titles("thu vien") == titles("thư viện") == ["Thư viện học đại cương"]
+        assert titles("tyranny") == ["On tyranny", "Gardens of stone"]  # title above subject
+        assert titles("978-0-8041-9011-4") == ["On tyranny"]
+        assert titles("tyranny", language="jpn") == []
+        assert titles("", year_from=1900, year_to=1990) == [
+            "Hong lou meng", "Nihon no chasho", "阿Q正傳"]
+        assert titles("", holding_library="gamma") == ["On tyranny"]
+        facets = view.facets("tyranny")
+        assert facets["total"] == 2
+        assert facets["formats"] == [{"value": "text/print", "count": 2}]
+        assert [(c["tenant"], c["count"]) for c in facets["holding_libraries"]] == [
+            ("beta", 1), ("gamma", 1)]
+        assert (facets["first_year"], facets["last_year"]) == (2001, 2017)
+        assert facets["available_now"] == 0  # no copies yet
+    finally:
+        drop(cur, projection)

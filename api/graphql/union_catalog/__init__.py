@@ -1,0 +1,1 @@
+"""The union catalog in GraphQL: one entry per edition across the members."""

@@ -1,0 +1,43 @@
+"""The union catalog as the service runs it: the projection of `projections/union_catalog`,
+also told the office's Tenant events (they live in this layer), so a member's name shows
+beside its holdings and a suspended or archived member's records and holdings leave the
+view (its rows stay: reactivating it brings them back without a rebuild)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from psycopg import Cursor
+
+from projections.framework import Delivery, DomainEvent
+from projections.union_catalog.postgres import StoredRecord
+from projections.union_catalog.projection import OFFICE, Batch, UnionCatalog
+from tenants.tenant import ACTIVE, ARCHIVED, SUSPENDED, Tenant
+
+
+class MembersUnionCatalog(UnionCatalog):
+    """The union catalog, with its members' names and statuses."""
+
+    events: ClassVar[tuple[type[DomainEvent], ...]] = (*UnionCatalog.events, Tenant.Event)
+
+    def accepts(self, delivery: Delivery) -> bool:
+        if isinstance(delivery.event, Tenant.Event):
+            return delivery.tenant == OFFICE
+        return super().accepts(delivery)
+
+    def take(self, cur: Cursor[Any], delivery: Delivery, batch: Batch,
+             stored: dict[str, StoredRecord]) -> None:
+        event = delivery.event
+        if not isinstance(event, Tenant.Event):
+            super().take(cur, delivery, batch, stored)
+        elif isinstance(event, Tenant.Registered):
+            self.store.save_member(cur, event.originator_id, slug=event.slug, name=event.name,
+                                   status=ACTIVE)
+        elif isinstance(event, Tenant.Suspended):
+            self.store.save_member(cur, event.originator_id, status=SUSPENDED)
+        elif isinstance(event, Tenant.Reactivated):
+            self.store.save_member(cur, event.originator_id, status=ACTIVE)
+        elif isinstance(event, Tenant.Archived):
+            self.store.save_member(cur, event.originator_id, status=ARCHIVED)
+        elif isinstance(event, Tenant.DetailsChanged):
+            self.store.save_member(cur, event.originator_id, name=event.name)
