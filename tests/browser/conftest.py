@@ -50,6 +50,12 @@ class Served:
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
+    def has_query(self, name: str) -> bool:
+        """Whether the served schema has this root query field (features that other releases
+        add: the console's pages for them say "not available yet" until they do)."""
+        sdl = httpx.get(f"{self.url}/graphql/schema.graphql", timeout=30).text
+        return f"\n  {name}(" in sdl or f"\n  {name}:" in sdl
+
     def staff(self, tenant: str, username: str, password: str, *roles: str,
               display_name: str | None = None) -> None:
         """A staff user made with the CLI, as an operator makes the office's first one."""
