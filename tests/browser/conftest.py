@@ -32,6 +32,9 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 CLI = [sys.executable, "-m", "api.cli"]
+MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+NO_BROWSER = (f"needs Debian's chromium and chromium-driver ({', '.join(MISSING)} absent): "
+              "apt-get install -y chromium chromium-driver")
 
 
 class Served:
@@ -132,9 +135,8 @@ def artifacts() -> Path:
 def browser() -> Iterator[Any]:
     """A fresh headless Chromium (its own profile: no cookies carried between tests), in
     English unless a test switches."""
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip(f"needs Debian's chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER} "
-                    "absent): apt-get install -y chromium chromium-driver")
+    if MISSING:
+        pytest.skip(NO_BROWSER)
     webdriver = pytest.importorskip("selenium.webdriver", reason="needs the selenium package "
                                     "(pip install -e '.[test]')")
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415

@@ -15,15 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
+
+pytest.importorskip("selenium", reason="needs the selenium package (pip install -e '.[test]')")
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from localization_ext.simulate import Setup, simulate, write_batch
-from tests.browser.conftest import Served
+from tests.browser.conftest import MISSING, NO_BROWSER, Served
 from tests.browser.console_page import Console
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.nats]
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.nats,
+              pytest.mark.skipif(bool(MISSING), reason=NO_BROWSER)]
 PASSWORD = "Ranganathan's five laws 1931"
 DEMO_MARC = Path(__file__).resolve().parents[2] / "api" / "demo_catalog.xml"
 BOOKS = 8
@@ -383,6 +387,10 @@ def test_office_suspends_a_library_whose_staff_then_cannot_sign_in_until_reactiv
     page.go("Manage West Branch Library")
     page.press("Reactivate")
     page.shows("West Branch Library is now active.")
+    if served.has_query("consortiumFigures"):
+        page.go("Figures")  # after the day's work: East's loans and returns are plotted
+        page.shows("East Campus Library")
+        page.shot("figures-after-the-day")
     page.press("Sign out")
     page.shows("You are signed out.")
     page.sign_in(consortium["b"], "desk", PASSWORD)
