@@ -285,6 +285,22 @@ def test_library_staff_upload_a_scan_and_open_the_shelf_map(
     page.shot("shelf-map")
 
 
+def test_library_orders_a_title_and_is_told_what_the_consortium_holds(
+        browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
+    if not served.has_query("acquisitionCandidates"):
+        pytest.skip("the service has no shared acquisition yet")
+    page = _console(browser, served, artifacts, "05b-acquisitions")
+    page.sign_in(consortium["a"], "librarian", PASSWORD)
+    page.go("Acquisitions")
+    page.fill("Title wanted", "Hong lou meng", index=1)
+    page.fill("ISBN (optional)", "9780000000064", index=1)
+    page.fill("Copies", "2")
+    page.press("Order copies")
+    page.shows("Order placed for 2 copies.")
+    page.shows("The consortium already holds")  # East's own copy, told before buying more
+    page.shot("order-with-consortium-warning")
+
+
 def test_the_console_speaks_chinese_and_vietnamese(
         browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any]) -> None:
     page = _console(browser, served, artifacts, "06-languages")

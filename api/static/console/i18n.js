@@ -3,6 +3,12 @@
 export const LANGUAGES = [["en", "English"], ["zh-Hans", "简体中文"], ["vi", "Tiếng Việt"]];
 
 const en = {
+  "acq.suggest": "Suggest a purchase", "acq.wantedTitle": "Title wanted", "acq.isbn": "ISBN (optional)",
+  "acq.patron": "For patron (barcode, optional)", "acq.suggested": "Suggestion recorded.", "acq.order": "Order copies",
+  "acq.copiesToOrder": "Copies", "acq.vendor": "Vendor (optional)", "acq.ordered": "Order placed for {copies} copies.",
+  "acq.warning": "The consortium already holds {copies} copies of this title ({available} on a shelf now):",
+  "acq.onOrder": "{member} has {copies} on order", "acq.nobody": "No other member holds or has ordered this title.",
+  "acq.ourOrders": "Our orders",
   "acq.sort": "Rank by", "acq.sort.DEMAND_PER_COPY": "Demand per copy", "acq.sort.DEMAND": "Demand", "acq.sort.HOLDS_WAITING": "Holds waiting",
   "acq.sort.LOANS_LAST_YEAR": "Loans in the last year", "acq.sort.SUGGESTIONS": "Suggestions", "acq.holders": "Members holding",
   "acq.copies": "Available / copies", "acq.holds": "Holds waiting", "acq.loans": "Loans last year", "acq.unfilled": "Interlibrary requests unfilled",
@@ -143,6 +149,12 @@ const en = {
 };
 
 const zh = {
+  "acq.suggest": "荐购", "acq.wantedTitle": "所需书名", "acq.isbn": "ISBN（可选）",
+  "acq.patron": "代读者荐购（读者证条码，可选）", "acq.suggested": "荐购已记录。", "acq.order": "订购",
+  "acq.copiesToOrder": "册数", "acq.vendor": "供应商（可选）", "acq.ordered": "已下单 {copies} 册。",
+  "acq.warning": "联盟已收藏此书 {copies} 册（目前在架 {available} 册）：",
+  "acq.onOrder": "{member} 已订购 {copies} 册", "acq.nobody": "其他成员馆均未收藏或订购此书。",
+  "acq.ourOrders": "本馆订单",
   "acq.sort": "排序依据", "acq.sort.DEMAND_PER_COPY": "每册需求", "acq.sort.DEMAND": "需求", "acq.sort.HOLDS_WAITING": "等待中的预约",
   "acq.sort.LOANS_LAST_YEAR": "近一年借阅", "acq.sort.SUGGESTIONS": "荐购", "acq.holders": "收藏馆数",
   "acq.copies": "可借 / 复本", "acq.holds": "等待中的预约", "acq.loans": "近一年借阅", "acq.unfilled": "未满足的馆际请求",
@@ -282,6 +294,12 @@ const zh = {
 };
 
 const vi = {
+  "acq.suggest": "Đề xuất mua", "acq.wantedTitle": "Nhan đề cần mua", "acq.isbn": "ISBN (không bắt buộc)",
+  "acq.patron": "Cho bạn đọc (mã vạch, không bắt buộc)", "acq.suggested": "Đã ghi nhận đề xuất.", "acq.order": "Đặt mua",
+  "acq.copiesToOrder": "Số bản", "acq.vendor": "Nhà cung cấp (không bắt buộc)", "acq.ordered": "Đã đặt mua {copies} bản.",
+  "acq.warning": "Liên hiệp đã có {copies} bản của nhan đề này ({available} bản đang trên giá):",
+  "acq.onOrder": "{member} đang đặt {copies} bản", "acq.nobody": "Chưa thành viên nào có hoặc đặt mua nhan đề này.",
+  "acq.ourOrders": "Đơn đặt của chúng ta",
   "acq.sort": "Xếp hạng theo", "acq.sort.DEMAND_PER_COPY": "Nhu cầu trên mỗi bản", "acq.sort.DEMAND": "Nhu cầu", "acq.sort.HOLDS_WAITING": "Giữ chỗ đang chờ",
   "acq.sort.LOANS_LAST_YEAR": "Lượt mượn năm qua", "acq.sort.SUGGESTIONS": "Đề xuất", "acq.holders": "Số thành viên có",
   "acq.copies": "Sẵn có / bản sao", "acq.holds": "Giữ chỗ đang chờ", "acq.loans": "Lượt mượn năm qua", "acq.unfilled": "Yêu cầu liên thư viện chưa đáp ứng",

@@ -36,7 +36,7 @@ const LIBRARY = [
   ["inventory", "nav.inventory", inventory.page],
   ["union", "nav.union", union.page],
   ["ill", "nav.ill", ill.page],
-  ["acquisitions", "nav.acquisitions", (main) => acquisition.page(main, t("nav.acquisitions"))],
+  ["acquisitions", "nav.acquisitions", (main) => acquisition.page(main, t("nav.acquisitions"), true)],
   ["staff", "nav.staff", staff.page, "library:admin"],
 ];
 const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan, desk: desk.page };
