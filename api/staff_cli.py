@@ -15,7 +15,7 @@ from domain.staff.errors import PasswordRejectedError
 from domain.staff.passwords import check_password
 from domain.staff.roles import LIBRARY_ADMIN, LIBRARY_ROLES, OFFICE_ADMIN, OFFICE_ROLES
 from domain.staff.user import StaffUser
-from infra.eventstore import acting_as
+from infra.command_metadata import command_metadata
 from tenants.scope import OFFICE
 from tenants.staff import StaffAccounts
 
@@ -42,7 +42,8 @@ def cmd_staff(args: argparse.Namespace, services_of: ServicesOf) -> int:
     """Creates, lists, disables, enables staff users and resets their passwords."""
     password = _password() if args.action in ("create", "reset-password") else ""
     tenant = _tenant(args.tenant)
-    with services_of(args.data_dir) as services, acting_as(CLI_ACTOR, f"staff {args.action}"):
+    with services_of(args.data_dir) as services, command_metadata(
+            actor=CLI_ACTOR, operation=f"staff {args.action}"):
         staff = services.consortium.staff
         if args.action == "list":
             users = [staff_json(u, tenant) for u in staff.list_users(tenant)]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
     BaseInfrastructureFactory,
     InterfaceError,
     OperationalError,
+    PersistenceError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -30,11 +31,16 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import sql
 
+from infra.command_metadata import current_metadata
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import TABLE as RECEIPTS_TABLE
 from infra.idempotency import Receipt
+from infra.servers import PlacedDatabase, moving
 
 EVENTS_TABLE = "events"
+COMMANDS_TABLE = "commands"  # beside each log: what each append was asked for
+COMMANDS_COLUMNS = ("position bigint PRIMARY KEY, first_position bigint NOT NULL, "
+                    "metadata jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()")
 EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
 APPEND_FUNCTION = "cs_append"
 _DATABASE_KEY = "COMMONSHELF_DATABASE"
@@ -45,11 +51,6 @@ T = TypeVar("T")
 _databases: dict[str, Database] = {}
 _databases_lock = threading.Lock()
 _appended = threading.local()  # the positions a command running in this thread appended
-_acting = threading.local()  # who issues the command running in this thread
-COMMANDS_TABLE = "command_log"
-COMMANDS_COLUMNS = ("last_position bigint PRIMARY KEY, first_position bigint NOT NULL, "
-                    "actor text NOT NULL, operation text, "
-                    "recorded_at timestamptz NOT NULL DEFAULT now()")
 
 
 def appends_of(command: Callable[[], T]) -> tuple[T, dict[str, int]]:
@@ -64,19 +65,6 @@ def appends_of(command: Callable[[], T]) -> tuple[T, dict[str, int]]:
         if outer is not None:
             outer.update(_appended.positions)
         _appended.positions = outer
-
-
-@contextmanager
-def acting_as(actor: str | None, operation: str | None = None) -> Iterator[None]:
-    """Every append of this thread, in the block, records who issued it (`client:<id>`,
-    `staff:<username>@<tenant>`, `process:<name>`, `cli`) and through which operation, in
-    `<schema>.command_log`."""
-    outer = getattr(_acting, "actor", None), getattr(_acting, "operation", None)
-    _acting.actor, _acting.operation = actor, operation
-    try:
-        yield
-    finally:
-        _acting.actor, _acting.operation = outer
 
 
 def application_env(database: Database, schema: str, lock_timeout_s: int = 5) -> dict[str, str]:
@@ -111,7 +99,11 @@ class SchemaDatastore(PostgresDatastore):
         self.psycopg_type_adapters = {}
         self.psycopg_python_types = {}
         database.open()
-        self.pool = database.pool  # type: ignore[assignment]
+
+    @property
+    def pool(self) -> Any:  # type: ignore[override]
+        """The pool of the server the schema lives on now (a tenant may move)."""
+        return self.database.pool
 
     def register_type_adapters(self) -> None:
         """Nothing to register: our recorder inserts events as plain arrays, not rows of a
@@ -142,12 +134,12 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         self._append_ready = False
         self._append_statement = sql.SQL(
             "SELECT * FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
-            "%s, %s, %s::jsonb, %s::text, %s::text) AS notification_id"
+            "%s, %s, %s::jsonb, %s::text, %s::jsonb) AS notification_id"
         ).format(sql.Identifier(schema, APPEND_FUNCTION)).as_bytes(None)
         self._create_append = sql.SQL(
             "CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], "
             "topics text[], states bytea[], receipt_key text, receipt_operation text, "
-            "receipt_answer jsonb, receipt_fingerprint text, command_actor text) "
+            "receipt_answer jsonb, receipt_fingerprint text, command jsonb) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $append$ "
             "DECLARE appended bigint[]; "
             "BEGIN "
@@ -160,22 +152,23 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             "PERFORM pg_notify({channel}, {schema}); "
             "WITH inserted AS (INSERT INTO {events} (originator_id, originator_version, topic, "
             "state) SELECT * FROM unnest(ids, versions, topics, states) "
-            "RETURNING notification_id) "
-            "SELECT array_agg(notification_id ORDER BY notification_id) INTO appended "
-            "FROM inserted; "
-            "IF command_actor IS NOT NULL THEN "
-            "INSERT INTO {commands} (first_position, last_position, actor, operation) "
-            "VALUES (appended[1], appended[array_length(appended, 1)], command_actor, "
-            "receipt_operation); "
+            "RETURNING notification_id) SELECT array_agg(notification_id ORDER BY "
+            "notification_id) INTO appended FROM inserted; "
+            "IF command IS NOT NULL THEN "
+            "INSERT INTO {commands} (position, first_position, metadata) "
+            "VALUES (appended[cardinality(appended)], appended[1], command); "
             "END IF; "
             "RETURN QUERY SELECT unnest(appended); "
             "END $append$"
         ).format(function=sql.Identifier(schema, APPEND_FUNCTION),
+                 commands=sql.Identifier(schema, COMMANDS_TABLE),
                  receipts=sql.Identifier(schema, RECEIPTS_TABLE),
                  events=sql.Identifier(schema, EVENTS_TABLE),
-                 commands=sql.Identifier(schema, COMMANDS_TABLE),
                  timeout=sql.Literal(f"{datastore.lock_timeout}s"),
                  channel=sql.Literal(EVENTS_CHANNEL), schema=sql.Literal(schema))
+        # What each append was asked for (command metadata): its last position, first, facts.
+        self._create_commands = sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+            sql.Identifier(schema, COMMANDS_TABLE), sql.SQL(COMMANDS_COLUMNS))
         # Composed once: psycopg renders a composed statement anew on every execute.
         self._select_events_of = sql.SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
@@ -183,10 +176,6 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             "JOIN {} AS e ON e.originator_id = held.id AND e.originator_version > held.version "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(sql.Identifier(schema, EVENTS_TABLE)).as_bytes(None)
-        # Who issued each command, beside its events (a table of its own: adding a column
-        # to the events table would break the statements other processes have prepared).
-        self._create_commands = sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
-            sql.Identifier(schema, COMMANDS_TABLE), sql.SQL(COMMANDS_COLUMNS))
         self.sql_create_statements = [
             statement
             for statement in self.sql_create_statements
@@ -199,19 +188,28 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         """Appends the events (and the receipt) atomically; their notification ids."""
         if not stored_events:
             return []
-        self._ensure_append()  # before the connection: it may need one
         answer = None if receipt is None else json.dumps(receipt.answer)
-        with self.datastore.get_connection() as conn:
-            rows = conn.execute(self._append_statement, (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-                receipt and receipt.key,
-                # without a receipt, the operation only names the command in its log entry
-                receipt.operation if receipt else getattr(_acting, "operation", None), answer,
-                receipt and receipt.fingerprint, getattr(_acting, "actor", None),
-            )).fetchall()
+        arguments = ([e.originator_id for e in stored_events],
+                     [e.originator_version for e in stored_events],
+                     [e.topic for e in stored_events], [e.state for e in stored_events],
+                     receipt and receipt.key, receipt and receipt.operation, answer,
+                     receipt and receipt.fingerprint,
+                     json.dumps(metadata) if (metadata := current_metadata()) else None)
+        started = time.monotonic()
+        while True:
+            try:
+                self._ensure_append()  # before the connection: it may need one
+                with self.datastore.get_connection() as conn:
+                    rows = conn.execute(self._append_statement, arguments).fetchall()
+                break
+            except PersistenceError as error:
+                # The tenant's old copy refuses writes while it moves (or is gone): the same
+                # events go to its new server once the move switched it.
+                database = getattr(self.datastore, "database", None)
+                if not (moving(error) and isinstance(database, PlacedDatabase)):
+                    raise
+                database.wait_moved(started)
+                self._append_ready = False  # the new copy: its function made once more
         ids = [int(row["notification_id"]) for row in rows]
         appended = getattr(_appended, "positions", None)
         if appended is not None:

@@ -1,11 +1,13 @@
 """A log's history as the audit trail shows it: each event's position, aggregate, event type
-and time, and who issued the command that recorded it (`<schema>.command_log`). Never an
-event's payload: patrons' data stays out of the trail."""
+and time, and who issued the command that recorded it and through which operation (the
+command's metadata in `<schema>.commands`). Never an event's payload: patrons' data stays
+out of the trail."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,19 +38,25 @@ class LoggedEvent:
 class EventHistory:
     """Reads the events of a log, newest first, with their actors."""
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        self._commands = TenantTable(database, COMMANDS_TABLE, COMMANDS_COLUMNS)
+    def __init__(self, database_of: Callable[[str], Database]) -> None:
+        self.database_of = database_of  # a schema's database, wherever its tenant lives
+        self._commands: dict[int, TenantTable] = {}
 
     def events(self, schema: str, limit: int, before: int | None = None,
                aggregates: list[uuid.UUID] | None = None) -> list[LoggedEvent]:
         """Up to `limit` events before position `before`, of these aggregates (None: all)."""
-        commands = self._commands.of(schema)
+        database = self.database_of(schema)
+        known = self._commands.get(id(database))
+        if known is None:
+            known = self._commands[id(database)] = TenantTable(database, COMMANDS_TABLE,
+                                                               COMMANDS_COLUMNS)
+        commands = known.of(schema)
         query = sql.SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
-            "substring(e.state FROM 1 FOR {head}) AS head, c.actor, c.operation FROM {events} e "
-            "LEFT JOIN LATERAL (SELECT actor, operation, first_position FROM {commands} "
-            "WHERE last_position >= e.notification_id ORDER BY last_position LIMIT 1) c "
+            "substring(e.state FROM 1 FOR {head}) AS head, c.metadata ->> 'actor' AS actor, "
+            "c.metadata ->> 'operation' AS operation FROM {events} e "
+            "LEFT JOIN LATERAL (SELECT metadata, first_position FROM {commands} "
+            "WHERE position >= e.notification_id ORDER BY position LIMIT 1) c "
             "ON c.first_position <= e.notification_id "
             "WHERE e.notification_id < %s {only} ORDER BY e.notification_id DESC LIMIT %s"
         ).format(head=sql.Literal(_HEAD_BYTES), events=sql.Identifier(schema, EVENTS_TABLE),
@@ -59,7 +67,7 @@ class EventHistory:
         if aggregates is not None:
             params.append(aggregates)
         params.append(limit)
-        with self.database.connection() as conn:
+        with database.connection() as conn:
             rows = conn.execute(query, params).fetchall()
         return [LoggedEvent(int(r["notification_id"]), r["originator_id"],
                             int(r["originator_version"]), str(r["topic"]),

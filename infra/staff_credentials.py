@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -15,20 +16,19 @@ from infra.database import Database, TenantTable
 class StaffCredentials:
     """The password hash of every staff user, each tenant's in its own schema."""
 
-    def __init__(self, database: Database, hasher: PasswordHasher | None = None) -> None:
-        self.database = database
+    def __init__(self, database_of: Callable[[str], Database],
+                 hasher: PasswordHasher | None = None) -> None:
+        self.database_of = database_of  # a schema's database, wherever its tenant lives
         self.hasher = hasher or PasswordHasher()  # Argon2id, RFC 9106's second profile
-        self._table = TenantTable(database, "staff_credentials",
-                                  "user_id uuid PRIMARY KEY, hash text NOT NULL, "
-                                  "set_at timestamptz NOT NULL DEFAULT now()")
+        self._tables: dict[int, TenantTable] = {}
         # Verified when a username is unknown, so a wrong name costs as long as a wrong password.
         self._decoy = self.hasher.hash("commonshelf decoy password")
 
     def set(self, schema: str, user_id: uuid.UUID, password: str) -> None:
         """Hashes and keeps the user's password, replacing any earlier one."""
         hashed = self.hasher.hash(password)
-        table = self._table.of(schema)
-        with self.database.connection() as conn:
+        database, table = self._table(schema)
+        with database.connection() as conn:
             conn.execute(sql.SQL(
                 "INSERT INTO {} (user_id, hash) VALUES (%s, %s) ON CONFLICT (user_id) "
                 "DO UPDATE SET hash = excluded.hash, set_at = now()").format(table),
@@ -49,13 +49,22 @@ class StaffCredentials:
 
     def erase(self, schema: str, user_id: uuid.UUID) -> None:
         """Deletes the user's hash."""
-        table = self._table.of(schema)
-        with self.database.connection() as conn:
+        database, table = self._table(schema)
+        with database.connection() as conn:
             conn.execute(sql.SQL("DELETE FROM {} WHERE user_id = %s").format(table), (user_id,))
 
+    def _table(self, schema: str) -> tuple[Database, sql.Identifier]:
+        database = self.database_of(schema)
+        table = self._tables.get(id(database))
+        if table is None:
+            table = self._tables[id(database)] = TenantTable(
+                database, "staff_credentials", "user_id uuid PRIMARY KEY, hash text NOT NULL, "
+                "set_at timestamptz NOT NULL DEFAULT now()")
+        return database, table.of(schema)
+
     def _hash_of(self, schema: str, user_id: uuid.UUID) -> str | None:
-        table = self._table.of(schema)
-        with self.database.connection() as conn:
+        database, table = self._table(schema)
+        with database.connection() as conn:
             row = conn.execute(sql.SQL("SELECT hash FROM {} WHERE user_id = %s").format(table),
                                (user_id,)).fetchone()
         return None if row is None else str(row["hash"])

@@ -24,9 +24,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from domain.shared.application import Receipt
-from infra.eventstore import acting_as, appends_of
+from infra.command_metadata import command_metadata
+from infra.eventstore import appends_of
 from infra.idempotency import KeyReusedError
 from infra.idempotency import Receipt as KeptAnswer
+from infra.servers import patiently
 from projections.watch import AppliedWatch
 from tenants.errors import IdempotencyKeyInvalidError, IdempotencyKeyReusedError
 from tenants.scope import Answers, log_name
@@ -82,7 +84,7 @@ class CommandPipeline:
         """Runs the command (or answers as its first run did); its answer."""
         if key is not None:
             key = check_key(key)
-        answer, appended = await self._bounded(lambda: self._acting(scope, key, command))
+        answer, appended = await self._bounded(lambda: self._once(scope, key, command))
         if command.views:
             await self._seen(scope, command.views, appended)
         return answer
@@ -92,8 +94,7 @@ class CommandPipeline:
         """Runs the command in this thread, once per key, without waiting for read models:
         a process manager's reaction, already off the event loop, keyed by its source
         event. Its answer, and whether this call recorded it (False: a first run had)."""
-        with acting_as(command.actor or "process", command.operation):
-            answer, appended = self._once(scope, check_key(key), command)
+        answer, appended = self._once(scope, check_key(key), command)
         return answer, bool(appended)
 
     async def run_in_thread(self, work: Callable[[], R]) -> R:
@@ -108,17 +109,17 @@ class CommandPipeline:
         async with self._slots:
             return await run_in_threadpool(work)
 
-    def _acting(self, scope: Scoped, key: str | None,
-                command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
-        with acting_as(command.actor, command.operation):
-            return self._once(scope, key, command)
-
     def _once(self, scope: Scoped, key: str | None,
               command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
         """In a thread: the first answer under the key, or the command run with its receipt;
         the answer and the positions the command appended at, per log."""
+        with command_metadata(operation=command.operation, actor=command.actor):
+            return self._recorded(scope, key, command)
+
+    def _recorded(self, scope: Scoped, key: str | None,
+                  command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
         if key is None:
-            result, appended = appends_of(lambda: command.run(None))
+            result, appended = patiently(lambda: appends_of(lambda: command.run(None)))
             return command.answer(result), appended
         answers = scope.answers
         kept_key = command.key_prefix + key
@@ -134,7 +135,7 @@ class CommandPipeline:
             return made[-1]
 
         try:
-            result, appended = appends_of(lambda: command.run(receipt))
+            result, appended = patiently(lambda: appends_of(lambda: command.run(receipt)))
         except Exception:
             first = _first(answers, kept_key, command, digest)
             if first is None:

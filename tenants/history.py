@@ -4,13 +4,14 @@ data enters it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from domain.catalog.item import Item
 from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from infra.database import Database
 from infra.history import EventHistory, LoggedEvent
 from tenants.errors import TenantFieldInvalidError
@@ -44,8 +45,8 @@ class HistoryPage:
 class AuditTrail:
     """Reads the history of a library's (or the office's) log."""
 
-    def __init__(self, database: Database) -> None:
-        self._events = EventHistory(database)
+    def __init__(self, database_of: Callable[[str], Database]) -> None:
+        self._events = EventHistory(database_of)
 
     def of_record(self, tenant: str, record_id: UUID, first: int,
                   before: int | None = None) -> HistoryPage:
@@ -58,7 +59,12 @@ class AuditTrail:
         """An item's history: the copy, and its lending (loans, returns, the hold shelf)."""
         item_id = Item.create_id(barcode)
         return self._page(tenant_schema(tenant), first, before,
-                          [item_id, Lending.create_id(item_id)])
+                          [item_id, ItemLending.create_id(item_id)])
+
+    def of_lending_request(self, tenant: str, request_id: UUID, first: int,
+                           before: int | None = None) -> HistoryPage:
+        """An interlibrary request's history, on this library's side."""
+        return self._page(tenant_schema(tenant), first, before, [request_id])
 
     def of_tenant(self, tenant: str | None, first: int,
                   before: int | None = None) -> HistoryPage:

@@ -44,7 +44,12 @@ class SignInFailedError(StaffError):
 
 
 class SignInRefusedError(StaffError):
-    """The person is who they say, but may not sign in (account disabled, library suspended)."""
+    """The person is who they say, but may not sign in: `why` is `disabled` (the account) or
+    `library` (suspended or archived)."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
 
 
 class GrantInvalidError(StaffError):
@@ -108,7 +113,7 @@ class StaffAccounts:
     def __init__(self, consortium: Consortium, session_lifetime_s: int = SESSION_LIFETIME_S,
                  access_ttl_s: float = 5.0) -> None:
         self.consortium = consortium
-        self.credentials = StaffCredentials(consortium.database)
+        self.credentials = StaffCredentials(consortium.database_of)
         self.sessions = StaffSessions(consortium.database)
         self.session_lifetime_s = session_lifetime_s
         self.throttle = SignInThrottle(SignInFailures(consortium.database, SIGN_IN_WINDOW_S))
@@ -170,12 +175,12 @@ class StaffAccounts:
             raise SignInFailedError("the library, username or password is not right")
         if not user.active:
             raise SignInRefusedError("this account is disabled; ask an administrator of your "
-                                     "library to enable it")
+                                     "library to enable it", "disabled")
         if tenant is not None:
             found = self.consortium.office.get_tenant(tenant)
             if found.status != ACTIVE:
                 raise SignInRefusedError(f"library {tenant!r} is {found.status}; ask the "
-                                         "consortium office")
+                                         "consortium office", "library")
         return user
 
     def start_session(self, tenant: str | None, user: StaffUser, client_id: str,

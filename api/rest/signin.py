@@ -186,7 +186,8 @@ async def _sign_in(request: Request, svc: Services, form: dict[str, str], lang: 
                           shown=shown)
     except SignInRefusedError as error:
         return _form_page(svc, request, lang, form, status=403,
-                          errors={"form": text["refused"].format(reason=error)}, shown=shown)
+                          errors={"form": text["disabled" if error.why == "disabled"
+                                               else "library_closed"]}, shown=shown)
     code = await run_in_threadpool(svc.consortium.staff.start_session, tenant, user,
                                    CONSOLE_CLIENT, form["redirect_uri"], form["code_challenge"])
     target = form["redirect_uri"]

@@ -29,7 +29,10 @@ TEXT: dict[str, dict[str, str]] = {
         "locked": "Too many failed sign-ins for this account or from this address. Wait "
                   "{seconds} seconds, then try again, or ask your library's administrator to "
                   "reset your password.",
-        "refused": "You cannot sign in: {reason}",
+        "disabled": "This account is disabled. Ask an administrator of your library to "
+                    "enable it.",
+        "library_closed": "This library is suspended or archived. Ask the consortium "
+                          "office.",
         "expired": "This sign-in form has expired or was not sent from this page. Reload the "
                    "page and sign in again.",
         "bad_request": "This sign-in link is not valid: {reason}. Open the console again.",
@@ -51,7 +54,8 @@ TEXT: dict[str, dict[str, str]] = {
         "missing_password": "请输入密码。",
         "locked": "此帐户或此地址的登录失败次数过多。"
                   "请等待 {seconds} 秒后重试，或请图书馆管理员重置密码。",
-        "refused": "无法登录：{reason}",
+        "disabled": "此帐户已停用。请联系图书馆管理员启用。",
+        "library_closed": "此图书馆已暂停或已归档。请联系联盟办公室。",
         "expired": "此登录表单已过期或并非从本页面提交。请刷新页面后重新登录。",
         "bad_request": "此登录链接无效：{reason}。请重新打开控制台。",
     },
@@ -73,7 +77,10 @@ TEXT: dict[str, dict[str, str]] = {
         "locked": "Có quá nhiều lần đăng nhập sai cho tài khoản này hoặc từ địa chỉ này. Hãy "
                   "chờ {seconds} giây rồi thử lại, hoặc nhờ quản trị viên thư viện đặt lại "
                   "mật khẩu.",
-        "refused": "Không thể đăng nhập: {reason}",
+        "disabled": "Tài khoản này đã bị vô hiệu hóa. Hãy nhờ quản trị viên thư viện kích "
+                    "hoạt lại.",
+        "library_closed": "Thư viện này đang bị tạm ngừng hoặc đã lưu trữ. Hãy liên hệ văn "
+                          "phòng liên hiệp.",
         "expired": "Biểu mẫu đăng nhập đã hết hạn hoặc không được gửi từ trang này. Hãy tải "
                    "lại trang và đăng nhập lại.",
         "bad_request": "Liên kết đăng nhập không hợp lệ: {reason}. Hãy mở lại bảng điều khiển.",

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 
+from infra.command_metadata import command_metadata
 from infra.follower import Follower, FollowerStats, Member, Relayed, Tracking
 from projections.decoding import Decoder
 from projections.framework import Delivery, DomainEvent, Source
@@ -45,8 +46,9 @@ class Commands:
         """Runs the command in the tenant's scope under `key`; False (and nothing recorded)
         when the key was answered already."""
         manager = key.split(":")[1] if key.startswith("pm:") else "process"
-        _, recorded = self.pipeline.execute_here(
-            self.consortium.scope(tenant), key, replace(command, actor=f"process:{manager}"))
+        with command_metadata(cause=key):  # the source event, beside the command's events
+            _, recorded = self.pipeline.execute_here(
+                self.consortium.scope(tenant), key, replace(command, actor=f"process:{manager}"))
         return recorded
 
 

@@ -52,8 +52,8 @@ def test_staff_create_list_reset_disable(database_url: str, tmp_path: Path) -> N
                     "--username", "ann")
     assert "cli-staff/ann: disabled" in disabled.stdout
     with psycopg.connect(database_url) as conn:
-        logged = conn.execute("SELECT actor, operation FROM t_cli_staff.command_log "
-                              "ORDER BY last_position").fetchall()
+        logged = conn.execute("SELECT metadata ->> 'actor', metadata ->> 'operation' "
+                              "FROM t_cli_staff.commands ORDER BY position").fetchall()
     assert logged == [("cli", "staff create"), ("cli", "staff reset-password"),
                       ("cli", "staff disable")]
 

@@ -11,9 +11,18 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.lending.queries import viewer_library
 from api.graphql.staff.types import HistoryPage, StaffUser
 
 DEFAULT_PAGE = 50
+
+
+def _uuid(given: strawberry.ID, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(given))
+    except ValueError:
+        raise GraphQLError(f"id: {given!r} is not {what}'s id",
+                           extensions={"code": "INVALID_INPUT"}) from None
 
 
 @strawberry.type
@@ -44,13 +53,8 @@ class StaffQueries:
                              first: int = DEFAULT_PAGE, before: int | None = None
                              ) -> HistoryPage:
         tenant = (await info.context.principal()).library("library:read")
-        try:
-            record_id = uuid.UUID(str(id))
-        except ValueError:
-            raise GraphQLError(f"id: {id!r} is not a record id",
-                               extensions={"code": "INVALID_INPUT"}) from None
         page = await run_in_threadpool(info.context.services.consortium.audit.of_record,
-                                       tenant, record_id, first, before)
+                                       tenant, _uuid(id, "a record"), first, before)
         return HistoryPage.of(page)
 
     @strawberry.field(description="Who did what to an item (and its loans), and when, newest "
@@ -60,6 +64,17 @@ class StaffQueries:
         tenant = (await info.context.principal()).library("library:read")
         page = await run_in_threadpool(info.context.services.consortium.audit.of_item,
                                        tenant, barcode, first, before)
+        return HistoryPage.of(page)
+
+    @strawberry.field(description="Who did what to an interlibrary request on this library's "
+                      "side, and when, newest first (scope library:read or ill).")  # type: ignore[untyped-decorator]
+    async def lending_request_history(self, info: Info[Context, None], id: strawberry.ID,
+                                      first: int = DEFAULT_PAGE, before: int | None = None
+                                      ) -> HistoryPage:
+        tenant = viewer_library(await info.context.principal())
+        page = await run_in_threadpool(info.context.services.consortium.audit.of_lending_request,
+                                       tenant, _uuid(id, "an interlibrary request"), first,
+                                       before)
         return HistoryPage.of(page)
 
     @strawberry.field(description="Everything the library recorded, who did it and when, "

@@ -15,9 +15,11 @@ from psycopg import sql
 
 from api.dependencies import Services
 from tests.integration.api.test_catalog import import_bytes
+from tests.integration.api.test_lending import _request_loan, consortium
 from tests.integration.signin import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
+__all__ = ["consortium"]  # the interlibrary fixture, shared with the lending tests
 CREATE = """mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) {
   staffUser { username displayName roles status scopes } } }"""
 DISABLE = """mutation($input: StaffUserInput!) { disableStaffUser(input: $input) {
@@ -160,6 +162,13 @@ def test_library_admin_manages_staff_through_graphql(browser: TestClient,
     assert gql(browser, token, DISABLE, input={"username": "circ"})["data"][
         "disableStaffUser"]["staffUser"] == {"username": "circ", "status": "disabled"}
     assert code(gql(browser, circ, "{ viewer { scopes } }")) == "UNAUTHENTICATED"
+    enabled = gql(browser, token, """mutation($input: StaffUserInput!) {
+        enableStaffUser(input: $input) { staffUser { status } } }""", input={"username": "circ"})
+    assert enabled["data"]["enableStaffUser"]["staffUser"] == {"status": "active"}
+    circ = signed_in(browser, {"library": slug, "username": "circ",
+                               "password": "another long passphrase"})
+    assert gql(browser, circ, "{ viewer { scopes } }")["data"]["viewer"]["scopes"] == [
+        "ill", "library:read", "library:write"]
 
 
 def test_a_library_admin_cannot_see_or_manage_another_librarys_staff(
@@ -290,3 +299,21 @@ def test_a_staff_members_marc_import_is_theirs_in_the_history(
     entries = gql(browser, admin, HISTORY, first=20)["data"]["libraryHistory"]["entries"]
     assert ("Record", "Catalogued", f"staff:importer@{slug}", "importMarc") in {
         (e["aggregate"], e["event"], e["actor"], e["operation"]) for e in entries}
+
+
+def test_a_lending_requests_history_names_who_asked_and_nothing_of_the_patron(
+        http: TestClient, consortium: dict[str, Any]) -> None:
+    request = _request_loan(http, consortium)
+    requester = consortium["a"]
+    query = """query($id: ID!) { lendingRequestHistory(id: $id) {
+        entries { actor operation aggregate event } } }"""
+    entries = gql(http, requester["token"], query, id=request["id"])["data"][
+        "lendingRequestHistory"]["entries"]
+    assert any(str(e["actor"]).startswith(f"client:{requester['slug']}.")
+               and e["operation"] == "requestLoan" for e in entries), entries
+    assert "P-1" not in str(entries)
+    assert "Pat Ron" not in str(entries)
+    bystander = gql(http, consortium["d"]["token"], query, id=request["id"])
+    assert bystander["data"]["lendingRequestHistory"]["entries"] == []
+    bad = gql(http, requester["token"], query, id="not-an-id")
+    assert code(bad) == "INVALID_INPUT"
