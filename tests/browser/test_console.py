@@ -299,6 +299,10 @@ def test_library_orders_a_title_and_is_told_what_the_consortium_holds(
     page.shows("Order placed for 2 copies.")
     page.shows("The consortium already holds")  # East's own copy, told before buying more
     page.shot("order-with-consortium-warning")
+    page.go("Interlibrary loans")
+    page.shows("No interlibrary request yet." if served.has_query("lendingRequests")
+               else "Not available yet")
+    page.shot("interlibrary-loans")
 
 
 def test_the_console_speaks_chinese_and_vietnamese(
