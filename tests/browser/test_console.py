@@ -298,6 +298,7 @@ def test_library_orders_a_title_and_is_told_what_the_consortium_holds(
     page.press("Order copies")
     page.shows("Order placed for 2 copies.")
     page.shows("The consortium already holds")  # East's own copy, told before buying more
+    page.shows("OPEN")  # the order, in our orders
     page.shot("order-with-consortium-warning")
     page.go("Interlibrary loans")
     page.shows("No interlibrary request yet." if served.has_query("lendingRequests")
@@ -410,6 +411,7 @@ def test_office_suspends_a_library_whose_staff_then_cannot_sign_in_until_reactiv
     if served.has_query("consortiumFigures"):
         page.go("Figures")  # after the day's work: East's loans and returns are plotted
         page.shows("East Campus Library")
+        page.shows("Mean turnaround (hours)")
         page.shot("figures-after-the-day")
     page.press("Sign out")
     page.shows("You are signed out.")

@@ -52,14 +52,23 @@ async function ordering() {
         { available: number(m.available), items: number(m.items) })}`)),
       c.openOrders.map((o) => h("li", {}, t("acq.onOrder", { member: o.member.name, copies: number(o.copies) }))))]
       : h("p", {}, t("acq.nobody")));
+    await refreshOrders();
     return t("acq.ordered", { copies: number(placed.order.copies) });
   });
-  const orders = (await gql(ORDERS, { first: 50 })).purchaseOrders;
+  let orders = await ourOrders();
+  refreshOrders = async () => { orders.replaceWith(orders = await ourOrders()); };
   return h("div", {}, h("div", { class: "desk" },
     h("section", { class: "card" }, h("h3", {}, t("acq.suggest")), suggest),
-    h("section", { class: "card" }, h("h3", {}, t("acq.order")), order, warning)),
-  table(t("acq.ourOrders"), [t("col.title"), t("acq.copiesToOrder"), t("col.status"), t("acq.vendor"), t("col.started")],
-    orders.map((o) => [o.wanted.title || o.wanted.isbn || "", number(o.copies), o.status, o.vendor || "", dateTime(o.placedAt)])));
+    h("section", { class: "card" }, h("h3", {}, t("acq.order")), order, warning)), orders);
+}
+
+let refreshOrders = async () => {};
+
+async function ourOrders() {
+  const orders = (await gql(ORDERS, { first: 50 })).purchaseOrders;
+  return table(t("acq.ourOrders"), [t("col.title"), t("acq.copiesToOrder"), t("col.status"), t("acq.vendorCol"),
+    t("col.started")], orders.map((o) => [o.wanted.title || o.wanted.isbn || "", number(o.copies), o.status,
+    o.vendor || "", dateTime(o.placedAt)]));
 }
 
 export async function page(main, title = t("nav.acquisition"), library = false) {

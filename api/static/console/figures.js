@@ -6,10 +6,11 @@ import { h, fill, table } from "./dom.js";
 import { t, dateOnly, dateTime, number, percent } from "./i18n.js";
 
 const COUNTS = "records items activePatrons holdsWaiting overdueLoans sharedRecordsContributed titlesHeld uniqueHoldings";
+const ILL = "interlibrary { requests filled unfilled turnaroundHours }";
 const FIGURES = `query Figures { consortiumFigures {
   since until asOf
   totals { ${COUNTS} daily { day loans returns } }
-  members { member { slug name } figures { ${COUNTS} } }
+  members { member { slug name } figures { ${COUNTS} } ${ILL} }
   overlap { a { slug name } b { slug name } sharedTitles jaccard } } }`;
 const COUNT_KEYS = COUNTS.split(" ");
 
@@ -28,6 +29,10 @@ export async function page(main) {
       f.totals.daily.map((d) => [dateOnly(d.day), number(d.loans), number(d.returns)]))),
     table(t("fig.members"), [t("col.library"), ...COUNT_KEYS.map((key) => t(`fig.${key}`))],
       f.members.map((m) => [m.member.name, ...COUNT_KEYS.map((key) => number(m.figures[key]))])),
+    table(t("fig.ill"), [t("col.library"), t("fig.illRequests"), t("fig.illFilled"), t("fig.illUnfilled"),
+      t("fig.illTurnaround")], f.members.map((m) => [m.member.name, number(m.interlibrary.requests),
+      number(m.interlibrary.filled), number(m.interlibrary.unfilled),
+      m.interlibrary.turnaroundHours === null ? "" : number(m.interlibrary.turnaroundHours)])),
     h("h3", {}, t("fig.overlap")), overlapMap(f.overlap),
     table(t("fig.overlap"), [t("col.library"), t("col.library"), t("fig.shared"), t("fig.jaccard")],
       f.overlap.map((o) => [o.a.name, o.b.name, number(o.sharedTitles), percent(o.jaccard)])));
