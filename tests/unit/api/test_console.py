@@ -77,3 +77,25 @@ def test_console_scripts_never_write_html_or_keep_tokens_in_storage() -> None:
             assert sink not in text, f"{script.name} uses {sink}"
         stored = re.findall(r"(?:localStorage|sessionStorage)\.setItem\(([^,]+),", text)
         assert all("token" not in key.lower() for key in stored), script.name
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_console_colours_meet_wcag_aa_contrast() -> None:
+    css = (STATIC / "console.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--(\w+): (#[0-9a-fA-F]{6});", css))
+    for background in ("paper", "tint"):  # the page, and the header and notices
+        for text in ("ink", "muted", "link", "error", "accent"):
+            ratio = _contrast(colours[text], colours[background])
+            assert ratio >= 4.5, f"{text} on {background}: {ratio:.2f}"
+    for button in ("accent", "error"):  # white text on filled buttons
+        assert _contrast("#ffffff", colours[button]) >= 4.5, button
