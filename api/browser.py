@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
+from api.openapi_errors import document_errors
 from tenants.client import LIBRARY_SCOPES, OFFICE_SCOPES
 
 # The HTML pages load scripts and styles from this service only, and run no inline script.
@@ -123,6 +124,7 @@ def with_client_credentials(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 continue
             for operation in operations.values():
                 operation.setdefault("security", [{"clientCredentials": []}])
+        document_errors(document)
         app.openapi_schema = document
         return document
 

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from api.dependencies import (
     create_read_models,
     projection_status,
 )
+from api.scan_process import scan_worker_process
 from api.staff_cli import cmd_staff, demo_staff_lines, seed_demo_staff, staff_parser
 from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
@@ -156,7 +157,8 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
         only = [n for group in args.projections or [] for n in group.split(",") if n]
         workers = (build_workers(services.settings, only)
                    if args.role in ("all", "projections") else [])
-        scan_workers = [build_scan_worker(services)] if args.role in ("all", "scans") else []
+        # in `all`, scans are localized by a child process (api.scan_process), never here
+        scan_workers = [build_scan_worker(services)] if args.role == "scans" else []
         processes = [build_processes(services)] if args.role in ("all", "processes") else []
         if listening is None:
             create_read_models(services)  # a role may read a view: none creates tables
@@ -173,7 +175,9 @@ def cmd_serve(args: argparse.Namespace, seed: Callable[[Services], str] | None =
                  f"API docs: {url}/docs)")
         server = _http_server(app, args.host, port, args.log_level, log_config=log_config,
                               drain_s=services.settings.drain_s)
-        server.run(sockets=[listening])
+        with (scan_worker_process(services.settings, args.log_level, args.log_format)
+              if args.role == "all" else nullcontext()):
+            server.run(sockets=[listening])
     return 0
 
 

@@ -51,7 +51,7 @@ def _number(line: int, record: dict[str, Any], name: str) -> float:
 
 MAX_NAME = 200  # a batch id, robot or shelf name
 MAX_LAYER = 999
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and lone surrogates
 
 def _header(text: str) -> dict[str, Any]:
     try:
@@ -67,7 +67,7 @@ def _header(text: str) -> dict[str, Any]:
             raise ScanBatchError(1, name, "a non-empty string is required")
         if len(header[name]) > MAX_NAME or _CONTROL.search(header[name]):
             raise ScanBatchError(1, name, f"at most {MAX_NAME} characters, no control "
-                                 "characters (such as NUL)")
+                                 "characters (such as NUL) or lone surrogates")
     if isinstance(header.get("layer"), bool) or not isinstance(header.get("layer"), int):
         raise ScanBatchError(1, "layer", "an integer is required")
     if not 0 <= header["layer"] <= MAX_LAYER:
@@ -174,21 +174,32 @@ def _careful(lines: list[str], first: int, index: dict[str, int]
             {name: np.frombuffer(values, dtype=np.float64) for name, values in columns.items()})
 
 
-def read_batch(stream: IO[str]) -> ScanBatch:
-    """The batch, or ScanBatchError at its first bad line. Reads go in chunks through a
-    fast, columnar check; a chunk it cannot vouch for is read again line by line."""
-    first = stream.readline()
-    if not first.strip():
+def check_reads(lines: list[str], first: int, index: dict[str, int]
+                ) -> tuple[NDArray[np.int64], dict[str, NDArray[np.float64]]]:
+    """Reads (line `first` onwards) as arrays, tags added to `index`; ScanBatchError at the
+    first bad line. The fast, columnar check first; a chunk it cannot vouch for is read again
+    line by line."""
+    try:
+        return _fast(lines, index)
+    except _RecheckError:
+        return _careful(lines, first, index)
+
+
+def check_header(text: str) -> dict[str, Any]:
+    """The header (line 1), or ScanBatchError naming its bad field."""
+    if not text.strip():
         raise ScanBatchError(1, "header", "the batch is empty: the first line is a header")
-    header = _header(first)
+    return _header(text)
+
+
+def read_batch(stream: IO[str]) -> ScanBatch:
+    """The batch, or ScanBatchError at its first bad line, read in chunks."""
+    header = check_header(stream.readline())
     index: dict[str, int] = {}
     parts = []
     number = 2
     while lines := list(itertools.islice(stream, CHUNK_LINES)):
-        try:
-            parts.append(_fast(lines, index))
-        except _RecheckError:
-            parts.append(_careful(lines, number, index))
+        parts.append(check_reads(lines, number, index))
         number += len(lines)
     return ScanBatch(header, list(index),
                      np.concatenate([tags for tags, _ in parts]) if parts

@@ -44,7 +44,8 @@ class Settings:
     token_ttl_s: int = 3600
     max_body_bytes: int = 1024 * 1024
     max_import_bytes: int = 100 * 1024 * 1024
-    max_scan_bytes: int = 256 * 1024 * 1024  # a scan batch, uncompressed
+    max_scan_bytes: int = 512 * 1024 * 1024  # a scan batch, uncompressed (2,000,000 reads fit)
+    max_scan_reads: int = 2_000_000  # reads in one scan batch
     scan_ack_wait_s: float = 60.0  # a dead scan worker's job goes to another after this
     nats_prefix: str = "cs"
     read_your_writes_s: float = 5.0
@@ -105,7 +106,8 @@ class Settings:
             token_ttl_s=_int_from_env("COMMONSHELF_TOKEN_TTL", 3600),
             max_body_bytes=_int_from_env("COMMONSHELF_MAX_BODY_BYTES", 1024 * 1024),
             max_import_bytes=_int_from_env("COMMONSHELF_MAX_IMPORT_BYTES", 100 * 1024 * 1024),
-            max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 256 * 1024 * 1024),
+            max_scan_bytes=_int_from_env("COMMONSHELF_MAX_SCAN_BYTES", 512 * 1024 * 1024),
+            max_scan_reads=_int_from_env("COMMONSHELF_MAX_SCAN_READS", 2_000_000),
             scan_ack_wait_s=_int_from_env("COMMONSHELF_SCAN_ACK_WAIT_S", 60),
             nats_prefix=os.environ.get("COMMONSHELF_NATS_PREFIX") or "cs",
             kek_file=Path(kek_file) if (kek_file := os.environ.get("COMMONSHELF_KEK_FILE"))

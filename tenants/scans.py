@@ -28,6 +28,13 @@ from domain.inventory.report import shelf_report
 from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
 from domain.shared.loading import load_many
 from infra.scan_batch import ScanBatch, ScanBatchError, read_batch
+from infra.scan_upload import (
+    CheckedBatch,
+    ScanEncodingError,
+    ScanTooLargeError,
+    ScanUpload,
+    check_file,
+)
 from infra.work_queue import JobDone, WorkQueue
 from localization_ext import (
     Geometry,
@@ -39,7 +46,8 @@ from localization_ext import (
 from tenants.scope import TenantScope
 
 # the faces use these
-__all__ = ["ScanBatchError", "ScanWorker", "accept", "queue", "report", "statuses"]
+__all__ = ["ScanBatchError", "ScanEncodingError", "ScanTooLargeError", "ScanUpload",
+           "ScanWorker", "accept", "accept_file", "queue", "report", "statuses"]
 
 
 class ShelfReads(Protocol):
@@ -62,13 +70,20 @@ def read_checked(path: Path) -> ScanBatch:
             raise ScanBatchError(0, "body", f"not UTF-8 text ({error.reason})") from None
 
 
-def accept(scope: TenantScope, path: Path) -> tuple[InventoryScan, bool]:
-    """Checks and stores a batch and records the scan; the same scan again for a batch id
+def accept(scope: TenantScope, batch: CheckedBatch) -> tuple[InventoryScan, bool]:
+    """Stores a checked batch and records the scan; the same scan again for a batch id
     uploaded before. True when it still needs localizing."""
-    batch = read_checked(path)
-    blob = scope.blobs.put_file(path)
-    scan, _ = scope.inventory.accept(batch.header, blob, len(batch.tag), len(batch.epcs))
+    blob = scope.blobs.put_gzip(batch.sha256, batch.size, batch.spool)
+    scan, _ = scope.inventory.accept(batch.header, blob, batch.reads, batch.tags)
     return scan, scan.status in (ACCEPTED, LOCALIZING)
+
+
+def accept_file(scope: TenantScope, path: Path, max_reads: int) -> tuple[InventoryScan, bool]:
+    """A batch in a file (NDJSON, not gzip), checked and accepted like an upload."""
+    with tempfile.TemporaryDirectory() as work:
+        batch = check_file(path, Path(work) / "batch.ndjson.gz",
+                           max_bytes=path.stat().st_size, max_reads=max_reads)
+        return accept(scope, batch)
 
 
 async def queue(jobs: WorkQueue, client: Client | None, tenant: str,

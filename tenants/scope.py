@@ -117,9 +117,9 @@ class TenantBlobs:
         self._blobs = blobs
         self._schema = schema
 
-    def put_file(self, path: Path) -> str:
-        """Stores a file once; its address."""
-        return patiently(lambda: self._blobs.put_file(self._schema, path))
+    def put_gzip(self, address: str, size: int, gzipped: Path) -> str:
+        """Stores a file given gzipped (its SHA-256 and size known) once; its address."""
+        return patiently(lambda: self._blobs.put_gzip(self._schema, address, size, gzipped))
 
     def get_to_file(self, address: str, path: Path) -> bool:
         """Writes a stored file out; False if there is none."""

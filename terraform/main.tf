@@ -70,6 +70,7 @@ resource "kubernetes_config_map_v1" "settings" {
     COMMONSHELF_MAX_BODY_BYTES     = tostring(var.max_body_bytes)
     COMMONSHELF_MAX_IMPORT_BYTES   = tostring(var.max_import_bytes)
     COMMONSHELF_MAX_SCAN_BYTES     = tostring(var.max_scan_bytes)
+    COMMONSHELF_MAX_SCAN_READS     = tostring(var.max_scan_reads)
     COMMONSHELF_SCAN_ACK_WAIT_S    = tostring(var.scan_ack_wait_s)
     COMMONSHELF_DRAIN_S            = tostring(var.drain_s)
     COMMONSHELF_TENANT_CONCURRENCY = tostring(var.tenant_concurrency)

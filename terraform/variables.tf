@@ -211,7 +211,13 @@ variable "max_import_bytes" {
 variable "max_scan_bytes" {
   description = "Largest scan batch, uncompressed."
   type        = number
-  default     = 268435456
+  default     = 536870912
+}
+
+variable "max_scan_reads" {
+  description = "Most reads in one scan batch."
+  type        = number
+  default     = 2000000
 }
 
 variable "scan_ack_wait_s" {

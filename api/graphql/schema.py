@@ -66,6 +66,13 @@ def as_client_field(message: str) -> str:
     return _LEADING_FIELD.sub(lambda m: to_camel_case(m.group(0)), message, count=1)
 
 
+def _variable_refused(error: GraphQLError) -> bool:
+    """A variable's value refused before execution (its type, a scalar's parse): the
+    client's input, not a failure of ours."""
+    return isinstance(error.original_error, StrawberryInputCoercionError) or (
+        error.path is None and error.message.startswith("Variable '$"))
+
+
 class DomainErrorCodes(SchemaExtension):
     """Gives every expected failure its stable `extensions.code`; hides unexpected ones."""
 
@@ -80,7 +87,7 @@ class DomainErrorCodes(SchemaExtension):
             if error.extensions and "code" in error.extensions:
                 mapped.append(error)
                 continue
-            if original is None or isinstance(original, StrawberryInputCoercionError):
+            if original is None or _variable_refused(error):
                 code, message = "INVALID_INPUT", error.message  # names the variable and field
             else:
                 status, code = status_and_code(original)
@@ -143,8 +150,7 @@ class Schema(strawberry.Schema):
         for error in errors:
             original = error.original_error
             code = (error.extensions or {}).get("code")
-            if code is None and original is not None and not isinstance(
-                    original, StrawberryInputCoercionError):
+            if code is None and original is not None and not _variable_refused(error):
                 code = status_and_code(original)[1]
             if code == "INTERNAL" and original is not None:
                 log.error("graphql operation %s of %s failed unexpectedly (%s):\n%s",

@@ -5,7 +5,7 @@ status and, once done, the report."""
 from __future__ import annotations
 
 import uuid
-import zlib
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,11 +21,22 @@ from api.rest.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from api.rest.uploads import spool_file
 from domain.inventory.scan import ACCEPTED, DONE, FAILED, LOCALIZING
 from projections.inventory.view import InventoryScansView, ScanRow
-from tenants.scans import ScanBatchError, accept, queue, report
+from tenants.scans import (
+    ScanBatchError,
+    ScanEncodingError,
+    ScanTooLargeError,
+    ScanUpload,
+    accept,
+    queue,
+    report,
+    statuses,
+)
 
 router = APIRouter(prefix="/robots", tags=["inventory robots"])
 _STATUSES = (ACCEPTED, LOCALIZING, DONE, FAILED)
-_CHUNK = 1 << 16
+# what a lagging list may still show of a scan in each status
+_BEHIND = {ACCEPTED: (ACCEPTED,), LOCALIZING: (ACCEPTED, LOCALIZING),
+           DONE: (ACCEPTED, LOCALIZING, DONE), FAILED: (ACCEPTED, LOCALIZING, FAILED)}
 
 
 def _tenant(caller: Principal, *scopes: str) -> str:
@@ -46,34 +57,30 @@ async def upload_scan(request: Request, response: Response, svc: ServicesDep,
     """Checks, stores and queues a batch (scope inventory:upload); the same batch id again
     answers with the same scan."""
     tenant = _tenant(caller, "inventory:upload")
-    limit = svc.settings.max_scan_bytes
-    gzipped = (content_encoding or "").lower() == "gzip"
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
-    spool = anyio.Path(await run_in_threadpool(spool_file, ".ndjson"))
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise HTTPException(415, f"Content-Encoding {content_encoding!r}: send the batch "
+                                 "gzipped or uncompressed")
+    spool = Path(await run_in_threadpool(spool_file, ".ndjson.gz"))
+    upload = await run_in_threadpool(partial(
+        ScanUpload, spool, gzipped=encoding == "gzip",
+        max_bytes=svc.settings.max_scan_bytes, max_reads=svc.settings.max_scan_reads))
     try:
-        size = 0
-        async with await anyio.open_file(spool, "wb") as out:
-            async for chunk in request.stream():
-                pieces = [chunk]
-                if inflate is not None:  # bounded: a gzip bomb stops at the limit
-                    try:
-                        pieces = [inflate.decompress(chunk, limit + 1 - size)]
-                    except zlib.error as error:
-                        raise HTTPException(400, f"the body is not valid gzip: {error}") \
-                            from None
-                for piece in pieces:
-                    size += len(piece)
-                    if size > limit:
-                        raise HTTPException(413, f"the batch is over the limit of {limit} "
-                                                 "bytes uncompressed; split it by shelf")
-                    await out.write(piece)
-        try:
-            scan, pending = await run_in_threadpool(accept, svc.scope(tenant), Path(spool))
-        except ScanBatchError as error:
-            return JSONResponse({"detail": str(error), "code": "INVALID_SCAN",
-                                 "line": error.line, "field": error.field}, 422)
+        async for chunk in request.stream():  # checked and spooled as it comes
+            await run_in_threadpool(upload.feed, chunk)
+        batch = await run_in_threadpool(upload.finish)
+        scan, pending = await run_in_threadpool(accept, svc.scope(tenant), batch)
+    except ScanBatchError as error:
+        return JSONResponse({"detail": str(error), "code": "INVALID_SCAN",
+                             "line": error.line, "field": error.field}, 422)
+    except ScanTooLargeError as error:
+        return JSONResponse({"detail": str(error), "code": "TOO_LARGE", "limit": error.limit,
+                             "max": error.value, "line": error.line}, 413)
+    except ScanEncodingError as error:
+        raise HTTPException(400, str(error)) from None
     finally:
-        await spool.unlink(missing_ok=True)
+        await run_in_threadpool(upload.close)
+        await anyio.Path(spool).unlink(missing_ok=True)
     if pending:
         try:
             await queue(svc.scan_jobs, svc.nats.client, tenant, scan.id)
@@ -100,15 +107,20 @@ async def list_scans(
         raise HTTPException(422, f"status: {status!r} is not one of {list(_STATUSES)}")
     before = decode_cursor(after)
 
-    def read() -> list[ScanRow]:
-        with svc.view(InventoryScansView) as view:
-            return view.scans(tenant, limit + 1, shelf=shelf, status=status, robot=robot,
-                              before=before)
+    def read() -> tuple[list[ScanRow], dict[uuid.UUID, str]]:
+        with svc.view(InventoryScansView) as view:  # it may show a scan in an earlier status
+            rows = view.scans(tenant, limit + 1, shelf=shelf, robot=robot, before=before,
+                              status=_BEHIND[status] if status else None)
+        return rows, statuses(svc.scope(tenant), [uuid.UUID(str(r["scan_id"])) for r in rows])
 
-    rows = await run_in_threadpool(read)
+    rows, current = await run_in_threadpool(read)
     page = rows[:limit]
+    # the scan's own events say how far it is (as GET /robots/scans/{id} does); the view may lag
     scans = [{**row, "scan_id": str(row["scan_id"]),
+              "status": current.get(uuid.UUID(str(row["scan_id"])), row["status"]),
               "uploaded_at": row["uploaded_at"].isoformat()} for row in page]
+    if status is not None:  # a scan that moved on since the view saw it is no longer one
+        scans = [s for s in scans if s["status"] == status]  # (a page may hold fewer)
     more = len(rows) > limit
     return {"scans": scans,
             "next_cursor": encode_cursor(page[-1]["uploaded_at"], page[-1]["scan_id"])

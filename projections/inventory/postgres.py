@@ -47,18 +47,21 @@ class InventoryTables:
                     .format(self.scans), (status, tenant, scan_id))
 
     def scans_of(self, cur: Cursor[Any], tenant: str, limit: int, *,
-                 shelf: str | None = None, status: str | None = None,
+                 shelf: str | None = None, status: str | tuple[str, ...] | None = None,
                  robot: str | None = None,
                  before: tuple[datetime, UUID] | None = None) -> list[tuple[Any, ...]]:
         """The tenant's scans, newest first, as rows of `_SCAN_COLUMNS`; only those of a
-        shelf, status or robot when asked, and those uploaded before `before` (uploaded_at,
-        scan_id: a page's last)."""
+        shelf, status (or statuses) or robot when asked, and those uploaded before `before`
+        (uploaded_at, scan_id: a page's last)."""
         conditions: list[sql.Composable] = [sql.SQL("tenant = %s")]
         params: list[Any] = [tenant]
-        for column, value in (("shelf", shelf), ("status", status), ("robot", robot)):
+        for column, value in (("shelf", shelf), ("robot", robot)):
             if value is not None:
                 conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 params.append(value)
+        if status is not None:
+            conditions.append(sql.SQL("status = ANY(%s)"))
+            params.append([status] if isinstance(status, str) else list(status))
         if before is not None:
             conditions.append(sql.SQL("(uploaded_at, scan_id) < (%s, %s)"))
             params.extend(before)

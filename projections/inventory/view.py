@@ -29,10 +29,11 @@ class InventoryScansView(View):
     name = NAME
 
     def scans(self, tenant: str, limit: int, *, shelf: str | None = None,
-              status: str | None = None, robot: str | None = None,
+              status: str | tuple[str, ...] | None = None, robot: str | None = None,
               before: tuple[datetime, UUID] | None = None) -> list[ScanRow]:
-        """The tenant's scans, newest first; only a shelf's, a status's or a robot's when
-        asked, and those uploaded before `before` (uploaded_at, scan_id: a page's last)."""
+        """The tenant's scans, newest first; only a shelf's, a status's (or one of some
+        statuses') or a robot's when asked, and those uploaded before `before` (uploaded_at,
+        scan_id: a page's last)."""
         rows = InventoryTables(self.generation).scans_of(
             self.cur, tenant, limit, shelf=shelf, status=status, robot=robot, before=before)
         return [ScanRow(scan_id=r[0], batch_id=r[1], robot=r[2], shelf=r[3], status=r[4],

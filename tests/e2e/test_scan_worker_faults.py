@@ -22,7 +22,7 @@ from api.dependencies import build_services
 from infra.nats import connect
 from infra.settings import Settings
 from localization_ext.simulate import Setup, simulate, write_batch
-from tenants.scans import accept, queue
+from tenants.scans import accept_file, queue
 from tests.integration.test_relay import database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
@@ -57,7 +57,7 @@ def test_a_killed_scan_worker_leaves_the_job_to_another(database_url: str,
     text = io.StringIO()
     write_batch(simulate(Setup(books=1500, spacing_m=0.03, seed=4)), text, batch_id="big-1")
     batch.write_text(text.getvalue())
-    scan, _ = accept(services.scope("scanlib"), batch)
+    scan, _ = accept_file(services.scope("scanlib"), batch, 2_000_000)
     first = _worker(env, tmp_path)
     second = None
     try:
