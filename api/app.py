@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import console, errors
 from api.bodies import JsonBodies
 from api.browser import (
     LocalGraphiQL,
@@ -140,6 +140,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.openapi = with_client_credentials(app)  # type: ignore[method-assign]
     app.mount("/static", static_files(), name="static")
     app.include_router(docs_router)
+    app.include_router(console.router)
     app.state.services = services
     app.state.draining = threading.Event()  # set on SIGTERM: /readyz answers 503 (api.cli)
     access = logging.getLogger("uvicorn.access")
