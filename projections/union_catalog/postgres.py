@@ -1,7 +1,9 @@
 """The union catalog read model's tables and SQL.
 
 - records: every member record with the description it is matched by (its own, or the
-  shared record's it shows), its match keys (GIN: candidates by key) and its entry;
+  shared record's it shows) and its entry; filed: the match keys each record is filed
+  under (a B-tree: a batch's candidates in one index lookup per key); edges: the accepted
+  matches between records (both ways), so a change compares only the records it touches;
 - entries: one per edition, with what it shows and its search text: `heading` (titles and
   authors) and `body` (the rest), each with a pg_trgm GIN index, and `grams` (whole words
   and CJK character pairs, GIN) for terms too short for trigrams;
@@ -28,7 +30,8 @@ from projections.postgres import SCHEMA
 from projections.union_catalog.query import Query
 
 NAME = "union_catalog"
-TABLES = ("records", "entries", "shared", "items", "lendings", "members", "links")
+TABLES = ("records", "filed", "entries", "edges", "shared", "items", "lendings", "members",
+          "links")
 ENTRY_COLUMNS = ("id", "members", "title", "alt_titles", "authors", "isbns", "issns", "year",
                  "language", "format", "edition", "joins")
 ACTIVE = "active"
@@ -67,18 +70,24 @@ class UnionCatalogTables:
         return sql.SQL(text).format(**self.t)
 
     def create(self, cur: Cursor[Any]) -> None:
-        """The tables and their indexes (pg_trgm and GIN for search, GIN on match keys)."""
+        """The tables and their indexes (pg_trgm and GIN for search, B-trees elsewhere)."""
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {records} (key text PRIMARY KEY, tenant text NOT NULL, "
             "record_id uuid NOT NULL, own jsonb NOT NULL, shared_id uuid, "
-            "description jsonb NOT NULL, keys text[] NOT NULL, entry_id text)"))
+            "description jsonb NOT NULL, stamp text NOT NULL, entry_id text)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {filed} (k text NOT NULL, record text NOT NULL, "
+            "PRIMARY KEY (k, record))"))
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {entries} (id text PRIMARY KEY, members text[] NOT NULL, "
             "title text NOT NULL, alt_titles text[] NOT NULL, authors text[] NOT NULL, "
             "isbns text[] NOT NULL, issns text[] NOT NULL, year int, language text, "
             "format text NOT NULL, edition text, joins jsonb NOT NULL, heading text NOT NULL, "
             "body text NOT NULL, grams text[] NOT NULL, sort_key text NOT NULL)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {edges} (a text NOT NULL, b text NOT NULL, "
+            "score double precision NOT NULL, reasons text[] NOT NULL, PRIMARY KEY (a, b))"))
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {shared} (id uuid PRIMARY KEY, "
             "description jsonb NOT NULL, merged_into uuid)"))
@@ -97,7 +106,7 @@ class UnionCatalogTables:
             "CREATE TABLE IF NOT EXISTS {links} (a text NOT NULL, b text NOT NULL, "
             "must boolean NOT NULL, PRIMARY KEY (a, b))"))
         for base, suffix, how in (
-                ("records", "keys", "USING gin (keys)"),
+                ("filed", "record", "(record)"),
                 ("records", "record", "(tenant, record_id)"),
                 ("records", "entry", "(entry_id)"),
                 ("records", "shared", "(shared_id)"),
@@ -122,10 +131,11 @@ class UnionCatalogTables:
         return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3]), r[4], dict(r[5]), r[6])
                 for r in rows}
 
-    def descriptions(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The descriptions these records are matched by."""
-        return {k: dict(d) for k, d in cur.execute(self._sql(
-            "SELECT key, description FROM {records} WHERE key = ANY(%s)"),
+    def descriptions(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, tuple[
+            str, str]]:
+        """The descriptions these records are matched by: (stamp of the write, JSON)."""
+        return {k: (stamp, d) for k, stamp, d in cur.execute(self._sql(
+            "SELECT key, stamp, description::text FROM {records} WHERE key = ANY(%s)"),
             [sorted(set(keys))]).fetchall()}
 
     def linked_to(self, cur: Cursor[Any], shared_ids: Iterable[UUID]) -> list[str]:
@@ -135,20 +145,57 @@ class UnionCatalogTables:
             [sorted(set(shared_ids))]).fetchall()]
 
     def save_records(self, cur: Cursor[Any], rows: Sequence[tuple[str, str, UUID, dict[
-            str, Any], UUID | None, dict[str, Any], list[str]]]) -> None:
-        """Records (key, tenant, record id, own, shared id, description, keys), upserted."""
+            str, Any], UUID | None, dict[str, Any], str, list[str]]]) -> None:
+        """Records (key, tenant, record id, own, shared id, description, stamp, the keys it
+        is filed under), upserted."""
+        if not rows:
+            return
         cur.executemany(self._sql(
-            "INSERT INTO {records} (key, tenant, record_id, own, shared_id, description, keys) "
+            "INSERT INTO {records} (key, tenant, record_id, own, shared_id, description, stamp) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
             "own = EXCLUDED.own, shared_id = EXCLUDED.shared_id, "
-            "description = EXCLUDED.description, keys = EXCLUDED.keys"),
-            [(k, t, r, Jsonb(own), s, Jsonb(d), keys) for k, t, r, own, s, d, keys in rows])
+            "description = EXCLUDED.description, stamp = EXCLUDED.stamp"),
+            [(k, t, r, Jsonb(own), shared, Jsonb(d), stamp)
+             for k, t, r, own, shared, d, stamp, _ in rows])
+        cur.execute(self._sql("DELETE FROM {filed} WHERE record = ANY(%s)"),
+                    [[row[0] for row in rows]])
+        with cur.copy(self._sql("COPY {filed} (k, record) FROM STDIN")) as copy:
+            for row in rows:
+                for k in row[7]:
+                    copy.write_row((k, row[0]))
 
-    def filed_under(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The records filed under any of these keys, with their descriptions."""
-        return {k: dict(d) for k, d in cur.execute(self._sql(
-            "SELECT key, description FROM {records} WHERE keys && %s::text[]"),
-            [sorted(set(keys))]).fetchall()}
+    def filed_under(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, tuple[
+            list[str], str, str]]:
+        """The records filed under any of these keys: (those of the keys they are filed
+        under, stamp, JSON)."""
+        out: dict[str, tuple[list[str], str, str]] = {}
+        for k, key, stamp, text in cur.execute(self._sql(
+                "SELECT f.k, r.key, r.stamp, r.description::text FROM {filed} f "
+                "JOIN {records} r ON r.key = f.record WHERE f.k = ANY(%s)"),
+                [sorted(set(keys))]).fetchall():
+            out.setdefault(key, ([], stamp, text))[0].append(k)
+        return out
+
+    def edges_of(self, cur: Cursor[Any], keys: Iterable[str]) -> list[tuple[
+            str, str, float, list[str]]]:
+        """The accepted matches of these records: (record, other, score, reasons)."""
+        return [(r[0], r[1], float(r[2]), list(r[3])) for r in cur.execute(self._sql(
+            "SELECT a, b, score, reasons FROM {edges} WHERE a = ANY(%s)"),
+            [sorted(set(keys))]).fetchall()]
+
+    def replace_edges(self, cur: Cursor[Any], keys: Iterable[str],
+                      edges: Sequence[tuple[str, str, float, list[str]]]) -> None:
+        """These records' accepted matches as found now (stored both ways)."""
+        chosen = sorted(set(keys))
+        cur.execute(self._sql("DELETE FROM {edges} WHERE a = ANY(%s) OR b = ANY(%s)"),
+                    [chosen, chosen])
+        if not edges:
+            return
+        both = {(a, b): (s, r) for a, b, s, r in edges} | {
+            (b, a): (s, r) for a, b, s, r in edges}
+        with cur.copy(self._sql("COPY {edges} (a, b, score, reasons) FROM STDIN")) as copy:
+            for (a, b), (score, reasons) in sorted(both.items()):
+                copy.write_row([a, b, score, reasons])
 
     def entry_mates(self, cur: Cursor[Any], keys: Iterable[str]) -> tuple[set[str], set[str]]:
         """The entries these records are in now, and all their members."""
@@ -241,6 +288,8 @@ class UnionCatalogTables:
 
     def add_items(self, cur: Cursor[Any], rows: Sequence[tuple[str, UUID, UUID]]) -> None:
         """Copies (tenant, item id, record id)."""
+        if not rows:
+            return
         cur.executemany(self._sql(
             "INSERT INTO {items} (tenant, item_id, record_id) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant, item_id) DO UPDATE SET record_id = EXCLUDED.record_id"),
