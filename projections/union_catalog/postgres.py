@@ -481,19 +481,25 @@ class UnionCatalogTables:
         where, params = self._where(query)
         rows = cur.execute(sql.SQL(
             "WITH m AS MATERIALIZED (SELECT e.id, e.language, e.format, e.year FROM {entries} e "
-            "WHERE {where}) "
+            "WHERE {where}), "
+            "held AS MATERIALIZED (SELECT r.entry_id, r.tenant, r.record_id FROM m "
+            "JOIN {records} r ON r.entry_id = m.id WHERE r.tenant NOT IN "
+            "(SELECT slug FROM {members} WHERE status <> {active})) "
             "SELECT 'language', language, count(*) FROM m GROUP BY language "
             "UNION ALL SELECT 'format', format, count(*) FROM m GROUP BY format "
             "UNION ALL SELECT 'decade', (year / 10 * 10)::text, count(*) FROM m "
             "WHERE year IS NOT NULL GROUP BY year / 10 "
-            "UNION ALL SELECT 'library', r.tenant, count(DISTINCT r.entry_id) FROM m "
-            "JOIN {records} r ON r.entry_id = m.id WHERE r.tenant NOT IN "
-            "(SELECT slug FROM {members} WHERE status <> {active}) GROUP BY r.tenant "
-            "UNION ALL SELECT 'available', NULL, count(*) FROM m e WHERE {available} "
+            "UNION ALL SELECT 'library', tenant, count(DISTINCT entry_id) FROM held "
+            "GROUP BY tenant "
+            "UNION ALL SELECT 'available', NULL, count(DISTINCT h.entry_id) FROM held h "
+            "JOIN {items} i ON i.tenant = h.tenant AND i.record_id = h.record_id "
+            "LEFT JOIN {lendings} l ON l.tenant = i.tenant AND l.item_id = i.item_id "
+            "WHERE NOT i.withdrawn AND coalesce(l.status, {shelf}) = {shelf} "
+            "AND coalesce(l.lendable, true) "
             "UNION ALL SELECT 'total', NULL, count(*) FROM m "
             "UNION ALL SELECT 'first year', min(year)::text, count(year) FROM m "
             "UNION ALL SELECT 'last year', max(year)::text, count(year) FROM m").format(
-                where=where, available=self._available(), active=sql.Literal(ACTIVE),
+                where=where, active=sql.Literal(ACTIVE), shelf=sql.Literal(_ON_SHELF),
                 **self.t), params).fetchall()
         return [(str(r[0]), r[1], int(r[2])) for r in rows]
 

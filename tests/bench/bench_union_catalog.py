@@ -120,8 +120,11 @@ def templates() -> list[dict[str, Any]]:
 
 def _title(n: int, base: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """Title n: the template with its own title, ISBN and year (some in other scripts)."""
+    # Titles of one template differ in their title word, year and extent, as different
+    # books by one author and publisher do.
     d = {**base, "isbns": [isbn10_of(n)] if n % 2 else [isbn13_of(n)], "year": str(
-        1950 + n % 70), "cancelled_isbns": [], "system_numbers": [], "lccn": None,
+        1950 + n % 70), "extent": f"{120 + (n * 37) % 600} pages", "cancelled_isbns": [],
+        "system_numbers": [], "lccn": None,
         "publication_years": [], "fixed_dates": {}, "links": [], "isbn_qualifiers": [],
         "edition": None, "form_of_item": None, "title_parts": [], "part_number": None,
         "part_name": None, "host": None, "series_numbering": [], "record_status": None}
@@ -437,7 +440,8 @@ def main() -> None:
         started = time.perf_counter()
         _, replayed = rebuild(MembersUnionCatalog, url, log_name)
         took = time.perf_counter() - started
-        with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute("ANALYZE")  # what autovacuum does for a running service
             tables = UnionCatalogTables(active_generation(cur, "union_catalog"))
             entries = cur.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 tables.t["entries"])).fetchone()
