@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +36,18 @@ ENTRY_COLUMNS = ("id", "members", "title", "alt_titles", "authors", "isbns", "is
                  "language", "format", "edition", "joins")
 ACTIVE = "active"
 _ON_SHELF = "available"
+
+
+@dataclass
+class Neighbourhood:
+    """What surrounds some records: their accepted matches (record, other, score, reasons),
+    the office's decisions about them (a, b, must), their entries and those entries'
+    members."""
+
+    edges: list[tuple[str, str, float, list[str]]] = field(default_factory=list)
+    links: set[tuple[str, str, bool]] = field(default_factory=set)
+    entries: set[str] = field(default_factory=set)
+    mates: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -185,10 +197,11 @@ class UnionCatalogTables:
 
     def replace_edges(self, cur: Cursor[Any], keys: Iterable[str],
                       edges: Sequence[tuple[str, str, float, list[str]]]) -> None:
-        """These records' accepted matches as found now (stored both ways)."""
+        """New accepted matches (stored both ways), in place of those of these records."""
         chosen = sorted(set(keys))
-        cur.execute(self._sql("DELETE FROM {edges} WHERE a = ANY(%s) OR b = ANY(%s)"),
-                    [chosen, chosen])
+        if chosen:
+            cur.execute(self._sql("DELETE FROM {edges} WHERE a = ANY(%s) OR b = ANY(%s)"),
+                        [chosen, chosen])
         if not edges:
             return
         both = {(a, b): (s, r) for a, b, s, r in edges} | {
@@ -197,20 +210,28 @@ class UnionCatalogTables:
             for (a, b), (score, reasons) in sorted(both.items()):
                 copy.write_row([a, b, score, reasons])
 
-    def entry_mates(self, cur: Cursor[Any], keys: Iterable[str]) -> tuple[set[str], set[str]]:
-        """The entries these records are in now, and all their members."""
-        rows = cur.execute(self._sql(
-            "SELECT e.id, e.members FROM {entries} e WHERE e.id IN "
-            "(SELECT entry_id FROM {records} WHERE key = ANY(%s))"),
-            [sorted(set(keys))]).fetchall()
-        return {r[0] for r in rows}, {m for r in rows for m in r[1]}
-
-    def links_of(self, cur: Cursor[Any], keys: Iterable[str]) -> list[tuple[str, str, bool]]:
-        """The office's decisions about pairs with one of these records."""
+    def neighbourhood(self, cur: Cursor[Any], keys: Iterable[str]) -> Neighbourhood:
+        """In one query: these records' accepted matches, the office's decisions about them,
+        and the entries they are in now with all their members."""
         chosen = sorted(set(keys))
-        return [(r[0], r[1], bool(r[2])) for r in cur.execute(self._sql(
-            "SELECT a, b, must FROM {links} WHERE a = ANY(%s) UNION "
-            "SELECT a, b, must FROM {links} WHERE b = ANY(%s)"), [chosen, chosen]).fetchall()]
+        found = Neighbourhood()
+        for kind, a, b, score, reasons, must in cur.execute(self._sql(
+                "SELECT 'edge', a, b, score, reasons, NULL::boolean FROM {edges} "
+                "WHERE a = ANY(%(k)s) "
+                "UNION ALL SELECT 'link', a, b, NULL, NULL, must FROM {links} "
+                "WHERE a = ANY(%(k)s) OR b = ANY(%(k)s) "
+                "UNION ALL SELECT 'mate', e.id, m, NULL, NULL, NULL FROM {entries} e, "
+                "unnest(e.members) m WHERE e.id IN "
+                "(SELECT entry_id FROM {records} WHERE key = ANY(%(k)s))"),
+                {"k": chosen}).fetchall():
+            if kind == "edge":
+                found.edges.append((a, b, float(score), list(reasons)))
+            elif kind == "link":
+                found.links.add((a, b, bool(must)))
+            else:
+                found.entries.add(a)
+                found.mates.add(b)
+        return found
 
     def decide(self, cur: Cursor[Any], pairs: Iterable[tuple[str, str, bool]]) -> None:
         """The office's decisions about pairs (a < b): each replaces the one before."""

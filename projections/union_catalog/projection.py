@@ -225,16 +225,18 @@ class UnionCatalog(Projection):
                 rows.append((key, folded.tenant, folded.record_id, folded.own,
                              folded.shared_id, description, stamp, sorted(filed_of(made))))
         self.store.save_records(cur, rows)
-        seeds = set(changed) | batch.decided | self._match(cur, changed)
+        seeds = set(changed) | batch.decided | self._match(
+            cur, changed, {k for k in changed if k in stored})
         if seeds:
             self.recluster(cur, seeds)
 
-    def _match(self, cur: Cursor[Any], changed: dict[str, Profile]) -> set[str]:
+    def _match(self, cur: Cursor[Any], changed: dict[str, Profile], known: set[str]) -> set[str]:
         """The changed records' accepted matches found again (each against the records
-        filed under its keys) and stored; the records they matched before."""
+        filed under its keys) and stored; the records they matched before (only those
+        known before the batch had any)."""
         if not changed:
             return set()
-        before = {b for _, b, _, _ in self.store.edges_of(cur, changed)}
+        before = {b for _, b, _, _ in self.store.edges_of(cur, known)} if known else set()
         looks = {k for p in changed.values() for k in looks_of(p)}
         filed = self.store.filed_under(cur, looks)
         buckets: dict[str, list[str]] = {}
@@ -254,7 +256,7 @@ class UnionCatalog(Projection):
                 found = compare(mine, theirs)
                 if found.accepted:
                     edges.append((*pair, found.score, list(found.reasons)))
-        self.store.replace_edges(cur, changed, edges)
+        self.store.replace_edges(cur, known, edges)
         return before - set(changed)
 
     def recluster(self, cur: Cursor[Any], seeds: set[str]) -> None:
@@ -267,14 +269,12 @@ class UnionCatalog(Projection):
         todo = set(seeds)
         while todo:
             members |= todo
-            found = self.store.edges_of(cur, todo)
-            decided = self.store.links_of(cur, todo)
-            old_ids, mates = self.store.entry_mates(cur, todo)
-            edges += found
-            links.update(decided)
-            gone |= old_ids
-            todo = ({b for _, b, _, _ in found} | {k for a, b, must in decided if must
-                                                   for k in (a, b)} | mates) - members
+            around = self.store.neighbourhood(cur, todo)
+            edges += around.edges
+            links |= around.links
+            gone |= around.entries
+            todo = ({b for _, b, _, _ in around.edges} | around.mates | {
+                k for a, b, must in around.links if must for k in (a, b)}) - members
         texts = self.store.descriptions(cur, members)
         present = {k: self._profile(k, *texts[k]) for k in sorted(texts)}
         clusterer = Clusterer()
