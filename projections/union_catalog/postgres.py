@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,17 @@ class StoredRecord:
     shared_id: UUID | None
     description: dict[str, Any]
     entry_id: str | None
+
+
+_LONGEST_KEY = 400  # a B-tree entry must stay well under PostgreSQL's ~2,700 bytes
+
+
+def bounded_key(key: str) -> str:
+    """A match key as the `filed` table holds it: a long one (a title of thousands of
+    characters) cut, with a digest of the whole so that only the same key meets it."""
+    if len(key) <= _LONGEST_KEY:
+        return key
+    return key[:_LONGEST_KEY] + "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _like(term: str) -> str:

@@ -38,7 +38,13 @@ from projections.framework import Delivery, DomainEvent, Projection
 from projections.search_text import fold, index_grams, index_text
 from projections.union_catalog.clustering import Clusterer, Entry, filed_of, looks_of
 from projections.union_catalog.matching import Match, Profile, compare, profile
-from projections.union_catalog.postgres import NAME, TABLES, StoredRecord, UnionCatalogTables
+from projections.union_catalog.postgres import (
+    NAME,
+    TABLES,
+    StoredRecord,
+    UnionCatalogTables,
+    bounded_key,
+)
 
 OFFICE = "office"  # the office's log holds shared records (and decisions), not holdings
 CACHED_PROFILES = 100_000
@@ -223,7 +229,8 @@ class UnionCatalog(Projection):
                 if moved:
                     changed[key] = made
                 rows.append((key, folded.tenant, folded.record_id, folded.own,
-                             folded.shared_id, description, stamp, sorted(filed_of(made))))
+                             folded.shared_id, description, stamp,
+                             sorted({bounded_key(k) for k in filed_of(made)})))
         self.store.save_records(cur, rows)
         seeds = set(changed) | batch.decided | self._match(
             cur, changed, {k for k in changed if k in stored})
@@ -237,7 +244,7 @@ class UnionCatalog(Projection):
         if not changed:
             return set()
         before = {b for _, b, _, _ in self.store.edges_of(cur, known)} if known else set()
-        looks = {k for p in changed.values() for k in looks_of(p)}
+        looks = {bounded_key(k) for p in changed.values() for k in looks_of(p)}
         filed = self.store.filed_under(cur, looks)
         buckets: dict[str, list[str]] = {}
         for other, (keys, _, _) in filed.items():
@@ -246,7 +253,8 @@ class UnionCatalog(Projection):
         edges: list[tuple[str, str, float, list[str]]] = []
         compared: set[tuple[str, str]] = set()
         for key, mine in sorted(changed.items()):
-            candidates = {o for k in looks_of(mine) for o in buckets.get(k, ())} - {key}
+            candidates = {o for k in looks_of(mine) for o in buckets.get(bounded_key(k), ())
+                          } - {key}
             for other in sorted(candidates):
                 pair = (min(key, other), max(key, other))
                 if pair in compared:

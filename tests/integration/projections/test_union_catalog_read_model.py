@@ -246,3 +246,20 @@ def test_search_ranks_titles_above_notes_and_finds_across_scripts_and_diacritics
         assert facets["available_now"] == 0  # no copies yet
     finally:
         drop(cur, projection)
+
+
+def test_a_title_of_thousands_of_characters_is_filed_and_matched(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    projection, view = fresh(cur)
+    title = "Proceedings " + " ".join(f"session{i}" for i in range(800))  # ~8,000 characters
+    try:
+        first, one = log.catalogued("alpha", book(title, year="1999"))
+        second, other = log.catalogued("beta", book(title, year="1999"))
+        projection.apply_batch(cur, [one])
+        projection.apply_batch(cur, [other])
+        entry_id = view.entry_of_record("alpha", first.id)
+        assert entry_id is not None
+        assert entry_id == view.entry_of_record("beta", second.id)
+    finally:
+        drop(cur, projection)
