@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -46,9 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from bench_catalog_import import start_pipeline  # tests/bench, on the path as a script
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
-from servers import bench_servers  # tests/bench, on the path when run as a script
+from servers import bench_servers
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "union_catalog"))
 from labelled_set import labelled_set  # the real records the matcher is tested on
@@ -302,15 +301,6 @@ def measure_search(url: str, asked: list[Asked]) -> None:
     print(f"  ({found} of {len(asked)} queries found entries)")
 
 
-def start_pipeline(url: str, nats_url: str, prefix: str) -> list[subprocess.Popen[bytes]]:
-    """The relay and a union catalog projections worker, as their own processes."""
-    env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url,
-           "COMMONSHELF_NATS_PREFIX": prefix}
-    roles = [["--role", "relay"], ["--role", "projections", "--projections", "union_catalog"]]
-    return [subprocess.Popen([sys.executable, "-m", "api.cli", "serve", *role, "--port", "0"],
-                             env=env, stdout=subprocess.DEVNULL) for role in roles]
-
-
 def applied(url: str) -> dict[str, int]:
     """The union catalog's applied position per log, at its serving generation."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -342,7 +332,7 @@ def measure_lag(url: str, nats_url: str, database: Database, tenants: list[str],
                 seconds: float, rate: float, first_number: int) -> None:
     """Records written at `rate` events/s; created -> applied, p50/p99."""
     prefix = f"benchuc{secrets.token_hex(3)}"
-    pipeline = start_pipeline(url, nats_url, prefix)
+    pipeline = start_pipeline(url, nats_url, prefix, "union_catalog")
     try:
         targets = heads(url, tenants)
         print(f"lag: waiting for the worker to pass the {sum(targets.values()):,} stored "
