@@ -98,7 +98,7 @@ class UnionCatalogTables:
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {records} (key text PRIMARY KEY, tenant text NOT NULL, "
-            "record_id uuid NOT NULL, own jsonb NOT NULL, shared_id uuid, "
+            "record_id uuid NOT NULL, own jsonb, shared_id uuid, "
             "description jsonb NOT NULL, stamp text NOT NULL, entry_id text)"))
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {filed} (k text NOT NULL, record text NOT NULL, "
@@ -152,8 +152,8 @@ class UnionCatalogTables:
         rows = cur.execute(self._sql(
             "SELECT key, tenant, record_id, own, shared_id, description, entry_id "
             "FROM {records} WHERE key = ANY(%s)"), [sorted(set(keys))]).fetchall()
-        return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3]), r[4], dict(r[5]), r[6])
-                for r in rows}
+        return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3] if r[3] is not None else r[5]),
+                                   r[4], dict(r[5]), r[6]) for r in rows}
 
     def descriptions(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, tuple[
             str, str]]:
@@ -179,7 +179,8 @@ class UnionCatalogTables:
             "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
             "own = EXCLUDED.own, shared_id = EXCLUDED.shared_id, "
             "description = EXCLUDED.description, stamp = EXCLUDED.stamp"),
-            [(k, t, r, Jsonb(own), shared, Jsonb(d), stamp)
+            # a record's own description is kept apart only while it shows a shared one
+            [(k, t, r, Jsonb(own) if shared is not None else None, shared, Jsonb(d), stamp)
              for k, t, r, own, shared, d, stamp, _ in rows])
         cur.execute(self._sql("DELETE FROM {filed} WHERE record = ANY(%s)"),
                     [[row[0] for row in rows]])
