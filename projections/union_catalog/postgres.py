@@ -147,6 +147,11 @@ class UnionCatalogTables:
 
     # Records and their entries (the projection's).
 
+    def analyze(self, cur: Cursor[Any]) -> None:
+        """Fresh planner statistics of the tables a batch reads by key."""
+        for base in ("records", "filed", "entries", "edges"):
+            cur.execute(sql.SQL("ANALYZE {}").format(self.t[base]))
+
     def stored_records(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, StoredRecord]:
         """These records as stored (those not stored are left out)."""
         rows = cur.execute(self._sql(

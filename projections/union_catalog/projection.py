@@ -48,6 +48,7 @@ from projections.union_catalog.postgres import (
 
 OFFICE = "office"  # the office's log holds shared records (and decisions), not holdings
 CACHED_PROFILES = 100_000
+ANALYZE_FIRST = 1_000  # records written before the tables' statistics are first gathered
 
 
 def record_key(tenant: str, record_id: UUID) -> str:
@@ -102,6 +103,7 @@ class UnionCatalog(Projection):
         # profiles by record key, with the stamp of the write they were made from: what a
         # recomputation loads again is mostly what the last batches wrote
         self._cache: OrderedDict[str, tuple[str, Profile, dict[str, Any]]] = OrderedDict()
+        self._written = self._analyzed = 0
 
     def create_tables(self, cur: Cursor[Any]) -> None:
         self.store.create(cur)
@@ -232,6 +234,13 @@ class UnionCatalog(Projection):
                              folded.shared_id, description, stamp,
                              sorted({bounded_key(k) for k in filed_of(made)})))
         self.store.save_records(cur, rows)
+        self._written += len(rows)
+        if self._written >= max(ANALYZE_FIRST, 2 * self._analyzed):
+            # Tables filled by a rebuild (or a first load) have no statistics until
+            # autovacuum gets to them, if it runs at all: without them PostgreSQL plans
+            # sequential scans of the records for every batch. Each doubling, once.
+            self.store.analyze(cur)
+            self._analyzed = self._written
         seeds = set(changed) | batch.decided | self._match(
             cur, changed, {k for k in changed if k in stored})
         if seeds:
