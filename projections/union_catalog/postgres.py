@@ -507,10 +507,13 @@ class UnionCatalogTables:
                offset: int) -> list[str]:
         """The ids of a page of entries found, the most relevant first (up to first + 1)."""
         where, params = self._where(query)
-        rank, rank_params = self._rank(query, title)
+        order, rank_params = self._rank(query, title)
+        order = sql.SQL("{} DESC, e.sort_key, e.id").format(order)
+        if not (query.isbns or query.long_terms or query.gram_terms):
+            order, rank_params = sql.SQL("e.sort_key, e.id"), []  # browsing: by its index
         rows = cur.execute(sql.SQL(
-            "SELECT e.id FROM {} e WHERE {} ORDER BY {} DESC, e.sort_key, e.id "
-            "LIMIT %s OFFSET %s").format(self.t["entries"], where, rank),
+            "SELECT e.id FROM {} e WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
+                self.t["entries"], where, order),
             [*params, *rank_params, first + 1, offset]).fetchall()
         return [str(r[0]) for r in rows]
 
