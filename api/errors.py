@@ -10,6 +10,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.auth import AuthError
+from domain.acquisition.errors import (
+    AcquisitionError,
+    CopiesInvalidError,
+    OrderCancelledError,
+    OrderNotFoundError,
+    OrderReceivedError,
+    PriceInvalidError,
+    ReceiptInvalidError,
+    SuggestionNotFoundError,
+    WantedEntryNotFoundError,
+    WantedInvalidError,
+)
 from domain.catalog.errors import (
     BarcodeTakenError,
     CatalogError,
@@ -113,6 +125,15 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     IdempotencyKeyInvalidError: (422, "INVALID_INPUT"),
     ScanNotFoundError: (404, "NOT_FOUND"),
     ScanStateError: (409, "CONFLICT"),
+    WantedInvalidError: (422, "INVALID_INPUT"),
+    WantedEntryNotFoundError: (404, "UNION_ENTRY_NOT_FOUND"),
+    CopiesInvalidError: (422, "COPIES_INVALID"),
+    PriceInvalidError: (422, "PRICE_INVALID"),
+    ReceiptInvalidError: (422, "INVALID_INPUT"),
+    OrderNotFoundError: (404, "NOT_FOUND"),
+    SuggestionNotFoundError: (404, "NOT_FOUND"),
+    OrderCancelledError: (409, "ORDER_CANCELLED"),
+    OrderReceivedError: (409, "ORDER_RECEIVED"),
 }
 
 
@@ -143,6 +164,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SharingError)
     @app.exception_handler(CirculationError)
     @app.exception_handler(InventoryError)
+    @app.exception_handler(AcquisitionError)
     @app.exception_handler(DescriptionInvalidError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)

@@ -11,6 +11,7 @@ from psycopg import Cursor
 from infra.database import DDL_LOCK_KEY
 from projections.activity.projection import Activity
 from projections.circulation.projection import Circulation
+from projections.circulation_figures.projection import CirculationFigures
 from projections.framework import Projection
 from projections.inventory.projection import InventoryScans
 from projections.local_catalog.projection import LocalCatalog
@@ -22,12 +23,15 @@ from projections.postgres import (
     events_after,
     positions,
 )
+from projections.shared_acquisition.projection import SharedAcquisition
 
 PROJECTIONS: dict[str, type[Projection]] = {
     Activity.name: Activity,
     LocalCatalog.name: LocalCatalog,
     Circulation.name: Circulation,
     InventoryScans.name: InventoryScans,
+    SharedAcquisition.name: SharedAcquisition,
+    CirculationFigures.name: CirculationFigures,
 }
 
 

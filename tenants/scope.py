@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from domain.acquisition.application import Acquisitions
 from domain.catalog.application import Catalog
 from domain.circulation.application import Circulation
 from domain.inventory.application import Inventory
@@ -160,6 +161,7 @@ class TenantScope:
         self.clients = ClientRegistry(env=env)
         self.catalog = Catalog(env=env)
         self.inventory = Inventory(env=env)
+        self.acquisitions = Acquisitions(env=env)
         # An item's lending state grows by two events a loan: the cache keeps each aggregate
         # and only reads the events after the version it holds (correct across processes).
         self.circulation = Circulation(env={**env, "AGGREGATE_CACHE_MAXSIZE": "2000",
@@ -182,6 +184,7 @@ class OfficeScope:
         env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.slug = OFFICE
         self.shared = SharedCatalog(env=env)
+        self.acquisitions = Acquisitions(env=env)  # the office's price-sharing setting
         self.answers = Answers(stores.idempotency, OFFICE_SCHEMA)
 
     def last_position(self) -> int:

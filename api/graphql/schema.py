@@ -15,11 +15,14 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import status_and_code
+from api.graphql.acquisition.mutations import AcquisitionMutations
+from api.graphql.acquisition.queries import AcquisitionQueries
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.circulation.mutations import CirculationMutations
 from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
+from api.graphql.figures.queries import FiguresQueries
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
@@ -100,7 +103,7 @@ class ShareRelease(SchemaExtension):
 
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
-            UnionCatalogQueries):
+            UnionCatalogQueries, AcquisitionQueries, FiguresQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -117,7 +120,7 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 @strawberry.type
 class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
-               UnionCatalogMutations):
+               UnionCatalogMutations, AcquisitionMutations):
     """Changes member libraries make."""
 
 

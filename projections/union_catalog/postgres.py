@@ -559,6 +559,35 @@ class UnionCatalogTables:
             self.t[table], sql.Identifier(column)), [key]).fetchone()
         return row
 
+    # Reads for shared acquisition and the consortium figures.
+
+    def entry_with_isbns(self, cur: Cursor[Any], isbns: Sequence[str]) -> str | None:
+        """The first entry in sight (by id) filed under any of these ISBNs, or None."""
+        row = cur.execute(sql.SQL(
+            "SELECT e.id FROM {} e WHERE e.isbns && %s AND EXISTS (SELECT 1 FROM {} r "
+            "WHERE r.entry_id = e.id AND {}) ORDER BY e.id LIMIT 1").format(
+                self.t["entries"], self.t["records"], self._visible("r")),
+            [list(isbns), ACTIVE]).fetchone()
+        return str(row[0]) if row else None
+
+    def entries_of_records(self, cur: Cursor[Any], records: Sequence[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entries of these member records (tenant, record id) that are in sight."""
+        rows = cur.execute(sql.SQL(
+            "SELECT r.tenant, r.record_id, r.entry_id FROM {} r JOIN unnest(%s::text[], "
+            "%s::uuid[]) AS w(tenant, record_id) ON r.tenant = w.tenant AND r.record_id = "
+            "w.record_id WHERE r.entry_id IS NOT NULL AND {}").format(
+                self.t["records"], self._visible("r")),
+            [[t for t, _ in records], [r for _, r in records], ACTIVE]).fetchall()
+        return {(str(r[0]), r[1]): str(r[2]) for r in rows}
+
+    def holder_sets(self, cur: Cursor[Any]) -> list[list[str]]:
+        """For every entry, the members in sight holding a copy (an item not withdrawn)."""
+        return [list(r[0]) for r in cur.execute(sql.SQL(
+            "SELECT array_agg(DISTINCT r.tenant) FROM {} r JOIN {} i ON i.tenant = r.tenant "
+            "AND i.record_id = r.record_id AND NOT i.withdrawn WHERE r.entry_id IS NOT NULL "
+            "AND {} GROUP BY r.entry_id").format(
+                self.t["records"], self.t["items"], self._visible("r")), [ACTIVE]).fetchall()]
 
 def _columns(alias: str, names: Iterable[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)

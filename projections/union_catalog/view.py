@@ -196,6 +196,19 @@ class UnionCatalogView(View):
                 MemberRecord(tenant=tenant, name=name, record_id=str(record_id)))
         return out
 
+    def entry_with_isbn(self, isbn: str) -> str | None:
+        """The id of an entry filed under this ISBN (any of its forms), or None."""
+        return self._tables.entry_with_isbns(self.cur, isbn_forms(isbn))
+
+    def entries_of_records(self, records: Sequence[tuple[str, UUID]]
+                           ) -> dict[tuple[str, UUID], str]:
+        """The entry of each of these member records (tenant, record id) in sight."""
+        return self._tables.entries_of_records(self.cur, records)
+
+    def holder_sets(self) -> list[frozenset[str]]:
+        """For every entry, the members in sight that hold a copy of it."""
+        return [frozenset(members) for members in self._tables.holder_sets(self.cur)]
+
 
 def _entry(row: tuple[Any, ...]) -> EntryRow:
     found = dict(zip(ENTRY_COLUMNS, row, strict=True))

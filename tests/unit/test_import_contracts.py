@@ -21,7 +21,7 @@ VIOLATIONS = {
     "The domain does no I/O and knows no framework":
         ("domain/shared/_violation.py", "import psycopg"),
     "Domain contexts do not import each other (domain.shared is for all)":
-        ("domain/catalog/_violation.py", "import domain.circulation.errors"),
+        ("domain/acquisition/_violation.py", "import domain.catalog.errors"),
     "infra is adapters only":
         ("infra/_violation.py", "import domain.shared.clock"),
     "localization_ext stands alone":

@@ -1,0 +1,1 @@
+"""Shared acquisition: suggestions, orders, the consortium-wide analysis."""

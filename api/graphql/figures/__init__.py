@@ -1,0 +1,1 @@
+"""Consortium figures: what the office and each member plot."""

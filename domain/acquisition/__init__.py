@@ -1,0 +1,1 @@
+"""Acquisition: purchase suggestions and orders, weighed against what the consortium holds."""

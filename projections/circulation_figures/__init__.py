@@ -1,0 +1,1 @@
+"""Circulation figures: what each member holds, lends and is asked for, counted."""

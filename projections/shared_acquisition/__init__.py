@@ -1,0 +1,1 @@
+"""The shared acquisition read model: suggestions, orders and demand across members."""
