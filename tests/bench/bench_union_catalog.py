@@ -140,7 +140,11 @@ def _title(n: int, base: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         d.update(title=f"{VIETNAMESE_TITLES[n % len(VIETNAMESE_TITLES)]} {word(n)}",
                  alt_titles=[], languages=["vie"])
     else:
-        d.update(title=f"{base.get('title') or 'Untitled'} {word(n)}", alt_titles=[])
+        # A quarter of the titles start as their template does (a common start: "Python
+        # programming ..."), the rest differ from the second word on.
+        words = str(base.get("title") or "Untitled").split()
+        title = " ".join([*words, word(n)] if n % 4 == 3 else [words[0], word(n), *words[1:]])
+        d.update(title=title, alt_titles=[])
     if rng.random() < 0.3:
         d["subjects"] = [*(base.get("subjects") or []), "History"]
     return d
