@@ -154,9 +154,12 @@ class UnionCatalogTables:
 
     def stored_records(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, StoredRecord]:
         """These records as stored (those not stored are left out)."""
+        chosen = sorted(set(keys))
+        if not chosen:
+            return {}
         rows = cur.execute(self._sql(
             "SELECT key, tenant, record_id, own, shared_id, description, entry_id "
-            "FROM {records} WHERE key = ANY(%s)"), [sorted(set(keys))]).fetchall()
+            "FROM {records} WHERE key = ANY(%s)"), [chosen]).fetchall()
         return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3] if r[3] is not None else r[5]),
                                    r[4], dict(r[5]), r[6]) for r in rows}
 
@@ -174,9 +177,10 @@ class UnionCatalogTables:
             [sorted(set(shared_ids))]).fetchall()]
 
     def save_records(self, cur: Cursor[Any], rows: Sequence[tuple[str, str, UUID, dict[
-            str, Any], UUID | None, dict[str, Any], str, list[str]]]) -> None:
+            str, Any], UUID | None, dict[str, Any], str, list[str]]],
+                     known: Iterable[str]) -> None:
         """Records (key, tenant, record id, own, shared id, description, stamp, the keys it
-        is filed under), upserted."""
+        is filed under), upserted (`known`: those stored before, filed under older keys)."""
         if not rows:
             return
         cur.executemany(self._sql(
@@ -187,8 +191,9 @@ class UnionCatalogTables:
             # a record's own description is kept apart only while it shows a shared one
             [(k, t, r, Jsonb(own) if shared is not None else None, shared, Jsonb(d), stamp)
              for k, t, r, own, shared, d, stamp, _ in rows])
-        cur.execute(self._sql("DELETE FROM {filed} WHERE record = ANY(%s)"),
-                    [[row[0] for row in rows]])
+        refiled = sorted(set(known) & {row[0] for row in rows})
+        if refiled:
+            cur.execute(self._sql("DELETE FROM {filed} WHERE record = ANY(%s)"), [refiled])
         with cur.copy(self._sql("COPY {filed} (k, record) FROM STDIN")) as copy:
             for row in rows:
                 for k in row[7]:
@@ -261,7 +266,9 @@ class UnionCatalogTables:
                         entries: list[dict[str, Any]]) -> None:
         """Entries as computed now; the entries they replace go, and the records point at
         their new entries."""
-        cur.execute(self._sql("DELETE FROM {entries} WHERE id = ANY(%s)"), [sorted(set(gone))])
+        if gone:
+            cur.execute(self._sql("DELETE FROM {entries} WHERE id = ANY(%s)"),
+                        [sorted(set(gone))])
         if not entries:
             return
         columns = ("id", "members", "title", "alt_titles", "authors", "isbns", "issns", "year",

@@ -233,7 +233,7 @@ class UnionCatalog(Projection):
                 rows.append((key, folded.tenant, folded.record_id, folded.own,
                              folded.shared_id, description, stamp,
                              sorted({bounded_key(k) for k in filed_of(made)})))
-        self.store.save_records(cur, rows)
+        self.store.save_records(cur, rows, stored)
         self._written += len(rows)
         if self._written >= max(ANALYZE_FIRST, 2 * self._analyzed):
             # Tables filled by a rebuild (or a first load) have no statistics until
