@@ -168,6 +168,16 @@ def test_holdings_follow_items_and_circulation_and_members_leave_and_return(
         lending.check_in(NOW)
         projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])
         assert view.holdings(entry_id)[0]["available"] == 2
+        lending.check_out(uuid4(), "adult", "book", LoanPolicy(), NOW)
+        lending.declare_lost(NOW)
+        items[1].withdraw("damaged", NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in (
+            *lending.collect_events(), *items[1].collect_events())])
+        assert view.holdings(entry_id)[0] == {
+            "tenant": "alpha", "name": "Alpha Library", "items": 1, "available": 0}
+        lending.found(NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])
+        assert view.holdings(entry_id)[0]["available"] == 1
 
         member.suspend("unpaid fees", NOW)
         projection.apply_batch(cur, [log.delivery("office", e) for e in member.collect_events()])
