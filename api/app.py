@@ -27,7 +27,8 @@ from api.dependencies import Services, create_read_models, projection_status
 from api.graphql.context import context_getter
 from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
-from api.rest import admin, catalog, health, metrics, oauth, robots
+from api.request_ids import RequestIds
+from api.rest import admin, catalog, health, lending, metrics, oauth, robots
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 from tenants.imports import beat_while_serving
@@ -120,7 +121,7 @@ def create_app(services: Services, relay: Relay | None = None,
         background += [asyncio.create_task(w.run(stop)) for w in scan_workers or []]
         background += [asyncio.create_task(p.run(stop)) for p in processes or []]
         background.append(asyncio.create_task(beat_while_serving(
-            services.consortium.stores.import_jobs, stop)))
+            services.consortium.placement, stop)))
         try:
             yield
         finally:
@@ -147,6 +148,7 @@ def create_app(services: Services, relay: Relay | None = None,
     errors.install(app)
     app.include_router(oauth.router)
     app.include_router(admin.router)
+    app.include_router(lending.router)
     app.include_router(catalog.router)
     app.include_router(robots.router)
     app.include_router(health.router)
@@ -159,6 +161,7 @@ def create_app(services: Services, relay: Relay | None = None,
                        by_path={"/catalog/imports": services.settings.max_import_bytes,
                                 "/robots/scans": services.settings.max_scan_bytes})
     app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestIds)
     app.add_middleware(SecurityHeaders)  # outermost: even a refused body gets the headers
     collector = metrics.PipelineCollector(lambda: projection_status(services))
     while _collectors:  # one pipeline collector per process, even when apps are rebuilt

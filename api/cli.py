@@ -22,6 +22,7 @@ from typing import Any
 
 from psycopg.rows import tuple_row
 
+from api import placement_cli
 from api.dependencies import (
     Services,
     build_processes,
@@ -362,22 +363,26 @@ def cmd_tenants(args: argparse.Namespace) -> int:
         office = services.consortium.office
         if args.action == "list":
             tenants = office.list_tenants()
-            _emit(args, [tenant_json(t) for t in tenants],
-                  "\n".join(f"{t.slug:<24} {t.status:<10} {t.name}" for t in tenants)
-                  or "no tenants yet")
+            placed = services.consortium.placement.table.servers()
+            _emit(args, [{**tenant_json(t), "server": placed.get(t.slug, "default")}
+                         for t in tenants],
+                  "\n".join(f"{t.slug:<24} {t.status:<10} {placed.get(t.slug, 'default'):<10} "
+                            f"{t.name}" for t in tenants) or "no tenants yet")
             return 0
-        if args.action == "export":
-            for line in services.consortium.export(args.slug):
-                sys.stdout.write(line + "\n")
+        if args.action in placement_cli.ACTIONS:
+            placement_cli.emit(args, *placement_cli.run(args, services))
             return 0
         tenant = {
-            "create": lambda: services.consortium.register_tenant(args.slug, args.name, args.isil),
+            "create": lambda: services.consortium.register_tenant(args.slug, args.name, args.isil,
+                                                                  server=args.server),
             "show": lambda: office.get_tenant(args.slug),
             "suspend": lambda: services.consortium.suspend_tenant(args.slug, args.reason),
             "reactivate": lambda: services.consortium.reactivate_tenant(args.slug),
             "archive": lambda: services.consortium.archive_tenant(args.slug),
         }[args.action]()
-        _emit(args, tenant_json(tenant), f"{tenant.slug}: {tenant.name} ({tenant.status})")
+        server = services.consortium.server_of(tenant.slug)
+        _emit(args, {**tenant_json(tenant), "server": server},
+              f"{tenant.slug}: {tenant.name} ({tenant.status}) on server {server}")
     return 0
 
 
@@ -435,7 +440,8 @@ def cmd_projections(args: argparse.Namespace) -> int:
                                 f"{', '.join(sorted(READ_MODELS))}")
         with running_services(args.data_dir) as services:
             url = str(services.settings.database_url)
-            generation, events = rebuild(READ_MODELS[args.name], url, log_name, _progress_bar)
+            generation, events = rebuild(READ_MODELS[args.name], url, log_name, _progress_bar,
+                                         [u for _, u in services.settings.tenant_servers])
         sys.stderr.write("\n")
         _emit(args, {"name": args.name, "generation": generation, "events": events},
               f"{args.name}: rebuilt from {events:,} events as generation {generation}, "
@@ -674,9 +680,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("slug")
     create.add_argument("--name", required=True)
     create.add_argument("--isil")
+    create.add_argument("--server", help="the database server to place it on (default: the "
+                        "one holding the fewest tenants)")
     tsub.add_parser("list", parents=[common])
-    for action in ("show", "reactivate", "archive", "export"):
+    for action in ("show", "reactivate", "archive"):
         tsub.add_parser(action, parents=[common]).add_argument("slug")
+    placement_cli.add_parsers(tsub, common)
     suspend = tsub.add_parser("suspend", parents=[common])
     suspend.add_argument("slug")
     suspend.add_argument("--reason", required=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from psycopg.rows import tuple_row
@@ -16,16 +17,19 @@ from psycopg.rows import tuple_row
 from api.auth import Principal, TokenService, TokenThrottle
 from api.graphql.limits import TenantShare
 from infra.client_usage import ClientUsage
-from infra.database import SWEEP_LOCK_KEY, Database
+from infra.database import ROTA_LOCK_KEY, SWEEP_LOCK_KEY, Database
+from infra.ill_outbox import IllOutbox
 from infra.kek import check_kek, load_kek
 from infra.nats import Nats
 from infra.relay import Relay
+from infra.servers import Servers
 from infra.settings import Settings, SettingsError
 from infra.signing import load_signing_keys, stored_signing_keys
 from infra.work_queue import WorkQueue
 from projections import catalogue
 from projections.circulation.view import CirculationView
 from projections.framework import View
+from projections.lending.view import LendingView
 from projections.local_catalog.view import LocalCatalogView
 from projections.runner import ProjectionWorker
 from projections.union_catalog.view import Holding, UnionCatalogView
@@ -34,6 +38,7 @@ from tenants.commands import CommandPipeline
 from tenants.consortium import Consortium, log_name
 from tenants.desk import Desk, sweep_pickups
 from tenants.directory.view import ListedTenant, TenantDirectoryView
+from tenants.lending import InterlibraryDesk, Rota, sweep_outbox, sweep_rotas
 from tenants.processes.catalogue import process_managers
 from tenants.processes.runner import Commands, ProcessRunner
 from tenants.read_models import READ_MODELS
@@ -70,6 +75,11 @@ class Services:
         """A library's circulation desk."""
         return Desk(self.consortium.scope(tenant), self.reads)
 
+    def lending_desk(self, tenant: str) -> InterlibraryDesk:
+        """A library's interlibrary requests."""
+        return InterlibraryDesk(self.consortium.scope(tenant),
+                                Rota(self.reads, self.consortium.scope))
+
     def scope(self, tenant: str) -> TenantScope:
         """A tenant's scope."""
         return self.consortium.scope(tenant)
@@ -84,6 +94,7 @@ class Services:
         self.background.shutdown(wait=True, cancel_futures=True)
         self.watch.close()
         self.consortium.close()
+        self.consortium.servers.close()
         self.database.close()
 
     @contextmanager
@@ -133,7 +144,7 @@ class ViewReads:
             return [dict(item) for item in view.items_where(tenant, epcs=epcs, shelf=shelf)]
 
     def lending_statuses(self, tenant: str, item_ids: list[str]) -> dict[str, str]:
-        """Lending statuses of these items."""
+        """ItemLending statuses of these items."""
         with self.services.view(CirculationView) as view:
             return view.statuses(tenant, item_ids)
 
@@ -152,6 +163,43 @@ class ViewReads:
         with self.services.view(UnionCatalogView) as view:
             return view.holdings(entry_id)
 
+    def union_title(self, entry_id: str) -> str | None:
+        """The title of a union catalog entry (None: no such entry)."""
+        with self.services.view(UnionCatalogView) as view:
+            entry = view.entry(entry_id)
+        return entry["title"] if entry is not None else None
+
+    def union_records(self, entry_id: str) -> list[tuple[str, str]]:
+        """(member, record id) of a union catalog entry's member records."""
+        with self.services.view(UnionCatalogView) as view:
+            return [(r["tenant"], r["record_id"])
+                    for r in view.records_of([entry_id]).get(entry_id, [])]
+
+    def lendable_items(self, tenant: str, record_id: str) -> list[dict[str, Any]]:
+        """A member's copies of a record on the shelf and not lent."""
+        with self.services.view(LocalCatalogView) as view:
+            items = [dict(i) for i in view.items_of(tenant, record_id)
+                     if i["status"] == "available"]
+        with self.services.view(CirculationView) as view:
+            lent = view.statuses(tenant, [str(i["id"]) for i in items])
+        return [i for i in items if lent.get(str(i["id"]), "available") == "available"]
+
+    def lending_load(self, members: list[str], requester: str,
+                     since: datetime) -> dict[str, tuple[int, int]]:
+        """Per member: loans shipped since then, and loans shipped to the requester."""
+        with self.services.view(LendingView) as view:
+            return view.load(members, requester, since)
+
+    def waiting_requests(self, state: str) -> list[tuple[str, UUID, str | None, datetime]]:
+        """(tenant, request id, supplier, sent at) of requests in this state."""
+        with self.services.view(LendingView) as view:
+            return view.waiting(state)
+
+    def overdue_requests(self, state: str, now: datetime) -> list[tuple[str, UUID]]:
+        """(tenant, request id) of suppliers' requests in this state past their due date."""
+        with self.services.view(LendingView) as view:
+            return view.overdue(state, now)
+
 
 def build_services(settings: Settings) -> Services:
     """Connects to the configured servers and readies the consortium."""
@@ -161,7 +209,8 @@ def build_services(settings: Settings) -> Services:
     database.open()
     kek = load_kek(settings.kek_path, create=settings.kek_file is None)
     check_kek(database, kek)
-    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek)
+    servers = Servers(database, dict(settings.tenant_servers))
+    consortium = Consortium(database, settings.db_lock_timeout_s, kek=kek, servers=servers)
     keys = load_signing_keys(database, kek, settings.signing_key_file)
     reload = (None if settings.signing_key_file else
               lambda: stored_signing_keys(database, kek))
@@ -171,7 +220,7 @@ def build_services(settings: Settings) -> Services:
                           reload=reload, throttle=throttle)
     watch = AppliedWatch(settings.database_url)
     pipeline = CommandPipeline(watch, settings.db_pool_size, settings.read_your_writes_s)
-    usage = ClientUsage(database)
+    usage = ClientUsage(database, route=consortium.database_of)
     tokens.on_issued = lambda tenant, client_id: usage.token_issued(
         OFFICE_SCHEMA if tenant is None else tenant_schema(tenant), client_id)
     share = TenantShare(settings.tenant_concurrency, settings.tenant_rate,
@@ -197,7 +246,8 @@ def build_relay(settings: Settings) -> Relay:
         raise ValueError("build_relay needs resolved server URLs (start the runtime first)")
     return Relay(settings.database_url, settings.nats_url, log_name,
                  stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                 replicas=settings.nats_replicas)
+                 replicas=settings.nats_replicas,
+                 servers=[url for _, url in settings.tenant_servers])
 
 
 def build_workers(settings: Settings, only: list[str] | None = None) -> list[ProjectionWorker]:
@@ -221,21 +271,38 @@ def build_processes(services: Services) -> ProcessRunner:
     settings = services.settings
     if settings.database_url is None or settings.nats_url is None:
         raise ValueError("build_processes needs resolved server URLs (start the runtime first)")
-    managers = process_managers(Commands(services.consortium, services.pipeline))
+    outbox = IllOutbox(services.database)
+    outbox.create()
+    managers = process_managers(Commands(services.consortium, services.pipeline),
+                                services.lending_desk, outbox)
 
     async def sweep(stop: asyncio.Event) -> None:
         await sweep_pickups(services.desk, services.reads,
                             lambda: services.database.exclusive(SWEEP_LOCK_KEY), stop)
 
+    async def rota_clock(stop: asyncio.Event) -> None:
+        await sweep_rotas(services.consortium.scope, services.reads,
+                          lambda: services.database.exclusive(ROTA_LOCK_KEY), stop)
+
+    async def send_to_peers(stop: asyncio.Event) -> None:
+        await sweep_outbox(outbox, stop)
+
     return ProcessRunner(managers, settings.database_url, settings.nats_url,
                          stream=settings.events_stream, subject_prefix=settings.nats_prefix,
-                         replicas=settings.nats_replicas, timers=[sweep])
+                         replicas=settings.nats_replicas,
+                         timers=[sweep, rota_clock, send_to_peers])
 
 
 def projection_status(services: Services) -> list[dict[str, object]]:
     """Each projection's applied position and lag, per tenant (office included)."""
-    with services.database.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        return catalogue.status(cur, READ_MODELS, log_name)
+    servers = services.consortium.servers
+    with ExitStack() as stack:
+        cur = stack.enter_context(stack.enter_context(services.database.connection()).cursor(
+            row_factory=tuple_row))
+        others = [stack.enter_context(stack.enter_context(servers.get(name).connection())
+                                      .cursor(row_factory=tuple_row))
+                  for name in servers.names[1:]]
+        return catalogue.status(cur, READ_MODELS, log_name, others)
 
 
 def create_read_models(services: Services) -> None:

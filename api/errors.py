@@ -54,6 +54,12 @@ from domain.circulation.errors import (
     RenewalLimitError,
 )
 from domain.inventory.errors import InventoryError, ScanNotFoundError, ScanStateError
+from domain.lending.errors import (
+    LendingError,
+    LendingInputInvalidError,
+    LendingRequestNotFoundError,
+    LendingTransitionError,
+)
 from domain.shared.errors import DescriptionInvalidError
 from domain.sharing.errors import (
     MergeInvalidError,
@@ -73,7 +79,9 @@ from tenants.errors import (
     IdempotencyKeyReusedError,
     TenancyError,
     TenantFieldInvalidError,
+    TenantMoveError,
     TenantNotFoundError,
+    TenantServerUnknownError,
     TenantSlugInvalidError,
     TenantSlugTakenError,
     TenantStatusError,
@@ -82,6 +90,8 @@ from tenants.errors import (
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     TenantSlugInvalidError: (422, "INVALID_INPUT"),
     TenantFieldInvalidError: (422, "INVALID_INPUT"),
+    TenantServerUnknownError: (422, "INVALID_INPUT"),
+    TenantMoveError: (409, "CONFLICT"),
     ClientScopeInvalidError: (422, "INVALID_INPUT"),
     TenantSlugTakenError: (409, "CONFLICT"),
     TenantStatusError: (409, "CONFLICT"),
@@ -134,6 +144,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     SuggestionNotFoundError: (404, "NOT_FOUND"),
     OrderCancelledError: (409, "ORDER_CANCELLED"),
     OrderReceivedError: (409, "ORDER_RECEIVED"),
+    LendingRequestNotFoundError: (404, "NOT_FOUND"),
+    LendingTransitionError: (409, "ILLEGAL_TRANSITION"),
+    LendingInputInvalidError: (422, "INVALID_INPUT"),
 }
 
 
@@ -165,6 +178,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CirculationError)
     @app.exception_handler(InventoryError)
     @app.exception_handler(AcquisitionError)
+    @app.exception_handler(LendingError)
     @app.exception_handler(DescriptionInvalidError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)

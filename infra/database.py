@@ -20,6 +20,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 DDL_LOCK_KEY = 0x43530002  # serializes CREATE ... IF NOT EXISTS across processes
 SWEEP_LOCK_KEY = 0x43530003  # one process at a time expires uncollected holds
+ROTA_LOCK_KEY = 0x43530004  # one process at a time moves unanswered lending rotas on
 
 
 class Database:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -19,6 +20,7 @@ from eventsourcing.persistence import (
     BaseInfrastructureFactory,
     InterfaceError,
     OperationalError,
+    PersistenceError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -29,11 +31,14 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import sql
 
+from infra.command_metadata import current_metadata
 from infra.database import DDL_LOCK_KEY, Database
 from infra.idempotency import TABLE as RECEIPTS_TABLE
 from infra.idempotency import Receipt
+from infra.servers import PlacedDatabase, moving
 
 EVENTS_TABLE = "events"
+COMMANDS_TABLE = "commands"  # beside each log: what each append was asked for
 EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
 APPEND_FUNCTION = "cs_append"
 _DATABASE_KEY = "COMMONSHELF_DATABASE"
@@ -92,7 +97,11 @@ class SchemaDatastore(PostgresDatastore):
         self.psycopg_type_adapters = {}
         self.psycopg_python_types = {}
         database.open()
-        self.pool = database.pool  # type: ignore[assignment]
+
+    @property
+    def pool(self) -> Any:  # type: ignore[override]
+        """The pool of the server the schema lives on now (a tenant may move)."""
+        return self.database.pool
 
     def register_type_adapters(self) -> None:
         """Nothing to register: our recorder inserts events as plain arrays, not rows of a
@@ -123,13 +132,14 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         self._append_ready = False
         self._append_statement = sql.SQL(
             "SELECT * FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
-            "%s, %s, %s::jsonb, %s::text) AS notification_id"
+            "%s, %s, %s::jsonb, %s::text, %s::jsonb) AS notification_id"
         ).format(sql.Identifier(schema, APPEND_FUNCTION)).as_bytes(None)
         self._create_append = sql.SQL(
             "CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], "
             "topics text[], states bytea[], receipt_key text, receipt_operation text, "
-            "receipt_answer jsonb, receipt_fingerprint text) "
+            "receipt_answer jsonb, receipt_fingerprint text, command jsonb) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $append$ "
+            "DECLARE appended bigint[]; "
             "BEGIN "
             "IF receipt_key IS NOT NULL THEN "
             "INSERT INTO {receipts} (key, operation, answer, fingerprint) "
@@ -138,14 +148,28 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             "PERFORM set_config('lock_timeout', {timeout}, true); "
             "LOCK TABLE {events} IN EXCLUSIVE MODE; "
             "PERFORM pg_notify({channel}, {schema}); "
-            "RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+            "WITH inserted AS (INSERT INTO {events} (originator_id, originator_version, topic, "
+            "state) SELECT * FROM unnest(ids, versions, topics, states) "
+            "RETURNING notification_id) SELECT array_agg(notification_id ORDER BY "
+            "notification_id) INTO appended FROM inserted; "
+            "IF command IS NOT NULL THEN "
+            "INSERT INTO {commands} (position, first_position, metadata) "
+            "VALUES (appended[cardinality(appended)], appended[1], command); "
+            "END IF; "
+            "RETURN QUERY SELECT unnest(appended); "
             "END $append$"
         ).format(function=sql.Identifier(schema, APPEND_FUNCTION),
+                 commands=sql.Identifier(schema, COMMANDS_TABLE),
                  receipts=sql.Identifier(schema, RECEIPTS_TABLE),
                  events=sql.Identifier(schema, EVENTS_TABLE),
                  timeout=sql.Literal(f"{datastore.lock_timeout}s"),
                  channel=sql.Literal(EVENTS_CHANNEL), schema=sql.Literal(schema))
+        # What each append was asked for (command metadata): its last position, first, facts.
+        self._create_commands = sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
+            "first_position bigint NOT NULL, metadata jsonb NOT NULL, "
+            "recorded_at timestamptz NOT NULL DEFAULT now())").format(
+                sql.Identifier(schema, COMMANDS_TABLE))
         # Composed once: psycopg renders a composed statement anew on every execute.
         self._select_events_of = sql.SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
@@ -157,7 +181,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
             statement
             for statement in self.sql_create_statements
             if not statement.as_string().startswith(("CREATE TYPE", "CREATE OR REPLACE FUNCTION"))
-        ] + [self._create_append]
+        ] + [self._create_commands, self._create_append]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], *,
@@ -165,17 +189,28 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         """Appends the events (and the receipt) atomically; their notification ids."""
         if not stored_events:
             return []
-        self._ensure_append()  # before the connection: it may need one
         answer = None if receipt is None else json.dumps(receipt.answer)
-        with self.datastore.get_connection() as conn:
-            rows = conn.execute(self._append_statement, (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-                receipt and receipt.key, receipt and receipt.operation, answer,
-                receipt and receipt.fingerprint,
-            )).fetchall()
+        arguments = ([e.originator_id for e in stored_events],
+                     [e.originator_version for e in stored_events],
+                     [e.topic for e in stored_events], [e.state for e in stored_events],
+                     receipt and receipt.key, receipt and receipt.operation, answer,
+                     receipt and receipt.fingerprint,
+                     json.dumps(metadata) if (metadata := current_metadata()) else None)
+        started = time.monotonic()
+        while True:
+            try:
+                self._ensure_append()  # before the connection: it may need one
+                with self.datastore.get_connection() as conn:
+                    rows = conn.execute(self._append_statement, arguments).fetchall()
+                break
+            except PersistenceError as error:
+                # The tenant's old copy refuses writes while it moves (or is gone): the same
+                # events go to its new server once the move switched it.
+                database = getattr(self.datastore, "database", None)
+                if not (moving(error) and isinstance(database, PlacedDatabase)):
+                    raise
+                database.wait_moved(started)
+                self._append_ready = False  # the new copy: its function made once more
         ids = [int(row["notification_id"]) for row in rows]
         appended = getattr(_appended, "positions", None)
         if appended is not None:
@@ -196,6 +231,7 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
         if not self._append_ready:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+                curs.execute(self._create_commands)
                 curs.execute(self._create_append)
             self._append_ready = True
 

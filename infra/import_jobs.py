@@ -26,9 +26,9 @@ PROCESSES = sql.Identifier("public", "cs_processes")
 class ImportJobs:
     """The import jobs of every tenant, each in its tenant's schema."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, owner: UUID | None = None) -> None:
         self.database = database
-        self.owner = uuid4()  # this process, as its jobs and heartbeats name it
+        self.owner = owner or uuid4()  # this process, as its jobs and heartbeats name it
         self._upgraded: set[str] = set()
         self._processes_ready = False
         self._jobs = TenantTable(database, "imports",

@@ -8,6 +8,8 @@ import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.command_metadata import current_metadata
+
 LOG_FORMATS = ("text", "json")
 # A LogRecord's own attributes; anything else on a record came as `extra=` and is kept.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -25,6 +27,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(current_metadata() or {})  # the request id of the request at hand
         entry.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

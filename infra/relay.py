@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -35,6 +35,8 @@ STREAM = "CS_EVENTS"
 SUBJECTS = "cs.>"
 RELAY_LOCK_KEY = 0x43530001  # an arbitrary, fixed advisory lock id: "CS" relay
 POSITIONS_SCHEMA = "relay"
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
+Log = tuple[int, str]  # a server's index (0: the default) and a schema on it
 
 
 @dataclass
@@ -52,6 +54,54 @@ async def ensure_events_stream(js: nats.js.JetStreamContext, stream: str, prefix
     await ensure_replicated(js, StreamConfig(name=stream, subjects=[f"{prefix}.>"],
                                              duplicate_window=duplicate_window_s,
                                              num_replicas=replicas))
+
+
+class Sources:
+    """The connections the relay reads logs through: the default server's (index 0, which
+    also holds the lock and positions) and one per other server, made again when lost."""
+
+    def __init__(self, default: Conn, others: Sequence[str]) -> None:
+        self.urls = list(others)
+        self._conns: list[Conn | None] = [default, *[None] * len(self.urls)]
+
+    async def connect(self) -> int:
+        """Connects to the other servers not connected; how many are."""
+        for index, url in enumerate(self.urls, start=1):
+            if self._conns[index] is None:
+                try:
+                    self._conns[index] = await psycopg.AsyncConnection.connect(
+                        url, autocommit=True, connect_timeout=2)
+                except (OSError, psycopg.OperationalError) as error:
+                    log.warning("tenant server %d unreachable (%s); its logs wait", index,
+                                str(error).splitlines()[0] if str(error) else error)
+        return sum(1 for conn in self._conns[1:] if conn is not None)
+
+    def connected(self) -> list[tuple[int, Conn]]:
+        """The servers connected now, by index."""
+        return [(i, conn) for i, conn in enumerate(self._conns) if conn is not None]
+
+    def of(self, index: int) -> Conn:
+        """The connection of a server (one lost since its logs were listed: an error)."""
+        conn = self._conns[index]
+        if conn is None:
+            raise psycopg.OperationalError(f"tenant server {index} is not connected")
+        return conn
+
+    async def lost(self, index: int, error: BaseException) -> None:
+        """Forgets a server's connection after an error; the next sweep connects again."""
+        log.warning("tenant server %d lost (%s); its logs wait", index, error)
+        conn, self._conns[index] = self._conns[index], None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        """Closes the other servers' connections (the default's belongs to the caller)."""
+        for index in range(1, len(self._conns)):
+            conn, self._conns[index] = self._conns[index], None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
 
 class RepublishRefusedError(RuntimeError):
@@ -82,8 +132,10 @@ class Relay:
         duplicate_window_s: float = 3600,
         replicas: int = 1,
         ack_timeout_s: float = 10,
+        servers: Sequence[str] = (),
     ) -> None:
         self.database_url = database_url
+        self.servers = list(servers)  # the other servers' URLs, whose tenants' logs it relays
         self.nats_url = nats_url
         self.tenant_of = tenant_of
         self.stream = stream
@@ -98,7 +150,7 @@ class Relay:
         self.leading = asyncio.Event()
         self._wake = asyncio.Event()
         self._nats_lost = asyncio.Event()  # the connection dropped: pending acks never come
-        self._dirty: set[str] = set()  # schemas notified since the last pass
+        self._dirty: set[Log] = set()  # logs (server, schema) notified since the last pass
         self._sweep_asked = False  # a notification without a schema: read every log
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -129,42 +181,57 @@ class Relay:
                 return
             await self._prepare(conn)
             self._nats_lost.clear()
-            nc = await connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
-                               allow_reconnect=False, error_cb=log_error,
-                               disconnected_cb=self._on_nats_lost, closed_cb=self._on_nats_lost)
-            listening = asyncio.create_task(self._listen())
+            sources = Sources(conn, self.servers)
             try:
-                js = nc.jetstream()
-                await self._ensure_stream(js)
-                self.leading.set()
-                sweep, swept_at = True, 0.0  # every log at first, when idle, and each second
-                while not stop.is_set():
-                    self._wake.clear()  # a commit from now on wakes the next idle wait
-                    # A commit notifies with its schema: a pass reads only the logs that
-                    # changed, however many tenants there are. A sweep reads them all, so a
-                    # notification lost (the listener reconnecting) delays a log by a second
-                    # at most, however busy the others keep the relay.
-                    sweep = sweep or time.monotonic() - swept_at >= self.sweep_s
-                    if sweep:
-                        swept_at = time.monotonic()
-                    schemas = await self._schemas(conn) if sweep else sorted(self._dirty)
-                    self._dirty.clear()
-                    for schema in schemas:
-                        try:
-                            moved = await self._relay_schema(conn, js, schema)
-                        except psycopg.errors.UndefinedTable:
-                            continue  # dropped since it notified or was listed: nothing to relay
-                        if moved == self.batch:
-                            self._dirty.add(schema)  # more than a batch waits there
-                    sweep = False
-                    if not self._dirty:
-                        sweep = not await self._idle(stop)
+                await self._relay_while_leading(conn, sources, stop)
             finally:
-                self.leading.clear()
-                listening.cancel()
+                await sources.close()
+
+    async def _relay_while_leading(self, conn: Conn, sources: Sources,
+                                   stop: asyncio.Event) -> None:
+        nc = await connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0,
+                           allow_reconnect=False, error_cb=log_error,
+                           disconnected_cb=self._on_nats_lost, closed_cb=self._on_nats_lost)
+        listening = [asyncio.create_task(self._listen(url, index))
+                     for index, url in enumerate([self.database_url, *self.servers])]
+        try:
+            js = nc.jetstream()
+            await self._ensure_stream(js)
+            self.leading.set()
+            sweep, swept_at = True, 0.0  # every log at first, when idle, and each second
+            while not stop.is_set():
+                self._wake.clear()  # a commit from now on wakes the next idle wait
+                # A commit notifies with its schema: a pass reads only the logs that
+                # changed, however many tenants there are. A sweep reads them all, so a
+                # notification lost (the listener reconnecting) delays a log by a second
+                # at most, however busy the others keep the relay.
+                sweep = sweep or time.monotonic() - swept_at >= self.sweep_s
+                if sweep:
+                    swept_at = time.monotonic()
+                logs = await self._logs(sources) if sweep else sorted(self._dirty)
+                self._dirty.clear()
+                for index, schema in logs:
+                    try:
+                        moved = await self._relay_schema(conn, js, schema, sources.of(index))
+                    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+                        continue  # dropped since it notified or was listed: nothing to relay
+                    except (OSError, psycopg.OperationalError) as error:
+                        if index == 0:
+                            raise  # the default server: the relay's lock went with it
+                        await sources.lost(index, error)  # the others' logs go on
+                        continue
+                    if moved == self.batch:
+                        self._dirty.add((index, schema))  # more than a batch waits there
+                sweep = False
+                if not self._dirty:
+                    sweep = not await self._idle(stop)
+        finally:
+            self.leading.clear()
+            for task in listening:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await listening
-                await nc.close()
+                    await task
+            await nc.close()
 
     async def republish(self, *, replace: bool = False, wait_s: float = 30,
                         progress: Callable[[str, int], None] | None = None) -> RelayStats:
@@ -193,13 +260,22 @@ class Relay:
                         await js.delete_stream(self.stream)
                 await self._ensure_stream(js)
                 await conn.execute("DELETE FROM relay.positions")
-                for schema in await self._schemas(conn):
-                    before = self.stats.published
-                    with contextlib.suppress(psycopg.errors.UndefinedTable):  # dropped since
-                        while await self._relay_schema(conn, js, schema) == self.batch:
-                            pass
-                    if progress is not None:
-                        progress(self.tenant_of(schema), self.stats.published - before)
+                sources = Sources(conn, self.servers)
+                try:
+                    if await sources.connect() < len(self.servers):
+                        raise RepublishRefusedError(
+                            "a tenant server is unreachable: every log must be republished; "
+                            "try again when it answers")
+                    for index, schema in await self._logs(sources):
+                        before = self.stats.published
+                        with contextlib.suppress(psycopg.errors.UndefinedTable):  # dropped since
+                            while await self._relay_schema(conn, js, schema,
+                                                           sources.of(index)) == self.batch:
+                                pass
+                        if progress is not None:
+                            progress(self.tenant_of(schema), self.stats.published - before)
+                finally:
+                    await sources.close()
         finally:
             await nc.close()
         return self.stats
@@ -257,16 +333,15 @@ class Relay:
             raise TimeoutError(f"no acknowledgement within {self.ack_timeout_s} s")
         all_acked.result()
 
-    async def _listen(self) -> None:
-        """Wakes the relay as soon as any event store commits (polling stays the fallback)."""
+    async def _listen(self, url: str, index: int) -> None:
+        """Wakes the relay as soon as any event store of the server `index` commits (polling
+        stays the fallback)."""
         with contextlib.suppress(OSError, psycopg.Error):
-            async with await psycopg.AsyncConnection.connect(
-                self.database_url, autocommit=True
-            ) as conn:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
                 async for note in conn.notifies():
                     if note.payload:
-                        self._dirty.add(note.payload)
+                        self._dirty.add((index, note.payload))
                     else:
                         self._sweep_asked = True
                     self._wake.set()
@@ -296,21 +371,34 @@ class Relay:
         await ensure_events_stream(js, self.stream, self.subject_prefix,
                                    self.duplicate_window_s, self.replicas)
 
-    async def _schemas(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
-        rows = await (await conn.execute(
-            "SELECT schemaname FROM pg_tables WHERE tablename = 'events' ORDER BY schemaname"
-        )).fetchall()
-        return [str(r[0]) for r in rows]
+    async def _logs(self, sources: Sources) -> list[Log]:
+        """Every log of every server that answers (one that does not is tried again at each
+        sweep). A tenant moving has a copy on two servers: both are read, under the one
+        position its log has (the copy holds the same events)."""
+        await sources.connect()
+        logs: list[Log] = []
+        for index, source in sources.connected():
+            try:
+                rows = await (await source.execute(
+                    "SELECT schemaname FROM pg_tables WHERE tablename = 'events' "
+                    "ORDER BY schemaname")).fetchall()
+            except (OSError, psycopg.OperationalError) as error:
+                if index == 0:
+                    raise
+                await sources.lost(index, error)
+                continue
+            logs += [(index, str(r[0])) for r in rows]
+        return logs
 
-    async def _relay_schema(
-        self, conn: psycopg.AsyncConnection[tuple[object, ...]],
-        js: nats.js.JetStreamContext, schema: str,
-    ) -> int:
+    async def _relay_schema(self, conn: Conn, js: nats.js.JetStreamContext, schema: str,
+                            source: Conn) -> int:
+        """Relays the next batch of the schema's log, read from `source`, its position kept
+        on `conn` (the default server)."""
         row = await (await conn.execute(
             "SELECT position FROM relay.positions WHERE log = %s", (schema,)
         )).fetchone()
         position = int(row[0]) if row else 0  # type: ignore[call-overload]
-        rows = await (await conn.execute(
+        rows = await (await source.execute(
             sql.SQL(
                 "SELECT notification_id, originator_id, originator_version, topic, state "
                 "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"

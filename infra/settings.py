@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from infra.nats import NatsUrlError, seed_urls
+from infra.servers import ServersError, parse_servers
 
 
 def default_data_dir() -> Path:
@@ -56,6 +57,7 @@ class Settings:
     drain_s: float = 0.0  # after SIGTERM, /readyz answers 503 this long before the API stops
     tenant_concurrency: int = 4  # GraphQL operations of one library at once, per process
     tenant_rate: float = 200.0  # GraphQL operations of one library a second, per process
+    tenant_servers: tuple[tuple[str, str], ...] = ()  # (name, URL) of servers beside default
 
     @property
     def events_stream(self) -> str:
@@ -117,6 +119,7 @@ class Settings:
             drain_s=_int_from_env("COMMONSHELF_DRAIN_S", 0),
             tenant_concurrency=_int_from_env("COMMONSHELF_TENANT_CONCURRENCY", 4),
             tenant_rate=_int_from_env("COMMONSHELF_TENANT_RATE", 200),
+            tenant_servers=_servers_from_env(),
         )
 
     @property
@@ -127,6 +130,13 @@ class Settings:
     def with_servers(self, database_url: str, nats_url: str) -> Settings:
         """The same settings, pointed at the given servers (those of the embedded runtime)."""
         return replace(self, database_url=database_url, nats_url=nats_url)
+
+
+def _servers_from_env() -> tuple[tuple[str, str], ...]:
+    try:
+        return tuple(parse_servers(os.environ.get("COMMONSHELF_TENANT_SERVERS")).items())
+    except ServersError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _replicas_from_env() -> int:

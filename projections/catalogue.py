@@ -14,6 +14,7 @@ from projections.circulation.projection import Circulation
 from projections.circulation_figures.projection import CirculationFigures
 from projections.framework import Projection
 from projections.inventory.projection import InventoryScans
+from projections.lending.projection import Lending
 from projections.local_catalog.projection import LocalCatalog
 from projections.postgres import (
     active_generation,
@@ -32,6 +33,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     InventoryScans.name: InventoryScans,
     SharedAcquisition.name: SharedAcquisition,
     CirculationFigures.name: CirculationFigures,
+    Lending.name: Lending,
 }
 
 
@@ -48,17 +50,19 @@ def create_tables(cur: Cursor[Any], projections: Iterable[type[Projection]]) -> 
             projection(generation=serving[projection.name]).create_tables(cur)
 
 
-def status(cur: Cursor[Any], names: Iterable[str],
-           log_name: Callable[[str], str]) -> list[dict[str, object]]:
-    """Each projection's applied position and lag, per tenant (office included)."""
+def status(cur: Cursor[Any], names: Iterable[str], log_name: Callable[[str], str],
+           servers: Iterable[Cursor[Any]] = ()) -> list[dict[str, object]]:
+    """Each projection's applied position and lag, per tenant (office included); the logs
+    of tenants on other `servers` (cursors there) too."""
     out: list[dict[str, object]] = []
     create_tracking(cur)
-    logs = event_logs(cur)
+    logs = [(cur, schema) for schema in event_logs(cur)]
+    logs += [(other, schema) for other in servers for schema in event_logs(other)]
     for name in names:
         applied = positions(cur, name, active_generation(cur, name))
-        for schema in logs:
+        for where, schema in logs:
             tenant = log_name(schema)
             position = applied.get(tenant, 0)
             out.append({"name": name, "tenant": tenant, "position": position,
-                        "lag": events_after(cur, schema, position)})
+                        "lag": events_after(where, schema, position)})
     return out

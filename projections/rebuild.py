@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -41,10 +43,13 @@ class _Tally:
 
 
 def rebuild(projection_class: type[Projection], database_url: str, log_name: Callable[[str], str],
-            progress: Progress | None = None) -> tuple[int, int]:
-    """Replays every event store into a new generation while the old one serves; then
-    switches, and drops the old tables. Returns (new generation, events applied)."""
-    with psycopg.connect(database_url) as conn:
+            progress: Progress | None = None, servers: Sequence[str] = ()) -> tuple[int, int]:
+    """Replays every event store (those on the other `servers` too) into a new generation
+    while the old one serves; then switches, and drops the old tables. Returns (new
+    generation, events applied)."""
+    with psycopg.connect(database_url) as conn, ExitStack() as others:
+        sources = [conn, *[others.enter_context(psycopg.connect(url, autocommit=True))
+                           for url in servers]]
         with conn.transaction(), conn.cursor() as cur:
             create_tracking(cur)
             old = active_generation(cur, projection_class.name)
@@ -52,14 +57,16 @@ def rebuild(projection_class: type[Projection], database_url: str, log_name: Cal
             drop_generation(cur, projection.name, projection.generation,
                             [projection.table(t) for t in projection.tables])
             projection.create_tables(cur)
-            logs = event_logs(cur)
-            total = sum(log_size(cur, schema) for schema in logs)
-        tally = _Tally(total, progress)
+        tally = _Tally(0, progress)
         decoder = Decoder()
         while True:  # repeat until a full pass finds nothing new: writes go on meanwhile
             before = tally.done
-            for schema in logs:
-                _replay_log(conn, projection, (schema, log_name(schema)), tally, decoder)
+            logs = _logs(sources)  # listed again: a tenant may have moved meanwhile
+            tally.total = max(tally.total, sum(size for _, _, size in logs))
+            for source, schema, _ in logs:
+                with contextlib.suppress(psycopg.errors.UndefinedTable):  # moved away since
+                    _replay_log(conn, projection, (source, schema, log_name(schema)), tally,
+                                decoder)
             if tally.done == before:
                 break
         with conn.transaction(), conn.cursor() as cur:
@@ -70,13 +77,29 @@ def rebuild(projection_class: type[Projection], database_url: str, log_name: Cal
     return projection.generation, tally.done
 
 
+def _logs(sources: list[psycopg.Connection[tuple[object, ...]]]
+          ) -> list[tuple[psycopg.Connection[tuple[object, ...]], str, int]]:
+    """Every server's logs with their sizes (a tenant moving: its two copies; the second
+    finds nothing past the position the first reached)."""
+    found = []
+    for source in sources:
+        with source.cursor() as cur:
+            found += [(source, schema, log_size(cur, schema)) for schema in event_logs(cur)]
+    return found
+
+
 def _replay_log(conn: psycopg.Connection[tuple[object, ...]], projection: Projection,
-                log: tuple[str, str], tally: _Tally, decoder: Decoder) -> None:
-    schema, tenant = log
+                log: tuple[psycopg.Connection[tuple[object, ...]], str, str], tally: _Tally,
+                decoder: Decoder) -> None:
+    source, schema, tenant = log
     while True:
         with conn.transaction(), conn.cursor() as cur:
             position = lock_positions(cur, projection.name, projection.generation, {tenant})[tenant]
-            rows = read_log(cur, schema, position, PAGE)
+            if source is conn:
+                rows = read_log(cur, schema, position, PAGE)
+            else:
+                with source.cursor() as other:
+                    rows = read_log(other, schema, position, PAGE)
             if not rows:
                 return
             deliveries: list[Delivery] = []

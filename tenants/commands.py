@@ -24,9 +24,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from domain.shared.application import Receipt
+from infra.command_metadata import command_metadata
 from infra.eventstore import appends_of
 from infra.idempotency import KeyReusedError
 from infra.idempotency import Receipt as KeptAnswer
+from infra.servers import patiently
 from projections.watch import AppliedWatch
 from tenants.errors import IdempotencyKeyInvalidError, IdempotencyKeyReusedError
 from tenants.scope import Answers, log_name
@@ -110,8 +112,13 @@ class CommandPipeline:
               command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
         """In a thread: the first answer under the key, or the command run with its receipt;
         the answer and the positions the command appended at, per log."""
+        with command_metadata(operation=command.operation):
+            return self._recorded(scope, key, command)
+
+    def _recorded(self, scope: Scoped, key: str | None,
+                  command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
         if key is None:
-            result, appended = appends_of(lambda: command.run(None))
+            result, appended = patiently(lambda: appends_of(lambda: command.run(None)))
             return command.answer(result), appended
         answers = scope.answers
         kept_key = command.key_prefix + key
@@ -127,7 +134,7 @@ class CommandPipeline:
             return made[-1]
 
         try:
-            result, appended = appends_of(lambda: command.run(receipt))
+            result, appended = patiently(lambda: appends_of(lambda: command.run(receipt)))
         except Exception:
             first = _first(answers, kept_key, command, digest)
             if first is None:

@@ -15,6 +15,7 @@ from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.kek import KeyEncryptionKey
 from infra.listener import ChannelListener, announce
+from infra.servers import Servers
 from tenants.access import ACCESS_CHANNEL, Access, AccessCache
 from tenants.applications import ClientRegistry, ConsortiumOffice
 from tenants.client import LIBRARY_SCOPES, OFFICE_SCOPES, ApiClient
@@ -25,6 +26,7 @@ from tenants.errors import (
     TenantNotFoundError,
     TenantSlugTakenError,
 )
+from tenants.placement import TenantPlacement
 from tenants.scope import (
     OFFICE,
     OFFICE_SCHEMA,
@@ -50,13 +52,16 @@ class Consortium:
     """Tenancy use cases that span the office and the tenants' own stores."""
 
     def __init__(self, database: Database, lock_timeout_s: int = 5, max_scopes: int = 256,
-                 access_ttl_s: float = 5.0, *, kek: KeyEncryptionKey | None = None) -> None:
+                 access_ttl_s: float = 5.0, *, kek: KeyEncryptionKey | None = None,
+                 servers: Servers | None = None) -> None:
         self.database = database
+        self.servers = servers or Servers(database)
         self.lock_timeout_s = lock_timeout_s
         self.max_scopes = max_scopes
         self._scopes: OrderedDict[str, TenantScope] = OrderedDict()
         self._scopes_lock = threading.Lock()
         self.stores = Stores.of(database, kek)  # no KEK: no patron keys (see infra.kek)
+        self.placement = TenantPlacement(self.servers, kek, self.stores.import_jobs.owner)
         self.bootstrap()
         office_env = application_env(database, OFFICE_SCHEMA, lock_timeout_s)
         self.office = ConsortiumOffice(env=office_env)
@@ -76,7 +81,8 @@ class Consortium:
         with self._scopes_lock:
             scope = self._scopes.get(slug)
             if scope is None:
-                scope = TenantScope(self.database, self.stores, slug, self.lock_timeout_s)
+                scope = TenantScope(self.placement.database(slug), self.placement.stores(slug),
+                                    slug, self.lock_timeout_s)
                 self._scopes[slug] = scope
                 if len(self._scopes) > self.max_scopes:
                     self._scopes.popitem(last=False)
@@ -85,22 +91,39 @@ class Consortium:
             return scope
 
     def register_tenant(self, slug: str, name: str, isil: str | None,
-                        receipt: Receipt | None = None) -> Tenant:
-        """Provisions the tenant's schema, then records it; a failure leaves no trace."""
+                        receipt: Receipt | None = None, server: str | None = None) -> Tenant:
+        """Provisions the tenant's schema on its server (the one named, or the one holding
+        the fewest tenants), then records it; a failure leaves no trace."""
         check_slug(slug)
         check_name(name)
         check_isil(isil)
+        chosen = self.placement.choose(server)
         if self.office.slug_taken(slug):
             raise TenantSlugTakenError(f"a tenant with slug {slug!r} already exists")
         schema = tenant_schema(slug)
-        if not self.database.create_schema(schema):
+        database = self.servers.get(chosen)
+        if not database.create_schema(schema):
             raise TenantSlugTakenError(f"a tenant with slug {slug!r} is being registered")
         try:
-            create_events_table(self.database, schema)
+            create_events_table(database, schema)
+            self.placement.table.place(slug, chosen)
             return self.office.register_tenant(slug, name, isil, receipt)
         except BaseException:
-            self.database.drop_schema(schema)
+            self.placement.table.forget(slug)
+            database.drop_schema(schema)
             raise
+
+    def database_of(self, schema: str) -> Database:
+        """The database a schema lives on: the office's on default, a tenant's wherever the
+        tenant lives."""
+        if schema == OFFICE_SCHEMA:
+            return self.database
+        return self.placement.database(log_name(schema))
+
+    def server_of(self, slug: str) -> str:
+        """The name of the database server that holds the tenant."""
+        self.office.get_tenant(slug)
+        return self.placement.server_of(slug, fresh=True)
 
     def create_client(self, tenant: str | None, name: str, scopes: list[str]) -> IssuedClient:
         """Issues a client to a tenant (library scopes) or to the office (admin scope)."""

@@ -23,7 +23,7 @@ from domain.circulation.errors import (
     PatronBarcodeTakenError,
     PatronNotFoundError,
 )
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from domain.circulation.patron import Patron, check_patron
 from domain.circulation.policy import LoanPolicy
 from domain.shared.application import Receipt
@@ -155,22 +155,22 @@ class Desk:
             return command(self.copy(item_barcode))
 
     def check_out(self, item_barcode: str, patron_barcode: str,
-                  receipt: Receipt | None = None) -> Lending:
+                  receipt: Receipt | None = None) -> ItemLending:
         """Lends an item to a patron."""
         card = self.card(patron_barcode)
         return self._on_copy(item_barcode,
                              lambda copy: self.circulation.check_out(copy, card, receipt))
 
-    def check_in(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
+    def check_in(self, item_barcode: str, receipt: Receipt | None = None) -> ItemLending:
         """Takes an item back (to the hold shelf if someone waits for its title)."""
         return self._on_copy(item_barcode,
                              lambda copy: self.circulation.check_in(copy, receipt))
 
-    def renew(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
+    def renew(self, item_barcode: str, receipt: Receipt | None = None) -> ItemLending:
         """Renews the loan of an item."""
         return self._on_copy(item_barcode, lambda copy: self.circulation.renew(copy, receipt))
 
-    def declare_item_lost(self, item_barcode: str, receipt: Receipt | None = None) -> Lending:
+    def declare_item_lost(self, item_barcode: str, receipt: Receipt | None = None) -> ItemLending:
         """Closes the loan of an item that will not come back; the copy is lost."""
         return self._on_copy(item_barcode,
                              lambda copy: self.circulation.declare_item_lost(copy, receipt))

@@ -47,3 +47,11 @@ class IdempotencyKeyInvalidError(TenancyError):
 
 class ClientRevokedError(TenancyError):
     """The client is revoked: nothing more can change it."""
+
+
+class TenantServerUnknownError(TenancyError):
+    """A tenant was asked to live on a database server the configuration does not name."""
+
+
+class TenantMoveError(TenancyError):
+    """A tenant cannot be moved (or deleted) as asked."""

@@ -14,14 +14,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from uuid import UUID
 
 from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, ImportEntry
 from domain.catalog.holdings import HoldingsField, holdings
 from domain.shared.description import Description, describe
 from domain.shared.text import without_controls
-from infra.import_jobs import HEARTBEAT_S, ImportJobs
+from infra.import_jobs import HEARTBEAT_S
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
 from tenants.scope import TenantScope
 
@@ -176,7 +176,13 @@ def run_import_job(scope: TenantScope, job_id: UUID, *, path: Path, fmt: str) ->
         path.unlink(missing_ok=True)
 
 
-async def beat_while_serving(jobs: ImportJobs, stop: asyncio.Event) -> None:
+class Beating(Protocol):
+    """What says that this process lives: its import jobs (on every server)."""
+
+    def heartbeat(self) -> None: ...
+
+
+async def beat_while_serving(jobs: Beating, stop: asyncio.Event) -> None:
     """Tells other processes this one lives, so its running imports are not reported
     interrupted."""
     while not stop.is_set():

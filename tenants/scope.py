@@ -14,6 +14,7 @@ from domain.acquisition.application import Acquisitions
 from domain.catalog.application import Catalog
 from domain.circulation.application import Circulation
 from domain.inventory.application import Inventory
+from domain.lending.application import Interlending
 from domain.sharing.application import SharedCatalog
 from infra.blobs import Blobs
 from infra.database import Database
@@ -21,6 +22,7 @@ from infra.eventstore import application_env
 from infra.idempotency import IdempotencyStore, Receipt
 from infra.import_jobs import ImportJobs
 from infra.kek import KeyEncryptionKey
+from infra.servers import patiently
 from infra.vault import PatronKey, PatronVault
 from tenants.applications import ClientRegistry
 
@@ -48,10 +50,12 @@ class Stores:
     import_jobs: ImportJobs
 
     @classmethod
-    def of(cls, database: Database, kek: KeyEncryptionKey | None = None) -> Stores:
-        """The stores of a database (patron keys need the key-encryption key)."""
+    def of(cls, database: Database, kek: KeyEncryptionKey | None = None,
+           owner: uuid.UUID | None = None) -> Stores:
+        """The stores of a database (patron keys need the key-encryption key; `owner` names
+        the process in its import jobs)."""
         return cls(IdempotencyStore(database), PatronVault(database, kek), Blobs(database),
-                   ImportJobs(database))
+                   ImportJobs(database, owner))
 
 
 class Answers:
@@ -105,7 +109,8 @@ class Vault:
 
 
 class TenantBlobs:
-    """A tenant's stored files, by content (see infra.blobs)."""
+    """A tenant's stored files, by content (see infra.blobs); a write meeting the tenant's
+    writes paused by a move is made again once it moved."""
 
     def __init__(self, blobs: Blobs, schema: str) -> None:
         self._blobs = blobs
@@ -113,7 +118,7 @@ class TenantBlobs:
 
     def put_file(self, path: Path) -> str:
         """Stores a file once; its address."""
-        return self._blobs.put_file(self._schema, path)
+        return patiently(lambda: self._blobs.put_file(self._schema, path))
 
     def get_to_file(self, address: str, path: Path) -> bool:
         """Writes a stored file out; False if there is none."""
@@ -121,7 +126,7 @@ class TenantBlobs:
 
 
 class TenantImportJobs:
-    """A tenant's MARC import jobs (see infra.import_jobs)."""
+    """A tenant's MARC import jobs (see infra.import_jobs); writes wait out a move's pause."""
 
     def __init__(self, jobs: ImportJobs, schema: str) -> None:
         self._jobs = jobs
@@ -129,16 +134,16 @@ class TenantImportJobs:
 
     def start(self, job_id: uuid.UUID, client_id: str, fmt: str, size: int) -> None:
         """Records a job about to run."""
-        self._jobs.start(self._schema, job_id, client_id, fmt, size)
+        patiently(lambda: self._jobs.start(self._schema, job_id, client_id, fmt, size))
 
     def progress(self, job_id: uuid.UUID, bytes_read: int, summary: dict[str, Any]) -> None:
         """Notes how far a job got."""
-        self._jobs.progress(self._schema, job_id, bytes_read, summary)
+        patiently(lambda: self._jobs.progress(self._schema, job_id, bytes_read, summary))
 
     def finish(self, job_id: uuid.UUID, summary: dict[str, Any] | None,
                error: str | None = None) -> None:
         """Marks a job done or failed."""
-        self._jobs.finish(self._schema, job_id, summary, error)
+        patiently(lambda: self._jobs.finish(self._schema, job_id, summary, error))
 
     def get(self, job_id: uuid.UUID) -> dict[str, Any] | None:
         """A job of the tenant, or None."""
@@ -166,6 +171,7 @@ class TenantScope:
         # and only reads the events after the version it holds (correct across processes).
         self.circulation = Circulation(env={**env, "AGGREGATE_CACHE_MAXSIZE": "2000",
                                             "AGGREGATE_CACHE_FASTFORWARD": "y"})
+        self.lending = Interlending(env=env)
         self.answers = Answers(stores.idempotency, schema)
         self.vault = Vault(stores.vault, schema)
         self.blobs = TenantBlobs(stores.blobs, schema)

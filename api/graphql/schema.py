@@ -24,6 +24,8 @@ from api.graphql.circulation.queries import CirculationQueries
 from api.graphql.context import Context
 from api.graphql.figures.queries import FiguresQueries
 from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.lending.mutations import LendingMutations
+from api.graphql.lending.queries import LendingQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
@@ -103,7 +105,7 @@ class ShareRelease(SchemaExtension):
 
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
-            UnionCatalogQueries, AcquisitionQueries, FiguresQueries):
+            UnionCatalogQueries, AcquisitionQueries, FiguresQueries, LendingQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -120,7 +122,7 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 @strawberry.type
 class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
-               UnionCatalogMutations, AcquisitionMutations):
+               UnionCatalogMutations, AcquisitionMutations, LendingMutations):
     """Changes member libraries make."""
 
 

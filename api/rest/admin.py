@@ -30,6 +30,8 @@ class TenantIn(_Strict):
     slug: str = Field(description="2-40 lowercase letters, digits and hyphens")
     name: str
     isil: str | None = Field(default=None, description="ISO 15511 library identifier")
+    server: str | None = Field(default=None, description="the database server to place it on "
+                               "(default: the one holding the fewest tenants)")
 
 
 class TenantPatch(_Strict):
@@ -61,6 +63,12 @@ class TenantOut(BaseModel):
     isil: str | None
     status: str
     suspension_reason: str | None = None
+
+
+class PlacedTenantOut(TenantOut):
+    """A member library with the database server it lives on."""
+
+    server: str = Field(description="default, or a name from COMMONSHELF_TENANT_SERVERS")
 
 
 class ClientIn(_Strict):
@@ -133,7 +141,7 @@ async def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep,
     return await _office_command(
         svc, key, "createTenant", body.model_dump(),
         lambda receipt: svc.consortium.register_tenant(body.slug, body.name, body.isil,
-                                                       receipt))
+                                                       receipt, server=body.server))
 
 
 @router.get("/tenants")
@@ -143,9 +151,10 @@ def list_tenants(svc: ServicesDep, _: AdminDep) -> list[TenantOut]:
 
 
 @router.get("/tenants/{slug}")
-def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> TenantOut:
-    """One member library."""
-    return tenant_out(svc.consortium.office.get_tenant(slug))
+def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> PlacedTenantOut:
+    """One member library, with the database server it lives on."""
+    tenant = tenant_out(svc.consortium.office.get_tenant(slug))
+    return PlacedTenantOut(**tenant.model_dump(), server=svc.consortium.server_of(slug))
 
 
 @router.post("/tenants/{slug}/suspend")

@@ -4,15 +4,14 @@ No I/O but the tenant's event store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.circulation.errors import (
     CopyUnknownError,
@@ -21,7 +20,7 @@ from domain.circulation.errors import (
     PatronNotFoundError,
 )
 from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import AVAILABLE, LOST, Copy, Lending
+from domain.circulation.item_lending import AVAILABLE, LOST, Copy, ItemLending
 from domain.circulation.patron import Borrower, Patron
 from domain.circulation.policy import ANY, LoanPolicies, LoanPolicy
 from domain.shared.application import ContextApplication, Receipt
@@ -29,7 +28,6 @@ from domain.shared.loading import load_many
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
-RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
 # A copy as the catalog has it (circulation learns its facts), or only its catalog item id
 # (circulation must know its facts already, else CopyUnknownError).
 CopyRef = Copy | UUID
@@ -87,11 +85,7 @@ class Circulation(ContextApplication):
         transcoder.register(DateAsIso())
 
     def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            found: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
+        return self._found(kind, aggregate_id)
 
     def _load(self, *aggregate_ids: UUID) -> dict[UUID, Aggregate]:
         """What a command decides on, in one read of the store."""
@@ -110,15 +104,6 @@ class Circulation(ContextApplication):
 
     def _policies_in(self, found: dict[UUID, Aggregate]) -> LoanPolicies:
         return self._of(found, LoanPolicies, LoanPolicies.create_id()) or LoanPolicies()
-
-    def _retrying(self, command: Callable[[], T]) -> T:
-        """Runs a command; when another desk wrote first, runs it again on the new state."""
-        for _ in range(RETRIES - 1):
-            try:
-                return command()
-            except IntegrityError:
-                continue
-        return command()
 
     # Patrons
 
@@ -200,10 +185,10 @@ class Circulation(ContextApplication):
                 queue.cancel(hold_id, pseudonym, now)
                 cancelled.append(CancelledHold(hold_id, queue.record_id, None))
             shelved += [(queue, item, hold) for item, hold in queue.shelved_for(pseudonym).items()]
-        lendings = self._load(*(Lending.create_id(item) for _, item, _ in shelved))
+        lendings = self._load(*(ItemLending.create_id(item) for _, item, _ in shelved))
         touched: list[Aggregate] = [*queues]
         for queue, item_id, hold_id in shelved:
-            lending = self._of(lendings, Lending, Lending.create_id(item_id))
+            lending = self._of(lendings, ItemLending, ItemLending.create_id(item_id))
             if lending is not None and lending.cancel_pickup(hold_id, now):
                 cancelled.append(CancelledHold(hold_id, queue.record_id, item_id,
                                                lending.item_barcode))
@@ -230,17 +215,17 @@ class Circulation(ContextApplication):
 
     # Copies
 
-    def record_copy(self, copy: Copy, receipt: Receipt | None = None) -> Lending:
+    def record_copy(self, copy: Copy, receipt: Receipt | None = None) -> ItemLending:
         """Creates or updates circulation's own facts of a catalog copy; records nothing when
         they are no news (so a process manager following the catalog and a desk learning a
         copy on demand may both call it, any number of times). A copy on the hold shelf that
         may no longer circulate leaves it, and its hold waits again at the head of the
         queue."""
-        lending_id = Lending.create_id(copy.item_id)
+        lending_id = ItemLending.create_id(copy.item_id)
 
-        def run() -> Lending:
+        def run() -> ItemLending:
             now = self.clock()
-            lending = self._of(self._load(lending_id), Lending, lending_id) or Lending(
+            lending = self._of(self._load(lending_id), ItemLending, lending_id) or ItemLending(
                 item_id=copy.item_id, item_barcode=copy.barcode, record_id=copy.record_id)
             if not lending.record_copy(copy, now):
                 return lending
@@ -252,7 +237,7 @@ class Circulation(ContextApplication):
         return self._retrying(run)
 
     @staticmethod
-    def _off_the_shelf(lending: Lending, queue: HoldQueue | None,
+    def _off_the_shelf(lending: ItemLending, queue: HoldQueue | None,
                        now: datetime) -> list[Aggregate]:
         """A copy on the hold shelf that may no longer circulate leaves it; its hold waits
         again at the head of the queue. The aggregates changed."""
@@ -268,13 +253,13 @@ class Circulation(ContextApplication):
         return copy.item_id if isinstance(copy, Copy) else copy
 
     def _lending_in(self, found: dict[UUID, Aggregate], copy: CopyRef,
-                    now: datetime) -> Lending:
+                    now: datetime) -> ItemLending:
         """The copy's lending, having learnt the facts of a Copy given (unless older than
         those known); CopyUnknownError when given only an id whose facts it lacks."""
         item_id = self._item_id(copy)
-        lending = self._of(found, Lending, Lending.create_id(item_id))
+        lending = self._of(found, ItemLending, ItemLending.create_id(item_id))
         if isinstance(copy, Copy):
-            lending = lending or Lending(item_id=copy.item_id, item_barcode=copy.barcode,
+            lending = lending or ItemLending(item_id=copy.item_id, item_barcode=copy.barcode,
                                          record_id=copy.record_id)
             lending.record_copy(copy, now)
         if lending is None or lending.known_copy is None:
@@ -290,10 +275,10 @@ class Circulation(ContextApplication):
             found.update(self._load(*new))
 
     def _lending_state(self, copy: CopyRef, now: datetime
-                       ) -> tuple[Lending, HoldQueue | None, LoanPolicies,
+                       ) -> tuple[ItemLending, HoldQueue | None, LoanPolicies,
                                   dict[UUID, Aggregate], set[UUID]]:
         """The copy's lending, its record's hold queue and the policies; and what was read."""
-        asked = {Lending.create_id(self._item_id(copy)), LoanPolicies.create_id()}
+        asked = {ItemLending.create_id(self._item_id(copy)), LoanPolicies.create_id()}
         if isinstance(copy, Copy):
             asked.add(HoldQueue.create_id(copy.record_id))
         found = self._load(*asked)
@@ -303,24 +288,25 @@ class Circulation(ContextApplication):
         return (lending, self._of(found, HoldQueue, queue_id), self._policies_in(found),
                 found, asked)
 
-    def lending_of(self, copy: CopyRef) -> Lending:
+    def lending_of(self, copy: CopyRef) -> ItemLending:
         """The item's lending state (a fresh one for a Copy never lent)."""
-        lending = self._get(Lending, Lending.create_id(self._item_id(copy)))
+        lending = self._get(ItemLending, ItemLending.create_id(self._item_id(copy)))
         if lending is not None:
             return lending
         if not isinstance(copy, Copy):
             raise CopyUnknownError(f"circulation does not know item {copy} yet")
-        return Lending(item_id=copy.item_id, item_barcode=copy.barcode, record_id=copy.record_id)
+        return ItemLending(item_id=copy.item_id, item_barcode=copy.barcode,
+                           record_id=copy.record_id)
 
     # Loans
 
-    def check_out(self, copy: CopyRef, card: Card, receipt: Receipt | None = None) -> Lending:
+    def check_out(self, copy: CopyRef, card: Card, receipt: Receipt | None = None) -> ItemLending:
         """Lends the item to the patron, within their policy's limit, if the copy may
         circulate (as circulation knows it)."""
-        lending_id = Lending.create_id(self._item_id(copy))
+        lending_id = ItemLending.create_id(self._item_id(copy))
         borrower_id = Borrower.create_id(card.pseudonym)
 
-        def run() -> Lending:
+        def run() -> ItemLending:
             now = self.clock()
             found = self._load(card.patron_id, LoanPolicies.create_id(), lending_id, borrower_id)
             patron = self._patron_in(found, card)
@@ -337,11 +323,11 @@ class Circulation(ContextApplication):
 
         return self._retrying(run)
 
-    def check_in(self, copy: CopyRef, receipt: Receipt | None = None) -> Lending:
+    def check_in(self, copy: CopyRef, receipt: Receipt | None = None) -> ItemLending:
         """Closes the loan (or finds a lost copy); the copy goes to the hold shelf for the
         next in the queue (`held_for` says for whom), unless it may no longer circulate."""
 
-        def run() -> Lending:
+        def run() -> ItemLending:
             now = self.clock()
             lending, queue, policies, found, asked = self._lending_state(copy, now)
             pending: list[Aggregate] = [lending]
@@ -360,7 +346,7 @@ class Circulation(ContextApplication):
 
         return self._retrying(run)
 
-    def _shelve_for_next(self, lending: Lending, queue: HoldQueue | None,
+    def _shelve_for_next(self, lending: ItemLending, queue: HoldQueue | None,
                          policies: LoanPolicies, now: datetime) -> list[Aggregate]:
         """Puts an available copy on the hold shelf for the first in the queue."""
         if queue is None or lending.status != AVAILABLE or not lending.lendable:
@@ -374,11 +360,11 @@ class Circulation(ContextApplication):
         queue.fill(hold_id, lending.item_id, now)
         return [queue]
 
-    def renew(self, copy: CopyRef, receipt: Receipt | None = None) -> Lending:
+    def renew(self, copy: CopyRef, receipt: Receipt | None = None) -> ItemLending:
         """A new due date, per the policy of the loan's patron group; refused (by policy)
         while another patron's hold waits for the title, never for the borrower's own."""
 
-        def run() -> Lending:
+        def run() -> ItemLending:
             now = self.clock()
             lending, queue, policies, _, _ = self._lending_state(copy, now)
             policy = policies.for_loan(lending.patron_group, lending.material_type)
@@ -388,13 +374,13 @@ class Circulation(ContextApplication):
 
         return self._retrying(run)
 
-    def declare_item_lost(self, copy: CopyRef, receipt: Receipt | None = None) -> Lending:
+    def declare_item_lost(self, copy: CopyRef, receipt: Receipt | None = None) -> ItemLending:
         """Closes the loan of a copy that will not come back, and marks the copy lost (a
         check-in finds it again)."""
 
-        def run() -> Lending:
+        def run() -> ItemLending:
             now = self.clock()
-            asked = {Lending.create_id(self._item_id(copy))}
+            asked = {ItemLending.create_id(self._item_id(copy))}
             found = self._load(*asked)
             lending = self._lending_in(found, copy, now)
             loan_id, pseudonym = lending.declare_lost(now)

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from domain.shared.clock import Clock, utc_now
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+RETRIES = 5  # optimistic concurrency: a command re-runs on fresh state when it lost a race
 # What a caller wants written with a command's events, made from the command's result (the
 # answer under an idempotency key). Opaque here: the event store writes it in the same
 # transaction, so it exists exactly when the command was recorded.
@@ -33,3 +36,26 @@ class ContextApplication(Application[UUID]):
         else:
             self.save(*aggregates, receipt=receipt(result))
         return result
+
+    def _found(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate of that kind with this id, or None."""
+        try:
+            found: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
+
+    @staticmethod
+    def _retrying(command: Callable[[], T]) -> T:
+        return retrying(command)
+
+
+def retrying(command: Callable[[], T]) -> T:
+    """Runs a command; when another writer came first (optimistic concurrency), runs it again
+    on the new state."""
+    for _ in range(RETRIES - 1):
+        try:
+            return command()
+        except IntegrityError:
+            continue
+    return command()

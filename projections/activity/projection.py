@@ -12,7 +12,7 @@ from projections.framework import Delivery, DomainEvent, Projection
 
 
 def aggregate_of(event: DomainEvent) -> str:
-    """The name of the aggregate an event belongs to (`Lending` for `Lending.CheckedOut`)."""
+    """The name of the aggregate an event belongs to (`Item` for `Item.Added`)."""
     return type(event).__qualname__.rpartition(".")[0]
 
 

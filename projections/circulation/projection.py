@@ -8,7 +8,14 @@ from typing import Any
 from psycopg import Cursor
 
 from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import AVAILABLE, CHECKED_OUT, LOST, ON_HOLD_SHELF, Lending
+from domain.circulation.item_lending import (
+    AVAILABLE,
+    CHECKED_OUT,
+    IN_TRANSIT,
+    LOST,
+    ON_HOLD_SHELF,
+    ItemLending,
+)
 from domain.circulation.patron import Borrower
 from projections.circulation.postgres import (
     CANCELLED,
@@ -39,14 +46,14 @@ class Circulation(Projection):
     def create_tables(self, cur: Cursor[Any]) -> None:
         self.store.create(cur)
 
-    @on(Lending.Started)
-    def _started(self, cur: Cursor[Any], event: Lending.Started, source: Source) -> None:
+    @on(ItemLending.Started)
+    def _started(self, cur: Cursor[Any], event: ItemLending.Started, source: Source) -> None:
         self.store.start_lending(cur, source.tenant, event.originator_id,
                                  item_id=event.item_id, barcode=event.item_barcode,
                                  record_id=event.record_id, status=AVAILABLE)
 
-    @on(Lending.CheckedOut)
-    def _checked_out(self, cur: Cursor[Any], event: Lending.CheckedOut, source: Source) -> None:
+    @on(ItemLending.CheckedOut)
+    def _checked_out(self, cur: Cursor[Any], event: ItemLending.CheckedOut, source: Source) -> None:
         self.store.check_out(cur, source.tenant, loan_id=event.loan_id, item_id=event.item_id,
                              item_barcode=event.item_barcode, record_id=event.record_id,
                              borrower=event.borrower, patron_group=event.patron_group,
@@ -54,50 +61,58 @@ class Circulation(Projection):
                              checked_out_at=event.checked_out_at, due_at=event.due_at,
                              status=CHECKED_OUT, collected=COLLECTED, on_shelf=ON_SHELF)
 
-    @on(Lending.Renewed)
-    def _renewed(self, cur: Cursor[Any], event: Lending.Renewed, source: Source) -> None:
+    @on(ItemLending.Renewed)
+    def _renewed(self, cur: Cursor[Any], event: ItemLending.Renewed, source: Source) -> None:
         self.store.renew(cur, source.tenant, event.loan_id, event.due_at, event.renewals)
 
-    @on(Lending.CheckedIn)
-    def _checked_in(self, cur: Cursor[Any], event: Lending.CheckedIn, source: Source) -> None:
+    @on(ItemLending.CheckedIn)
+    def _checked_in(self, cur: Cursor[Any], event: ItemLending.CheckedIn, source: Source) -> None:
         self.store.check_in(cur, source.tenant, item_id=event.item_id, loan_id=event.loan_id,
                             checked_in_at=event.checked_in_at, was_overdue=event.was_overdue,
                             status=AVAILABLE)
 
-    @on(Lending.HeldForPickup)
-    def _held(self, cur: Cursor[Any], event: Lending.HeldForPickup, source: Source) -> None:
+    @on(ItemLending.HeldForPickup)
+    def _held(self, cur: Cursor[Any], event: ItemLending.HeldForPickup, source: Source) -> None:
         self.store.hold_for_pickup(cur, source.tenant, event.originator_id,
                                    hold_id=event.hold_id, borrower=event.borrower,
                                    until=event.until, status=ON_HOLD_SHELF)
 
-    @on(Lending.PickupExpired)
-    def _pickup_expired(self, cur: Cursor[Any], event: Lending.PickupExpired,
+    @on(ItemLending.PickupExpired)
+    def _pickup_expired(self, cur: Cursor[Any], event: ItemLending.PickupExpired,
                         source: Source) -> None:
         self.store.expire_pickup(cur, source.tenant, event.hold_id, hold_status=EXPIRED,
                                  item_status=AVAILABLE)
 
-    @on(Lending.CopyRecorded)
-    def _copy_recorded(self, cur: Cursor[Any], event: Lending.CopyRecorded,
+    @on(ItemLending.CopyRecorded)
+    def _copy_recorded(self, cur: Cursor[Any], event: ItemLending.CopyRecorded,
                        source: Source) -> None:
         self.store.record_copy(cur, source.tenant, event.originator_id, item_id=event.item_id,
                                barcode=event.item_barcode, record_id=event.record_id,
                                status=AVAILABLE)
 
-    @on(Lending.PickupCancelled)
-    def _pickup_cancelled(self, cur: Cursor[Any], event: Lending.PickupCancelled,
+    @on(ItemLending.PickupCancelled)
+    def _pickup_cancelled(self, cur: Cursor[Any], event: ItemLending.PickupCancelled,
                           source: Source) -> None:
         self.store.expire_pickup(cur, source.tenant, event.hold_id, hold_status=CANCELLED,
                                  item_status=AVAILABLE)
 
-    @on(Lending.DeclaredLost)
-    def _declared_lost(self, cur: Cursor[Any], event: Lending.DeclaredLost,
+    @on(ItemLending.DeclaredLost)
+    def _declared_lost(self, cur: Cursor[Any], event: ItemLending.DeclaredLost,
                        source: Source) -> None:
         self.store.check_in(cur, source.tenant, item_id=event.item_id, loan_id=event.loan_id,
                             checked_in_at=event.declared_at, was_overdue=event.was_overdue,
                             status=LOST)
 
-    @on(Lending.Found)
-    def _found(self, cur: Cursor[Any], event: Lending.Found, source: Source) -> None:
+    @on(ItemLending.Found)
+    def _found(self, cur: Cursor[Any], event: ItemLending.Found, source: Source) -> None:
+        self.store.set_lending_status(cur, source.tenant, event.item_id, AVAILABLE)
+
+    @on(ItemLending.Pulled)
+    def _pulled(self, cur: Cursor[Any], event: ItemLending.Pulled, source: Source) -> None:
+        self.store.set_lending_status(cur, source.tenant, event.item_id, IN_TRANSIT)
+
+    @on(ItemLending.Released)
+    def _released(self, cur: Cursor[Any], event: ItemLending.Released, source: Source) -> None:
         self.store.set_lending_status(cur, source.tenant, event.item_id, AVAILABLE)
 
     @on(HoldQueue.HoldReturned)

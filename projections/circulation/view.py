@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TypedDict
 from uuid import UUID
 
-from domain.circulation.lending import ON_HOLD_SHELF
+from domain.circulation.item_lending import ON_HOLD_SHELF
 from projections.circulation.postgres import NAME, ON_SHELF, WAITING, CirculationTables
 from projections.framework import View
 

@@ -11,7 +11,7 @@ from psycopg import Cursor
 from domain.catalog.item import Item
 from domain.catalog.record import Record
 from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from domain.circulation.patron import Patron
 from domain.sharing.shared_record import SharedRecord
 from projections.circulation_figures.postgres import NAME, TABLES, CirculationFiguresTables
@@ -68,26 +68,26 @@ class CirculationFigures(Projection):
         self.store.update(cur, "patrons", (source.tenant, event.originator_id),
                           {"erased": True})
 
-    @on(Lending.CheckedOut)
-    def _checked_out(self, cur: Cursor[Any], event: Lending.CheckedOut,
+    @on(ItemLending.CheckedOut)
+    def _checked_out(self, cur: Cursor[Any], event: ItemLending.CheckedOut,
                      source: Source) -> None:
         self.store.insert(cur, "loans", {"tenant": source.tenant, "loan_id": event.loan_id,
                                          "record_id": event.record_id,
                                          "checked_out_at": event.checked_out_at,
                                          "due_at": event.due_at})
 
-    @on(Lending.Renewed)
-    def _renewed(self, cur: Cursor[Any], event: Lending.Renewed, source: Source) -> None:
+    @on(ItemLending.Renewed)
+    def _renewed(self, cur: Cursor[Any], event: ItemLending.Renewed, source: Source) -> None:
         self.store.update(cur, "loans", (source.tenant, event.loan_id),
                           {"due_at": event.due_at})
 
-    @on(Lending.CheckedIn)
-    def _checked_in(self, cur: Cursor[Any], event: Lending.CheckedIn, source: Source) -> None:
+    @on(ItemLending.CheckedIn)
+    def _checked_in(self, cur: Cursor[Any], event: ItemLending.CheckedIn, source: Source) -> None:
         self.store.update(cur, "loans", (source.tenant, event.loan_id),
                           {"closed_at": event.checked_in_at, "returned": True})
 
-    @on(Lending.DeclaredLost)
-    def _lost(self, cur: Cursor[Any], event: Lending.DeclaredLost, source: Source) -> None:
+    @on(ItemLending.DeclaredLost)
+    def _lost(self, cur: Cursor[Any], event: ItemLending.DeclaredLost, source: Source) -> None:
         self.store.update(cur, "loans", (source.tenant, event.loan_id),
                           {"closed_at": event.declared_at, "returned": False})
 

@@ -46,8 +46,8 @@ class SharedAcquisitionTables:
             "PRIMARY KEY (tenant, order_id))").format(t["orders"]))
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, "
                             "enabled boolean NOT NULL)").format(t["settings"]))
-        # Filled by interlibrary lending's events once that context lands: one row per
-        # request a member made for one of its records' titles, and whether it was filled.
+        # From interlibrary lending's events: one row per request, under a member record of
+        # its title (the record's member), and whether it was filled.
         cur.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (tenant text NOT NULL, request_id uuid NOT NULL, "
             "record_id uuid NOT NULL, filled boolean, requested_at timestamptz NOT NULL, "
@@ -91,6 +91,20 @@ class SharedAcquisitionTables:
             "UPDATE {} SET status = %s, changed_at = %s, record_id = COALESCE(%s, record_id) "
             "WHERE tenant = %s AND order_id = %s").format(self.t["orders"]),
             (status, at, record_id, tenant, order_id))
+
+    def add_interlibrary(self, cur: Cursor[Any], tenant: str, request_id: UUID,
+                         record_id: UUID, requested_at: datetime) -> None:
+        """An interlibrary request for a member record's title (once)."""
+        cur.execute(sql.SQL(
+            "INSERT INTO {} (tenant, request_id, record_id, requested_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(self.t["interlibrary"]),
+            (tenant, request_id, record_id, requested_at))
+
+    def fill_interlibrary(self, cur: Cursor[Any], request_id: UUID, filled: bool) -> None:
+        """Whether an interlibrary request was filled (a copy shipped) or not (the rota
+        ran out)."""
+        cur.execute(sql.SQL("UPDATE {} SET filled = %s WHERE request_id = %s").format(
+            self.t["interlibrary"]), (filled, request_id))
 
     def set_setting(self, cur: Cursor[Any], name: str, enabled: bool) -> None:
         """One of the office's settings."""

@@ -5,6 +5,7 @@ suggestion keeps only whether a patron asked."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from psycopg import Cursor
 
@@ -12,6 +13,8 @@ from domain.acquisition.order import CANCELLED, OPEN, RECEIVED, Order
 from domain.acquisition.price_sharing import PriceSharing
 from domain.acquisition.suggestion import Suggestion
 from domain.acquisition.wanted import Wanted, wanted_key
+from domain.lending.outgoing import OutgoingRequest
+from domain.lending.status import LOANED
 from projections.framework import Delivery, Projection, Source, on
 from projections.shared_acquisition.postgres import NAME, TABLES, SharedAcquisitionTables
 
@@ -75,3 +78,28 @@ class SharedAcquisition(Projection):
     def _sharing_changed(self, cur: Cursor[Any], event: PriceSharing.Changed,
                          _source: Source) -> None:
         self.store.set_setting(cur, PRICE_SHARING, event.enabled)
+
+    # Interlibrary requests: demand for a title, counted under a member record of its union
+    # catalog entry (the requester may hold none), and whether it went unfilled.
+
+    @on(OutgoingRequest.Requested)
+    def _ill_requested(self, cur: Cursor[Any], event: OutgoingRequest.Requested,
+                       source: Source) -> None:  # noqa: ARG002 (rows are the record's member's)
+        member, _, record = (event.entry_record or "").partition(":")
+        try:
+            record_id = UUID(record)
+        except ValueError:
+            return  # an entry without member records: nothing to count it under
+        self.store.add_interlibrary(cur, member, event.originator_id, record_id,
+                                    event.requested_at)
+
+    @on(OutgoingRequest.StatusApplied)
+    def _ill_status(self, cur: Cursor[Any], event: OutgoingRequest.StatusApplied,
+                    source: Source) -> None:  # noqa: ARG002 (the request id is unique)
+        if event.status == LOANED and not event.late:
+            self.store.fill_interlibrary(cur, event.originator_id, filled=True)
+
+    @on(OutgoingRequest.Exhausted)
+    def _ill_unfilled(self, cur: Cursor[Any], event: OutgoingRequest.Exhausted,
+                      source: Source) -> None:  # noqa: ARG002 (the request id is unique)
+        self.store.fill_interlibrary(cur, event.originator_id, filled=False)

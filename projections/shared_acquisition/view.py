@@ -95,8 +95,7 @@ class SharedAcquisitionView(View):
         return [Titled(*r) for r in self._tables.open_order_keys(self.cur, OPEN)]
 
     def interlibrary(self) -> list[Requested]:
-        """Every member record some interlibrary request was made for (none until lending
-        lands and its events fill the table)."""
+        """Every member record some interlibrary request was counted under."""
         return [Requested(str(r[0]), r[1], int(r[2]), int(r[3]))
                 for r in self._tables.interlibrary_demand(self.cur)]
 

@@ -1,7 +1,7 @@
 """The union catalog projection: every member's records (from their Record events; a record
 linked to a shared record is matched by the shared record's description, from the office's
 SharedRecord events), clustered into entries by the matcher; each member's copies (Item
-events) and what circulation says of them (Lending events), never whose loan it is.
+events) and what circulation says of them (ItemLending events), never whose loan it is.
 
 A batch of events is applied at once: records folded in memory and saved in one statement;
 then the records the batch changed, the entries they were in, and the records their old
@@ -23,13 +23,14 @@ from psycopg import Cursor
 
 from domain.catalog.item import Item
 from domain.catalog.record import Record
-from domain.circulation.lending import (
+from domain.circulation.item_lending import (
     AVAILABLE,
     CHECKED_OUT,
+    IN_TRANSIT,
     LENDABLE,
     LOST,
     ON_HOLD_SHELF,
-    Lending,
+    ItemLending,
 )
 from domain.shared.description import display_title, isbn_forms
 from domain.sharing.shared_record import SharedRecord
@@ -78,9 +79,12 @@ class Batch:
 
 
 _LENDING_STATUS: dict[type[DomainEvent], str] = {
-    Lending.Started: AVAILABLE, Lending.CheckedOut: CHECKED_OUT, Lending.CheckedIn: AVAILABLE,
-    Lending.HeldForPickup: ON_HOLD_SHELF, Lending.PickupExpired: AVAILABLE,
-    Lending.PickupCancelled: AVAILABLE, Lending.DeclaredLost: LOST, Lending.Found: AVAILABLE}
+    ItemLending.Started: AVAILABLE, ItemLending.CheckedOut: CHECKED_OUT,
+    ItemLending.CheckedIn: AVAILABLE, ItemLending.HeldForPickup: ON_HOLD_SHELF,
+    ItemLending.PickupExpired: AVAILABLE, ItemLending.PickupCancelled: AVAILABLE,
+    ItemLending.DeclaredLost: LOST, ItemLending.Found: AVAILABLE,
+    # pulled for another member's request: not available until it is back
+    ItemLending.Pulled: IN_TRANSIT, ItemLending.Released: AVAILABLE}
 
 
 class UnionCatalog(Projection):
@@ -93,7 +97,7 @@ class UnionCatalog(Projection):
     # event leaves one record's description (and its entry) or one copy's state stale
     skip_poison = True
     events: ClassVar[tuple[type[DomainEvent], ...]] = (
-        Record.Event, Item.Added, Item.Withdrawn, Lending.Event, SharedRecord.Event,
+        Record.Event, Item.Added, Item.Withdrawn, ItemLending.Event, SharedRecord.Event,
         UnionOverride.Event)
     _OFFICE_EVENTS = (SharedRecord.Event, UnionOverride.Event)
 
@@ -142,7 +146,7 @@ class UnionCatalog(Projection):
         elif isinstance(event, Item.Withdrawn):
             self._items(cur, batch)
             self.store.withdraw_item(cur, tenant, event.originator_id)
-        elif isinstance(event, Lending.Event):
+        elif isinstance(event, ItemLending.Event):
             self._items(cur, batch)
             self._lending(cur, tenant, event)
         elif isinstance(event, UnionOverride.Merged):
@@ -192,11 +196,11 @@ class UnionCatalog(Projection):
         elif isinstance(event, SharedRecord.MergedInto):
             self.store.save_shared(cur, event.originator_id, None, event.survivor_id)
 
-    def _lending(self, cur: Cursor[Any], tenant: str, event: Lending.Event) -> None:
+    def _lending(self, cur: Cursor[Any], tenant: str, event: ItemLending.Event) -> None:
         item_id = getattr(event, "item_id", None)
         status = _LENDING_STATUS.get(type(event))
         lendable = (event.catalog_status in LENDABLE
-                    if isinstance(event, Lending.CopyRecorded) else None)
+                    if isinstance(event, ItemLending.CopyRecorded) else None)
         if status is None and lendable is None:
             return  # renewals and the like: the copy stays where it is
         self.store.set_lending(cur, tenant, event.originator_id, item_id=item_id,

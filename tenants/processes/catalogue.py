@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from infra.ill_outbox import IllOutbox
+from tenants.lending import InterlibraryDesk
 from tenants.processes.copies import ItemsToCopies
+from tenants.processes.lending import LendingMessages, PeerMessages
 from tenants.processes.runner import Commands, ProcessManager
 from tenants.processes.sharing import ContributionsToLinks
 
 
-def process_managers(commands: Commands) -> list[ProcessManager]:
+def process_managers(commands: Commands, lending_desk: Callable[[str], InterlibraryDesk],
+                     outbox: IllOutbox) -> list[ProcessManager]:
     """Every process manager, issuing its commands through `commands`."""
-    return [ContributionsToLinks(commands), ItemsToCopies(commands)]
+    return [ContributionsToLinks(commands), ItemsToCopies(commands),
+            LendingMessages(commands, lending_desk, outbox), PeerMessages(commands, outbox)]

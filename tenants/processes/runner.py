@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 
+from infra.command_metadata import command_metadata
 from infra.follower import Follower, FollowerStats, Member, Relayed, Tracking
 from projections.decoding import Decoder
 from projections.framework import Delivery, DomainEvent, Source
@@ -43,7 +44,9 @@ class Commands:
     def run(self, tenant: str, key: str, command: Command[Any]) -> bool:
         """Runs the command in the tenant's scope under `key`; False (and nothing recorded)
         when the key was answered already."""
-        _, recorded = self.pipeline.execute_here(self.consortium.scope(tenant), key, command)
+        with command_metadata(cause=key):  # the source event, beside the command's events
+            _, recorded = self.pipeline.execute_here(self.consortium.scope(tenant), key,
+                                                     command)
         return recorded
 
 

@@ -289,7 +289,7 @@ def verify(url: str, base: str, bearer: str, clients: int, checked_out: int,
     with psycopg.connect(url) as conn:
         counts = dict(conn.execute(
             "SELECT split_part(topic, '.', 4), count(*) FROM t_bench.events WHERE topic LIKE "
-            "'domain.circulation.lending:Lending.%' GROUP BY 1").fetchall())
+            "'domain.circulation.item_lending:ItemLending.%' GROUP BY 1").fetchall())
     outs, ins = counts.get("CheckedOut", 0), counts.get("CheckedIn", 0)
     print(f"verified: {outs:,} check-outs and {ins:,} check-ins recorded; "
           f"{checked_out:,} and {checked_in:,} answered")

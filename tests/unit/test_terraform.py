@@ -29,7 +29,7 @@ NOT_FOR_DEPLOYMENT = {
     "XDG_DATA_HOME": "only the default of COMMONSHELF_DATA_DIR, which the deployment sets",
 }
 # Settings the deployment provides ahead of the code that reads them (other work in flight).
-AHEAD_OF_CODE = {"COMMONSHELF_KEK_FILE", "COMMONSHELF_TENANT_SERVERS"}
+AHEAD_OF_CODE = {"COMMONSHELF_KEK_FILE"}
 _ENV_READERS = ("environ.get", "getenv", "_from_env")
 _OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False,
                                 strip_string_quotes=True)

@@ -146,7 +146,7 @@ class AcquisitionCandidate:
     loans_last_year: int
     interlibrary_requests: int
     interlibrary_unfilled: int = strawberry.field(description=(
-        "requests other libraries could not fill (zero until interlibrary lending lands)"))
+        "interlibrary requests the rota could not fill (no member supplied the title)"))
     suggestions: int
     suggestions_by_member: list[MemberCount]
     open_orders: list[MemberOrder]

@@ -19,7 +19,7 @@ from api.graphql.circulation.types import Hold, Loan, LoanPolicy, Patron
 from api.graphql.commands import execute
 from api.graphql.context import Context
 from domain.circulation.application import Erasure
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from domain.circulation.policy import LoanPolicy as Policy
 from domain.shared.application import Receipt
 from tenants.commands import CIRCULATION_VIEWS
@@ -213,14 +213,14 @@ def _uuid(value: str, field: str) -> uuid.UUID:
                            extensions={"code": "INVALID_INPUT"}) from None
 
 
-def _item(lending: Lending) -> dict[str, Any]:
+def _item(lending: ItemLending) -> dict[str, Any]:
     """A copy's barcode and status as the desk sees it after a command."""
     known = lending.known_copy
     status = lending.status if known is None or known.lendable else known.catalog_status
     return {"barcode": lending.item_barcode, "status": status.upper()}
 
 
-def _checked_in(lending: Lending) -> dict[str, Any]:
+def _checked_in(lending: ItemLending) -> dict[str, Any]:
     """A check-in's answer: the item, and the hold it waits for on the hold shelf (the
     patron is looked up when answering, never kept under the key)."""
     held = lending.held_for
@@ -234,7 +234,7 @@ def _erased(erasure: Erasure) -> dict[str, Any]:
          "item_barcode": h.item_barcode} for h in erasure.cancelled_holds]}
 
 
-def _loan(lending: Lending) -> dict[str, Any]:
+def _loan(lending: ItemLending) -> dict[str, Any]:
     return {"id": str(lending.loan_id), "due_at": lending.due_at.isoformat() if lending.due_at
             else None, "renewals": lending.renewals, "item_barcode": lending.item_barcode,
             "record_id": str(lending.record_id),

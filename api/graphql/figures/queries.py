@@ -4,7 +4,7 @@ they may see (a member: its own collection with each other member's)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import strawberry
 from graphql import GraphQLError
@@ -16,6 +16,7 @@ from api.graphql.acquisition.types import ConsortiumMember, member
 from api.graphql.context import Context
 from api.graphql.sharing.queries import actor
 from projections.circulation_figures.view import CirculationFiguresView
+from projections.lending.view import FiguresRow, LendingView
 from tenants.figures import (
     ConsortiumFigures,
     Figures,
@@ -66,11 +67,33 @@ class FigureCounts:
 
 
 @strawberry.type
+class InterlibraryFigures:
+    """Interlibrary requests a member made in the period (as requester): the figure
+    consortia report."""
+
+    requests: int
+    filled: int = strawberry.field(description="a copy was shipped")
+    unfilled: int = strawberry.field(description="the rota ran out")
+    turnaround_hours: float | None = strawberry.field(
+        description="mean hours from the request to the copy shipped, of those filled")
+
+    @classmethod
+    def of(cls, row: FiguresRow | None) -> InterlibraryFigures:
+        """From the lending read model (none made: zeros)."""
+        if row is None:
+            return cls(requests=0, filled=0, unfilled=0, turnaround_hours=None)
+        hours = row["turnaround_hours"]
+        return cls(requests=row["requests"], filled=row["filled"], unfilled=row["unfilled"],
+                   turnaround_hours=None if hours is None else round(hours, 2))
+
+
+@strawberry.type
 class MemberFigures:
     """One member's figures."""
 
     member: ConsortiumMember
     figures: FigureCounts
+    interlibrary: InterlibraryFigures
 
 
 @strawberry.type
@@ -100,11 +123,12 @@ class ConsortiumFiguresResult:
         description="the office: every pair of active members; a member: its pairs")
 
 
-def _shown(found: ConsortiumFigures, names: dict[str, str],
-           now: datetime) -> ConsortiumFiguresResult:
+def _shown(found: ConsortiumFigures, names: dict[str, str], now: datetime,
+           interlibrary: dict[str, FiguresRow]) -> ConsortiumFiguresResult:
     return ConsortiumFiguresResult(
         since=found.since, until=found.until, as_of=now,
-        members=[MemberFigures(member=member(slug, names), figures=FigureCounts.of(f))
+        members=[MemberFigures(member=member(slug, names), figures=FigureCounts.of(f),
+                               interlibrary=InterlibraryFigures.of(interlibrary.get(slug)))
                  for slug, f in found.members.items()],
         totals=FigureCounts.of(found.totals),
         overlap=[CollectionOverlap(a=member(o.a, names), b=member(o.b, names),
@@ -138,6 +162,10 @@ class FiguresQueries:
                 found = union_reads(info.context, lambda holders: consortium_figures(
                     counts, holders, active=active, viewer=viewer, since=start, until=end,
                     now=now))
-            return _shown(found, names, now)
+            with services.view(LendingView) as lending:
+                interlibrary = {row["member"]: row for row in lending.figures(
+                    datetime.combine(start, time.min, UTC),
+                    datetime.combine(end + timedelta(days=1), time.min, UTC))}
+            return _shown(found, names, now, interlibrary)
 
         return await run_in_threadpool(read)

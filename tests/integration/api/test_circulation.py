@@ -250,7 +250,7 @@ def test_retries_racing_with_one_key_record_once_and_share_the_answer(
         row = conn.execute(sql.SQL(
             "SELECT count(*) FROM {} WHERE topic LIKE %s").format(
                 sql.Identifier("t_" + library["slug"].replace("-", "_"), "events")),
-            ("%Lending.Renewed",)).fetchone()
+            ("%ItemLending.Renewed",)).fetchone()
     assert row == (1,)
 
 

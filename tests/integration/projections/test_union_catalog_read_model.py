@@ -16,7 +16,7 @@ import pytest
 
 from domain.catalog.item import Item, ItemDetails, Location
 from domain.catalog.record import Record
-from domain.circulation.lending import Copy, Lending
+from domain.circulation.item_lending import Copy, ItemLending
 from domain.circulation.policy import LoanPolicy
 from domain.shared.description import describe
 from domain.sharing.shared_record import SharedRecord
@@ -160,7 +160,7 @@ def test_holdings_follow_items_and_circulation_and_members_leave_and_return(
             {"tenant": "alpha", "name": "Alpha Library", "items": 2, "available": 2},
             {"tenant": "beta", "name": "beta", "items": 0, "available": 0}]
 
-        lending = Lending(item_id=items[0].id, item_barcode="b0", record_id=record.id)
+        lending = ItemLending(item_id=items[0].id, item_barcode="b0", record_id=record.id)
         lending.record_copy(Copy(items[0].id, "b0", record.id, "book", "available"), NOW)
         lending.check_out(uuid4(), "adult", "book", LoanPolicy(), NOW)
         projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])

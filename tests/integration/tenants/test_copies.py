@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.dependencies import Services
 from domain.catalog.item import Item, ItemDetails, Location
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from tests.integration.api.test_catalog import code, data, gql
 from tests.integration.api.test_circulation import CHECK_OUT, REGISTER
 
@@ -24,12 +24,12 @@ ADD = """mutation($r: ID!, $b: String!) { addItem(input: {recordId: $r, barcode:
 WITHDRAW = """mutation($b: String!) { withdrawItem(input: {barcode: $b}) { item { status } } }"""
 
 
-def _known(services: Services, slug: str, barcode: str, status: str) -> Lending | None:
+def _known(services: Services, slug: str, barcode: str, status: str) -> ItemLending | None:
     """Circulation's lending of the copy once it knows the copy with this catalog status."""
     circulation = services.scope(slug).circulation
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        lending_id = Lending.create_id(Item.create_id(barcode))
+        lending_id = ItemLending.create_id(Item.create_id(barcode))
         found: Any = (circulation.repository.get(lending_id)
                       if lending_id in circulation.repository else None)
         if found is not None and found.known_copy is not None and (

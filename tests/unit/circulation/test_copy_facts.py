@@ -14,7 +14,7 @@ from domain.circulation.errors import (
     ItemNotAvailableError,
     NotOnLoanError,
 )
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from domain.circulation.patron import Borrower
 from domain.circulation.policy import ANY, LoanPolicy
 from tests.unit.circulation.conftest import RECORD, CardMaker, Clock, CopyMaker
@@ -32,16 +32,16 @@ def test_record_copy_creates_the_lending_and_records_nothing_when_nothing_change
     assert lending.known_copy == copy
     assert (lending.item_barcode, lending.record_id, lending.status) == (
         "B1", RECORD, "available")
-    lending_id = Lending.create_id(copy.item_id)
-    assert _events(desk, lending_id) == ["Lending.Started", "Lending.CopyRecorded"]
+    lending_id = ItemLending.create_id(copy.item_id)
+    assert _events(desk, lending_id) == ["ItemLending.Started", "ItemLending.CopyRecorded"]
 
     desk.record_copy(copy)  # a redelivered catalog event
     desk.record_copy(copy_of(version=2))  # the item moved or was retagged: same facts
-    assert _events(desk, lending_id) == ["Lending.Started", "Lending.CopyRecorded"]
+    assert _events(desk, lending_id) == ["ItemLending.Started", "ItemLending.CopyRecorded"]
 
     desk.record_copy(copy_of(version=3, material_type="dvd"))
     assert desk.lending_of(copy.item_id).known_copy == copy_of(version=3, material_type="dvd")
-    assert _events(desk, lending_id)[-1] == "Lending.CopyRecorded"
+    assert _events(desk, lending_id)[-1] == "ItemLending.CopyRecorded"
 
 
 def test_record_copy_ignores_facts_older_than_those_known(
@@ -83,7 +83,7 @@ def test_commands_given_only_an_item_id_need_the_copys_facts(
             command()
     with pytest.raises(NotOnLoanError, match="item B1 is not on loan"):
         desk.check_in(copy_of())  # given the copy, it knows what to say
-    assert not list(desk.events.get(Lending.create_id(item_id)))  # and recorded nothing
+    assert not list(desk.events.get(ItemLending.create_id(item_id)))  # and recorded nothing
 
 
 def test_a_lending_recorded_before_copy_facts_still_works(
@@ -91,7 +91,7 @@ def test_a_lending_recorded_before_copy_facts_still_works(
 ) -> None:
     copy, card = copy_of(), new_card()
     # What an older version recorded: the lending and its loan, with no copy facts.
-    legacy = Lending(item_id=copy.item_id, item_barcode=copy.barcode, record_id=RECORD)
+    legacy = ItemLending(item_id=copy.item_id, item_barcode=copy.barcode, record_id=RECORD)
     loan_id = legacy.check_out(card.pseudonym, "undergraduate", "book", LoanPolicy(),
                                clock.now)
     borrower = Borrower(pseudonym=card.pseudonym)
@@ -138,7 +138,8 @@ def test_a_copy_withdrawn_on_the_hold_shelf_returns_its_hold_to_the_head_of_the_
 
     shelf = desk.record_copy(copy_of(1, status="withdrawn", version=2))
     assert (shelf.status, shelf.held_for, shelf.lendable) == ("available", None, False)
-    assert _events(desk, shelf.id)[-2:] == ["Lending.CopyRecorded", "Lending.PickupCancelled"]
+    assert _events(desk, shelf.id)[-2:] == [
+        "ItemLending.CopyRecorded", "ItemLending.PickupCancelled"]
     queue = desk.hold_queue(RECORD)
     assert queue is not None
     assert [b for _, b in queue.waiting] == [first.pseudonym, second.pseudonym]
@@ -156,8 +157,8 @@ def test_check_out_learns_a_copy_on_demand_in_the_same_write(
 ) -> None:
     lending = desk.check_out(copy_of(version=7, material_type="dvd"), new_card())
     assert lending.material_type == "dvd"
-    assert _events(desk, lending.id) == ["Lending.Started", "Lending.CopyRecorded",
-                                         "Lending.CheckedOut"]
+    assert _events(desk, lending.id) == ["ItemLending.Started", "ItemLending.CopyRecorded",
+                                         "ItemLending.CheckedOut"]
     assert desk.record_copy(copy_of(version=7, material_type="dvd")).version == lending.version
 
 

@@ -21,7 +21,7 @@ from domain.circulation.errors import (
     PatronHasLoansError,
 )
 from domain.circulation.holds import HoldQueue
-from domain.circulation.lending import HeldFor
+from domain.circulation.item_lending import HeldFor
 from domain.circulation.patron import Borrower
 from domain.circulation.policy import ANY, LoanPolicy
 from tests.unit.circulation.conftest import RECORD, CardMaker, Clock, CopyMaker
@@ -81,7 +81,7 @@ def test_declare_item_lost_closes_the_loan_and_marks_the_copy_lost(
     lost = desk.declare_item_lost(copy_of().item_id)
     assert (lost.status, lost.loan_id, lost.borrower) == ("lost", None, None)
     assert desk.open_loans(borrower.pseudonym) == 0
-    assert _kinds(desk, lost.id)[-1] == "Lending.DeclaredLost"
+    assert _kinds(desk, lost.id)[-1] == "ItemLending.DeclaredLost"
     declared = list(desk.events.get(lost.id))[-1]
     assert isinstance(declared, type(lost).DeclaredLost)
     assert (declared.loan_id, declared.was_overdue) == (loan.loan_id, True)
@@ -97,7 +97,7 @@ def test_declare_item_lost_closes_the_loan_and_marks_the_copy_lost(
 
     hold_id, _ = desk.place_hold(RECORD, next_patron)
     found = desk.check_in(copy_of().item_id)  # it turned up after all
-    assert _kinds(desk, found.id)[-2] == "Lending.Found"
+    assert _kinds(desk, found.id)[-2] == "ItemLending.Found"
     assert found.held_for is not None
     assert found.held_for.hold_id == hold_id
 
@@ -157,8 +157,8 @@ def test_erasing_a_patron_whose_copy_waits_on_the_hold_shelf_passes_it_on(
     assert erasure.cancelled_holds == (CancelledHold(hold_id, RECORD, copy_of(1).item_id,
                                                      "B1"),)
     lending = desk.lending_of(copy_of(1))
-    assert _kinds(desk, lending.id)[-2:] == ["Lending.PickupCancelled",
-                                             "Lending.HeldForPickup"]
+    assert _kinds(desk, lending.id)[-2:] == ["ItemLending.PickupCancelled",
+                                             "ItemLending.HeldForPickup"]
     assert lending.held_for is not None
     assert lending.held_for.borrower == after.pseudonym
     assert desk.check_out(copy_of(1), after).status == "checked_out"

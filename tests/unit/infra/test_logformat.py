@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 
+from infra.command_metadata import command_metadata
 from infra.logformat import JsonFormatter
 
 
@@ -45,3 +46,11 @@ def test_an_exception_is_included_on_the_same_line() -> None:
     line = JsonFormatter().format(record)
     assert "\n" not in line
     assert "ValueError: bad batch" in json.loads(line)["exception"]
+
+
+def test_a_line_logged_while_a_request_runs_names_its_request_id() -> None:
+    with command_metadata(request_id="req-42"):
+        inside = json.loads(JsonFormatter().format(_record("applied")))
+    outside = json.loads(JsonFormatter().format(_record("idle")))
+    assert inside["request_id"] == "req-42"
+    assert "request_id" not in outside

@@ -15,7 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.catalog.application import Catalog
 from domain.catalog.record import Record
 from domain.circulation.application import Circulation as CirculationApp
-from domain.circulation.lending import Lending
+from domain.circulation.item_lending import ItemLending
 from domain.circulation.patron import Patron
 from domain.circulation.policy import LoanPolicy
 from domain.sharing.shared_record import SharedRecord
@@ -49,7 +49,7 @@ def test_events_decode_to_their_classes_as_each_application_stored_them() -> Non
     record.link(uuid4(), AT + timedelta(hours=1))
     patron = Patron(patron_id=uuid4(), sealed="s", patron_group="staff",
                     expires_on=date(2031, 1, 1), registered_at=AT)
-    lending = Lending(item_id=uuid4(), item_barcode="B-1", record_id=uuid4())
+    lending = ItemLending(item_id=uuid4(), item_barcode="B-1", record_id=uuid4())
     lending.check_out(uuid4(), "staff", "book", LoanPolicy(), AT)
     tenant = Tenant.register("riverside", "Riverside", None, AT)
     pairs = (_round_trip(Catalog(), record) + _round_trip(CirculationApp(), patron)
@@ -72,15 +72,15 @@ def test_handlers_are_found_by_event_class_and_get_the_typed_event() -> None:
         def create_tables(self, cur: Any) -> None:
             """None: this one writes nowhere."""
 
-        @on(Lending.CheckedOut)
-        def _out(self, _: Any, event: Lending.CheckedOut, source: Source) -> None:
+        @on(ItemLending.CheckedOut)
+        def _out(self, _: Any, event: ItemLending.CheckedOut, source: Source) -> None:
             seen.append((event.item_barcode, source))
 
-    lending = Lending(item_id=uuid4(), item_barcode="B-7", record_id=uuid4())
+    lending = ItemLending(item_id=uuid4(), item_barcode="B-7", record_id=uuid4())
     lending.check_out(uuid4(), "staff", "book", LoanPolicy(), AT)
     started, checked_out = lending.collect_events()
     projection = Checkouts()
-    assert projection.events == (Lending.CheckedOut,)
+    assert projection.events == (ItemLending.CheckedOut,)
     deliveries = [Delivery("riverside", 4, 0, started), Delivery("riverside", 9, 4, checked_out)]
     assert [projection.accepts(d) for d in deliveries] == [False, True]
     projection.apply_batch(None, deliveries)
@@ -88,8 +88,8 @@ def test_handlers_are_found_by_event_class_and_get_the_typed_event() -> None:
 
 
 def test_read_models_declare_the_domain_classes_they_handle() -> None:
-    assert Lending.CheckedOut in Circulation.events
-    assert Lending.Renewed in Circulation.events
+    assert ItemLending.CheckedOut in Circulation.events
+    assert ItemLending.Renewed in Circulation.events
     assert set(TenantDirectory.events) == {Tenant.Registered, Tenant.Suspended,
                                            Tenant.Reactivated, Tenant.Archived,
                                            Tenant.DetailsChanged}

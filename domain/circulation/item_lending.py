@@ -1,5 +1,8 @@
 """An item's lending state: who has it, until when, or who it waits for on the hold shelf.
-One aggregate per item, so two desks lending the same copy at once cannot both win."""
+One aggregate per item, so two desks lending the same copy at once cannot both win.
+
+The aggregate was called `Lending` in `domain.circulation.lending` until interlibrary
+lending (`domain.lending`) came; events stored under that topic load as `ItemLending`."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from domain.circulation.errors import (
     HeldForAnotherError,
@@ -20,6 +24,8 @@ from domain.circulation.policy import LoanPolicy
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "commonshelf:lending")
 AVAILABLE, CHECKED_OUT, ON_HOLD_SHELF, LOST = "available", "checked_out", "on_hold_shelf", "lost"
+IN_TRANSIT = "in_transit"  # pulled for another library: not lendable here
+INTERLIBRARY = "interlibrary"  # the patron group of a loan to another library
 # The catalog's statuses under which a copy may circulate (the others: missing, lost, withdrawn).
 LENDABLE = frozenset({"available", "checked_out", "on_hold_shelf", "in_transit"})
 
@@ -57,7 +63,7 @@ class HeldFor:
     until: datetime
 
 
-class Lending(Aggregate):
+class ItemLending(Aggregate):
     """The lending state of one item (by its catalog id)."""
 
     class Started(Aggregate.Created):
@@ -134,6 +140,20 @@ class Lending(Aggregate):
         item_id: UUID
         found_at: datetime
 
+    class Pulled(Aggregate.Event):
+        """The copy was pulled from the shelf for an interlibrary request."""
+
+        item_id: UUID
+        request_id: UUID
+        pulled_at: datetime
+
+    class Released(Aggregate.Event):
+        """A copy pulled for an interlibrary request is back on the shelf unshipped."""
+
+        item_id: UUID
+        request_id: UUID
+        released_at: datetime
+
     @staticmethod
     def create_id(item_id: UUID) -> UUID:
         """One lending state per item."""
@@ -156,6 +176,7 @@ class Lending(Aggregate):
         self.pickup_until: datetime | None = None
         # The catalog's facts; None for a lending recorded before circulation kept them.
         self.known_copy: Copy | None = None
+        self.request_id: UUID | None = None  # the interlibrary request it was pulled for
 
     # The copy's facts
 
@@ -278,7 +299,7 @@ class Lending(Aggregate):
                     checked_out_at: datetime, checked_in_at: datetime,
                     was_overdue: bool) -> None:
         self.status = AVAILABLE
-        self.loan_id = self.borrower = self.due_at = None
+        self.loan_id = self.borrower = self.due_at = self.request_id = None
 
     def declare_lost(self, at: datetime) -> tuple[UUID, UUID]:
         """Closes the loan without the copy, which is lost; the loan and its borrower."""
@@ -307,6 +328,77 @@ class Lending(Aggregate):
     @event(Found)
     def _found(self, item_id: UUID, found_at: datetime) -> None:
         self.status = AVAILABLE
+
+    # Interlibrary lending
+
+    def pull(self, request_id: UUID, at: datetime) -> bool:
+        """Takes the copy off the shelf for an interlibrary request: in transit, not lendable
+        here (False when it was pulled for this request already)."""
+        if self.status == IN_TRANSIT and self.request_id == request_id:
+            return False
+        self._check_lendable()
+        if self.status != AVAILABLE:
+            raise ItemNotAvailableError(
+                f"item {self.item_barcode} is {self.status.replace('_', ' ')}: it cannot be "
+                "pulled for another library")
+        self._pulled(self.item_id, request_id, at)
+        return True
+
+    @event(Pulled)
+    def _pulled(self, item_id: UUID, request_id: UUID, pulled_at: datetime) -> None:
+        self.status, self.request_id = IN_TRANSIT, request_id
+
+    def release(self, request_id: UUID, at: datetime) -> bool:
+        """A pulled copy goes back on the shelf (the request was unfilled or cancelled);
+        False when it is not pulled for this request."""
+        if self.status != IN_TRANSIT or self.request_id != request_id:
+            return False
+        self._released(self.item_id, request_id, at)
+        return True
+
+    @event(Released)
+    def _released(self, item_id: UUID, request_id: UUID, released_at: datetime) -> None:
+        self.status, self.request_id = AVAILABLE, None
+
+    def lend_to_library(self, request_id: UUID, library: UUID, due_at: datetime,
+                        at: datetime) -> UUID:
+        """Ships the copy pulled for the request: on loan to the borrowing library (its
+        pseudonym `library`), until the agreed due date; the loan's id."""
+        if self.status == CHECKED_OUT and self.request_id == request_id and self.loan_id:
+            return self.loan_id
+        if self.status != IN_TRANSIT or self.request_id != request_id:
+            raise ItemNotAvailableError(
+                f"item {self.item_barcode} was not pulled for request {request_id}")
+        return self._lend_until(library, INTERLIBRARY, due_at, at)
+
+    def lend_until(self, borrower: UUID, patron_group: str, due_at: datetime,
+                   at: datetime) -> UUID:
+        """Lends an available copy until a date set elsewhere (a copy borrowed from another
+        library goes to the patron with the supplier's due date); the loan's id."""
+        self._check_lendable()
+        if self.status != AVAILABLE:
+            raise ItemNotAvailableError(
+                f"item {self.item_barcode} is {self.status.replace('_', ' ')}")
+        return self._lend_until(borrower, patron_group, due_at, at)
+
+    def extend(self, due_at: datetime, at: datetime) -> bool:
+        """A due date agreed elsewhere (another library renewed its copy); False when the
+        loan already runs until then."""
+        self._check_on_loan()
+        if self.due_at == due_at or self.loan_id is None:
+            return False
+        self._renewed(self.loan_id, self.renewals + 1, at, due_at)
+        return True
+
+    def _lend_until(self, borrower: UUID, patron_group: str, due_at: datetime,
+                    at: datetime) -> UUID:
+        loan_id = uuid4()
+        material_type = self.known_copy.material_type if self.known_copy else ""
+        self._checked_out(loan_id=loan_id, item_id=self.item_id, item_barcode=self.item_barcode,
+                          record_id=self.record_id, borrower=borrower,
+                          patron_group=patron_group, material_type=material_type,
+                          checked_out_at=at, due_at=due_at)
+        return loan_id
 
     # The hold shelf
 
@@ -350,3 +442,8 @@ class Lending(Aggregate):
     def _pickup_cancelled(self, hold_id: UUID, cancelled_at: datetime) -> None:
         self.status = AVAILABLE
         self.hold_id = self.borrower = self.pickup_until = None
+
+
+# Events stored before the rename name the old class: they resolve to this one.
+OLD_TOPIC = "domain.circulation.lending:Lending"
+register_topic(OLD_TOPIC, ItemLending)

@@ -1,0 +1,211 @@
+"""Interlibrary lending between members, through GraphQL over HTTP against `serve --role
+all`: complete round trips (requestLoan → the supplier's staff see it → WILL_SUPPLY → ship
+→ the requester sees Loaned → receive (lent to the patron) → return → the supplier sees the
+return → complete → the requester sees LoanCompleted) by WORKERS concurrent desks for
+SECONDS; and the time from sending requestLoan until the supplier's staff see the request in
+lendingRequests (p50/p99). Beside them, in the same run on the same server: the requester's
+own check-out and check-in latency (p50/p99), the circulation baseline.
+
+Run: .venv/bin/python tests/bench/bench_lending.py [SECONDS] [WORKERS]
+(DATABASE_URL/NATS_URL or embedded). Targets (2 cores): >= 600 round trips a minute;
+requestLoan → visible to the supplier p99 < 1 s. Every step of a round trip waits for the
+other end by polling its list every 20 ms, as a desk's screen would, so the figures include
+the event's journey (relay, JetStream, process manager, read model).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from bench_circulation import CHECK_IN, CHECK_OUT, CLI, gql, start, token
+from servers import bench_servers  # tests/bench, on the path when run as a script
+
+from projections.union_catalog.view import UnionCatalogView
+
+COPIES = 12  # per supplier: enough for every worker's copy in transit at once
+FIELDS = "id state requestingAgencyRequestId"
+LIST = f"""query($side: LendingSide, $state: String) {{ lendingRequests(side: $side,
+  state: $state, first: 100) {{ edges {{ node {{ {FIELDS} history {{ message }} }} }} }} }}"""
+REQUEST = f"""mutation($e: ID!, $p: String!) {{ requestLoan(input: {{unionCatalogEntryId: $e,
+  patronBarcode: $p, pickupLocation: "Main"}}) {{ request {{ {FIELDS} partner {{ slug }} }} }} }}"""
+ACT = """mutation($id: ID!) {{ {name}(input: {{id: $id}}) {{ request {{ id state }} }} }}"""
+RESPOND = """mutation($id: ID!) { respondToLendingRequest(input: {id: $id,
+  answer: WILL_SUPPLY}) { request { id state } } }"""
+
+
+def admin_headers(base: str, db: str, nats_url: str, data_dir: Path) -> dict[str, str]:
+    """The office's admin authorization (`commonshelf init`)."""
+    env = {**os.environ, "DATABASE_URL": db, "NATS_URL": nats_url}
+    admin = json.loads(subprocess.run([*CLI, "init", "--json", "--data-dir", str(data_dir)],
+                                      env=env, capture_output=True, check=True,
+                                      text=True).stdout)
+    return {"Authorization": f"Bearer {token(base, admin['client_id'], admin['client_secret'])}"}
+
+
+def member(base: str, headers: dict[str, str], slug: str) -> httpx.Client:
+    """A member library with an ill desk's client."""
+    httpx.post(f"{base}/admin/tenants", json={"slug": slug, "name": slug},
+               headers=headers).raise_for_status()
+    client = httpx.post(f"{base}/admin/tenants/{slug}/clients", headers=headers, json={
+        "name": "desk", "scopes": ["library:read", "library:write", "ill"]}).json()
+    bearer = token(base, client["client_id"], client["client_secret"])
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {bearer}"},
+                        timeout=30)
+
+
+def wait(probe: Callable[[], Any], timeout_s: float = 60) -> Any:
+    """Polls every 20 ms until the probe answers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise SystemExit("a round trip stalled for a minute")
+
+
+def seen(http: httpx.Client, side: str, wanted: Callable[[dict[str, Any]], bool],
+         state: str | None = None) -> dict[str, Any] | None:
+    """The first request of the list that is wanted."""
+    edges = gql(http, LIST, side=side, state=state)["data"]["lendingRequests"]["edges"]
+    return next((e["node"] for e in edges if wanted(e["node"])), None)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of the values, in ms."""
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    data_dir = Path(tempfile.mkdtemp())
+    with bench_servers() as (db, nats_url):
+        processes, base = start(db, nats_url, data_dir, "all")
+        try:
+            measure(base, db, nats_url, data_dir, seconds, workers)
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(timeout=60)
+
+
+def setup(base: str, db: str, nats_url: str, data_dir: Path, workers: int
+          ) -> tuple[httpx.Client, dict[str, httpx.Client], dict[str, str]]:
+    """A requester with a patron and a copy of its own per desk, and two suppliers holding
+    COPIES copies each of one title: (requester, suppliers by slug, their records)."""
+    headers = admin_headers(base, db, nats_url, data_dir)
+    run = secrets.token_hex(3)
+    requester = member(base, headers, f"req-{run}")
+    suppliers = {f"sup{n}-{run}": member(base, headers, f"sup{n}-{run}") for n in (1, 2)}
+    isbn = "9780306406157"
+    records = {}
+    for slug, http in suppliers.items():
+        record = gql(http, """mutation($i: [String!]) { createRecord(input: {
+            title: "Bench lending", isbns: $i, authors: ["Bench, Ann"], year: "2020"}) {
+            record { id } } }""", i=[isbn])["data"]["createRecord"]["record"]["id"]
+        records[slug] = record
+        for n in range(COPIES):
+            gql(http, """mutation($r: ID!, $b: String!) { addItem(input: {recordId: $r,
+                barcode: $b, location: {branch: "MAIN"}}) { item { id } } }""",
+                r=record, b=f"{slug}-{n}")
+    own = gql(requester, """mutation { createRecord(input: {title: "Own book"}) {
+        record { id } } }""")["data"]["createRecord"]["record"]["id"]
+    for n in range(workers):
+        gql(requester, """mutation($b: String!) { registerPatron(input: {barcode: $b,
+            name: "Bench patron", patronGroup: "staff", expiresOn: "2035-01-01"}) {
+            patron { id } } }""", b=f"P-{n}")
+        gql(requester, """mutation($r: ID!, $b: String!) { addItem(input: {recordId: $r,
+            barcode: $b, location: {branch: "MAIN"}}) { item { id } } }""", r=own, b=f"OWN-{n}")
+    return requester, suppliers, records
+
+
+def measure(base: str, db: str, nats_url: str, data_dir: Path, seconds: float,
+            workers: int) -> None:
+    requester, suppliers, records = setup(base, db, nats_url, data_dir, workers)
+    entry = wait(lambda: entry_of(db, records), timeout_s=120)
+    print(f"union catalog entry {entry}; {workers} desks for {seconds:.0f} s", flush=True)
+
+    visible: list[float] = []
+    trips: list[float] = []
+    desk_latency: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def trip(n: int) -> tuple[float, float]:
+        """One round trip by desk n: (seconds until the supplier saw it, in all)."""
+        started = time.monotonic()
+        request = gql(requester, REQUEST, e=entry, p=f"P-{n}")["data"]["requestLoan"]["request"]
+        supplier = suppliers[request["partner"]["slug"]]
+        incoming = wait(lambda: seen(supplier, "SUPPLIER", lambda r: r[
+            "requestingAgencyRequestId"] == request["id"], "RequestReceived"))
+        arrived = time.monotonic() - started
+        gql(supplier, RESPOND, id=incoming["id"])
+        gql(supplier, ACT.format(name="shipLendingRequest"), id=incoming["id"])
+        wait(lambda: seen(requester, "REQUESTER", lambda r: r["id"] == request["id"], "Loaned"))
+        gql(requester, ACT.format(name="receiveLendingRequest"), id=request["id"])
+        gql(requester, ACT.format(name="returnLendingRequest"), id=request["id"])
+        wait(lambda: seen(supplier, "SUPPLIER", lambda r: r["id"] == incoming["id"] and any(
+            "ShippedReturn" in h["message"] for h in r["history"]), "Loaned"))
+        gql(supplier, ACT.format(name="completeLendingRequest"), id=incoming["id"])
+        wait(lambda: seen(requester, "REQUESTER", lambda r: r["id"] == request["id"],
+                          "LoanCompleted"))
+        return arrived, time.monotonic() - started
+
+    def desk(n: int) -> None:
+        while time.monotonic() < stop:
+            arrived, total = trip(n)
+            with lock:
+                visible.append(arrived)
+                trips.append(total)
+            for query, variables in ((CHECK_OUT, {"i": f"OWN-{n}", "p": f"P-{n}"}),
+                                     (CHECK_IN, {"i": f"OWN-{n}"})):
+                began = time.monotonic()
+                gql(requester, query, **variables)
+                with lock:
+                    desk_latency.append(time.monotonic() - began)
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(desk, range(workers)))
+    elapsed = time.monotonic() - began
+    print(f"round trips: {len(trips)} in {elapsed:.1f} s = {60 * len(trips) / elapsed:.0f} "
+          f"a minute (target >= 600); one takes p50 {percentile(trips, 50):.0f} ms")
+    print(f"requestLoan -> visible to the supplier: p50 {percentile(visible, 50):.0f} ms, "
+          f"p99 {percentile(visible, 99):.0f} ms (target p99 < 1000 ms; n={len(visible)})")
+    print(f"baseline, check-out/check-in in the same run: p50 "
+          f"{percentile(desk_latency, 50):.0f} ms, p99 {percentile(desk_latency, 99):.0f} ms, "
+          f"mean {1000 * statistics.fmean(desk_latency):.0f} ms (n={len(desk_latency)})")
+
+
+def entry_of(db: str, records: dict[str, str]) -> str | None:
+    """The union catalog entry of the suppliers' title, once every copy shows available."""
+    with psycopg.connect(db) as conn, conn.cursor() as cur:
+        view = UnionCatalogView.serving(cur)
+        entries = {view.entry_of_record(slug, record) for slug, record in records.items()}
+        if len(entries) != 1 or None in entries:
+            return None
+        (entry,) = entries
+        available = sum(h["available"] for h in view.holdings(str(entry)))
+    return str(entry) if available >= len(records) * COPIES else None
+
+
+if __name__ == "__main__":
+    main()
