@@ -131,13 +131,19 @@ class Rota:
     reads: LendingReads
     scope_of: Callable[[str], TenantScope]
 
-    def build(self, requester: str, entry_id: str, now: datetime) -> list[str]:
+    def build(self, requester: str, entry_id: str, now: datetime,
+              member_records: list[tuple[str, str]] | None = None) -> list[str]:
         """The rota of a request: members other than the requester holding an available
-        copy of a material type they lend, least loaded first."""
+        copy of a material type they lend, least loaded first (the entry's member records
+        read here unless the caller has them)."""
         holding = {h["tenant"] for h in self.reads.union_holdings(entry_id)
                    if h["tenant"] != requester and h["available"] > 0}
+        if not holding:
+            return []
         records: dict[str, str] = {}
-        for member, record_id in self.reads.union_records(entry_id):
+        if member_records is None:
+            member_records = self.reads.union_records(entry_id)
+        for member, record_id in member_records:
             if member in holding and member not in records and self.copies_to_lend(
                     member, record_id):
                 records[member] = record_id
@@ -196,7 +202,7 @@ class InterlibraryDesk:
                     f"peer: {peer[0]}:{peer[1]} is not registered with this library")
             candidates = [PEER_MARK + registered.key]
         else:
-            candidates = self.rota.build(self.tenant, entry_id, now)
+            candidates = self.rota.build(self.tenant, entry_id, now, records)
         request = OutgoingRequest.request(
             entry_id, title, card.pseudonym, pickup_location=pickup_location,
             candidates=candidates, at=now,
