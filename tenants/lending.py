@@ -357,7 +357,8 @@ class InterlibraryDesk:
     @retried
     def complete(self, request_id: UUID, *, actor: str | None = None,
                  receipt: Receipt | None = None) -> IncomingRequest:
-        """The copy is back: checked in here, LoanCompleted."""
+        """The copy is back: checked in here, LoanCompleted; on the hold shelf for the first
+        patron of this library waiting for its title, as any check-in puts it."""
         request = self.lending.incoming(request_id)
         now = self.now
         request.complete(now, actor)
@@ -366,7 +367,7 @@ class InterlibraryDesk:
             item = self.circulation.lending_of(request.item_id)
             if item.status != AVAILABLE:
                 item.check_in(now)
-                pending.append(item)
+                pending += [item, *self.circulation.shelved_for_next(item, now)]
         return self.lending.save_together(receipt, request, *pending)
 
     @retried

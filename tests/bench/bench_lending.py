@@ -17,8 +17,9 @@ taken out of the round trips' figures.
 Run: .venv/bin/python tests/bench/bench_lending.py [SECONDS] [WORKERS]
 (DATABASE_URL/NATS_URL or embedded). Targets (2 cores): >= 600 round trips a minute;
 requestLoan → visible to the supplier p99 < 1 s. Every step of a round trip waits for the
-other end by polling its list every 20 ms, as a desk's screen would, so the figures include
-the event's journey (relay, JetStream, process manager, read model).
+other end by polling every 20 ms, as a desk's screen would (the supplier its list of requests
+received, then each end the one request it works on), so the figures include the event's
+journey (relay, JetStream, process manager, read model).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ COPIES = 12  # per supplier: enough for every worker's copy in transit at once
 FIELDS = "id state requestingAgencyRequestId"
 LIST = f"""query($side: LendingSide, $state: String) {{ lendingRequests(side: $side,
   state: $state, first: 100) {{ edges {{ node {{ {FIELDS} history {{ message }} }} }} }} }}"""
+ONE = f"""query($id: ID!) {{ lendingRequest(id: $id) {{ {FIELDS} history {{ message }} }} }}"""
 REQUEST = f"""mutation($e: ID!, $p: String!) {{ requestLoan(input: {{unionCatalogEntryId: $e,
   patronBarcode: $p, pickupLocation: "Main"}}) {{ request {{ {FIELDS} partner {{ slug }} }} }} }}"""
 ACT = """mutation($id: ID!) {{ {name}(input: {{id: $id}}) {{ request {{ id state }} }} }}"""
@@ -209,6 +211,13 @@ class CostProbe:
         self.server = server
         self.backends: dict[int, float] = {}
 
+    def settle(self) -> None:
+        """Waits until the service has appended nothing for a second (the setup's events
+        all handled), so a measurement starts from quiet."""
+        last = -1
+        while (now := self.read().events) != last:
+            last = now
+
     def read(self) -> Cost:
         time.sleep(1.2)  # the statistics of the last transactions reach pg_stat_*
         with psycopg.connect(self.db, autocommit=True) as conn:
@@ -245,10 +254,12 @@ def measure(base: str, db: str, nats_url: str, data_dir: Path, seconds: float,
             calls["mutations" if query.lstrip().startswith("mutation") else "polls"] += 1
         return gql(http, query, **variables)
 
-    def shown(http: httpx.Client, side: str, wanted: Callable[[dict[str, Any]], bool],
-              state: str) -> dict[str, Any] | None:
-        """The first request of the list that is wanted (a desk's screen, counted)."""
-        return seen(call(http, LIST, side=side, state=state), wanted)
+    def one(http: httpx.Client, request_id: str, state: str, message: str = "") -> bool:
+        """Whether the request is in this state (with this message in its history): the
+        desk's view of the one request it works on."""
+        found = call(http, ONE, id=request_id)["data"]["lendingRequest"]
+        return bool(found["state"] == state and any(
+            message in h["message"] for h in found["history"]))
 
     def trip(n: int) -> tuple[float, float]:
         """One round trip by desk n: (seconds until the supplier saw it, in all)."""
@@ -257,20 +268,18 @@ def measure(base: str, db: str, nats_url: str, data_dir: Path, seconds: float,
             "request"]
         supplier = suppliers[request["partner"]["slug"]]
 
-        incoming = wait(lambda: shown(supplier, "SUPPLIER", lambda r: r[
-            "requestingAgencyRequestId"] == request["id"], "RequestReceived"))
+        incoming = wait(lambda: seen(call(supplier, LIST, side="SUPPLIER",
+                                          state="RequestReceived"), lambda r: r[
+            "requestingAgencyRequestId"] == request["id"]))
         arrived = time.monotonic() - started
         call(supplier, RESPOND, id=incoming["id"])
         call(supplier, ACT.format(name="shipLendingRequest"), id=incoming["id"])
-        wait(lambda: shown(requester, "REQUESTER", lambda r: r["id"] == request["id"],
-                           "Loaned"))
+        wait(lambda: one(requester, request["id"], "Loaned"))
         call(requester, ACT.format(name="receiveLendingRequest"), id=request["id"])
         call(requester, ACT.format(name="returnLendingRequest"), id=request["id"])
-        wait(lambda: shown(supplier, "SUPPLIER", lambda r: r["id"] == incoming["id"] and any(
-            "ShippedReturn" in h["message"] for h in r["history"]), "Loaned"))
+        wait(lambda: one(supplier, incoming["id"], "Loaned", "ShippedReturn"))
         call(supplier, ACT.format(name="completeLendingRequest"), id=incoming["id"])
-        wait(lambda: shown(requester, "REQUESTER", lambda r: r["id"] == request["id"],
-                           "LoanCompleted"))
+        wait(lambda: one(requester, request["id"], "LoanCompleted"))
         return arrived, time.monotonic() - started
 
     def circulate(n: int, latency: list[float]) -> None:
@@ -315,6 +324,7 @@ def calibrate(probe: CostProbe, workers: int,
     """The cost of one of the desks' own check-out and check-in cycles, alone (taken out of
     the round trips' cost), and their latencies."""
     alone: list[float] = []
+    probe.settle()
     before = probe.read()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda n: [circulate(n, alone) for _ in range(CALIBRATION)],
