@@ -341,9 +341,10 @@ class InterlibraryDesk:
              actor: str | None = None, receipt: Receipt | None = None) -> IncomingRequest:
         """The pulled copy leaves: checked out to the borrowing library until the due date
         (the library's consortium loan period unless given)."""
-        request = self.lending.incoming(request_id)
+        found, settings = self.lending.received_with_settings(request_id)
+        request = found or self.lending.incoming(request_id)  # not found: its error
         now = self.now
-        due = due_at or now + timedelta(days=self.lending.settings().loan_days)
+        due = due_at or now + timedelta(days=settings.loan_days)
         if due <= now:
             raise LendingInputInvalidError("dueAt: must be in the future")
         request.ship(due, now, actor)
@@ -430,10 +431,11 @@ class InterlibraryDesk:
                                           attempt=attempt, title=title, at=now,
                                           author=author, record_id=record_id,
                                           entry_id=entry_id, needed_by=needed_by, note=note)
-        if self.lending.find_incoming(request.id) is not None:
-            return self.lending.incoming(request.id)
+        received, settings = self.lending.received_with_settings(request.id)
+        if received is not None:
+            return received
         pending: list[Any] = [request]
-        if self.lending.settings().auto_answer:
+        if settings.auto_answer:
             pending += self._auto_answer(request, now)
         return self.lending.save_together(receipt, request, *pending)
 

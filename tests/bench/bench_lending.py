@@ -43,10 +43,12 @@ from typing import Any
 import httpx
 import psycopg
 from bench_circulation import CHECK_IN, CHECK_OUT, CLI, gql, start, token
+from psycopg import sql
 from servers import bench_servers  # tests/bench, on the path when run as a script
 
 from projections.union_catalog.view import UnionCatalogView
 
+STATS_DELAY_S = 11
 CALIBRATION = 10  # check-out/check-in cycles per desk, alone, to cost them
 COPIES = 12  # per supplier: enough for every worker's copy in transit at once
 FIELDS = "id state requestingAgencyRequestId"
@@ -204,7 +206,8 @@ def descendants(roots: list[int]) -> Iterator[int]:
 class CostProbe:
     """Reads what the service has spent: the server's process tree, the run's PostgreSQL
     backends (each backend's CPU as last seen, so one gone meanwhile still counts), and the
-    database's counters (PostgreSQL publishes them within a second of a transaction)."""
+    database's counters (transactions and rows inserted as PostgreSQL publishes them, the
+    events counted in the logs themselves)."""
 
     def __init__(self, db: str, server: list[int]) -> None:
         self.db = db
@@ -215,25 +218,34 @@ class CostProbe:
         """Waits until the service has appended nothing for a second (the setup's events
         all handled), so a measurement starts from quiet."""
         last = -1
-        while (now := self.read().events) != last:
+        while (now := self.events()) != last:
             last = now
+            time.sleep(1)
+
+    def events(self) -> int:
+        """The events in every log of the run's database, counted."""
+        with psycopg.connect(self.db, autocommit=True) as conn:
+            logs = [r[0] for r in conn.execute(
+                "SELECT table_schema FROM information_schema.tables "
+                "WHERE table_name = 'events'")]
+            return sum(int((conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(log, "events"))).fetchone() or (0,))[0]) for log in logs)
 
     def read(self) -> Cost:
-        time.sleep(1.2)  # the statistics of the last transactions reach pg_stat_*
+        # A backend publishes its counters at most every second while busy, and within
+        # ten seconds of going idle: the last transactions' reach pg_stat_database then.
+        time.sleep(STATS_DELAY_S)
         with psycopg.connect(self.db, autocommit=True) as conn:
             pids = [r[0] for r in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
             for pid in pids:
                 self.backends[pid] = max(self.backends.get(pid, 0.0), cpu_of(pid))
-            conn.execute("SELECT pg_stat_clear_snapshot()")
             transactions, inserted = conn.execute(
                 "SELECT xact_commit, tup_inserted FROM pg_stat_database "
                 "WHERE datname = current_database()").fetchone() or (0, 0)
-            events = conn.execute("SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables "
-                                  "WHERE relname = 'events'").fetchone()
         return Cost(sum(cpu_of(pid) for pid in descendants(self.server)),
                     sum(self.backends.values()), time.process_time(), int(transactions),
-                    int(inserted), int(events[0] if events else 0))
+                    int(inserted), self.events())
 
 
 def measure(base: str, db: str, nats_url: str, data_dir: Path, seconds: float,
