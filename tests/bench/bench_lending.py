@@ -298,7 +298,7 @@ def measure(base: str, db: str, nats_url: str, data_dir: Path, seconds: float,
         circulate_own(requester, n, latency, lock)
 
     cycle, alone = calibrate(probe, workers, circulate)
-
+    before = probe.read()
     stop = time.monotonic() + seconds
 
     def desk(n: int) -> None:
@@ -309,7 +309,6 @@ def measure(base: str, db: str, nats_url: str, data_dir: Path, seconds: float,
                 trips.append(total)
             circulate(n, desk_latency)
 
-    before = probe.read()
     began = time.monotonic()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(desk, range(workers)))
