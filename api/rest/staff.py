@@ -85,8 +85,13 @@ def staff_out(user: StaffUser, tenant: str | None) -> StaffOut:
                     scopes=sorted(user.scopes), created_at=user.created_at)
 
 
-def _tenant(slug: str | None) -> str | None:
-    return None if slug in (None, OFFICE) else slug
+def _tenant(svc: Services, slug: str | None) -> str | None:
+    """The library a path names (None: the office); an unknown slug is a 404 before anything
+    reads or writes that library's tables."""
+    if slug in (None, OFFICE):
+        return None
+    svc.consortium.office.get_tenant(slug)
+    return slug
 
 
 async def _staff_command(svc: Services, caller: Principal, tenant: str | None,
@@ -104,7 +109,7 @@ async def _staff_command(svc: Services, caller: Principal, tenant: str | None,
 
 async def _create(svc: Services, caller: Principal, slug: str | None, body: StaffIn,
                   key: str | None) -> StaffOut:
-    tenant = _tenant(slug)
+    tenant = _tenant(svc, slug)
     if tenant is not None and set(body.roles) != {LIBRARY_ADMIN}:
         raise StaffRoleInvalidError(f"roles: the office creates a library's administrators "
                                     f"only (['{LIBRARY_ADMIN}']); they create the library's "
@@ -140,7 +145,7 @@ def list_office_staff(svc: ServicesDep, _: AdminDep) -> list[StaffOut]:
 @router.get("/tenants/{slug}/staff")
 def list_library_staff(slug: str, svc: ServicesDep, _: AdminDep) -> list[StaffOut]:
     """A library's staff users, by username."""
-    tenant = _tenant(slug)
+    tenant = _tenant(svc, slug)
     return [staff_out(u, tenant) for u in svc.consortium.staff.list_users(tenant)]
 
 
@@ -148,7 +153,7 @@ def list_library_staff(slug: str, svc: ServicesDep, _: AdminDep) -> list[StaffOu
 async def disable_staff(slug: str, username: str, svc: ServicesDep, caller: AdminDep,
                         key: IdempotencyKey = None) -> StaffOut:
     """Disables a staff user of a library (`office`: of the office); their sessions end."""
-    tenant = _tenant(slug)
+    tenant = _tenant(svc, slug)
     return await _staff_command(svc, caller, tenant, ("disableStaffUser", {"username": username}),
                                 key=key, run=lambda receipt: svc.consortium.staff.disable_user(
                                     tenant, username, receipt))
@@ -158,7 +163,7 @@ async def disable_staff(slug: str, username: str, svc: ServicesDep, caller: Admi
 async def enable_staff(slug: str, username: str, svc: ServicesDep, caller: AdminDep,
                        key: IdempotencyKey = None) -> StaffOut:
     """Lets a disabled staff user sign in again."""
-    tenant = _tenant(slug)
+    tenant = _tenant(svc, slug)
     return await _staff_command(svc, caller, tenant, ("enableStaffUser", {"username": username}),
                                 key=key, run=lambda receipt: svc.consortium.staff.enable_user(
                                     tenant, username, receipt))
@@ -168,7 +173,7 @@ async def enable_staff(slug: str, username: str, svc: ServicesDep, caller: Admin
 async def reset_staff_password(slug: str, username: str, body: PasswordIn, svc: ServicesDep,
                                caller: AdminDep, *, key: IdempotencyKey = None) -> StaffOut:
     """Sets a staff user's new password; their sessions end."""
-    tenant = _tenant(slug)
+    tenant = _tenant(svc, slug)
     return await _staff_command(svc, caller, tenant,
                                 ("resetStaffPassword", {"username": username}), key=key,
                                 run=lambda receipt: svc.consortium.staff.reset_password(
@@ -181,9 +186,7 @@ def tenant_history(slug: str, svc: ServicesDep, _: AdminDep, *,
                    before: Annotated[int | None, Query(description="a page's next_before")]
                    = None) -> HistoryOut:
     """Who did what and when in a library's log (`office`: the office's), newest first."""
-    tenant = _tenant(slug)
-    if tenant is not None:
-        svc.consortium.office.get_tenant(tenant)
+    tenant = _tenant(svc, slug)
     page = svc.consortium.audit.of_tenant(tenant, first, before)
     return HistoryOut(entries=[HistoryEntryOut(
         position=e.position, at=e.at, actor=e.actor, operation=e.operation,
