@@ -10,6 +10,7 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from api.dependencies import (
     projection_status,
 )
 from infra.database import Database
+from infra.ill_outbox import IllOutbox
 from infra.relay import Relay
 from infra.settings import Settings
 from tenants.consortium import Consortium, log_name
@@ -243,11 +245,14 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
         placed: tuple[Services, TestClient, dict[str, str]],
         two_servers: tuple[str, str, str], cli_env: None,
         capsys: pytest.CaptureFixture[str]) -> None:
-    _, http, admin = placed
+    services, http, admin = placed
     default, second, _ = two_servers
     library = _library(http, admin, "second")
     _circulate(http, library["token"], "gone")
     slug = library["slug"]
+    outbox = IllOutbox(services.database)  # an ISO 18626 message of the library, unsent
+    outbox.queue(slug, 1, "http://127.0.0.1:9/iso18626", b"<request/>",
+                 datetime.now(UTC) + timedelta(days=1))
     assert cli.main(["tenants", "delete", slug]) == 1
     assert "--yes-delete-everything" in capsys.readouterr().err
     assert cli.main(["tenants", "delete", slug, "--yes-delete-everything"]) == 1
@@ -262,6 +267,8 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
     assert "patron_keys" in removed["tables"]
     assert removed["read_model_rows"]  # its rows in the read models went too
     assert "t_" + slug.replace("-", "_") not in _schemas(second)
+    assert removed["tables"]["office.ill_outbox"] == 1
+    assert outbox.pending(slug) == []  # nothing of it is sent after its deletion
     with psycopg.connect(default) as conn:
         for schema, table in conn.execute(
                 "SELECT table_schema, table_name FROM information_schema.columns "
