@@ -403,3 +403,27 @@ async def test_the_relay_goes_on_with_the_other_servers_while_one_is_unreachable
             await _delete_stream(nats_url, f"{prefix.upper()}_EVENTS")
             consortium.close()
             database.close()
+
+
+def test_a_parked_event_of_a_tenant_on_another_server_is_retried_from_that_server(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str], cli_env: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _, http, admin = placed
+    default, _, _ = two_servers
+    slug = _library(http, admin, "second")["slug"]
+    with psycopg.connect(default, autocommit=True) as conn:
+        generation = conn.execute("SELECT generation FROM projections.generations "
+                                  "WHERE projection = 'activity'").fetchone()
+        conn.execute("INSERT INTO projections.parked (projection, generation, tenant, "
+                     "position, previous, topic, error, status, attempts) VALUES "
+                     "('activity', %s, %s, 1, 0, 'a topic', 'a fault', 'passed', 1)",
+                     (generation[0] if generation else 1, slug))
+    # The event is read from the second server, where the tenant lives (it was looked for
+    # on the default one, where its schema is not: an unhandled UndefinedTable).
+    assert cli.main(["projections", "retry", "activity", "--tenant", slug,
+                     "--position", "1", "--json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["result"] == "applied"
+    with psycopg.connect(default) as conn:
+        assert conn.execute("SELECT count(*) FROM projections.parked WHERE tenant = %s",
+                            (slug,)).fetchone() == (0,)
