@@ -282,17 +282,17 @@ class InterlibraryDesk:
         request = self.lending.incoming(request_id)
         now = self.now
         pending: list[Any] = [request]
+        said, noted = check_note(reason, "reason"), check_note(note)  # whatever the answer
         check_move(request.status, answer, str(request.id))  # before looking for a copy
         if answer == WILL_SUPPLY:
             copy, item = self._copy_for(request, item_barcode)
             item.record_copy(copy, now)
-            request.respond(answer, now, reason=reason or "", note=check_note(note),
+            request.respond(answer, now, reason=said, note=noted,
                             item=(copy.item_id, copy.barcode), actor=actor)
             item.pull(request.id, now)
             pending.append(item)
         else:
-            request.respond(answer, now, reason=check_note(reason, "reason"),
-                            note=check_note(note), actor=actor)
+            request.respond(answer, now, reason=said, note=noted, actor=actor)
             pending += self._released(request, now)
         return self.lending.save_together(receipt, request, *pending)
 

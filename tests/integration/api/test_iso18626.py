@@ -433,3 +433,19 @@ def test_a_requests_ids_and_texts_are_checked_and_long_ids_still_apply_once(
     _staff_sees(http, member, request_id)
     assert len([e for e in data(gql(http, member["token"], LIST))["lendingRequests"]["edges"]
                 if e["node"]["requestingAgencyRequestId"] == request_id]) == 1
+
+
+def test_a_will_supply_answers_reason_is_checked_like_every_other_answers(
+    http: TestClient, services: Services, member: dict[str, str]
+) -> None:
+    request_id = f"r-{secrets.token_hex(4)}"
+    assert _post(http, _ours("samples-realistic/case1_request.xml", member,
+                             request_id))["status"] == "OK"
+    node = _staff_sees(http, member, request_id)
+    before = services.scope(member["slug"]).last_position()
+    for answer in ("WILL_SUPPLY", "UNFILLED"):  # WILL_SUPPLY kept any reason, unbounded
+        refused = gql(http, member["token"], RESPOND, input={
+            "id": node["id"], "answer": answer, "reason": "r" * 2001})
+        assert code(refused) == "INVALID_INPUT", refused
+        assert refused["errors"][0]["message"].startswith("reason:"), refused
+    assert services.scope(member["slug"]).last_position() == before
