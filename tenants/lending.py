@@ -486,8 +486,13 @@ def sweep_unanswered(scope_of: Callable[[str], TenantScope], reads: LendingReads
     for tenant, request_id, supplier, sent_at in reads.waiting_requests(REQUEST_RECEIVED):
         if supplier is None:
             continue
-        settings = (LendingSettings.defaults() if is_peer(supplier)
-                    else scope_of(supplier).lending.settings())
+        try:
+            settings = (LendingSettings.defaults() if is_peer(supplier)
+                        else scope_of(supplier).lending.settings())
+        except Exception:  # noqa: BLE001 (a member deleted, a server down: its default)
+            log.warning("the lending settings of %s could not be read; request %s of %s "
+                        "waits the default time", supplier, request_id, tenant)
+            settings = LendingSettings.defaults()
         if at < sent_at + settings.answer_timeout:
             continue
         try:

@@ -1,20 +1,22 @@
-"""The process manager that carries interlibrary messages between members, with its
-collaborators faked (no I/O): a message to an archived member (its store maybe deleted)
-is dropped with a warning, not run; the reaction would fail on every retry and hold back
-the sender's lending messages behind it."""
+"""Interlibrary lending's background work with its collaborators faked (no I/O): a message
+to an archived member (its store maybe deleted) is dropped with a warning, not run (the
+reaction would fail on every retry and hold back the sender's lending messages behind it);
+a rota waiting on a member whose settings cannot be read moves on after the default time."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from domain.lending.outgoing import OutgoingRequest
+from domain.lending.settings import LendingSettings
 from projections.framework import Source
 from tenants.errors import TenantNotFoundError
+from tenants.lending import sweep_unanswered
 from tenants.processes.lending import LendingMessages
 from tenants.tenant import ACTIVE, ARCHIVED
 
@@ -61,3 +63,26 @@ def test_a_request_reaches_an_active_supplier_and_none_archived_or_unknown(
     manager.react(event, Source("west", 7))
     assert commands.ran == ([("east", "pm:lending_messages:west:7", "deliverRequest")]
                             if delivered else [])
+
+
+def test_a_rota_waiting_on_a_deleted_member_moves_on_after_the_default_time() -> None:
+    # The supplier's settings cannot be read (its store deleted): the sweep raised, and no
+    # rota of any library moved on again while that request waited.
+    sent = T0 - LendingSettings.defaults().answer_timeout - timedelta(minutes=1)
+    first, second = uuid4(), uuid4()
+    reads = SimpleNamespace(waiting_requests=lambda _state: [("west", first, "gone", sent),
+                                                             ("west", second, "east", sent)])
+    moved: list[UUID] = []
+
+    def time_out(request_id: UUID, _timeout: timedelta, _at: datetime) -> bool:
+        moved.append(request_id)
+        return True
+
+    def scope_of(slug: str) -> Any:
+        if slug == "gone":
+            raise RuntimeError('relation "t_gone.events" does not exist')
+        return SimpleNamespace(lending=SimpleNamespace(settings=LendingSettings.defaults,
+                                                       time_out=time_out))
+
+    assert sweep_unanswered(scope_of, reads, T0) == 2
+    assert moved == [first, second]
