@@ -25,6 +25,7 @@ from tenants.errors import (
     TenantFieldInvalidError,
     TenantNotFoundError,
     TenantSlugTakenError,
+    TenantStatusError,
 )
 from tenants.placement import TenantPlacement
 from tenants.scope import (
@@ -36,7 +37,7 @@ from tenants.scope import (
     log_name,
     tenant_schema,
 )
-from tenants.tenant import ACTIVE, Tenant, check_isil, check_name, check_slug
+from tenants.tenant import ACTIVE, ARCHIVED, Tenant, check_isil, check_name, check_slug
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,14 @@ class Consortium:
             return self.database
         return self.placement.database(log_name(schema))
 
+    def not_archived(self, slug: str) -> Tenant:
+        """The tenant, refused (TenantStatusError) when archived: it takes nothing new, and
+        its store may be deleted already (writing there failed with a 500)."""
+        tenant = self.office.get_tenant(slug)
+        if tenant.status == ARCHIVED:
+            raise TenantStatusError(f"{slug} is archived: it takes no new clients or peers")
+        return tenant
+
     def server_of(self, slug: str) -> str:
         """The name of the database server that holds the tenant."""
         self.office.get_tenant(slug)
@@ -144,7 +153,7 @@ class Consortium:
         if tenant is None:
             client, secret = self.office_clients.create_client(OFFICE, cleaned, scopes)
         else:
-            self.office.get_tenant(tenant)
+            self.not_archived(tenant)
             client, secret = self.scope(tenant).clients.create_client(tenant, cleaned, scopes)
         return IssuedClient(client, secret, tenant)
 

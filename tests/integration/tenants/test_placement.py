@@ -269,6 +269,13 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
     assert "t_" + slug.replace("-", "_") not in _schemas(second)
     assert removed["tables"]["office.ill_outbox"] == 1
     assert outbox.pending(slug) == []  # nothing of it is sent after its deletion
+    for path, body in ((f"/admin/tenants/{slug}/ill-peers",
+                        {"agencyIdType": "ISIL", "agencyIdValue": "X-1",
+                         "endpoint": "http://127.0.0.1:9/iso18626"}),
+                       (f"/admin/tenants/{slug}/clients", {"name": "late", "scopes": ["ill"]})):
+        late = http.post(path, json=body, headers=admin)  # its store is gone: it was a 500
+        assert late.status_code == 409, late.text
+        assert "archived" in late.text
     with psycopg.connect(default) as conn:
         for schema, table in conn.execute(
                 "SELECT table_schema, table_name FROM information_schema.columns "
