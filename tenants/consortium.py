@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.shared.application import Receipt
 from domain.shared.text import text_problem
+from infra import tenant_copy
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.kek import KeyEncryptionKey
@@ -128,6 +129,13 @@ class Consortium:
         if tenant.status == ARCHIVED:
             raise TenantStatusError(f"{slug} is archived: it takes no new clients or peers")
         return tenant
+
+    def deleted(self, slug: str) -> bool:
+        """True for an archived tenant whose store `tenants delete` removed."""
+        if self.office.get_tenant(slug).status != ARCHIVED:
+            return False
+        with self.placement.database(slug).connection() as conn:
+            return not tenant_copy.tables(conn, tenant_schema(slug))
 
     def server_of(self, slug: str) -> str:
         """The name of the database server that holds the tenant."""

@@ -276,6 +276,8 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
         late = http.post(path, json=body, headers=admin)  # its store is gone: it was a 500
         assert late.status_code == 409, late.text
         assert "archived" in late.text
+    listed = http.get(f"/admin/tenants/{slug}/clients", headers=admin)  # it was a 500
+    assert (listed.status_code, listed.json()) == (200, [])
     with psycopg.connect(default) as conn:
         for schema, table in conn.execute(
                 "SELECT table_schema, table_name FROM information_schema.columns "
