@@ -176,7 +176,7 @@ class Consortium:
             check_slug(prefix)
         except ValueError:
             raise ClientNotFoundError(f"no API client {client_id!r}") from None
-        if not self.office.slug_taken(prefix):
+        if not self.office.slug_taken(prefix) or self.deleted(prefix):
             raise ClientNotFoundError(f"no API client {client_id!r}")
         return prefix, self.scope(prefix).clients
 

@@ -115,7 +115,8 @@ def _library(http: TestClient, admin: dict[str, str], server: str | None) -> dic
                        headers=admin).json()
     token = token_for(http, client["client_id"], client["client_secret"])
     shown = http.get(f"/admin/tenants/{slug}", headers=admin).json()
-    return {"slug": slug, "token": token, "server": shown["server"]}
+    return {"slug": slug, "token": token, "server": shown["server"],
+            "client_id": client["client_id"], "secret": client["client_secret"]}
 
 
 def _schemas(url: str) -> set[str]:
@@ -278,6 +279,12 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
         assert "archived" in late.text
     listed = http.get(f"/admin/tenants/{slug}/clients", headers=admin)  # it was a 500
     assert (listed.status_code, listed.json()) == (200, [])
+    stale = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                      auth=(library["client_id"], library["secret"]))
+    assert stale.status_code == 401, stale.text  # no client any more (it was a 500)
+    revoked = http.delete(f"/admin/tenants/{slug}/clients/{library['client_id']}",
+                          headers=admin)
+    assert revoked.status_code == 404, revoked.text
     with psycopg.connect(default) as conn:
         for schema, table in conn.execute(
                 "SELECT table_schema, table_name FROM information_schema.columns "
