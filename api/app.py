@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import console, errors
 from api.bodies import JsonBodies
 from api.browser import (
     LocalGraphiQL,
@@ -28,7 +28,7 @@ from api.graphql.context import context_getter
 from api.graphql.schema import schema, sdl
 from api.observability import RequestMetrics
 from api.request_ids import RequestIds
-from api.rest import admin, catalog, health, lending, metrics, oauth, robots
+from api.rest import admin, catalog, health, lending, metrics, oauth, robots, signin, staff
 from infra.relay import Relay
 from projections.runner import ProjectionWorker
 from tenants.imports import beat_while_serving
@@ -140,6 +140,7 @@ def create_app(services: Services, relay: Relay | None = None,
     app.openapi = with_client_credentials(app)  # type: ignore[method-assign]
     app.mount("/static", static_files(), name="static")
     app.include_router(docs_router)
+    app.include_router(console.router)
     app.state.services = services
     app.state.draining = threading.Event()  # set on SIGTERM: /readyz answers 503 (api.cli)
     access = logging.getLogger("uvicorn.access")
@@ -147,6 +148,8 @@ def create_app(services: Services, relay: Relay | None = None,
         access.addFilter(_ACCESS_FILTER)
     errors.install(app)
     app.include_router(oauth.router)
+    app.include_router(signin.router)
+    app.include_router(staff.router)
     app.include_router(admin.router)
     app.include_router(lending.router)
     app.include_router(catalog.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -28,6 +29,8 @@ from tenants.access import Access
 from tenants.client import ApiClient
 from tenants.consortium import Consortium
 from tenants.errors import ClientNotFoundError
+from tenants.scope import OFFICE
+from tenants.staff import GrantInvalidError, StaffAccess
 from tenants.tenant import ACTIVE, SUSPENDED
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ MAX_VERIFIED_TOKENS = 10_000
 KEY_RELOAD_S = 5.0
 CLOCK_SKEW_S = 60  # between the replicas that issue and those that verify
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+CONSOLE_CLIENT = "console"  # the public client the service registers for its web console
+STAFF_TOKEN_TTL_S = 600
 
 
 class AuthError(Exception):
@@ -57,6 +62,15 @@ class Principal:
     client_id: str
     tenant: str | None
     scopes: frozenset[str]
+    user_id: str | None = None  # a signed-in staff user (through the console), not a client
+    username: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who issues a command, as the audit trail names them."""
+        if self.username is not None:
+            return f"staff:{self.username}@{self.tenant or OFFICE}"
+        return f"client:{self.client_id}"
 
     def require(self, scope: str) -> None:
         """Refuses the call unless the token carries the scope."""
@@ -318,9 +332,30 @@ class TokenService:
         self.keys = self._reload()
         self._key_set = KeySet(list(self.keys.accepted))
 
+    def issue_staff(self, access: StaffAccess) -> dict[str, Any]:
+        """An access token for a signed-in staff user's session (RFC 6749 section 5.1)."""
+        now = int(time.time())
+        ttl = min(STAFF_TOKEN_TTL_S, self.ttl_s)
+        scope = " ".join(sorted(access.scopes))
+        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": str(access.user_id),
+                  "client_id": CONSOLE_CLIENT, "tenant": access.tenant, "scope": scope,
+                  "sid": access.session_id, "iat": now, "exp": now + ttl,
+                  "jti": secrets.token_hex(16)}
+        key = self.keys.current
+        token = jwt.encode({"alg": "RS256", "typ": "at+jwt", "kid": key.kid}, claims, key)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
+                "scope": scope}
+
     def authenticate(self, authorization: str | None) -> Principal:
         """Verifies a bearer token and that its client and tenant may still act, right now."""
         claims = self._claims(authorization)
+        if "sid" in claims:
+            try:
+                staff = self.consortium.staff.session_access(str(claims["sid"]))
+            except GrantInvalidError:
+                raise AuthError(401, "UNAUTHENTICATED", "the token's session does not exist; "
+                                "sign in again") from None
+            return self._staff_principal(claims, staff)
         try:
             access = self.consortium.access(_client_id(claims))
         except ClientNotFoundError:
@@ -334,6 +369,9 @@ class TokenService:
             claims = self._claims(authorization)
         except AuthError:
             return None  # authenticate gives the full answer
+        if "sid" in claims:
+            staff = self.consortium.staff.accesses.peek(str(claims["sid"]))
+            return None if staff is None else self._staff_principal(claims, staff)
         access = self.consortium.accesses.peek(_client_id(claims))
         return None if access is None else self._principal(claims, access)
 
@@ -366,6 +404,26 @@ class TokenService:
             raise AuthError(401, "UNAUTHENTICATED", f"the token carries scopes {beyond} its "
                             "client no longer has; get a new token from POST /oauth/token")
         return Principal(client_id, tenant, scopes)
+
+    def _staff_principal(self, claims: dict[str, Any], access: StaffAccess) -> Principal:
+        """A staff user's token passes while its session lives and its account is active."""
+        tenant = claims.get("tenant")
+        if access.problem is not None:
+            raise AuthError(401, "UNAUTHENTICATED", f"{access.problem}; sign in again")
+        if access.expires_at is not None and access.expires_at.timestamp() <= time.time():
+            raise AuthError(401, "UNAUTHENTICATED", "the session has expired; sign in again")
+        if access.tenant != tenant or str(access.user_id) != claims.get("sub"):
+            raise AuthError(401, "UNAUTHENTICATED", "the token does not match its session")
+        status = access.tenant_status
+        if status is not None and status != ACTIVE:
+            raise AuthError(403, "TENANT_NOT_ACTIVE", not_active_message(
+                str(tenant), status, access.suspension_reason))
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        beyond = sorted(scopes - access.scopes)
+        if beyond:
+            raise AuthError(401, "UNAUTHENTICATED", f"the token carries scopes {beyond} the "
+                            "user's roles no longer grant; sign in again")
+        return Principal(CONSOLE_CLIENT, tenant, scopes, str(access.user_id), access.username)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         known = self._verified.get(token)

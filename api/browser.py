@@ -21,6 +21,12 @@ HTML_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
                "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
                "object-src 'none'; base-uri 'none'; form-action 'self'; "
                "frame-ancestors 'none'")
+# The console (`/`) is stricter still: no inline style either, no forms posting anywhere,
+# and DOM sinks only through named Trusted Types policies (the MARC view parses XML).
+CONSOLE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                  "frame-ancestors 'none'; require-trusted-types-for 'script'; "
+                  "trusted-types marcxml")
 # Everything else is data: nothing in it may run, load or be framed.
 DATA_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = [
@@ -29,7 +35,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-PUBLIC_PATHS = ("/oauth/token", "/.well-known/jwks.json", "/healthz", "/readyz")
+PUBLIC_PATHS = ("/oauth/token", "/oauth/authorize", "/oauth/logout", "/.well-known/jwks.json",
+                "/healthz", "/readyz")
 SCOPE_DESCRIPTIONS = {
     "consortium:admin": "the consortium office: member libraries and their clients",
     "metrics": "the office's monitoring: /metrics",
@@ -58,7 +65,8 @@ class SecurityHeaders:
                            if k.lower() not in {b"server", b"content-security-policy"}]
                 html = any(k.lower() == b"content-type" and v.startswith(b"text/html")
                            for k, v in headers)
-                policy = HTML_POLICY if html else DATA_POLICY
+                policy = (CONSOLE_POLICY if html and scope["path"] == "/"
+                          else HTML_POLICY if html else DATA_POLICY)
                 message = {**message, "headers": [*headers, *SECURITY_HEADERS,
                                                   (b"content-security-policy",
                                                    policy.encode())]}
@@ -67,7 +75,8 @@ class SecurityHeaders:
         await self.app(scope, receive, secured)
 
 
-def _page(name: str) -> str:
+def page_text(name: str) -> str:
+    """A page shipped in api/static."""
     return (resources.files("api") / "static" / name).read_text(encoding="utf-8")
 
 
@@ -77,7 +86,7 @@ docs_router = APIRouter(include_in_schema=False)
 @docs_router.get("/docs")
 def docs() -> HTMLResponse:
     """Swagger UI over /openapi.json, from the package's own copy."""
-    return HTMLResponse(_page("docs.html"))
+    return HTMLResponse(page_text("docs.html"))
 
 
 class LocalGraphiQL(GraphQLRouter[Any, Any]):
@@ -85,7 +94,7 @@ class LocalGraphiQL(GraphQLRouter[Any, Any]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # noqa: ARG002
         """GraphiQL from the package's own copy (strawberry's page loads it from a CDN)."""
-        return HTMLResponse(_page("graphiql.html"))
+        return HTMLResponse(page_text("graphiql.html"))
 
 
 def static_files() -> StaticFiles:

@@ -34,9 +34,11 @@ from api.dependencies import (
     projection_status,
 )
 from api.scan_process import scan_worker_process
+from api.staff_cli import cmd_staff, demo_staff_lines, seed_demo_staff, staff_parser
 from domain.catalog.errors import CatalogError
 from domain.catalog.record import Record
 from domain.shared.description import identity_of
+from domain.staff.errors import StaffError
 from infra.embedded import EmbeddedRuntime, EmbeddedRuntimeError
 from infra.kek import KeyEncryptionKeyError, load_kek
 from infra.logformat import LOG_FORMATS, json_logging
@@ -338,6 +340,9 @@ def seed_demo(services: Services) -> str:
             libraries.append({"slug": slug, "name": name, **client_json(issued)})
         credentials = {"office": office, "libraries": libraries}
         _seed_demo_catalog(services)
+    if "staff" not in credentials:  # a demo seeded before staff accounts existed
+        credentials["staff"] = seed_demo_staff(services.consortium.staff,
+                                               [lib["slug"] for lib in credentials["libraries"]])
         path.write_text(json.dumps(credentials, indent=2))
         path.chmod(0o600)
     lines = ["Demo consortium (credentials also in " + str(path) + "):",
@@ -347,6 +352,7 @@ def seed_demo(services: Services) -> str:
               for lib in credentials["libraries"]]
     lines.append("Get a token: curl -u CLIENT_ID:SECRET -d grant_type=client_credentials "
                  "http://HOST:PORT/oauth/token")
+    lines += demo_staff_lines(credentials["staff"])
     return "\n".join(lines) + "\n"
 
 
@@ -601,6 +607,12 @@ def _keys_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                     "replaced longer ago than a token lives")
 
 
+def _access_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Who may act: `commonshelf keys` and `commonshelf staff`."""
+    _keys_parser(sub, common)
+    staff_parser(sub, common)
+
+
 def _inventory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """`commonshelf inventory simulate|localize`."""
     inventory = sub.add_parser("inventory", help="shelf scans by inventory robots")
@@ -727,7 +739,7 @@ def parser() -> argparse.ArgumentParser:
     ccreate.add_argument("--scope", action="append", required=True,
                          help="a scope (repeat, or give several separated by spaces)")
     csub.add_parser("revoke", parents=[common]).add_argument("client_id")
-    _keys_parser(sub, common)
+    _access_parsers(sub, common)
     return top
 
 
@@ -746,12 +758,13 @@ def main(argv: list[str] | None = None) -> int:
         "inventory": cmd_inventory,
         "keys": cmd_keys,
         "schema": cmd_schema,
+        "staff": lambda a: cmd_staff(a, running_services),
     }
     try:
         return handlers[args.command](args)
     except (TenancyError, CatalogError, MarcFormatError, ScanBatchError, SettingsError,
             EmbeddedRuntimeError, KeyEncryptionKeyError, RepublishRefusedError,
-            TimeoutError, ParkedEventError) as error:
+            TimeoutError, ParkedEventError, StaffError) as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": type(error).__name__, "message": str(error)}))
         print(f"error: {error}", file=sys.stderr)

@@ -71,6 +71,15 @@ from domain.sharing.errors import (
     UnionEntryNotFoundError,
     UnionOverrideInvalidError,
 )
+from domain.staff.errors import (
+    PasswordRejectedError,
+    StaffError,
+    StaffFieldInvalidError,
+    StaffRoleInvalidError,
+    StaffUserDisabledError,
+    StaffUsernameTakenError,
+    StaffUserNotFoundError,
+)
 from tenants.errors import (
     ClientNotFoundError,
     ClientRevokedError,
@@ -147,6 +156,12 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     LendingRequestNotFoundError: (404, "NOT_FOUND"),
     LendingTransitionError: (409, "ILLEGAL_TRANSITION"),
     LendingInputInvalidError: (422, "INVALID_INPUT"),
+    StaffFieldInvalidError: (422, "INVALID_INPUT"),
+    StaffRoleInvalidError: (422, "INVALID_INPUT"),
+    PasswordRejectedError: (422, "INVALID_INPUT"),
+    StaffUsernameTakenError: (409, "USERNAME_TAKEN"),
+    StaffUserNotFoundError: (404, "NOT_FOUND"),
+    StaffUserDisabledError: (409, "CONFLICT"),
 }
 
 
@@ -180,6 +195,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AcquisitionError)
     @app.exception_handler(LendingError)
     @app.exception_handler(DescriptionInvalidError)
+    @app.exception_handler(StaffError)
     async def on_domain(_: Request, error: Exception) -> JSONResponse:
         status, code = status_and_code(error)
         return JSONResponse(_body(code, str(error)), status)

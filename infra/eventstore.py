@@ -39,6 +39,8 @@ from infra.servers import PlacedDatabase, moving
 
 EVENTS_TABLE = "events"
 COMMANDS_TABLE = "commands"  # beside each log: what each append was asked for
+COMMANDS_COLUMNS = ("position bigint PRIMARY KEY, first_position bigint NOT NULL, "
+                    "metadata jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()")
 EVENTS_CHANNEL = "commonshelf_events"  # notified on every append: the relay wakes on it
 APPEND_FUNCTION = "cs_append"
 _DATABASE_KEY = "COMMONSHELF_DATABASE"
@@ -165,11 +167,8 @@ class TenantEventsRecorder(PostgresApplicationRecorder):
                  timeout=sql.Literal(f"{datastore.lock_timeout}s"),
                  channel=sql.Literal(EVENTS_CHANNEL), schema=sql.Literal(schema))
         # What each append was asked for (command metadata): its last position, first, facts.
-        self._create_commands = sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
-            "first_position bigint NOT NULL, metadata jsonb NOT NULL, "
-            "recorded_at timestamptz NOT NULL DEFAULT now())").format(
-                sql.Identifier(schema, COMMANDS_TABLE))
+        self._create_commands = sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+            sql.Identifier(schema, COMMANDS_TABLE), sql.SQL(COMMANDS_COLUMNS))
         # Composed once: psycopg renders a composed statement anew on every execute.
         self._select_events_of = sql.SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "

@@ -32,7 +32,7 @@ LOBE_POWER = 4.0  # the second search weighs a read by cos⁴ of its angle off b
 # the 90% interval's half-width: INTERVAL_SCALE times the misfit width (how far x moves
 # before the score drops by what the fit leaves unexplained), and at least INTERVAL_FLOOR;
 # calibrated on realistic simulated shelves and on real readings (tests/bench)
-INTERVAL_SCALE = 4.3
+INTERVAL_SCALE = 5.5
 INTERVAL_FLOOR = 0.004
 
 

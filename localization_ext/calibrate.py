@@ -9,8 +9,6 @@ the channels the reader used, gives the offsets without knowing where any tag is
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -18,11 +16,33 @@ C = 299_792_458.0
 MIN_RUN = 3  # reads of one tag on one channel needed to extrapolate its phase
 
 
-def _edge(t: NDArray[np.float64], phase: NDArray[np.float64], at: float) -> float:
-    """A run's phase extrapolated to time `at` (unwrapped, least squares line)."""
-    unwrapped = np.unwrap(phase)
-    slope, intercept = np.polyfit(t, unwrapped, 1)
-    return float(slope * at + intercept)
+def _runs(tag: NDArray[np.int64], t: NDArray[np.float64], phase: NDArray[np.float64],
+          channel: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                               NDArray[np.float64], NDArray[np.float64]]:
+    """The runs of reads of one tag on one channel (reads grouped by tag, in time order):
+    each run's first and last read, and its phase extrapolated (unwrapped, least squares
+    line) to its first and to its last read's time."""
+    first = np.flatnonzero(np.concatenate([[True], (np.diff(tag) != 0)
+                                           | (np.diff(channel) != 0)]))
+    last = np.append(first[1:], len(tag)) - 1
+    run = np.cumsum(np.isin(np.arange(len(tag)), first)) - 1
+    # unwrap within each run as np.unwrap does: each step taken to within ±π
+    step = np.diff(phase, prepend=phase[0])
+    wrapped = np.mod(step + np.pi, 2 * np.pi) - np.pi
+    wrapped[(wrapped == -np.pi) & (step > 0)] = np.pi
+    wrapped = np.where(np.abs(step) < np.pi, step, wrapped)
+    wrapped[first] = 0.0
+    climbed = np.cumsum(wrapped)
+    unwrapped = phase[first][run] + climbed - climbed[first][run]
+    size = np.diff(np.append(first, len(tag))).astype(np.float64)
+    t_mean = np.bincount(run, t) / size
+    u_mean = np.bincount(run, unwrapped) / size
+    dt = t - t_mean[run]
+    spread = np.bincount(run, dt * dt)
+    slope = np.divide(np.bincount(run, dt * unwrapped), spread, out=np.zeros(len(first)),
+                      where=spread > 0)
+    return (first, last, u_mean + slope * (t[first] - t_mean),
+            u_mean + slope * (t[last] - t_mean))
 
 
 def channel_offsets(tag: NDArray[np.int64], t: NDArray[np.float64],
@@ -37,20 +57,33 @@ def channel_offsets(tag: NDArray[np.int64], t: NDArray[np.float64],
     tags = np.unique(tag)
     if len(tags) > max_tags:
         tags = tags[np.linspace(0, len(tags) - 1, max_tags).astype(np.int64)]
-    for tag_id in tags:
-        mine = np.flatnonzero(tag == tag_id)
-        runs = np.split(mine, np.flatnonzero(np.diff(channel[mine]) != 0) + 1)
-        for before, after in itertools.pairwise(runs):
-            if len(before) < MIN_RUN or len(after) < MIN_RUN:
-                continue
-            c1, c2 = int(channel[before[0]]), int(channel[after[0]])
-            boundary = (t[before[-1]] + t[after[0]]) / 2
-            jump = _edge(t[after], phase[after], boundary) - _edge(
-                t[before], phase[before], boundary)
-            if freqs is not None:  # the part of the jump that the change of frequency makes
-                jump -= 4 * np.pi * (freqs[c2] - freqs[c1]) * distance_m / C
-            sums[c1, c2] += np.exp(1j * jump)
-            sums[c2, c1] += np.exp(-1j * jump)
+    mine = np.flatnonzero(np.isin(tag, tags))
+    mine = mine[np.argsort(tag[mine], kind="stable")]  # each tag's reads stay in time order
+    if len(mine) == 0:
+        return np.zeros(channels), np.zeros(channels, dtype=bool)
+    r_tag, r_t, r_channel = tag[mine], t[mine], channel[mine]
+    first, last, at_first, at_last = _runs(r_tag, r_t, phase[mine], r_channel)
+    # a hop: a run and the next of the same tag, both long enough; each run's line is
+    # taken to the time halfway between them (its edge extrapolated from its ends)
+    long_enough = (last - first + 1) >= MIN_RUN
+    hop = np.flatnonzero((r_tag[first[1:]] == r_tag[first[:-1]]) & long_enough[:-1]
+                         & long_enough[1:])
+    before, after = hop, hop + 1
+    boundary = (r_t[last[before]] + r_t[first[after]]) / 2
+    slope_b = np.divide(at_last[before] - at_first[before],
+                        r_t[last[before]] - r_t[first[before]],
+                        out=np.zeros(len(hop)), where=last[before] > first[before])
+    slope_a = np.divide(at_last[after] - at_first[after],
+                        r_t[last[after]] - r_t[first[after]],
+                        out=np.zeros(len(hop)), where=last[after] > first[after])
+    jump = ((at_first[after] + slope_a * (boundary - r_t[first[after]]))
+            - (at_last[before] + slope_b * (boundary - r_t[last[before]])))
+    c1, c2 = r_channel[first[before]], r_channel[first[after]]
+    if freqs is not None:  # the part of the jump that the change of frequency makes
+        jump = jump - 4 * np.pi * (freqs[c2] - freqs[c1]) * distance_m / C
+    turn = np.exp(1j * jump)
+    np.add.at(sums, (c1, c2), turn)
+    np.add.at(sums, (c2, c1), np.conj(turn))
     offsets = np.zeros(channels)
     known = np.zeros(channels, dtype=bool)
     used = np.flatnonzero(np.abs(sums).sum(axis=1) > 0)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from tenants.client import ApiClient
 
 ACCESS_CHANNEL = "commonshelf_access"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,19 +32,26 @@ class Access:
     suspension_reason: str | None = None
 
 
-class AccessCache:
-    """Accesses by client id, read through `load` and forgotten when announced changed."""
+def tenant_tags(access: Access) -> Iterable[str]:
+    """A client's access is forgotten when its tenant's status changes."""
+    return [f"tenant:{access.tenant}"]
 
-    def __init__(self, load: Callable[[str], Access], ttl_s: float, max_entries: int = 10_000
-                 ) -> None:
+
+class AccessCache(Generic[T]):
+    """Accesses by client (or session) id, read through `load` and forgotten when announced
+    changed: by id, or by a tag an entry carries (its tenant, its staff user)."""
+
+    def __init__(self, load: Callable[[str], T], ttl_s: float, max_entries: int = 10_000,
+                 tags: Callable[[T], Iterable[str]] = tenant_tags) -> None:  # type: ignore[assignment]
         self.load = load
         self.ttl_s = ttl_s
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[Access, float]] = {}
+        self.tags = tags
+        self._entries: dict[str, tuple[T, float]] = {}
         self._lock = threading.Lock()
         self._generation = 0  # bumped by every change, so a read racing one is not kept
 
-    def get(self, client_id: str) -> Access:
+    def get(self, client_id: str) -> T:
         """The client's access, from memory when it is fresh; raises what `load` raises."""
         known = self.peek(client_id)
         if known is not None:
@@ -58,7 +67,7 @@ class AccessCache:
                 self._entries[client_id] = (access, now)
         return access
 
-    def peek(self, client_id: str) -> Access | None:
+    def peek(self, client_id: str) -> T | None:
         """The client's access if it is in memory and fresh; never reads the stores."""
         with self._lock:
             entry = self._entries.get(client_id)
@@ -67,14 +76,15 @@ class AccessCache:
         return None
 
     def changed(self, what: str | None) -> None:
-        """Forgets `client:<id>`, or every client of `tenant:<slug>`, or (None) everything."""
+        """Forgets `client:<id>` (or `session:<id>`), or every entry tagged `what` (such as
+        `tenant:<slug>`), or (None) everything."""
         with self._lock:
             self._generation += 1
             kind, _, name = (what or "").partition(":")
-            if kind == "client":
+            if kind in ("client", "session"):
                 self._entries.pop(name, None)
-            elif kind == "tenant":
-                for client_id in [c for c, (a, _) in self._entries.items() if a.tenant == name]:
-                    del self._entries[client_id]
+            elif what and name:
+                for key in [k for k, (a, _) in self._entries.items() if what in self.tags(a)]:
+                    del self._entries[key]
             else:
                 self._entries.clear()

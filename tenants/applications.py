@@ -12,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from domain.shared.application import ContextApplication, Receipt
+from domain.shared.application import ContextApplication, Receipt, fold_events
 from domain.shared.clock import Clock, utc_now
 from tenants.client import ApiClient, hash_secret
 from tenants.errors import ClientNotFoundError, TenantNotFoundError, TenantSlugTakenError
@@ -126,18 +126,8 @@ class ClientRegistry(Application[UUID]):
         the client events of the store (its other events are not read)."""
         topics = [get_topic(cls) for cls in (ApiClient.Created, ApiClient.Revoked,
                                              ApiClient.SecretRotated)]
-        clients: dict[UUID, ApiClient] = {}
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start=start, limit=500, topics=topics)
-            for notification in page:
-                domain_event = self.mapper.to_domain_event(notification)
-                if isinstance(domain_event, ApiClient.Event):
-                    current = clients.get(domain_event.originator_id)
-                    clients[domain_event.originator_id] = domain_event.mutate(current)  # type: ignore[assignment]
-            if len(page) < 500:
-                return sorted(clients.values(), key=lambda c: (c.created_at, c.client_id))
-            start = page[-1].id + 1
+        clients: list[ApiClient] = fold_events(self, ApiClient, topics)
+        return sorted(clients, key=lambda c: (c.created_at, c.client_id))
 
     def rotate_secret(self, client_id: str, grace: timedelta) -> tuple[ApiClient, str]:
         """A new secret for the client, returned once; the old one works for `grace`."""

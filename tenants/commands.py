@@ -61,6 +61,7 @@ class Command(Generic[R]):
     answer: Callable[[R], dict[str, Any]]
     views: tuple[str, ...] = ()
     key_prefix: str = field(default="")  # a caller's own namespace in a shared log's answers
+    actor: str | None = None  # who issues it (Principal.actor), kept beside its events
 
 
 def fingerprint(operation: str, given: Mapping[str, Any]) -> str:
@@ -112,7 +113,7 @@ class CommandPipeline:
               command: Command[R]) -> tuple[dict[str, Any], dict[str, int]]:
         """In a thread: the first answer under the key, or the command run with its receipt;
         the answer and the positions the command appended at, per log."""
-        with command_metadata(operation=command.operation):
+        with command_metadata(operation=command.operation, actor=command.actor):
             return self._recorded(scope, key, command)
 
     def _recorded(self, scope: Scoped, key: str | None,

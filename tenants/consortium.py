@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from tenants.errors import (
     TenantSlugTakenError,
     TenantStatusError,
 )
+from tenants.history import AuditTrail
 from tenants.placement import TenantPlacement
 from tenants.scope import (
     OFFICE,
@@ -38,6 +39,7 @@ from tenants.scope import (
     log_name,
     tenant_schema,
 )
+from tenants.staff import StaffAccounts
 from tenants.tenant import ACTIVE, ARCHIVED, Tenant, check_isil, check_name, check_slug
 
 
@@ -70,8 +72,12 @@ class Consortium:
         self.office_clients = ClientRegistry(env=office_env)
         self.office_scope = OfficeScope(database, self.stores, lock_timeout_s)
         self.shared = self.office_scope.shared
-        self.accesses = AccessCache(self._load_access, access_ttl_s)
+        self.accesses: AccessCache[Access] = AccessCache(self._load_access, access_ttl_s)
+        # Told of every announced change of access (client, tenant, staff user, session).
+        self.watchers: list[Callable[[str | None], None]] = [self.accesses.changed]
         self._listener: ChannelListener | None = None
+        self.staff = StaffAccounts(self)
+        self.audit = AuditTrail(self.database_of)
 
     def bootstrap(self) -> None:
         """Creates the office's schema and events table once; safe to repeat."""
@@ -191,34 +197,41 @@ class Consortium:
         if owner != tenant:
             raise ClientNotFoundError(f"no API client {client_id!r} for this tenant")
         client = registry.revoke_client(client_id)
-        self._announce(f"client:{client_id}")
+        self.announce(f"client:{client_id}")
         return client
 
     def suspend_tenant(self, slug: str, reason: str, receipt: Receipt | None = None) -> Tenant:
         """Suspends an active tenant: its tokens are refused from now on, in every process."""
         tenant = self.office.suspend_tenant(slug, reason, receipt)
-        self._announce(f"tenant:{slug}")
+        self.announce(f"tenant:{slug}")
         return tenant
 
     def reactivate_tenant(self, slug: str, receipt: Receipt | None = None) -> Tenant:
         """Lets a suspended tenant's clients in again."""
         tenant = self.office.reactivate_tenant(slug, receipt)
-        self._announce(f"tenant:{slug}")
+        self.announce(f"tenant:{slug}")
         return tenant
 
     def archive_tenant(self, slug: str, receipt: Receipt | None = None) -> Tenant:
         """Archives a tenant for good; its events are kept, its tokens refused."""
         tenant = self.office.archive_tenant(slug, receipt)
-        self._announce(f"tenant:{slug}")
+        self.announce(f"tenant:{slug}")
         return tenant
 
     def access(self, client_id: str) -> Access:
         """A client, its tenant and the tenant's status, as a request checks them: from
         memory, forgotten the moment any process announces a change to them."""
-        if self._listener is None:
-            self._listener = ChannelListener(self.database.url, ACCESS_CHANNEL,
-                                             self.accesses.changed)
+        self.listen()
         return self.accesses.get(client_id)
+
+    def listen(self) -> None:
+        """Starts hearing the changes of access other processes announce (once)."""
+        if self._listener is None:
+            self._listener = ChannelListener(self.database.url, ACCESS_CHANNEL, self._changed)
+
+    def _changed(self, what: str | None) -> None:
+        for watcher in self.watchers:
+            watcher(what)
 
     def close(self) -> None:
         """Stops listening for changes of access."""
@@ -235,8 +248,10 @@ class Consortium:
             return Access(tenant, client, "missing")
         return Access(tenant, client, found.status, found.suspension_reason)
 
-    def _announce(self, what: str) -> None:
-        self.accesses.changed(what)  # this process at once; the others when they hear it
+    def announce(self, what: str) -> None:
+        """Tells every process (this one at once) that an access changed: `client:<id>`,
+        `tenant:<slug>`, `session:<id>` or `staff:<tenant>:<user id>`."""
+        self._changed(what)  # this process at once; the others when they hear it
         with self.database.connection() as conn:
             announce(conn, ACCESS_CHANNEL, what)
 

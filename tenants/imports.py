@@ -21,6 +21,7 @@ from domain.catalog.application import CREATED, UNCHANGED, UPDATED, Catalog, Imp
 from domain.catalog.holdings import HoldingsField, holdings
 from domain.shared.description import Description, describe
 from domain.shared.text import without_controls
+from infra.command_metadata import command_metadata
 from infra.import_jobs import HEARTBEAT_S
 from infra.marc import MarcFormatError, MarcRead, detect_format, read_marc
 from tenants.scope import TenantScope
@@ -157,15 +158,17 @@ def check_format(head: bytes, fmt: str) -> str:
     return detected
 
 
-def run_import_job(scope: TenantScope, job_id: UUID, *, path: Path, fmt: str) -> None:
-    """Runs an uploaded file's import to the end, noting progress; removes the file."""
+def run_import_job(scope: TenantScope, job_id: UUID, *, path: Path, fmt: str,
+                   actor: str | None = None) -> None:
+    """Runs an uploaded file's import to the end, noting progress and who started it beside
+    the records it writes; removes the file."""
     jobs = scope.import_jobs
 
     def progress(offset: int, summary: ImportSummary) -> None:
         jobs.progress(job_id, offset, summary.as_json())
 
     try:
-        with path.open("rb") as stream:
+        with path.open("rb") as stream, command_metadata(actor=actor, operation="importMarc"):
             summary = MarcImport(scope.catalog, progress).run(stream, fmt)
         jobs.finish(job_id, summary.as_json())
     except Exception as error:

@@ -131,13 +131,19 @@ class Rota:
     reads: LendingReads
     scope_of: Callable[[str], TenantScope]
 
-    def build(self, requester: str, entry_id: str, now: datetime) -> list[str]:
+    def build(self, requester: str, entry_id: str, now: datetime,
+              member_records: list[tuple[str, str]] | None = None) -> list[str]:
         """The rota of a request: members other than the requester holding an available
-        copy of a material type they lend, least loaded first."""
+        copy of a material type they lend, least loaded first (the entry's member records
+        read here unless the caller has them)."""
         holding = {h["tenant"] for h in self.reads.union_holdings(entry_id)
                    if h["tenant"] != requester and h["available"] > 0}
+        if not holding:
+            return []
         records: dict[str, str] = {}
-        for member, record_id in self.reads.union_records(entry_id):
+        if member_records is None:
+            member_records = self.reads.union_records(entry_id)
+        for member, record_id in member_records:
             if member in holding and member not in records and self.copies_to_lend(
                     member, record_id):
                 records[member] = record_id
@@ -196,7 +202,7 @@ class InterlibraryDesk:
                     f"peer: {peer[0]}:{peer[1]} is not registered with this library")
             candidates = [PEER_MARK + registered.key]
         else:
-            candidates = self.rota.build(self.tenant, entry_id, now)
+            candidates = self.rota.build(self.tenant, entry_id, now, records)
         request = OutgoingRequest.request(
             entry_id, title, card.pseudonym, pickup_location=pickup_location,
             candidates=candidates, at=now,
@@ -335,9 +341,10 @@ class InterlibraryDesk:
              actor: str | None = None, receipt: Receipt | None = None) -> IncomingRequest:
         """The pulled copy leaves: checked out to the borrowing library until the due date
         (the library's consortium loan period unless given)."""
-        request = self.lending.incoming(request_id)
+        found, settings = self.lending.received_with_settings(request_id)
+        request = found or self.lending.incoming(request_id)  # not found: its error
         now = self.now
-        due = due_at or now + timedelta(days=self.lending.settings().loan_days)
+        due = due_at or now + timedelta(days=settings.loan_days)
         if due <= now:
             raise LendingInputInvalidError("dueAt: must be in the future")
         request.ship(due, now, actor)
@@ -351,7 +358,8 @@ class InterlibraryDesk:
     @retried
     def complete(self, request_id: UUID, *, actor: str | None = None,
                  receipt: Receipt | None = None) -> IncomingRequest:
-        """The copy is back: checked in here, LoanCompleted."""
+        """The copy is back: checked in here, LoanCompleted; on the hold shelf for the first
+        patron of this library waiting for its title, as any check-in puts it."""
         request = self.lending.incoming(request_id)
         now = self.now
         request.complete(now, actor)
@@ -360,7 +368,7 @@ class InterlibraryDesk:
             item = self.circulation.lending_of(request.item_id)
             if item.status != AVAILABLE:
                 item.check_in(now)
-                pending.append(item)
+                pending += [item, *self.circulation.shelved_for_next(item, now)]
         return self.lending.save_together(receipt, request, *pending)
 
     @retried
@@ -423,10 +431,11 @@ class InterlibraryDesk:
                                           attempt=attempt, title=title, at=now,
                                           author=author, record_id=record_id,
                                           entry_id=entry_id, needed_by=needed_by, note=note)
-        if self.lending.find_incoming(request.id) is not None:
-            return self.lending.incoming(request.id)
+        received, settings = self.lending.received_with_settings(request.id)
+        if received is not None:
+            return received
         pending: list[Any] = [request]
-        if self.lending.settings().auto_answer:
+        if settings.auto_answer:
             pending += self._auto_answer(request, now)
         return self.lending.save_together(receipt, request, *pending)
 

@@ -16,6 +16,7 @@ from domain.circulation.application import Circulation
 from domain.inventory.application import Inventory
 from domain.lending.application import Interlending
 from domain.sharing.application import SharedCatalog
+from domain.staff.application import StaffDirectory
 from infra.blobs import Blobs
 from infra.database import Database
 from infra.eventstore import application_env
@@ -167,6 +168,7 @@ class TenantScope:
         self.catalog = Catalog(env=env)
         self.inventory = Inventory(env=env)
         self.acquisitions = Acquisitions(env=env)
+        self.staff = StaffDirectory(env=env)
         # An item's lending state grows by two events a loan: the cache keeps each aggregate
         # and only reads the events after the version it holds (correct across processes).
         self.circulation = Circulation(env={**env, "AGGREGATE_CACHE_MAXSIZE": "2000",
@@ -191,6 +193,7 @@ class OfficeScope:
         self.slug = OFFICE
         self.shared = SharedCatalog(env=env)
         self.acquisitions = Acquisitions(env=env)  # the office's price-sharing setting
+        self.staff = StaffDirectory(env=env)
         self.answers = Answers(stores.idempotency, OFFICE_SCHEMA)
 
     def last_position(self) -> int:

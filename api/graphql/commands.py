@@ -29,5 +29,6 @@ async def execute(info: Info[Context, None], scope: Scoped, operation: str, give
     """Runs a mutation's use case through the command pipeline; its answer (the first one,
     for a retry with the same idempotency key)."""
     key = getattr(given, "idempotency_key", None)
-    command = Command(operation, input_of(given), run, answer, views, key_prefix)
+    command = Command(operation, input_of(given), run, answer, views, key_prefix,
+                      actor=info.context.actor)
     return await info.context.services.pipeline.execute(scope, key, command)

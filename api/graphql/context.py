@@ -63,6 +63,11 @@ class Context(BaseContext):
         """The caller's library, once authenticated (None before, and for the office)."""
         return self._principal.tenant if self._principal is not None else None
 
+    @property
+    def actor(self) -> str | None:
+        """Who issues this request's commands, once authenticated."""
+        return self._principal.actor if self._principal is not None else None
+
     async def _enter(self, tenant: str) -> None:
         """Takes a place in the library's share of this process for this request."""
         try:

@@ -29,6 +29,8 @@ from api.graphql.lending.queries import LendingQueries
 from api.graphql.limits import QueryLimits
 from api.graphql.sharing.mutations import SharingMutations
 from api.graphql.sharing.queries import SharingQueries
+from api.graphql.staff.mutations import StaffMutations
+from api.graphql.staff.queries import StaffQueries
 from api.graphql.union_catalog.mutations import UnionCatalogMutations
 from api.graphql.union_catalog.queries import UnionCatalogQueries
 from api.observability import OperationMetrics
@@ -112,7 +114,8 @@ class ShareRelease(SchemaExtension):
 
 @strawberry.type
 class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries,
-            UnionCatalogQueries, AcquisitionQueries, FiguresQueries, LendingQueries):
+            UnionCatalogQueries, AcquisitionQueries, FiguresQueries, LendingQueries,
+            StaffQueries):
     """Read access for member libraries."""
 
     @strawberry.field(description="The caller: its tenant and scopes.")  # type: ignore[untyped-decorator]
@@ -129,7 +132,8 @@ class Query(CatalogQueries, SharingQueries, CirculationQueries, InventoryQueries
 
 @strawberry.type
 class Mutation(CatalogMutations, SharingMutations, CirculationMutations,
-               UnionCatalogMutations, AcquisitionMutations, LendingMutations):
+               UnionCatalogMutations, AcquisitionMutations, LendingMutations,
+               StaffMutations):
     """Changes member libraries make."""
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import Principal
 from api.dependencies import AdminDep, Services, ServicesDep
 from domain.shared.application import Receipt
 from tenants.commands import Command
@@ -124,24 +125,27 @@ OFFICE_VIEWS = ("tenant_directory",)
 
 async def _office_command(svc: Services, key: str | None, operation: str,
                           given: dict[str, Any],
-                          run: Callable[[Receipt | None], Tenant]) -> TenantOut:
+                          run: Callable[[Receipt | None], Tenant], *,
+                          caller: Principal) -> TenantOut:
     """Runs an office command on a tenant through the command pipeline, then answers with
     the tenant as it now is (read-your-writes: the directory shows it)."""
     answer = await svc.pipeline.execute(svc.office, key, Command(
-        operation, given, run, lambda tenant: {"slug": tenant.slug}, OFFICE_VIEWS))
+        operation, given, run, lambda tenant: {"slug": tenant.slug}, OFFICE_VIEWS,
+        actor=caller.actor))
     tenant = await svc.pipeline.run_in_thread(
         lambda: svc.consortium.office.get_tenant(answer["slug"]))
     return tenant_out(tenant)
 
 
 @router.post("/tenants", status_code=201)
-async def create_tenant(body: TenantIn, svc: ServicesDep, _: AdminDep,
+async def create_tenant(body: TenantIn, svc: ServicesDep, caller: AdminDep,
                         key: IdempotencyKey = None) -> TenantOut:
     """Registers a member library and provisions its event store."""
     return await _office_command(
         svc, key, "createTenant", body.model_dump(),
         lambda receipt: svc.consortium.register_tenant(body.slug, body.name, body.isil,
-                                                       receipt, server=body.server))
+                                                       receipt, server=body.server),
+        caller=caller)
 
 
 @router.get("/tenants")
@@ -158,30 +162,30 @@ def show_tenant(slug: str, svc: ServicesDep, _: AdminDep) -> PlacedTenantOut:
 
 
 @router.post("/tenants/{slug}/suspend")
-async def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, _: AdminDep,
+async def suspend_tenant(slug: str, body: SuspendIn, svc: ServicesDep, caller: AdminDep,
                          key: IdempotencyKey = None) -> TenantOut:
     """Suspends an active tenant: its tokens are refused at once."""
     return await _office_command(
         svc, key, "suspendTenant", {"slug": slug, **body.model_dump()},
-        lambda receipt: svc.consortium.suspend_tenant(slug, body.reason, receipt))
+        lambda receipt: svc.consortium.suspend_tenant(slug, body.reason, receipt), caller=caller)
 
 
 @router.post("/tenants/{slug}/reactivate")
-async def reactivate_tenant(slug: str, svc: ServicesDep, _: AdminDep,
+async def reactivate_tenant(slug: str, svc: ServicesDep, caller: AdminDep,
                             key: IdempotencyKey = None) -> TenantOut:
     """Reactivates a suspended tenant."""
     return await _office_command(
         svc, key, "reactivateTenant", {"slug": slug},
-        lambda receipt: svc.consortium.reactivate_tenant(slug, receipt))
+        lambda receipt: svc.consortium.reactivate_tenant(slug, receipt), caller=caller)
 
 
 @router.post("/tenants/{slug}/archive")
-async def archive_tenant(slug: str, svc: ServicesDep, _: AdminDep,
+async def archive_tenant(slug: str, svc: ServicesDep, caller: AdminDep,
                          key: IdempotencyKey = None) -> TenantOut:
     """Archives a tenant for good."""
     return await _office_command(
         svc, key, "archiveTenant", {"slug": slug},
-        lambda receipt: svc.consortium.archive_tenant(slug, receipt))
+        lambda receipt: svc.consortium.archive_tenant(slug, receipt), caller=caller)
 
 
 @router.post("/tenants/{slug}/clients", status_code=201)
@@ -201,7 +205,7 @@ def revoke_client(slug: str, client_id: str, svc: ServicesDep, _: AdminDep) -> R
 
 
 @router.patch("/tenants/{slug}")
-async def change_tenant(slug: str, body: TenantPatch, svc: ServicesDep, _: AdminDep,
+async def change_tenant(slug: str, body: TenantPatch, svc: ServicesDep, caller: AdminDep,
                         key: IdempotencyKey = None) -> TenantOut:
     """Renames a library or changes its ISIL (`{"isil": null}` removes it); recorded as an
     event of the tenant, and the directory shows it."""
@@ -212,7 +216,7 @@ async def change_tenant(slug: str, body: TenantPatch, svc: ServicesDep, _: Admin
         svc, key, "changeTenant", {"slug": slug, **body.model_dump(exclude_unset=True)},
         lambda receipt: svc.consortium.office.change_tenant_details(
             slug, name=body.name, isil=body.isil,
-            remove_isil="isil" in given and body.isil is None, receipt=receipt))
+            remove_isil="isil" in given and body.isil is None, receipt=receipt), caller=caller)
 
 
 @router.get("/tenants/{slug}/clients")

@@ -64,7 +64,8 @@ async def start_import(
         scope = svc.consortium.scope(tenant)
         await run_in_threadpool(scope.import_jobs.start, job_id, caller.client_id,
                                 detected, size)
-        svc.background.submit(run_import_job, scope, job_id, path=Path(spool), fmt=detected)
+        svc.background.submit(run_import_job, scope, job_id, path=Path(spool), fmt=detected,
+                              actor=caller.actor)
         handed_over = True
     finally:
         if not handed_over:

@@ -15,8 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import ServicesDep
+from api.rest.signin import staff_token
 
 router = APIRouter(tags=["oauth"])
+STAFF_GRANTS = ("authorization_code", "refresh_token")  # the console's (api.rest.signin)
 
 # Unknown client and wrong secret get the same answer: nothing tells which ids exist.
 INVALID_CLIENT = {"error": "invalid_client",
@@ -38,7 +40,8 @@ def claimed_client_id(authorization: str | None, form: dict[str, str]) -> str | 
 
 @router.post("/oauth/token")
 async def token(request: Request, svc: ServicesDep) -> JSONResponse:
-    """RFC 6749 section 4.4: grant_type=client_credentials, client by HTTP Basic or form.
+    """RFC 6749 section 4.4: grant_type=client_credentials, client by HTTP Basic or form;
+    the console's authorization_code and refresh_token grants (api.rest.signin).
 
     Failed client authentication is answered late (a fixed delay) and, after too many
     failures of one client id or from one address, refused with 429 and Retry-After."""
@@ -51,6 +54,8 @@ async def token(request: Request, svc: ServicesDep) -> JSONResponse:
             status_code=400,
         )
     form = {k: str(v) for k, v in (await request.form()).items()}
+    if form.get("grant_type") in STAFF_GRANTS:
+        return await staff_token(request, svc, form)
     headers = request.headers  # case-insensitive, as authlib expects
     throttle = svc.tokens.throttle
     client_id = claimed_client_id(headers.get("authorization"), form)

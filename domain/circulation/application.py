@@ -346,6 +346,15 @@ class Circulation(ContextApplication):
 
         return self._retrying(run)
 
+    def shelved_for_next(self, lending: ItemLending, now: datetime) -> list[Aggregate]:
+        """A copy taken back outside a check-in here (an interlibrary loan's return at the
+        supplier) goes to the hold shelf for the first in its record's queue, as a check-in
+        puts it: the other aggregates changed (the lending's own change is on `lending`)."""
+        queue_id = HoldQueue.create_id(lending.record_id)
+        found = self._load(queue_id, LoanPolicies.create_id())
+        return self._shelve_for_next(lending, self._of(found, HoldQueue, queue_id),
+                                     self._policies_in(found), now)
+
     def _shelve_for_next(self, lending: ItemLending, queue: HoldQueue | None,
                          policies: LoanPolicies, now: datetime) -> list[Aggregate]:
         """Puts an available copy on the hold shelf for the first in the queue."""

@@ -19,6 +19,7 @@ from domain.lending.outgoing import OutgoingRequest
 from domain.lending.peer import Peer
 from domain.lending.settings import LendingSettings
 from domain.shared.application import ContextApplication, Receipt
+from domain.shared.loading import load_many
 
 T = TypeVar("T")
 
@@ -50,6 +51,16 @@ class Interlending(ContextApplication):
     def find_incoming(self, request_id: UUID) -> IncomingRequest | None:
         """A request this library received, or None."""
         return self._found(IncomingRequest, request_id)
+
+    def received_with_settings(self, request_id: UUID
+                               ) -> tuple[IncomingRequest | None, LendingSettings]:
+        """A request this library received (or None) and its lending settings, in one read
+        of the store."""
+        found = load_many(self, [request_id, LendingSettings.create_id()])
+        request, settings = found.get(request_id), found.get(LendingSettings.create_id())
+        return (request if isinstance(request, IncomingRequest) else None,
+                settings if isinstance(settings, LendingSettings)
+                else LendingSettings.defaults())
 
     def settings(self) -> LendingSettings:
         """The library's lending settings (the defaults until set)."""

@@ -59,3 +59,21 @@ def retrying(command: Callable[[], T]) -> T:
         except IntegrityError:
             continue
     return command()
+
+
+def fold_events(app: Application[UUID], kind: type[Aggregate],
+                topics: list[str]) -> list[Any]:
+    """Every aggregate of `kind` in the app's store, folded from the events with these topics
+    only (the store's other events are not read), in the order they were created."""
+    folded: dict[UUID, Any] = {}
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=500, topics=topics)
+        for notification in page:
+            domain_event = app.mapper.to_domain_event(notification)
+            if isinstance(domain_event, kind.Event):
+                current = folded.get(domain_event.originator_id)
+                folded[domain_event.originator_id] = domain_event.mutate(current)
+        if len(page) < 500:
+            return list(folded.values())
+        start = page[-1].id + 1

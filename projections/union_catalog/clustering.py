@@ -53,6 +53,21 @@ _ENTRY_NAMESPACE = uuid.UUID("8f6f5b8e-3c55-4a5f-9d36-2f4b8b1c9e21")
 OFFICE_MERGE = "office merge"
 
 
+def looks_of(p: Profile) -> frozenset[str]:
+    """The keys under which a record looks for its candidates."""
+    return match_keys(p) | sparse_keys(p)[1]
+
+
+def filed_of(p: Profile) -> frozenset[str]:
+    """The keys under which a record is filed (where others look for it)."""
+    return match_keys(p) | sparse_keys(p)[0]
+
+
+def matches(new: Profile, candidates: Iterable[Profile]) -> list[tuple[str, Match]]:
+    """The decision on the new record against each candidate (each other record)."""
+    return [(other.key, compare(new, other)) for other in candidates if other.key != new.key]
+
+
 def entry_id_of(smallest_key: str) -> str:
     """An entry's id: derived from its smallest record key alone."""
     return str(uuid.uuid5(_ENTRY_NAMESPACE, smallest_key))
@@ -108,16 +123,21 @@ class Clusterer:
         self._add(new)
         return self._recluster(seeds | {key})
 
-    def add_all(self, descriptions: dict[str, dict[str, Any]]) -> None:
-        """Records not known yet, matched to those known but not clustered: the entries of
-        their parts then come from `components` and `partition` (a read model loads what
-        a change touches this way, and clusters it once)."""
-        for key in sorted(descriptions):
-            if key not in self.profiles:
-                self._add(profile(key, descriptions[key]))
+    def restore(self, profiles: Iterable[Profile],
+                edges: Iterable[tuple[str, str, Match]]) -> None:
+        """Records and their accepted matches as a read model stored them (found by
+        `matches`), without comparing or reclustering: the entries of their parts then
+        come from `components` and `partition`."""
+        for found in profiles:
+            self.profiles[found.key] = found
+            self._edges.setdefault(found.key, {})
+            self._conflicts.setdefault(found.key, {})
+        for a, b, match in edges:
+            self._edges.setdefault(a, {})[b] = match
+            self._edges.setdefault(b, {})[a] = match
 
     def decide(self, a: str, b: str, must: bool) -> None:
-        """The office's standing decision on a pair, without reclustering (see `add_all`)."""
+        """The office's standing decision on a pair, without reclustering (see `restore`)."""
         pair = frozenset((a, b))
         if must:
             self._cannot.discard(pair)
@@ -145,8 +165,7 @@ class Clusterer:
         self._edges[key] = {}
         self._conflicts[key] = {}
         candidates = {o for k in keys | looks for o in self._buckets.get(k, ())} - {key}
-        for other in sorted(candidates):
-            found = compare(new, self.profiles[other])
+        for other, found in matches(new, [self.profiles[o] for o in sorted(candidates)]):
             self._conflicts[key][other] = self._conflicts[other][key] = found.veto
             if found.accepted:
                 self._edges[key][other] = found

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -499,9 +500,14 @@ def _similar(x: tuple[str, ...], y: tuple[str, ...], words: float = 0.8,
     sx, sy = set(x), set(y)
     if len(sx & sy) / len(sx | sy) >= words:
         return True
-    matcher = difflib.SequenceMatcher(None, " ".join(x), " ".join(y))
-    return (matcher.real_quick_ratio() >= letters and matcher.quick_ratio() >= letters
-            and matcher.ratio() >= letters)
+    a, b = " ".join(x), " ".join(y)
+    # difflib's real_quick_ratio and quick_ratio, the upper bounds of its ratio, computed
+    # without building its matcher (most pairs stop here)
+    if 2 * min(len(a), len(b)) / (len(a) + len(b)) < letters:
+        return False
+    if 2 * sum((Counter(a) & Counter(b)).values()) / (len(a) + len(b)) < letters:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= letters
 
 
 def _agreement(a: Profile, b: Profile, reasons: list[str]) -> float:

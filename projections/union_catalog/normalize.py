@@ -139,6 +139,8 @@ def title_tokens(text: str | None, language: str | None, nonfiling: int | None) 
 
 def script_of(text_tokens: tuple[str, ...]) -> str:
     """The script a title is written in, roughly: cjk, latin or another (by name)."""
+    if all(token.isascii() for token in text_tokens):
+        return "latin"  # most titles: no character to look up
     for token in text_tokens:
         for char in token:
             if is_cjk(char):

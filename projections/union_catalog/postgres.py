@@ -1,7 +1,9 @@
 """The union catalog read model's tables and SQL.
 
 - records: every member record with the description it is matched by (its own, or the
-  shared record's it shows), its match keys (GIN: candidates by key) and its entry;
+  shared record's it shows) and its entry; filed: the match keys each record is filed
+  under (a B-tree: a batch's candidates in one index lookup per key); edges: the accepted
+  matches between records (both ways), so a change compares only the records it touches;
 - entries: one per edition, with what it shows and its search text: `heading` (titles and
   authors) and `body` (the rest), each with a pg_trgm GIN index, and `grams` (whole words
   and CJK character pairs, GIN) for terms too short for trigrams;
@@ -15,8 +17,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -28,11 +31,24 @@ from projections.postgres import SCHEMA
 from projections.union_catalog.query import Query
 
 NAME = "union_catalog"
-TABLES = ("records", "entries", "shared", "items", "lendings", "members", "links")
+TABLES = ("records", "filed", "entries", "edges", "shared", "items", "lendings", "members",
+          "links")
 ENTRY_COLUMNS = ("id", "members", "title", "alt_titles", "authors", "isbns", "issns", "year",
                  "language", "format", "edition", "joins")
 ACTIVE = "active"
 _ON_SHELF = "available"
+
+
+@dataclass
+class Neighbourhood:
+    """What surrounds some records: their accepted matches (record, other, score, reasons),
+    the office's decisions about them (a, b, must), their entries and those entries'
+    members."""
+
+    edges: list[tuple[str, str, float, list[str]]] = field(default_factory=list)
+    links: set[tuple[str, str, bool]] = field(default_factory=set)
+    entries: set[str] = field(default_factory=set)
+    mates: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,17 @@ class StoredRecord:
     shared_id: UUID | None
     description: dict[str, Any]
     entry_id: str | None
+
+
+_LONGEST_KEY = 400  # a B-tree entry must stay well under PostgreSQL's ~2,700 bytes
+
+
+def bounded_key(key: str) -> str:
+    """A match key as the `filed` table holds it: a long one (a title of thousands of
+    characters) cut, with a digest of the whole so that only the same key meets it."""
+    if len(key) <= _LONGEST_KEY:
+        return key
+    return key[:_LONGEST_KEY] + "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _like(term: str) -> str:
@@ -67,18 +94,24 @@ class UnionCatalogTables:
         return sql.SQL(text).format(**self.t)
 
     def create(self, cur: Cursor[Any]) -> None:
-        """The tables and their indexes (pg_trgm and GIN for search, GIN on match keys)."""
+        """The tables and their indexes (pg_trgm and GIN for search, B-trees elsewhere)."""
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {records} (key text PRIMARY KEY, tenant text NOT NULL, "
-            "record_id uuid NOT NULL, own jsonb NOT NULL, shared_id uuid, "
-            "description jsonb NOT NULL, keys text[] NOT NULL, entry_id text)"))
+            "record_id uuid NOT NULL, own jsonb, shared_id uuid, "
+            "description jsonb NOT NULL, stamp text NOT NULL, entry_id text)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {filed} (k text NOT NULL, record text NOT NULL, "
+            "PRIMARY KEY (k, record))"))
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {entries} (id text PRIMARY KEY, members text[] NOT NULL, "
             "title text NOT NULL, alt_titles text[] NOT NULL, authors text[] NOT NULL, "
             "isbns text[] NOT NULL, issns text[] NOT NULL, year int, language text, "
             "format text NOT NULL, edition text, joins jsonb NOT NULL, heading text NOT NULL, "
             "body text NOT NULL, grams text[] NOT NULL, sort_key text NOT NULL)"))
+        cur.execute(self._sql(
+            "CREATE TABLE IF NOT EXISTS {edges} (a text NOT NULL, b text NOT NULL, "
+            "score double precision NOT NULL, reasons text[] NOT NULL, PRIMARY KEY (a, b))"))
         cur.execute(self._sql(
             "CREATE TABLE IF NOT EXISTS {shared} (id uuid PRIMARY KEY, "
             "description jsonb NOT NULL, merged_into uuid)"))
@@ -97,7 +130,7 @@ class UnionCatalogTables:
             "CREATE TABLE IF NOT EXISTS {links} (a text NOT NULL, b text NOT NULL, "
             "must boolean NOT NULL, PRIMARY KEY (a, b))"))
         for base, suffix, how in (
-                ("records", "keys", "USING gin (keys)"),
+                ("filed", "record", "(record)"),
                 ("records", "record", "(tenant, record_id)"),
                 ("records", "entry", "(entry_id)"),
                 ("records", "shared", "(shared_id)"),
@@ -114,18 +147,27 @@ class UnionCatalogTables:
 
     # Records and their entries (the projection's).
 
+    def analyze(self, cur: Cursor[Any]) -> None:
+        """Fresh planner statistics of the tables a batch reads by key."""
+        for base in ("records", "filed", "entries", "edges"):
+            cur.execute(sql.SQL("ANALYZE {}").format(self.t[base]))
+
     def stored_records(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, StoredRecord]:
         """These records as stored (those not stored are left out)."""
+        chosen = sorted(set(keys))
+        if not chosen:
+            return {}
         rows = cur.execute(self._sql(
             "SELECT key, tenant, record_id, own, shared_id, description, entry_id "
-            "FROM {records} WHERE key = ANY(%s)"), [sorted(set(keys))]).fetchall()
-        return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3]), r[4], dict(r[5]), r[6])
-                for r in rows}
+            "FROM {records} WHERE key = ANY(%s)"), [chosen]).fetchall()
+        return {r[0]: StoredRecord(r[0], r[1], r[2], dict(r[3] if r[3] is not None else r[5]),
+                                   r[4], dict(r[5]), r[6]) for r in rows}
 
-    def descriptions(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The descriptions these records are matched by."""
-        return {k: dict(d) for k, d in cur.execute(self._sql(
-            "SELECT key, description FROM {records} WHERE key = ANY(%s)"),
+    def descriptions(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, tuple[
+            str, str]]:
+        """The descriptions these records are matched by: (stamp of the write, JSON)."""
+        return {k: (stamp, d) for k, stamp, d in cur.execute(self._sql(
+            "SELECT key, stamp, description::text FROM {records} WHERE key = ANY(%s)"),
             [sorted(set(keys))]).fetchall()}
 
     def linked_to(self, cur: Cursor[Any], shared_ids: Iterable[UUID]) -> list[str]:
@@ -135,35 +177,84 @@ class UnionCatalogTables:
             [sorted(set(shared_ids))]).fetchall()]
 
     def save_records(self, cur: Cursor[Any], rows: Sequence[tuple[str, str, UUID, dict[
-            str, Any], UUID | None, dict[str, Any], list[str]]]) -> None:
-        """Records (key, tenant, record id, own, shared id, description, keys), upserted."""
+            str, Any], UUID | None, dict[str, Any], str, list[str]]],
+                     known: Iterable[str]) -> None:
+        """Records (key, tenant, record id, own, shared id, description, stamp, the keys it
+        is filed under), upserted (`known`: those stored before, filed under older keys)."""
+        if not rows:
+            return
         cur.executemany(self._sql(
-            "INSERT INTO {records} (key, tenant, record_id, own, shared_id, description, keys) "
+            "INSERT INTO {records} (key, tenant, record_id, own, shared_id, description, stamp) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
             "own = EXCLUDED.own, shared_id = EXCLUDED.shared_id, "
-            "description = EXCLUDED.description, keys = EXCLUDED.keys"),
-            [(k, t, r, Jsonb(own), s, Jsonb(d), keys) for k, t, r, own, s, d, keys in rows])
+            "description = EXCLUDED.description, stamp = EXCLUDED.stamp"),
+            # a record's own description is kept apart only while it shows a shared one
+            [(k, t, r, Jsonb(own) if shared is not None else None, shared, Jsonb(d), stamp)
+             for k, t, r, own, shared, d, stamp, _ in rows])
+        refiled = sorted(set(known) & {row[0] for row in rows})
+        if refiled:
+            cur.execute(self._sql("DELETE FROM {filed} WHERE record = ANY(%s)"), [refiled])
+        with cur.copy(self._sql("COPY {filed} (k, record) FROM STDIN")) as copy:
+            for row in rows:
+                for k in row[7]:
+                    copy.write_row((k, row[0]))
 
-    def filed_under(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The records filed under any of these keys, with their descriptions."""
-        return {k: dict(d) for k, d in cur.execute(self._sql(
-            "SELECT key, description FROM {records} WHERE keys && %s::text[]"),
-            [sorted(set(keys))]).fetchall()}
+    def filed_under(self, cur: Cursor[Any], keys: Iterable[str]) -> dict[str, tuple[
+            list[str], str, str]]:
+        """The records filed under any of these keys: (those of the keys they are filed
+        under, stamp, JSON)."""
+        out: dict[str, tuple[list[str], str, str]] = {}
+        for k, key, stamp, text in cur.execute(self._sql(
+                "SELECT f.k, r.key, r.stamp, r.description::text FROM {filed} f "
+                "JOIN {records} r ON r.key = f.record WHERE f.k = ANY(%s)"),
+                [sorted(set(keys))]).fetchall():
+            out.setdefault(key, ([], stamp, text))[0].append(k)
+        return out
 
-    def entry_mates(self, cur: Cursor[Any], keys: Iterable[str]) -> tuple[set[str], set[str]]:
-        """The entries these records are in now, and all their members."""
-        rows = cur.execute(self._sql(
-            "SELECT e.id, e.members FROM {entries} e WHERE e.id IN "
-            "(SELECT entry_id FROM {records} WHERE key = ANY(%s))"),
-            [sorted(set(keys))]).fetchall()
-        return {r[0] for r in rows}, {m for r in rows for m in r[1]}
+    def edges_of(self, cur: Cursor[Any], keys: Iterable[str]) -> list[tuple[
+            str, str, float, list[str]]]:
+        """The accepted matches of these records: (record, other, score, reasons)."""
+        return [(r[0], r[1], float(r[2]), list(r[3])) for r in cur.execute(self._sql(
+            "SELECT a, b, score, reasons FROM {edges} WHERE a = ANY(%s)"),
+            [sorted(set(keys))]).fetchall()]
 
-    def links_of(self, cur: Cursor[Any], keys: Iterable[str]) -> list[tuple[str, str, bool]]:
-        """The office's decisions about pairs with one of these records."""
+    def replace_edges(self, cur: Cursor[Any], keys: Iterable[str],
+                      edges: Sequence[tuple[str, str, float, list[str]]]) -> None:
+        """New accepted matches (stored both ways), in place of those of these records."""
         chosen = sorted(set(keys))
-        return [(r[0], r[1], bool(r[2])) for r in cur.execute(self._sql(
-            "SELECT a, b, must FROM {links} WHERE a = ANY(%s) UNION "
-            "SELECT a, b, must FROM {links} WHERE b = ANY(%s)"), [chosen, chosen]).fetchall()]
+        if chosen:
+            cur.execute(self._sql("DELETE FROM {edges} WHERE a = ANY(%s) OR b = ANY(%s)"),
+                        [chosen, chosen])
+        if not edges:
+            return
+        both = {(a, b): (s, r) for a, b, s, r in edges} | {
+            (b, a): (s, r) for a, b, s, r in edges}
+        with cur.copy(self._sql("COPY {edges} (a, b, score, reasons) FROM STDIN")) as copy:
+            for (a, b), (score, reasons) in sorted(both.items()):
+                copy.write_row([a, b, score, reasons])
+
+    def neighbourhood(self, cur: Cursor[Any], keys: Iterable[str]) -> Neighbourhood:
+        """In one query: these records' accepted matches, the office's decisions about them,
+        and the entries they are in now with all their members."""
+        chosen = sorted(set(keys))
+        found = Neighbourhood()
+        for kind, a, b, score, reasons, must in cur.execute(self._sql(
+                "SELECT 'edge', a, b, score, reasons, NULL::boolean FROM {edges} "
+                "WHERE a = ANY(%(k)s) "
+                "UNION ALL SELECT 'link', a, b, NULL, NULL, must FROM {links} "
+                "WHERE a = ANY(%(k)s) OR b = ANY(%(k)s) "
+                "UNION ALL SELECT 'mate', e.id, m, NULL, NULL, NULL FROM {entries} e, "
+                "unnest(e.members) m WHERE e.id IN "
+                "(SELECT entry_id FROM {records} WHERE key = ANY(%(k)s))"),
+                {"k": chosen}).fetchall():
+            if kind == "edge":
+                found.edges.append((a, b, float(score), list(reasons)))
+            elif kind == "link":
+                found.links.add((a, b, bool(must)))
+            else:
+                found.entries.add(a)
+                found.mates.add(b)
+        return found
 
     def decide(self, cur: Cursor[Any], pairs: Iterable[tuple[str, str, bool]]) -> None:
         """The office's decisions about pairs (a < b): each replaces the one before."""
@@ -175,7 +266,9 @@ class UnionCatalogTables:
                         entries: list[dict[str, Any]]) -> None:
         """Entries as computed now; the entries they replace go, and the records point at
         their new entries."""
-        cur.execute(self._sql("DELETE FROM {entries} WHERE id = ANY(%s)"), [sorted(set(gone))])
+        if gone:
+            cur.execute(self._sql("DELETE FROM {entries} WHERE id = ANY(%s)"),
+                        [sorted(set(gone))])
         if not entries:
             return
         columns = ("id", "members", "title", "alt_titles", "authors", "isbns", "issns", "year",
@@ -241,6 +334,8 @@ class UnionCatalogTables:
 
     def add_items(self, cur: Cursor[Any], rows: Sequence[tuple[str, UUID, UUID]]) -> None:
         """Copies (tenant, item id, record id)."""
+        if not rows:
+            return
         cur.executemany(self._sql(
             "INSERT INTO {items} (tenant, item_id, record_id) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant, item_id) DO UPDATE SET record_id = EXCLUDED.record_id"),
@@ -419,10 +514,13 @@ class UnionCatalogTables:
                offset: int) -> list[str]:
         """The ids of a page of entries found, the most relevant first (up to first + 1)."""
         where, params = self._where(query)
-        rank, rank_params = self._rank(query, title)
+        order, rank_params = self._rank(query, title)
+        order = sql.SQL("{} DESC, e.sort_key, e.id").format(order)
+        if not (query.isbns or query.long_terms or query.gram_terms):
+            order, rank_params = sql.SQL("e.sort_key, e.id"), []  # browsing: by its index
         rows = cur.execute(sql.SQL(
-            "SELECT e.id FROM {} e WHERE {} ORDER BY {} DESC, e.sort_key, e.id "
-            "LIMIT %s OFFSET %s").format(self.t["entries"], where, rank),
+            "SELECT e.id FROM {} e WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
+                self.t["entries"], where, order),
             [*params, *rank_params, first + 1, offset]).fetchall()
         return [str(r[0]) for r in rows]
 
@@ -432,19 +530,25 @@ class UnionCatalogTables:
         where, params = self._where(query)
         rows = cur.execute(sql.SQL(
             "WITH m AS MATERIALIZED (SELECT e.id, e.language, e.format, e.year FROM {entries} e "
-            "WHERE {where}) "
+            "WHERE {where}), "
+            "held AS MATERIALIZED (SELECT r.entry_id, r.tenant, r.record_id FROM m "
+            "JOIN {records} r ON r.entry_id = m.id WHERE r.tenant NOT IN "
+            "(SELECT slug FROM {members} WHERE status <> {active})) "
             "SELECT 'language', language, count(*) FROM m GROUP BY language "
             "UNION ALL SELECT 'format', format, count(*) FROM m GROUP BY format "
             "UNION ALL SELECT 'decade', (year / 10 * 10)::text, count(*) FROM m "
             "WHERE year IS NOT NULL GROUP BY year / 10 "
-            "UNION ALL SELECT 'library', r.tenant, count(DISTINCT r.entry_id) FROM m "
-            "JOIN {records} r ON r.entry_id = m.id WHERE r.tenant NOT IN "
-            "(SELECT slug FROM {members} WHERE status <> {active}) GROUP BY r.tenant "
-            "UNION ALL SELECT 'available', NULL, count(*) FROM m e WHERE {available} "
+            "UNION ALL SELECT 'library', tenant, count(DISTINCT entry_id) FROM held "
+            "GROUP BY tenant "
+            "UNION ALL SELECT 'available', NULL, count(DISTINCT h.entry_id) FROM held h "
+            "JOIN {items} i ON i.tenant = h.tenant AND i.record_id = h.record_id "
+            "LEFT JOIN {lendings} l ON l.tenant = i.tenant AND l.item_id = i.item_id "
+            "WHERE NOT i.withdrawn AND coalesce(l.status, {shelf}) = {shelf} "
+            "AND coalesce(l.lendable, true) "
             "UNION ALL SELECT 'total', NULL, count(*) FROM m "
             "UNION ALL SELECT 'first year', min(year)::text, count(year) FROM m "
             "UNION ALL SELECT 'last year', max(year)::text, count(year) FROM m").format(
-                where=where, available=self._available(), active=sql.Literal(ACTIVE),
+                where=where, active=sql.Literal(ACTIVE), shelf=sql.Literal(_ON_SHELF),
                 **self.t), params).fetchall()
         return [(str(r[0]), r[1], int(r[2])) for r in rows]
 

@@ -13,9 +13,11 @@ entries equal a rebuild's, whatever the order events came in.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg import Cursor
 
@@ -35,12 +37,19 @@ from domain.sharing.shared_record import SharedRecord
 from domain.sharing.union_override import UnionOverride
 from projections.framework import Delivery, DomainEvent, Projection
 from projections.search_text import fold, index_grams, index_text
-from projections.union_catalog.clustering import Clusterer, Entry
-from projections.union_catalog.matching import compare, match_keys, profile, sparse_keys
-from projections.union_catalog.postgres import NAME, TABLES, StoredRecord, UnionCatalogTables
+from projections.union_catalog.clustering import Clusterer, Entry, filed_of, looks_of
+from projections.union_catalog.matching import Match, Profile, compare, profile
+from projections.union_catalog.postgres import (
+    NAME,
+    TABLES,
+    StoredRecord,
+    UnionCatalogTables,
+    bounded_key,
+)
 
 OFFICE = "office"  # the office's log holds shared records (and decisions), not holdings
-_MAX_ROUNDS = 64  # layers of a connected part's search: far more than any real part needs
+CACHED_PROFILES = 100_000
+ANALYZE_FIRST = 1_000  # records written before the tables' statistics are first gathered
 
 
 def record_key(tenant: str, record_id: UUID) -> str:
@@ -66,6 +75,7 @@ class Batch:
     records: dict[str, _Folded] = field(default_factory=dict)
     shared: set[UUID] = field(default_factory=set)
     decided: set[str] = field(default_factory=set)
+    items: list[tuple[str, UUID, UUID]] = field(default_factory=list)  # added, not written
 
 
 _LENDING_STATUS: dict[type[DomainEvent], str] = {
@@ -94,6 +104,10 @@ class UnionCatalog(Projection):
     def __init__(self, generation: int = 1) -> None:
         super().__init__(generation)
         self.store = UnionCatalogTables(generation)
+        # profiles by record key, with the stamp of the write they were made from: what a
+        # recomputation loads again is mostly what the last batches wrote
+        self._cache: OrderedDict[str, tuple[str, Profile, dict[str, Any]]] = OrderedDict()
+        self._written = self._analyzed = 0
 
     def create_tables(self, cur: Cursor[Any]) -> None:
         self.store.create(cur)
@@ -128,10 +142,12 @@ class UnionCatalog(Projection):
             self._shared(cur, event)
             batch.shared.add(event.originator_id)
         elif isinstance(event, Item.Added):
-            self.store.add_items(cur, [(tenant, event.originator_id, event.record_id)])
+            batch.items.append((tenant, event.originator_id, event.record_id))
         elif isinstance(event, Item.Withdrawn):
+            self._items(cur, batch)
             self.store.withdraw_item(cur, tenant, event.originator_id)
         elif isinstance(event, ItemLending.Event):
+            self._items(cur, batch)
             self._lending(cur, tenant, event)
         elif isinstance(event, UnionOverride.Merged):
             records = sorted(event.records)
@@ -165,6 +181,12 @@ class UnionCatalog(Projection):
         elif isinstance(event, Record.UnlinkedFromShared):
             current.own, current.shared_id = dict(event.description), None
 
+    def _items(self, cur: Cursor[Any], batch: Batch) -> None:
+        """The copies added so far in the batch, written at once (before anything that
+        changes one)."""
+        self.store.add_items(cur, batch.items)
+        batch.items.clear()
+
     def _shared(self, cur: Cursor[Any], event: SharedRecord.Event) -> None:
         if isinstance(event, SharedRecord.Contributed):
             self.store.save_shared(cur, event.originator_id, dict(event.description), None)
@@ -186,6 +208,7 @@ class UnionCatalog(Projection):
 
     def _settle(self, cur: Cursor[Any], batch: Batch, stored: dict[str, StoredRecord]) -> None:
         """The records the batch changed saved, and the entries they touch recomputed."""
+        self._items(cur, batch)
         if batch.shared:
             showing = set(batch.shared)
             for shared_id in batch.shared:
@@ -197,96 +220,118 @@ class UnionCatalog(Projection):
                                                       found.shared_id))
         shown = self.store.shared_descriptions(
             cur, {f.shared_id for f in batch.records.values() if f.shared_id is not None})
-        changed: dict[str, dict[str, Any]] = {}
+        changed: dict[str, Profile] = {}
         rows = []
         for key, folded in sorted(batch.records.items()):
             description = shown.get(folded.shared_id, folded.own) if folded.shared_id else (
                 folded.own)
             before = stored.get(key)
-            if before is None or before.description != description:
-                changed[key] = description
-            if before is None or changed.get(key) is not None or (
-                    before.own != folded.own or before.shared_id != folded.shared_id):
+            moved = before is None or before.description != description
+            if moved or before is None or (before.own, before.shared_id) != (
+                    folded.own, folded.shared_id):
+                stamp = uuid4().hex
+                made = profile(key, description)
+                self._remember(key, stamp, made, description)
+                if moved:
+                    changed[key] = made
                 rows.append((key, folded.tenant, folded.record_id, folded.own,
-                             folded.shared_id, description, _filed_keys(key, description)))
-        old = {k: stored[k].description for k in changed if k in stored}
-        old_neighbours = self._matched(cur, old)
-        self.store.save_records(cur, rows)
-        seeds = set(changed) | batch.decided | old_neighbours
+                             folded.shared_id, description, stamp,
+                             sorted({bounded_key(k) for k in filed_of(made)})))
+        self.store.save_records(cur, rows, stored)
+        self._written += len(rows)
+        if self._written >= max(ANALYZE_FIRST, 2 * self._analyzed):
+            # Tables filled by a rebuild (or a first load) have no statistics until
+            # autovacuum gets to them, if it runs at all: without them PostgreSQL plans
+            # sequential scans of the records for every batch. Each doubling, once.
+            self.store.analyze(cur)
+            self._analyzed = self._written
+        seeds = set(changed) | batch.decided | self._match(
+            cur, changed, {k for k in changed if k in stored})
         if seeds:
             self.recluster(cur, seeds)
 
-    def _matched(self, cur: Cursor[Any], descriptions: dict[str, dict[str, Any]]) -> set[str]:
-        """The records these descriptions match (as stored before the batch)."""
-        if not descriptions:
+    def _match(self, cur: Cursor[Any], changed: dict[str, Profile], known: set[str]) -> set[str]:
+        """The changed records' accepted matches found again (each against the records
+        filed under its keys) and stored; the records they matched before (only those
+        known before the batch had any)."""
+        if not changed:
             return set()
-        profiles = {k: profile(k, d) for k, d in descriptions.items()}
-        looks: set[str] = set()
-        for found in profiles.values():
-            looks |= match_keys(found) | sparse_keys(found)[1]
-        out: set[str] = set()
-        for other, description in self.store.filed_under(cur, looks).items():
-            theirs = profile(other, description)
-            if any(k != other and compare(p, theirs).accepted for k, p in profiles.items()):
-                out.add(other)
-        return out
+        before = {b for _, b, _, _ in self.store.edges_of(cur, known)} if known else set()
+        looks = {bounded_key(k) for p in changed.values() for k in looks_of(p)}
+        filed = self.store.filed_under(cur, looks)
+        buckets: dict[str, list[str]] = {}
+        for other, (keys, _, _) in filed.items():
+            for k in keys:
+                buckets.setdefault(k, []).append(other)
+        edges: list[tuple[str, str, float, list[str]]] = []
+        compared: set[tuple[str, str]] = set()
+        for key, mine in sorted(changed.items()):
+            candidates = {o for k in looks_of(mine) for o in buckets.get(bounded_key(k), ())
+                          } - {key}
+            for other in sorted(candidates):
+                pair = (min(key, other), max(key, other))
+                if pair in compared:
+                    continue
+                compared.add(pair)
+                theirs = changed.get(other) or self._profile(other, *filed[other][1:])
+                found = compare(mine, theirs)
+                if found.accepted:
+                    edges.append((*pair, found.score, list(found.reasons)))
+        self.store.replace_edges(cur, known, edges)
+        return before - set(changed)
 
     def recluster(self, cur: Cursor[Any], seeds: set[str]) -> None:
-        """The entries of the connected parts holding these records, computed again: the
-        search widens, a layer at a time, to every record an accepted match or an office
-        merge reaches, and to every member of an entry it takes apart."""
-        part = _Part()
-        searched: set[str] = set()
-        todo = set(seeds)
+        """The entries of the connected parts holding these records, computed again from
+        the stored matches and the office's decisions; every entry they held goes."""
+        members: set[str] = set()
+        edges: list[tuple[str, str, float, list[str]]] = []
+        links: set[tuple[str, str, bool]] = set()
         gone: set[str] = set()
-        for _ in range(_MAX_ROUNDS):
-            self._load(cur, part, self.store.descriptions(cur, todo - set(part.descriptions)))
-            looks: set[str] = set()
-            for key in todo & set(part.clusterer.profiles):
-                found = part.clusterer.profiles[key]
-                looks |= match_keys(found) | sparse_keys(found)[1]
-            self._load(cur, part, self.store.filed_under(cur, looks))
-            searched |= todo
-            inside = {k for c in part.clusterer.components(searched) for k in c}
-            gone, members = self.store.entry_mates(cur, inside | seeds)
-            todo = (inside | members) - searched
-            if not todo:
-                break
-        parts = part.clusterer.components(searched)
+        todo = set(seeds)
+        while todo:
+            members |= todo
+            around = self.store.neighbourhood(cur, todo)
+            edges += around.edges
+            links |= around.links
+            gone |= around.entries
+            todo = ({b for _, b, _, _ in around.edges} | around.mates | {
+                k for a, b, must in around.links if must for k in (a, b)}) - members
+        texts = self.store.descriptions(cur, members)
+        present = {k: self._profile(k, *texts[k]) for k in sorted(texts)}
+        clusterer = Clusterer()
+        clusterer.restore(present.values(), [
+            (a, b, Match(accepted=True, score=score, reasons=tuple(reasons)))
+            for a, b, score, reasons in edges if a < b and a in present and b in present])
+        for a, b, must in sorted(links):
+            clusterer.decide(a, b, must)
+        descriptions = {k: self._cache[k][2] for k in present}
         self.store.replace_entries(cur, gone, [
-            entry_row(entry, part.descriptions) for c in parts
-            for entry in part.clusterer.partition(c)])
+            entry_row(entry, descriptions, present[entry.members[0]].carrier.label)
+            for part in clusterer.components(present)
+            for entry in clusterer.partition(part)])
 
-    def _load(self, cur: Cursor[Any], part: _Part, found: dict[str, dict[str, Any]]) -> None:
-        """Records added to a part's clusterer, with the office's decisions about them (and
-        the records those decisions name)."""
-        while found:
-            new = {k: d for k, d in found.items() if k not in part.descriptions}
-            part.descriptions.update(new)
-            part.clusterer.add_all(new)
-            partners: set[str] = set()
-            for a, b, must in self.store.links_of(cur, new):
-                part.clusterer.decide(a, b, must)
-                partners |= {a, b}
-            found = self.store.descriptions(cur, partners - set(part.descriptions))
+    def _profile(self, key: str, stamp: str, text: str) -> Profile:
+        """A record's profile: from the cache when the record was not written since."""
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        description = json.loads(text)
+        found = profile(key, description)
+        self._remember(key, stamp, found, description)
+        return found
 
-
-@dataclass
-class _Part:
-    """The records a recomputation loaded, and their clusterer."""
-
-    clusterer: Clusterer = field(default_factory=Clusterer)
-    descriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    def _remember(self, key: str, stamp: str, found: Profile,
+                  description: dict[str, Any]) -> None:
+        self._cache[key] = (stamp, found, description)
+        self._cache.move_to_end(key)
+        if len(self._cache) > CACHED_PROFILES:
+            self._cache.popitem(last=False)
 
 
-def _filed_keys(key: str, description: dict[str, Any]) -> list[str]:
-    found = profile(key, description)
-    return sorted(match_keys(found) | sparse_keys(found)[0])
-
-
-def entry_row(entry: Entry, descriptions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """An entry as stored: shown by its smallest member, searched by every member's text
-    (titles and authors in its heading, the rest in its body)."""
+def entry_row(entry: Entry, descriptions: dict[str, dict[str, Any]],
+              carrier: str) -> dict[str, Any]:
+    """An entry as stored: shown by its smallest member (whose carrier it gives), searched
+    by every member's text (titles and authors in its heading, the rest in its body)."""
     first = descriptions[entry.members[0]]
     heading: list[str | None] = []
     body: list[str | None] = []
@@ -313,7 +358,7 @@ def entry_row(entry: Entry, descriptions: dict[str, dict[str, Any]]) -> dict[str
         "isbns": sorted(isbns), "issns": sorted(issns),
         "year": int(year) if year.isdigit() else None,
         "language": next(iter(first.get("languages") or []), None),
-        "format": profile(entry.members[0], first).carrier.label,
+        "format": carrier,
         "edition": first.get("edition"),
         "joins": [{"record": j.record, "matched": j.matched,
                    "score": None if j.score == float("inf") else j.score,

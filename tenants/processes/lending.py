@@ -8,9 +8,11 @@ dropped, never retried for ever."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 from uuid import UUID
 
 from domain.lending.errors import LendingError
@@ -50,10 +52,11 @@ class LendingMessages(ProcessManager):
         OutgoingRequest.ActionTaken, IncomingRequest.StatusChanged)
 
     def __init__(self, commands: Commands, desk_of: Callable[[str], InterlibraryDesk],
-                 outbox: IllOutbox) -> None:
+                 outbox: IllOutbox, requests: ReceivedRequests | None = None) -> None:
         self.commands = commands
         self.desk_of = desk_of
         self.outbox = outbox
+        self.requests = requests or ReceivedRequests(commands)
 
     def react(self, event: DomainEvent, source: Source) -> None:
         """Carries one message to the other end."""
@@ -64,7 +67,8 @@ class LendingMessages(ProcessManager):
             return
         if isinstance(event, OutgoingRequest.Requested) and event.candidates:
             self._request(source, event.originator_id, 0, event.candidates[0],
-                          self.key(source))
+                          self.key(source), asked=Asked(event.title, event.entry_id,
+                                                  event.needed_by, event.note))
         elif isinstance(event, OutgoingRequest.MovedOn):
             self._request(source, event.originator_id, event.attempt, event.supplier,
                           self.key(source))
@@ -86,20 +90,20 @@ class LendingMessages(ProcessManager):
 
     def _to_peer(self, event: OutgoingRequest.Event, source: Source) -> bool:
         """A request to an outside library, or an action on one: the ISO 18626 message
-        queued in the outbox. False for a member's."""
+        queued in the outbox. False for a member's (decided from the event alone: the
+        request is read only for a peer's message)."""
+        supplier = _addressee(event)
+        if supplier is None or not is_peer(supplier):
+            return False
         request = self.commands.consortium.scope(source.tenant).lending.outgoing(
             event.originator_id)
-        attempt = 0 if isinstance(event, OutgoingRequest.Requested) else getattr(
-            event, "attempt", None)
-        if attempt is None or not is_peer(supplier_of(request.candidates[attempt])):
-            return False
         if isinstance(event, OutgoingRequest.ActionTaken):
-            self._queue(source, request, supplier_of(request.candidates[attempt]),
-                        event.timestamp, lambda header: requesting_message(
+            self._queue(source, request, supplier, event.timestamp,
+                        lambda header: requesting_message(
                             RequesterAction(header, event.action, event.note)))
-        elif isinstance(event, OutgoingRequest.Requested | OutgoingRequest.MovedOn):
-            self._queue(source, request, supplier_of(request.candidates[attempt]),
-                        event.timestamp, lambda header: request_message(LoanRequest(
+        else:
+            self._queue(source, request, supplier, event.timestamp,
+                        lambda header: request_message(LoanRequest(
                             header, request.title, need_before=request.needed_by,
                             note=request.note)))
         return True
@@ -139,15 +143,20 @@ class LendingMessages(ProcessManager):
             return True
 
     def _request(self, source: Source, request_id: UUID, attempt: int, candidate: str,
-                 key: str) -> None:
+                 key: str, *, asked: Asked | None = None) -> None:
+        """Delivers the request to the candidate: what was asked comes with the first
+        event; a rota's later turn reads it from the request."""
         scope = self.commands.consortium.scope(source.tenant)
         supplier = supplier_of(candidate)
 
         def deliver(receipt: Receipt | None) -> object:
-            request = scope.lending.outgoing(request_id)
+            facts = asked
+            if facts is None:
+                request = scope.lending.outgoing(request_id)
+                facts = Asked(request.title, request.entry_id, request.needed_by, request.note)
             return self.desk_of(supplier).deliver_request(
-                source.tenant, request_id, attempt, request.title, candidate,
-                entry_id=request.entry_id, needed_by=request.needed_by, note=request.note,
+                source.tenant, request_id, attempt, facts.title, candidate,
+                entry_id=facts.entry_id, needed_by=facts.needed_by, note=facts.note,
                 receipt=receipt)
 
         self._run(supplier, key, "deliverRequest",
@@ -173,9 +182,7 @@ class LendingMessages(ProcessManager):
 
     def _status(self, source: Source, event: IncomingRequest.StatusChanged,
                 sent: Sent) -> None:
-        scope = self.commands.consortium.scope(source.tenant)
-        incoming: IncomingRequest = scope.lending.repository.get(
-            event.originator_id, version=event.originator_version)
+        incoming = self.requests.of(source.tenant, event)
         if not incoming.from_member:
             return  # an outside library's: the ISO 18626 outbox carries it
         try:
@@ -200,19 +207,20 @@ class PeerMessages(ProcessManager):
     events: ClassVar[tuple[type[DomainEvent], ...]] = (IncomingRequest.StatusChanged,)
     skip_poison = True  # one message held back must not hold back every other peer's
 
-    def __init__(self, commands: Commands, outbox: IllOutbox) -> None:
+    def __init__(self, commands: Commands, outbox: IllOutbox,
+                 requests: ReceivedRequests | None = None) -> None:
         self.commands = commands
         self.outbox = outbox
+        self.requests = requests or ReceivedRequests(commands)
 
     def react(self, event: DomainEvent, source: Source) -> None:
         """Queues the message (once per source event) for the request's peer."""
         if source.tenant == OFFICE or not isinstance(event, IncomingRequest.StatusChanged):
             return
-        scope = self.commands.consortium.scope(source.tenant)
-        incoming: IncomingRequest = scope.lending.repository.get(
-            event.originator_id, version=event.originator_version)
+        incoming = self.requests.of(source.tenant, event)
         if incoming.from_member:
             return
+        scope = self.commands.consortium.scope(source.tenant)
         kind, _, value = incoming.requester.partition(":")
         peer = scope.lending.peer(kind, value)
         if peer is None:
@@ -222,9 +230,69 @@ class PeerMessages(ProcessManager):
         isil = self.commands.consortium.office.get_tenant(source.tenant).isil or source.tenant
         body = supplying_message(SupplierStatus(
             Header(("ISIL", isil), (peer.agency_id_type, peer.agency_id_value),
-                   incoming.requesting_agency_request_id, event.timestamp, str(incoming.id)),
+                   incoming.requesting_agency_request_id, event.timestamp,
+                   str(event.originator_id)),
             reason_for_message=event.reason_for_message, status=event.status,
             answer_yes=event.answer_yes, note=event.note,
             reason_unfilled=event.reason if event.status == UNFILLED else "",
             due_date=event.due_at))
         self.outbox.queue(source.tenant, source.position, peer.endpoint, body, event.timestamp)
+
+
+class Asked(NamedTuple):
+    """What a request asks for, as its supplier is told."""
+
+    title: str
+    entry_id: str
+    needed_by: datetime | None
+    note: str
+
+
+class Received(NamedTuple):
+    """What never changes of a request received: who asked, and under which id."""
+
+    from_member: bool
+    requester: str
+    requesting_agency_request_id: str
+    attempt: int
+
+
+class ReceivedRequests:
+    """The unchanging facts of the requests received, read once per process (each status a
+    request reports needs them, for both managers): a bounded cache, least recently used
+    out first."""
+
+    def __init__(self, commands: Commands, size: int = 4096) -> None:
+        self.commands = commands
+        self.size = size
+        self.known: OrderedDict[tuple[str, UUID], Received] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def of(self, tenant: str, event: IncomingRequest.StatusChanged) -> Received:
+        """The facts of the request that reported this status."""
+        key = (tenant, event.originator_id)
+        with self.lock:
+            found = self.known.get(key)
+            if found is not None:
+                self.known.move_to_end(key)
+                return found
+        request: IncomingRequest = self.commands.consortium.scope(
+            tenant).lending.repository.get(event.originator_id,
+                                           version=event.originator_version)
+        found = Received(request.from_member, request.requester,
+                         request.requesting_agency_request_id, request.attempt)
+        with self.lock:
+            self.known[key] = found
+            while len(self.known) > self.size:
+                self.known.popitem(last=False)
+        return found
+
+
+def _addressee(event: OutgoingRequest.Event) -> str | None:
+    """The supplier (or rota entry) a requester's event is for: None for an event that
+    carries no message to one supplier."""
+    if isinstance(event, OutgoingRequest.Requested):
+        return event.candidates[0] if event.candidates else None
+    if isinstance(event, OutgoingRequest.MovedOn | OutgoingRequest.ActionTaken):
+        return event.supplier
+    return None

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import StoredEvent
@@ -44,9 +45,10 @@ class Commands:
     def run(self, tenant: str, key: str, command: Command[Any]) -> bool:
         """Runs the command in the tenant's scope under `key`; False (and nothing recorded)
         when the key was answered already."""
+        manager = key.split(":")[1] if key.startswith("pm:") else "process"
         with command_metadata(cause=key):  # the source event, beside the command's events
-            _, recorded = self.pipeline.execute_here(self.consortium.scope(tenant), key,
-                                                     command)
+            _, recorded = self.pipeline.execute_here(
+                self.consortium.scope(tenant), key, replace(command, actor=f"process:{manager}"))
         return recorded
 
 

@@ -57,11 +57,14 @@ def make_file(n: int) -> bytes:
     return out.getvalue()
 
 
-def start_pipeline(url: str, nats_url: str, prefix: str) -> list[subprocess.Popen[bytes]]:
-    """The relay and the projection workers as their own processes, as in production."""
+def start_pipeline(url: str, nats_url: str, prefix: str, projections: str = "local_catalog",
+                   *, relay: bool = True) -> list[subprocess.Popen[bytes]]:
+    """The relay (unless another runs already) and the projection workers as their own
+    processes, as in production."""
     env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url,
            "COMMONSHELF_NATS_PREFIX": prefix}
-    roles = [["--role", "relay"], ["--role", "projections", "--projections", "local_catalog"]]
+    roles = [["--role", "relay"]] if relay else []
+    roles.append(["--role", "projections", "--projections", projections])
     return [subprocess.Popen([sys.executable, "-m", "api.cli", "serve", *role, "--port", "0"],
                              env=env, stdout=subprocess.DEVNULL) for role in roles]
 

@@ -1,24 +1,30 @@
 """Localization accuracy and speed on simulated shelves.
 
-Run: .venv/bin/python tests/bench/bench_localization.py [BOOKS]
+Run: .venv/bin/python tests/bench/bench_localization.py [BOOKS [READ_RATE_FACTOR]] [--cli]
 Accuracy (median and 90th percentile |x error|, adjacent books in the wrong order, how often
 the 90% interval holds the truth) on a clean shelf and on a realistic one (the simulator's
 realistic default: each tag's own phase pattern, coupling, diffuse multipath), ours beside
 the straightforward per-channel hologram on the same batches; speed of the Cython kernel
-on one core and on all, beside its numpy twin and a straightforward numpy hologram. Real
-readings: tests/bench/bench_adarf.py. Targets: issue 17.
+on one core and on all, beside its numpy twin and a straightforward numpy hologram; with
+--cli, a shelf of 10,000 tags and about 1,000,000 reads through the whole CLI (parse,
+calibrate, localize, write JSON), wall and CPU seconds. Real readings:
+tests/bench/bench_adarf.py. Targets: issue 17.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 from localization_ext import engines, localize_batch, offsets_by_frequency, scan_offsets
 from localization_ext._hologram_py import plain_hologram
-from localization_ext.simulate import Impairments, Scan, Setup, simulate
+from localization_ext.simulate import Impairments, Scan, Setup, simulate, write_batch
 
 
 def run(scan: Scan, engine: str, calibrate: bool = True, threads: int = 0
@@ -90,7 +96,29 @@ def cramer_rao_x(scan: Scan, sigma: float) -> float:
     return float(np.median(bounds))
 
 
+def whole_cli(books: int = 10_000) -> None:
+    """A realistic shelf of `books` tags, about 100 reads each, through `commonshelf
+    inventory localize --json` in a process of its own: wall and CPU seconds."""
+    scan = simulate(Setup(books=books, spacing_m=0.03, seed=7, read_rate_hz=900.0,
+                          impairments=Impairments.realistic()))
+    with tempfile.TemporaryDirectory() as folder:
+        batch = os.path.join(folder, "batch.ndjson")
+        with open(batch, "w") as out:
+            write_batch(scan, out)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "api.cli", "inventory", "localize", batch,
+                        "--json"], check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(f"the whole CLI on {books:,} tags, {len(scan.t):,} reads: {wall:.1f} s wall, "
+          f"{cpu:.1f} s CPU (target: 10 s wall on 2 cores)")
+
+
 def main() -> None:
+    cli = "--cli" in sys.argv
+    sys.argv = [a for a in sys.argv if a != "--cli"]
     books = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     fastest = "cython" if "cython" in engines() else "numpy"
     shelves = 25
@@ -156,6 +184,8 @@ def main() -> None:
         print(f"  cython is {timings['numpy (all cores)'] / timings['cython (1 core)']:.1f}x "
               f"the numpy twin on one core, "
               f"{timings['numpy (all cores)'] / timings['cython (all cores)']:.1f}x on all")
+    if cli:
+        whole_cli()
 
 
 if __name__ == "__main__":

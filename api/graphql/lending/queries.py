@@ -1,7 +1,9 @@
 """Interlibrary lending queries (scope library:read, or ill): the library's requests, of
-either end, a page at a time; its lending settings."""
+either end, a page at a time or one by id; its lending settings."""
 
 from __future__ import annotations
+
+import uuid
 
 import strawberry
 from graphql import GraphQLError
@@ -67,6 +69,27 @@ class LendingQueries:
         page = edges[:first]
         return LendingRequestConnection(edges=page, page_info=PageInfo(
             has_next_page=len(edges) > first, end_cursor=page[-1].cursor if page else None))
+
+    @strawberry.field(description="One of the library's interlibrary requests, either end, "  # type: ignore[untyped-decorator]
+                      "by its id (NOT_FOUND for any other library's).")
+    async def lending_request(self, info: Info[Context, None],
+                              id: strawberry.ID) -> LendingRequest:
+        tenant = viewer_library(await info.context.principal())
+        try:
+            request_id = str(uuid.UUID(str(id)))
+        except ValueError:
+            raise _invalid(f"id: {id!r} is not a request id") from None
+
+        def read() -> LendingRequest | None:
+            with info.context.services.view(LendingView) as view:
+                row = view.request(tenant, request_id)
+            return None if row is None else LendingRequest.of(row)
+
+        found = await run_in_threadpool(read)
+        if found is None:
+            raise GraphQLError(f"id: no interlibrary request {request_id} in this library",
+                               extensions={"code": "NOT_FOUND"})
+        return found
 
     @strawberry.field(description="The library's consortium lending settings.")  # type: ignore[untyped-decorator]
     async def lending_settings(self, info: Info[Context, None]) -> LendingSettingsType:

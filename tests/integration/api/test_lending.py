@@ -506,3 +506,58 @@ def test_acting_needs_the_ill_scope_viewing_library_read(
         "pickupLocation": "Main desk"})) == "FORBIDDEN"
     assert code(gql(http, token, SETTINGS, input={"autoAnswer": True})) == "FORBIDDEN"
     assert _requests(http, token) == []
+
+
+ONE = f"query($id: ID!) {{ lendingRequest(id: $id) {{ {FIELDS} }} }}"
+HOLD = """mutation($record: ID!, $patron: String!) {
+  placeHold(input: {recordId: $record, patronBarcode: $patron}) { hold { id position } } }"""
+
+
+def test_one_request_by_id_for_its_own_library_only(
+    http: TestClient, library: dict[str, str], consortium: dict[str, Any]
+) -> None:
+    a, d = consortium["a"], consortium["d"]
+    request = _request_loan(http, consortium)
+    name = "b" if request["partner"]["slug"] == consortium["b"]["slug"] else "c"
+    supplier = consortium[name]
+    incoming = _supplier_request(http, supplier, request["id"])
+
+    mine = data(gql(http, a["token"], ONE, id=request["id"]))["lendingRequest"]
+    assert (mine["id"], mine["side"], mine["state"]) == (request["id"], "REQUESTER",
+                                                         "RequestReceived")
+    assert mine["partner"] == {"slug": supplier["slug"]}
+    theirs = data(gql(http, supplier["token"], ONE, id=incoming["id"]))["lendingRequest"]
+    assert (theirs["side"], theirs["requestingAgencyRequestId"]) == ("SUPPLIER", request["id"])
+
+    # Each end's id is its own: the other end, a third member and a library outside the
+    # transaction are told there is no such request, and learn nothing of it.
+    for token, request_id in ((supplier["token"], request["id"]), (a["token"], incoming["id"]),
+                              (d["token"], request["id"]), (d["token"], incoming["id"]),
+                              (library["token"], request["id"])):
+        answer = gql(http, token, ONE, id=request_id)
+        assert code(answer) == "NOT_FOUND"
+        assert answer.get("data") is None
+    assert code(gql(http, a["token"], ONE, id="not-a-uuid")) == "INVALID_INPUT"
+
+
+def test_the_completing_check_in_shelves_the_copy_for_a_waiting_patron(
+    http: TestClient, consortium: dict[str, Any]
+) -> None:
+    """A patron of the supplier asked for the title while its copy was away: the check-in
+    that completes the loan puts the copy on the hold shelf for them, as any check-in."""
+    request, name, incoming_id = _loaned(http, consortium)
+    supplier = consortium[name]
+    data(gql(http, supplier["token"], REGISTER, input={
+        "barcode": "S-1", "name": "Wai Ting", "patronGroup": "undergraduate",
+        "expiresOn": "2030-06-30"}))
+    hold = data(gql(http, supplier["token"], HOLD, record=consortium["records"][name],
+                    patron="S-1"))["placeHold"]["hold"]
+    assert hold["position"] == 1
+    data(gql(http, consortium["a"]["token"], RETURN, input={"id": request["id"]}))
+    _wait(lambda: any("ShippedReturn" in h["message"] for h in _supplier_request(
+        http, supplier, request["id"], "Loaned")["history"]), "the return at the supplier")
+
+    completed = data(gql(http, supplier["token"], COMPLETE, input={"id": incoming_id}))
+    assert completed["completeLendingRequest"]["request"]["state"] == "LoanCompleted"
+    assert _status(http, supplier["token"], f"{name}-1") == "ON_HOLD_SHELF"
+    _requester_state(http, consortium["a"], request["id"], "LoanCompleted")

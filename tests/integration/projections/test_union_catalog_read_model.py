@@ -168,6 +168,16 @@ def test_holdings_follow_items_and_circulation_and_members_leave_and_return(
         lending.check_in(NOW)
         projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])
         assert view.holdings(entry_id)[0]["available"] == 2
+        lending.check_out(uuid4(), "adult", "book", LoanPolicy(), NOW)
+        lending.declare_lost(NOW)
+        items[1].withdraw("damaged", NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in (
+            *lending.collect_events(), *items[1].collect_events())])
+        assert view.holdings(entry_id)[0] == {
+            "tenant": "alpha", "name": "Alpha Library", "items": 1, "available": 0}
+        lending.found(NOW)
+        projection.apply_batch(cur, [log.delivery("alpha", e) for e in lending.collect_events()])
+        assert view.holdings(entry_id)[0]["available"] == 1
 
         member.suspend("unpaid fees", NOW)
         projection.apply_batch(cur, [log.delivery("office", e) for e in member.collect_events()])
@@ -244,5 +254,22 @@ def test_search_ranks_titles_above_notes_and_finds_across_scripts_and_diacritics
             ("beta", 1), ("gamma", 1)]
         assert (facets["first_year"], facets["last_year"]) == (2001, 2017)
         assert facets["available_now"] == 0  # no copies yet
+    finally:
+        drop(cur, projection)
+
+
+def test_a_title_of_thousands_of_characters_is_filed_and_matched(
+        cur: psycopg.Cursor[Any]) -> None:
+    log = Log()
+    projection, view = fresh(cur)
+    title = "Proceedings " + " ".join(f"session{i}" for i in range(800))  # ~8,000 characters
+    try:
+        first, one = log.catalogued("alpha", book(title, year="1999"))
+        second, other = log.catalogued("beta", book(title, year="1999"))
+        projection.apply_batch(cur, [one])
+        projection.apply_batch(cur, [other])
+        entry_id = view.entry_of_record("alpha", first.id)
+        assert entry_id is not None
+        assert entry_id == view.entry_of_record("beta", second.id)
     finally:
         drop(cur, projection)

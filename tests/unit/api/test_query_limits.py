@@ -84,3 +84,23 @@ def test_a_library_at_its_concurrency_waits_for_a_place_then_is_refused() -> Non
         await share.enter("b")
 
     asyncio.run(run())
+
+
+UNION_NODE = ("id title altTitles authors isbns issns year language format edition "
+              "matchReasons records { tenant { slug name } recordId } "
+              "holdings { tenant { slug name } items available }")
+UNION_FACETS = ("facets { total languages { value count } yearRange { first last } "
+                "formats { value count } holdingLibraries { tenant { slug } count } "
+                "availableNow }")
+
+
+def test_a_page_of_union_entries_with_holdings_and_facets_is_allowed() -> None:
+    _check(f"{{ unionCatalog(first: 100) {{ edges {{ node {{ {UNION_NODE} }} }} "
+           f"{UNION_FACETS} }} }}")
+
+
+def test_union_catalog_searches_and_facets_weigh_more_than_a_field() -> None:
+    page = f"unionCatalog(first: 100) {{ {UNION_FACETS} }}"
+    _check(f"{{ a: {page} }}")
+    with pytest.raises(TooComplexError, match="cost"):
+        _check("{ " + " ".join(f"a{i}: {page}" for i in range(3)) + " }")  # ~30,000

@@ -63,6 +63,27 @@ def test_kernel_and_twin_agree_on_a_realistic_shelf_after_reweighting() -> None:
     assert np.allclose(kernel, twin, atol=1e-9)
 
 
+@needs_kernel
+@pytest.mark.parametrize("channels", [1, 3])
+def test_kernel_and_twin_agree_far_from_the_antenna(channels: int) -> None:
+    # the kernel's own sine and cosine reduce angles of hundreds of radians (tags metres
+    # away), on the calibrated (one channel) and the per-channel paths alike
+    from localization_ext import _hologram  # noqa: PLC0415
+
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(40, 90, 4)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = int(offsets[-1])
+    windows = np.stack([rng.uniform(1, 2, 4), np.full(4, 0.3), np.full(4, 1.0),
+                        np.full(4, 4.5)], axis=1)
+    args = (offsets, rng.uniform(0, 2 * np.pi, n), rng.uniform(38, 39, n),
+            rng.uniform(0, 3, n), rng.uniform(-5.0, -4.0, n),
+            rng.integers(0, channels, n).astype(np.int64), channels,
+            rng.uniform(0.1, 1, n), np.ascontiguousarray(windows))
+    assert np.allclose(_hologram.localize_all(*args), _hologram_py.localize_all(*args),
+                       atol=1e-9, rtol=1e-9)
+
+
 def test_calibration_recovers_the_reader_offsets() -> None:
     scan = simulate(Setup(books=60, seed=11))
     freqs, channel = np.unique(scan.freq, return_inverse=True)
@@ -205,7 +226,8 @@ def _coverage(impairments: Impairments, seeds: range) -> float:
 
 
 def test_the_90_percent_interval_holds_the_truth_about_that_often_when_realistic() -> None:
-    assert 0.78 <= _coverage(Impairments.realistic(), range(200, 206)) <= 0.97
+    # the calibration band: the truth inside the 90% interval for 80-95% of tags
+    assert 0.80 <= _coverage(Impairments.realistic(), range(200, 212)) <= 0.95
 
 
 def test_the_90_percent_interval_holds_the_truth_on_a_clean_shelf() -> None:

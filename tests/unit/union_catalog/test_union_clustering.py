@@ -171,3 +171,15 @@ def test_a_record_without_year_or_author_finds_its_edition_in_either_order() -> 
         for key in order:
             clusterer.upsert(key, full if key == "a:full" else sparse)
         assert clusterer.entry_of["a:full"] == clusterer.entry_of["b:sparse"]
+
+
+def test_records_restored_with_their_stored_matches_give_the_same_entries() -> None:
+    """What the read model does: profiles and accepted matches as stored, no comparing."""
+    live = _feed(SAMPLE)
+    edges = [(a, b, match) for a, found in live._edges.items() for b, match in found.items()
+             if a < b]
+    restored = Clusterer()
+    restored.restore(live.profiles.values(), edges)
+    entries = {e for part in restored.components(live.profiles)
+               for e in restored.partition(part)}
+    assert {(e.id, e.members) for e in entries} == BATCH
