@@ -427,7 +427,11 @@ def _parked_events(args: argparse.Namespace) -> int:
         projection = READ_MODELS[args.name]
         if args.action == "retry":
             schema = OFFICE_SCHEMA if args.tenant == OFFICE else tenant_schema(args.tenant)
-            was = retry_parked(cur, projection, args.tenant, schema, args.position)
+            # the event is read from the server that holds the tenant, not the default one
+            with services.consortium.database_of(schema).connection() as log_conn, \
+                    log_conn.cursor(row_factory=tuple_row) as log:
+                was = retry_parked(cur, projection, args.tenant, schema, args.position,
+                                   log=log)
             done = "re-applied"
         else:
             was = skip_parked(cur, projection, args.tenant, args.position)

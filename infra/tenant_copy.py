@@ -274,6 +274,15 @@ def delete_tenant_rows(conn: Conn, schemas: tuple[str, ...], tenant: str) -> dic
     return removed
 
 
+def forget_outbox(conn: Conn, tenant: str) -> int:
+    """Deletes the tenant's ISO 18626 messages in the office's outbox (sent or still to
+    send: a deleted library sends nothing more); how many went."""
+    if not _first(conn.execute("SELECT to_regclass('office.ill_outbox') IS NOT NULL"
+                               ).fetchone()):
+        return 0
+    return conn.execute("DELETE FROM office.ill_outbox WHERE tenant = %s", (tenant,)).rowcount
+
+
 def forget_relay_position(conn: Conn, schema: str) -> int:
     """Forgets how far the relay got in the schema's log; 1 if it had got anywhere."""
     if not _first(conn.execute("SELECT to_regclass('relay.positions') IS NOT NULL").fetchone()):

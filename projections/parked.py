@@ -79,14 +79,15 @@ def _pass_held(cur: Cursor[Any], name: str, generation: int, tenant: str, *, pos
 
 
 def retry(cur: Cursor[Any], projection: type[Projection], tenant: str, schema: str,
-          position: int) -> str:
-    """Re-applies a parked event (from the tenant's log, schema `schema`) with the serving
-    generation; success removes its row. Returns the row's former status."""
+          position: int, *, log: Cursor[Any] | None = None) -> str:
+    """Re-applies a parked event (from the tenant's log, schema `schema`, read through `log`:
+    the tenant's server, when it is not the read models' own) with the serving generation;
+    success removes its row. Returns the row's former status."""
     name = projection.name
     generation = active_generation(cur, name)
     with cur.connection.transaction():
         previous, topic, status = _locked_row(cur, name, generation, tenant, position)
-        stored = cur.execute(sql.SQL(
+        stored = (log or cur).execute(sql.SQL(
             "SELECT originator_id, originator_version, topic, state FROM {} "
             "WHERE notification_id = %s").format(sql.Identifier(schema, "events")),
             (position,)).fetchone()

@@ -123,6 +123,9 @@ def receive_order(scope: TenantScope, reads: UnionReads, order_id: UUID, deliver
     order = scope.acquisitions.get_order(order_id)
     barcodes = [check_barcode(b) for b in delivery.barcodes]
     order.check_receipt(barcodes)
+    for barcode in barcodes:  # each copy's details, before a record is catalogued for them
+        ItemDetails(barcode, order.id, delivery.location,
+                    material_type=delivery.material_type).checked()
     added = _items_already_added(scope, order, barcodes)
     record_id = _record_for(scope, reads, order, delivery.record_id, added)
     for barcode in barcodes:

@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.shared.application import Receipt
 from domain.shared.text import text_problem
+from infra import tenant_copy
 from infra.database import Database
 from infra.eventstore import application_env, create_events_table
 from infra.kek import KeyEncryptionKey
@@ -25,6 +26,7 @@ from tenants.errors import (
     TenantFieldInvalidError,
     TenantNotFoundError,
     TenantSlugTakenError,
+    TenantStatusError,
 )
 from tenants.history import AuditTrail
 from tenants.placement import TenantPlacement
@@ -38,7 +40,7 @@ from tenants.scope import (
     tenant_schema,
 )
 from tenants.staff import StaffAccounts
-from tenants.tenant import ACTIVE, Tenant, check_isil, check_name, check_slug
+from tenants.tenant import ACTIVE, ARCHIVED, Tenant, check_isil, check_name, check_slug
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,21 @@ class Consortium:
             return self.database
         return self.placement.database(log_name(schema))
 
+    def not_archived(self, slug: str) -> Tenant:
+        """The tenant, refused (TenantStatusError) when archived: it takes nothing new, and
+        its store may be deleted already (writing there failed with a 500)."""
+        tenant = self.office.get_tenant(slug)
+        if tenant.status == ARCHIVED:
+            raise TenantStatusError(f"{slug} is archived: it takes no new clients or peers")
+        return tenant
+
+    def deleted(self, slug: str) -> bool:
+        """True for an archived tenant whose store `tenants delete` removed."""
+        if self.office.get_tenant(slug).status != ARCHIVED:
+            return False
+        with self.placement.database(slug).connection() as conn:
+            return not tenant_copy.tables(conn, tenant_schema(slug))
+
     def server_of(self, slug: str) -> str:
         """The name of the database server that holds the tenant."""
         self.office.get_tenant(slug)
@@ -150,7 +167,7 @@ class Consortium:
         if tenant is None:
             client, secret = self.office_clients.create_client(OFFICE, cleaned, scopes)
         else:
-            self.office.get_tenant(tenant)
+            self.not_archived(tenant)
             client, secret = self.scope(tenant).clients.create_client(tenant, cleaned, scopes)
         return IssuedClient(client, secret, tenant)
 
@@ -165,7 +182,7 @@ class Consortium:
             check_slug(prefix)
         except ValueError:
             raise ClientNotFoundError(f"no API client {client_id!r}") from None
-        if not self.office.slug_taken(prefix):
+        if not self.office.slug_taken(prefix) or self.deleted(prefix):
             raise ClientNotFoundError(f"no API client {client_id!r}")
         return prefix, self.scope(prefix).clients
 

@@ -6,6 +6,7 @@ cannot be understood or applied is answered ERROR, never dropped."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from domain.lending.outgoing import PEER_MARK
 from domain.lending.peer import Peer
 from domain.lending.status import ACTIONS, STATUSES
 from domain.shared.application import Receipt
+from domain.shared.text import text_problem
 from infra.iso18626 import (
     BADLY_FORMED,
     UNRECOGNISED_VALUE,
@@ -34,13 +36,14 @@ from infra.iso18626 import (
     kind_of,
     parse,
 )
-from tenants.commands import Command
+from tenants.commands import MAX_KEY_LENGTH, Command
 from tenants.lending import InterlibraryDesk
 
 log = logging.getLogger(__name__)
 SERVICE_TYPES = ("Loan", "Copy", "CopyOrLoan")
 REASONS = ("RequestResponse", "StatusRequestResponse", "RenewResponse", "CancelResponse",
            "StatusChange", "Notification")
+MAX_REQUEST_ID = 200  # requestingAgencyRequestId: ours are UUIDs; peers' are short too
 RunCommand = Callable[[str, str, Command[Any]], object]  # tenant, key, command
 
 
@@ -130,7 +133,7 @@ class Iso18626Exchange:
 
     def _request(self, message: Message) -> None:
         tenant, desk, peer = self._parties(message, "supplyingAgencyId", "requestingAgencyId")
-        request_id = message.required("header/requestingAgencyRequestId")
+        request_id = _request_id(message)
         message.timestamp("header/timestamp", required=True)
         service = message.get("serviceInfo/serviceType")
         if service and service not in SERVICE_TYPES:
@@ -138,23 +141,24 @@ class Iso18626Exchange:
                                                    f"not one of {', '.join(SERVICE_TYPES)}")
         needed_by = message.timestamp("serviceInfo/needBeforeDate")
         record_id = _our_record(desk, message.get("bibliographicInfo/supplierUniqueRecordId"))
-        title = (message.get("bibliographicInfo/title")
+        title = (_text(message, "bibliographicInfo/title")
                  or _described(message) or "(no title given)")[:500]
+        author = _text(message, "bibliographicInfo/author")[:500]
         note = check_note(message.get("serviceInfo/note")[:2000])
 
         def run(receipt: Receipt | None) -> object:
             return desk.receive_request(
                 PEER, peer.key, request_id, attempt=0, title=title, record_id=record_id,
                 entry_id=None, needed_by=needed_by, note=note,
-                author=message.get("bibliographicInfo/author")[:500], receipt=receipt)
+                author=author, receipt=receipt)
 
-        self.run(tenant, f"iso:{peer.key}:{request_id}:request", Command(
+        self.run(tenant, _key(f"iso:{peer.key}:{request_id}:request"), Command(
             "iso18626Request", {"peer": peer.key, "request": request_id}, run,
             lambda r: {"id": str(r.id)}))
 
     def _action(self, message: Message) -> None:
         tenant, desk, peer = self._parties(message, "supplyingAgencyId", "requestingAgencyId")
-        request_id = message.required("header/requestingAgencyRequestId")
+        request_id = _request_id(message)
         sent_at = message.timestamp("header/timestamp", required=True)
         action = message.required("action")
         if action not in ACTIONS:
@@ -171,7 +175,7 @@ class Iso18626Exchange:
             return desk.deliver_action(peer.key, request_id, attempt=0, action=action,
                                        sent=sent, note=note, receipt=receipt)
 
-        self.run(tenant, sent.message_id, Command(
+        self.run(tenant, _key(sent.message_id), Command(
             "iso18626Action", {"peer": peer.key, "request": request_id, "action": action,
                                "sent": str(sent_at)}, run, lambda _: {}))
 
@@ -185,7 +189,7 @@ class Iso18626Exchange:
             raise MessageError(UNRECOGNISED_VALUE,
                                f"statusInfo/status: {status!r} is not an ISO 18626 status")
         tenant, desk, peer = self._parties(message, "requestingAgencyId", "supplyingAgencyId")
-        given = message.required("header/requestingAgencyRequestId")
+        given = _request_id(message)
         sent_at = message.timestamp("header/timestamp", required=True) or self.clock()
         supplier = PEER_MARK + peer.key
         try:
@@ -210,7 +214,7 @@ class Iso18626Exchange:
             return desk.deliver_status(request.id, supplier, attempt=attempt, event=told,
                                        sent=sent, receipt=receipt)
 
-        self.run(tenant, sent.message_id, Command(
+        self.run(tenant, _key(sent.message_id), Command(
             "iso18626Status", {"peer": peer.key, "request": given, "status": status,
                                "reason": reason, "sent": str(sent_at)}, run, lambda _: {}))
 
@@ -225,6 +229,33 @@ class Told:
     answer_yes: bool | None
     reason: str
     note: str
+
+
+def _request_id(message: Message) -> str:
+    """The message's requestingAgencyRequestId: 1-200 printable characters (a longer one, or
+    one with control characters, is refused naming it, not taken for a failure to retry)."""
+    given = message.required("header/requestingAgencyRequestId")
+    if len(given) > MAX_REQUEST_ID or not given.isprintable():
+        raise MessageError(UNRECOGNISED_VALUE, f"header/requestingAgencyRequestId: give 1-"
+                                               f"{MAX_REQUEST_ID} printable characters")
+    return given
+
+
+def _text(message: Message, path: str) -> str:
+    """An element's text that the service can keep (UnrecognisedDataValue naming it)."""
+    value = message.get(path)
+    problem = text_problem(value)
+    if problem:
+        raise MessageError(UNRECOGNISED_VALUE, f"{path}: {problem}")
+    return value
+
+
+def _key(message_id: str) -> str:
+    """The idempotency key of a message: its id, or (a long one: a peer's long agency id and
+    request id) a digest of it, so a message is applied once whatever its ids' lengths."""
+    if len(message_id) <= MAX_KEY_LENGTH and message_id.isprintable():
+        return message_id
+    return "iso:sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
 
 
 def _our_record(desk: InterlibraryDesk, given: str) -> UUID | None:
@@ -244,7 +275,7 @@ def _described(message: Message) -> str:
     """A title for a request that gives none: its identifiers."""
     for path in ("bibliographicInfo/bibliographicItemId/bibliographicItemIdentifier",
                  "bibliographicInfo/supplierUniqueRecordId"):
-        value = message.get(path)
+        value = _text(message, path)
         if value:
             return f"({path.rpartition('/')[2]} {value})"
     return ""

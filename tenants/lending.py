@@ -288,17 +288,17 @@ class InterlibraryDesk:
         request = self.lending.incoming(request_id)
         now = self.now
         pending: list[Any] = [request]
+        said, noted = check_note(reason, "reason"), check_note(note)  # whatever the answer
         check_move(request.status, answer, str(request.id))  # before looking for a copy
         if answer == WILL_SUPPLY:
             copy, item = self._copy_for(request, item_barcode)
             item.record_copy(copy, now)
-            request.respond(answer, now, reason=reason or "", note=check_note(note),
+            request.respond(answer, now, reason=said, note=noted,
                             item=(copy.item_id, copy.barcode), actor=actor)
             item.pull(request.id, now)
             pending.append(item)
         else:
-            request.respond(answer, now, reason=check_note(reason, "reason"),
-                            note=check_note(note), actor=actor)
+            request.respond(answer, now, reason=said, note=noted, actor=actor)
             pending += self._released(request, now)
         return self.lending.save_together(receipt, request, *pending)
 
@@ -495,8 +495,13 @@ def sweep_unanswered(scope_of: Callable[[str], TenantScope], reads: LendingReads
     for tenant, request_id, supplier, sent_at in reads.waiting_requests(REQUEST_RECEIVED):
         if supplier is None:
             continue
-        settings = (LendingSettings.defaults() if is_peer(supplier)
-                    else scope_of(supplier).lending.settings())
+        try:
+            settings = (LendingSettings.defaults() if is_peer(supplier)
+                        else scope_of(supplier).lending.settings())
+        except Exception:  # noqa: BLE001 (a member deleted, a server down: its default)
+            log.warning("the lending settings of %s could not be read; request %s of %s "
+                        "waits the default time", supplier, request_id, tenant)
+            settings = LendingSettings.defaults()
         if at < sent_at + settings.answer_timeout:
             continue
         try:

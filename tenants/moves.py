@@ -67,7 +67,8 @@ class DeleteResult:
 
     slug: str
     server: str
-    tables: dict[str, int] = field(default_factory=dict)  # rows by table, tenant's schema
+    # rows by table: the tenant's schema's, and its messages in office.ill_outbox
+    tables: dict[str, int] = field(default_factory=dict)
     read_model_rows: dict[str, int] = field(default_factory=dict)
     relay_positions: int = 0
 
@@ -252,6 +253,9 @@ class TenantMoves:
             result.read_model_rows = tenant_copy.delete_tenant_rows(
                 conn, READ_MODEL_SCHEMAS, slug)
             result.relay_positions = tenant_copy.forget_relay_position(conn, schema)
+            outbox = tenant_copy.forget_outbox(conn, slug)
+            if outbox:
+                result.tables["office.ill_outbox"] = outbox
         self.placement.table.forget(slug)
         self.placement.server_of(slug, fresh=True)
         return result

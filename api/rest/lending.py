@@ -78,7 +78,7 @@ async def register_peer(slug: str, body: PeerIn, svc: ServicesDep, _: AdminDep,
                         key: IdempotencyKey = None) -> PeerOut:
     """Registers an outside library with a member (again: changes its endpoint and
     strictness)."""
-    await svc.pipeline.run_in_thread(lambda: svc.consortium.office.get_tenant(slug))
+    await svc.pipeline.run_in_thread(lambda: svc.consortium.not_archived(slug))
     scope = svc.scope(slug)
     answer = await svc.pipeline.execute(scope, key, Command(
         "registerIllPeer", body.model_dump(by_alias=True),

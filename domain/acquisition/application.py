@@ -50,7 +50,7 @@ class Acquisitions(ContextApplication):
         """Places an order; the suggestions it answers must be the library's own."""
         for suggestion_id in suggestion_ids:
             self.get_suggestion(suggestion_id)
-        order = Order.place(wanted, copies, price=price, vendor=check_note(vendor),
+        order = Order.place(wanted, copies, price=price, vendor=check_note(vendor, "vendor"),
                             suggestion_ids=suggestion_ids, note=check_note(note),
                             at=self.clock())
         return self._saved(receipt, order, order)
@@ -66,7 +66,7 @@ class Acquisitions(ContextApplication):
                      receipt: Receipt | None = None) -> Order:
         """Cancels an open order (cancelling it again changes nothing)."""
         order = self.get_order(order_id)
-        if order.cancel(check_note(reason), self.clock()):
+        if order.cancel(check_note(reason, "reason"), self.clock()):
             self._saved(receipt, order, order)
         return order
 

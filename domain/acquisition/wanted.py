@@ -29,9 +29,10 @@ def _text(value: str | None, field: str, limit: int) -> str | None:
     return cleaned or None
 
 
-def check_note(note: str | None) -> str | None:
-    """A free note: at most MAX_NOTE printable characters, or none."""
-    return _text(note, "note", MAX_NOTE)
+def check_note(note: str | None, field: str = "note") -> str | None:
+    """A free note (or a vendor, a reason): at most MAX_NOTE printable characters, or none;
+    an error names `field`."""
+    return _text(note, field, MAX_NOTE)
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,12 @@ class Peer(Aggregate):
 
 
 def check_endpoint(endpoint: str) -> str:
-    """An http(s) URL of at most 2000 characters."""
+    """An http(s) URL of at most 2000 printable characters (a NUL kept in the event would
+    never fit the outbox's text column)."""
     url = endpoint.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+    if (parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000
+            or not url.isprintable()):
         raise LendingInputInvalidError(
             f"endpoint: {url[:80]!r} is not an http(s) URL of at most 2000 characters")
     return url

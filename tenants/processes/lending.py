@@ -33,9 +33,11 @@ from infra.iso18626 import (
 )
 from projections.framework import DomainEvent, Source
 from tenants.commands import Command
+from tenants.errors import TenantNotFoundError
 from tenants.lending import InterlibraryDesk
 from tenants.processes.runner import Commands, ProcessManager
 from tenants.scope import OFFICE
+from tenants.tenant import ARCHIVED
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +125,22 @@ class LendingMessages(ProcessManager):
 
     def _run(self, tenant: str, key: str, operation: str, given: dict[str, object],
              run: Callable[[Receipt | None], object]) -> None:
+        if self._gone(tenant):
+            log.warning("%s to %s not delivered: the library is archived", operation, tenant)
+            return
         try:
             self.commands.run(tenant, key, Command(operation, given, run,
                                                    lambda _: {"delivered": True}))
         except LendingError as error:
             log.warning("%s to %s refused: %s", operation, tenant, error)
+
+    def _gone(self, tenant: str) -> bool:
+        """True for a member archived (its store may be deleted already): it takes no more
+        messages, and one to it must not hold back the sender's other requests."""
+        try:
+            return self.commands.consortium.office.get_tenant(tenant).status == ARCHIVED
+        except TenantNotFoundError:
+            return True
 
     def _request(self, source: Source, request_id: UUID, attempt: int, candidate: str,
                  key: str, *, asked: Asked | None = None) -> None:

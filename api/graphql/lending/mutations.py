@@ -131,6 +131,15 @@ def _id(value: strawberry.ID) -> uuid.UUID:
                            extensions={"code": "INVALID_INPUT"}) from None
 
 
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    """A date-time given with its UTC offset (one without cannot be compared with the
+    clock's: it gave INTERNAL)."""
+    if value is not None and value.utcoffset() is None:
+        raise GraphQLError(f"{field}: give the date-time with its UTC offset, e.g. "
+                           "2027-01-31T17:00:00Z", extensions={"code": "INVALID_INPUT"})
+    return value
+
+
 async def _run(info: Info[Context, None], operation: str, given: object,
                command: Callable[[InterlibraryDesk, str, Receipt | None], Any]
                ) -> LendingRequestPayload:
@@ -164,10 +173,11 @@ class LendingMutations:
     async def request_loan(self, info: Info[Context, None],
                            input: RequestLoanInput) -> LendingRequestPayload:
         services = info.context.services
+        needed_by = _aware(input.needed_by, "neededBy")
 
         def run(desk: InterlibraryDesk, actor: str, receipt: Receipt | None) -> Any:
             return desk.request_loan(str(input.union_catalog_entry_id), input.patron_barcode,
-                                     input.pickup_location, needed_by=input.needed_by,
+                                     input.pickup_location, needed_by=needed_by,
                                      note=input.note, actor=actor, receipt=receipt,
                                      card_of=services.desk(desk.tenant).card,
                                      peer=(input.peer.agency_id_type, input.peer.agency_id_value)
@@ -192,9 +202,9 @@ class LendingMutations:
     async def ship_lending_request(self, info: Info[Context, None],
                                    input: ShipLendingRequestInput) -> LendingRequestPayload:
         request_id = _id(input.id)
+        due_at = _aware(input.due_at, "dueAt")
         return await _run(info, "shipLendingRequest", input, lambda desk, actor, receipt:
-                          desk.ship(request_id, due_at=input.due_at, actor=actor,
-                                    receipt=receipt))
+                          desk.ship(request_id, due_at=due_at, actor=actor, receipt=receipt))
 
     @strawberry.mutation(description="The copy arrived: Received, and lent to the patron "  # type: ignore[untyped-decorator]
                          "under a temporary item with the supplier's due date.")
@@ -236,8 +246,9 @@ class LendingMutations:
     async def renew_lending_request(self, info: Info[Context, None],
                                     input: RenewLendingRequestInput) -> LendingRequestPayload:
         request_id = _id(input.id)
+        due_at = _aware(input.due_at, "dueAt")
         return await _run(info, "renewLendingRequest", input, lambda desk, actor, receipt:
-                          desk.renew(request_id, approve=input.approve, due_at=input.due_at,
+                          desk.renew(request_id, approve=input.approve, due_at=due_at,
                                      note=input.note, actor=actor, receipt=receipt))
 
     @strawberry.mutation(description="Supplier: recall a copy on loan before its due date.")  # type: ignore[untyped-decorator]

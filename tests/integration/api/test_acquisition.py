@@ -396,3 +396,31 @@ def test_receiving_under_a_barcode_an_older_item_has_is_refused_and_a_resumed_re
     assert (received["status"], received["recordId"]) == ("RECEIVED", record)
     items = data(gql(http, a["token"], RECORD, id=record))["record"]["items"]
     assert sorted(i["barcode"] for i in items) == ["NEW-1", "NEW-2"]
+
+
+def test_a_receipt_with_bad_item_details_catalogues_nothing_and_errors_name_their_field(
+    http: TestClient, services: Services, members: dict[str, Any]
+) -> None:
+    c = members["c"]
+    scope = services.scope(c["slug"])
+    order = data(gql(http, c["token"], PLACE, input={
+        "wanted": {"title": f"Never Catalogued {secrets.token_hex(3)}"},
+        "copies": 1}))["placeOrder"]["order"]
+    before = scope.last_position()
+    # The copy's material type is refused: before, the order's record had been catalogued
+    # already (a new one at each try), and stayed.
+    refused = gql(http, c["token"], RECEIVE, input={
+        "orderId": order["id"], "barcodes": ["BAD-1"], "location": {"branch": "MAIN"},
+        "materialType": "  "})
+    assert code(refused) == "INVALID_INPUT"
+    assert "materialType" in refused["errors"][0]["message"]
+    assert scope.last_position() == before
+    long_vendor = gql(http, c["token"], PLACE, input={"wanted": {"title": "X"}, "copies": 1,
+                                                      "vendor": "v" * 1001})
+    assert code(long_vendor) == "INVALID_INPUT"
+    assert long_vendor["errors"][0]["message"].startswith("vendor:")
+    long_reason = gql(http, c["token"], CANCEL, input={"orderId": order["id"],
+                                                       "reason": "r" * 1001})
+    assert code(long_reason) == "INVALID_INPUT"
+    assert long_reason["errors"][0]["message"].startswith("reason:")
+    assert scope.last_position() == before  # nothing recorded by any of them

@@ -403,3 +403,49 @@ def _state_of(http: TestClient, token: str, request_id: str, state: str) -> dict
                 return found
         time.sleep(0.1)
     raise AssertionError(f"request {request_id} never became {state}")
+
+
+def test_a_requests_ids_and_texts_are_checked_and_long_ids_still_apply_once(
+    http: TestClient, member: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    # An id too long or with control characters is refused naming it, not answered "send it
+    # again later" (that came from the idempotency key it made, over 200 characters).
+    for request_id in ("x" * 201, f"r-\x7f{secrets.token_hex(3)}"):
+        answer = _post(http, _ours("samples-realistic/case1_request.xml", member, request_id))
+        assert (answer["status"], answer["error"]) == ("ERROR", "UnrecognisedDataValue")
+        assert "header/requestingAgencyRequestId" in answer["value"]
+    body = _ours("samples-realistic/case1_request.xml", member, f"r-{secrets.token_hex(4)}")
+    titled = body.replace(b"<supplierUniqueRecordId>", b"<title>A\x7ftitle</title>"
+                                                       b"<supplierUniqueRecordId>")
+    answer = _post(http, titled)
+    assert (answer["status"], answer["error"]) == ("ERROR", "UnrecognisedDataValue")
+    assert "bibliographicInfo/title" in answer["value"]
+    # A peer with a long agency id sending a long (allowed) request id: applied, once.
+    peer = "P" * 100
+    registered = http.post(f"/admin/tenants/{member['slug']}/ill-peers", headers=admin_headers,
+                           json={"agencyIdType": "RESHARE", "agencyIdValue": peer,
+                                 "endpoint": "http://127.0.0.1:9/iso18626", "strict": False})
+    assert registered.status_code == 201, registered.text
+    request_id = f"r-{secrets.token_hex(4)}-" + "9" * 150
+    long_one = _ours("samples-realistic/case1_request.xml", {**member, "peer": peer}, request_id)
+    assert _post(http, long_one)["status"] == "OK"
+    assert _post(http, long_one)["status"] == "OK"
+    _staff_sees(http, member, request_id)
+    assert len([e for e in data(gql(http, member["token"], LIST))["lendingRequests"]["edges"]
+                if e["node"]["requestingAgencyRequestId"] == request_id]) == 1
+
+
+def test_a_will_supply_answers_reason_is_checked_like_every_other_answers(
+    http: TestClient, services: Services, member: dict[str, str]
+) -> None:
+    request_id = f"r-{secrets.token_hex(4)}"
+    assert _post(http, _ours("samples-realistic/case1_request.xml", member,
+                             request_id))["status"] == "OK"
+    node = _staff_sees(http, member, request_id)
+    before = services.scope(member["slug"]).last_position()
+    for answer in ("WILL_SUPPLY", "UNFILLED"):  # WILL_SUPPLY kept any reason, unbounded
+        refused = gql(http, member["token"], RESPOND, input={
+            "id": node["id"], "answer": answer, "reason": "r" * 2001})
+        assert code(refused) == "INVALID_INPUT", refused
+        assert refused["errors"][0]["message"].startswith("reason:"), refused
+    assert services.scope(member["slug"]).last_position() == before

@@ -336,6 +336,9 @@ def test_request_loan_input_is_checked(http: TestClient, consortium: dict[str, A
         "INVALID_INPUT")
     assert code(gql(http, token, REQUEST_LOAN, input={**base, "neededBy": "2000-01-01T00:00:00Z"})
                 ) == "INVALID_INPUT"
+    naive = gql(http, token, REQUEST_LOAN, input={**base, "neededBy": "2099-01-01T00:00:00"})
+    assert code(naive) == "INVALID_INPUT", naive  # no offset: it gave INTERNAL
+    assert "neededBy" in naive["errors"][0]["message"]
     assert code(gql(http, token, LIST, first=0)) == "INVALID_INPUT"
     assert code(gql(http, token, LIST, first=5, after="x")) == "INVALID_INPUT"
     assert _requests(http, token) == []  # nothing recorded by a refused request
@@ -370,6 +373,10 @@ def test_renewal_asked_and_approved_then_a_recall(
     _wait(lambda: any(h["message"] == "requester: Renew" for h in _supplier_request(
         http, supplier, request["id"], "Loaned")["history"]), "the renewal at the supplier")
     due = (datetime.now(UTC) + timedelta(days=60)).replace(microsecond=0)
+    naive = gql(http, supplier["token"], RENEW, input={  # no offset: it gave INTERNAL
+        "id": incoming, "dueAt": due.replace(tzinfo=None).isoformat()})
+    assert code(naive) == "INVALID_INPUT", naive
+    assert naive["errors"][0]["message"].startswith("dueAt:")
     renewed = data(gql(http, supplier["token"], RENEW, input={
         "id": incoming, "dueAt": due.isoformat()}))
     assert renewed["renewLendingRequest"]["request"]["state"] == "Loaned"

@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from api.dependencies import (
 from infra import servers as placed_servers
 from infra import tenant_copy
 from infra.database import Database
+from infra.ill_outbox import IllOutbox
 from infra.relay import Relay
 from infra.settings import Settings
 from tenants.consortium import Consortium, log_name
@@ -117,7 +119,8 @@ def _library(http: TestClient, admin: dict[str, str], server: str | None) -> dic
     token = token_for(http, client["client_id"], client["client_secret"])
     shown = http.get(f"/admin/tenants/{slug}", headers=admin).json()
     assert created.json()["server"] == shown["server"]  # the creation answers where it went
-    return {"slug": slug, "token": token, "server": shown["server"]}
+    return {"slug": slug, "token": token, "server": shown["server"],
+            "client_id": client["client_id"], "secret": client["client_secret"]}
 
 
 def _schemas(url: str) -> set[str]:
@@ -264,11 +267,14 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
         placed: tuple[Services, TestClient, dict[str, str]],
         two_servers: tuple[str, str, str], cli_env: None,
         capsys: pytest.CaptureFixture[str]) -> None:
-    _, http, admin = placed
+    services, http, admin = placed
     default, second, _ = two_servers
     library = _library(http, admin, "second")
     _circulate(http, library["token"], "gone")
     slug = library["slug"]
+    outbox = IllOutbox(services.database)  # an ISO 18626 message of the library, unsent
+    outbox.queue(slug, 1, "http://127.0.0.1:9/iso18626", b"<request/>",
+                 datetime.now(UTC) + timedelta(days=1))
     assert cli.main(["tenants", "delete", slug]) == 1
     assert "--yes-delete-everything" in capsys.readouterr().err
     assert cli.main(["tenants", "delete", slug, "--yes-delete-everything"]) == 1
@@ -283,6 +289,23 @@ def test_delete_refuses_a_live_tenant_and_removes_an_archived_one_entirely(
     assert "patron_keys" in removed["tables"]
     assert removed["read_model_rows"]  # its rows in the read models went too
     assert "t_" + slug.replace("-", "_") not in _schemas(second)
+    assert removed["tables"]["office.ill_outbox"] == 1
+    assert outbox.pending(slug) == []  # nothing of it is sent after its deletion
+    for path, body in ((f"/admin/tenants/{slug}/ill-peers",
+                        {"agencyIdType": "ISIL", "agencyIdValue": "X-1",
+                         "endpoint": "http://127.0.0.1:9/iso18626"}),
+                       (f"/admin/tenants/{slug}/clients", {"name": "late", "scopes": ["ill"]})):
+        late = http.post(path, json=body, headers=admin)  # its store is gone: it was a 500
+        assert late.status_code == 409, late.text
+        assert "archived" in late.text
+    listed = http.get(f"/admin/tenants/{slug}/clients", headers=admin)  # it was a 500
+    assert (listed.status_code, listed.json()) == (200, [])
+    stale = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                      auth=(library["client_id"], library["secret"]))
+    assert stale.status_code == 401, stale.text  # no client any more (it was a 500)
+    revoked = http.delete(f"/admin/tenants/{slug}/clients/{library['client_id']}",
+                          headers=admin)
+    assert revoked.status_code == 404, revoked.text
     with psycopg.connect(default) as conn:
         for schema, table in conn.execute(
                 "SELECT table_schema, table_name FROM information_schema.columns "
@@ -581,3 +604,27 @@ async def test_the_relay_goes_on_with_the_other_servers_while_one_is_unreachable
             await _delete_stream(nats_url, f"{prefix.upper()}_EVENTS")
             consortium.close()
             database.close()
+
+
+def test_a_parked_event_of_a_tenant_on_another_server_is_retried_from_that_server(
+        placed: tuple[Services, TestClient, dict[str, str]],
+        two_servers: tuple[str, str, str], cli_env: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _, http, admin = placed
+    default, _, _ = two_servers
+    slug = _library(http, admin, "second")["slug"]
+    with psycopg.connect(default, autocommit=True) as conn:
+        generation = conn.execute("SELECT generation FROM projections.generations "
+                                  "WHERE projection = 'activity'").fetchone()
+        conn.execute("INSERT INTO projections.parked (projection, generation, tenant, "
+                     "position, previous, topic, error, status, attempts) VALUES "
+                     "('activity', %s, %s, 1, 0, 'a topic', 'a fault', 'passed', 1)",
+                     (generation[0] if generation else 1, slug))
+    # The event is read from the second server, where the tenant lives (it was looked for
+    # on the default one, where its schema is not: an unhandled UndefinedTable).
+    assert cli.main(["projections", "retry", "activity", "--tenant", slug,
+                     "--position", "1", "--json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["result"] == "applied"
+    with psycopg.connect(default) as conn:
+        assert conn.execute("SELECT count(*) FROM projections.parked WHERE tenant = %s",
+                            (slug,)).fetchone() == (0,)

@@ -261,3 +261,15 @@ def test_peers_are_registered_with_a_checked_endpoint() -> None:
     assert peer.change("https://peer.example/iso18626", strict=True, at=T0)
     with pytest.raises(LendingInputInvalidError, match="endpoint"):
         Peer.register("ISIL", "DE-1", "ftp://peer.example", strict=False, at=T0)
+
+
+@pytest.mark.parametrize("endpoint", ["http://peer.example/\x00iso", "http://peer.example/\ud800",
+                                      "https://peer.example/a\tb", "http://peer\x07.example/"])
+def test_an_endpoint_with_control_characters_or_broken_unicode_is_refused(endpoint: str) -> None:
+    # A NUL kept in the Registered event would fail every message queued for the peer later
+    # (the outbox's text column refuses it), holding the tenant's lending process back.
+    with pytest.raises(LendingInputInvalidError, match="endpoint"):
+        Peer.register("ISIL", "DE-1", endpoint, strict=False, at=T0)
+    peer = Peer.register("ISIL", "DE-1", "https://peer.example/iso18626", strict=False, at=T0)
+    with pytest.raises(LendingInputInvalidError, match="endpoint"):
+        peer.change(endpoint, strict=False, at=T0)
