@@ -59,9 +59,12 @@ const SIDE_ACTIONS = {
     "approveRenewal", "refuseRenewal", "cancel"],
   REQUESTER: ["receive", "receiveKeep", "lendOn", "return", "renew", "cancel"],
 };
-// The action offered first in a state (the next step of the usual path).
-const NEXT = { RequestReceived: "willSupply", ExpectToSupply: "willSupply", RetryPossible: "willSupply",
-  WillSupply: "ship", Loaned: "receive", Received: "return", ShippedReturn: "complete" };
+// The action offered first in a state, per side (the next step of the usual path).
+const NEXT = {
+  SUPPLIER: { RequestReceived: "willSupply", ExpectToSupply: "willSupply", RetryPossible: "willSupply",
+    WillSupply: "ship", Loaned: "complete", Overdue: "recall" },
+  REQUESTER: { Loaned: "receive", Overdue: "return", Recalled: "return" },
+};
 const NEEDS_REASON = new Set(["unfilled", "retryPossible"]);
 
 function strip(values) {
@@ -73,8 +76,8 @@ function strip(values) {
 function actions(request, done) {
   const names = SIDE_ACTIONS[request.side];
   const action = field(t("ill.action"), { tag: "select", options: names.map((n) => [n, t(`ill.do.${n}`)]) });
-  const next = NEXT[request.state];
-  if (next && names.includes(next)) action.input.value = next;
+  const next = NEXT[request.side][request.state];
+  if (next) action.input.value = next;
   const fields = { action };
   if (request.side === "SUPPLIER") {
     fields.reason = field(t("ill.reason"), { autocomplete: "off" }, t("ill.reasonHint"));
@@ -88,7 +91,8 @@ function actions(request, done) {
     const [document, name, input] = ACTIONS[values.action];
     const data = await gql(document, { input: { id: request.id, ...strip(input(values)),
       idempotencyKey: newKey() } }).catch((e) => { e.field = "action"; throw e; });
-    await done(t("ill.now", { title: request.title, state: data[name].request.state }));
+    await done(t("ill.now", { title: request.title, action: t(`ill.do.${values.action}`),
+      state: data[name].request.state }));
     return "";
   });
 }
