@@ -205,10 +205,11 @@ def test_the_office_opens_an_entry_and_splits_and_merges_it_with_a_note(
     page.shows("Records per member")
     page.shot("entry-detail")
     entry = browser.current_url.rsplit("/", 1)[1]
+    page.fill("Note (why)", "two editions, not one", index=1)
     page.press("Split records out")
     page.wait(lambda d: d.find_element(By.ID, "split-error").text)  # nothing chosen
+    page.shot("split-needs-a-record")
     browser.find_elements(By.CSS_SELECTOR, "fieldset input[type=checkbox]")[1].click()
-    page.fill("Note (why)", "two editions, not one", index=1)
     page.press("Split records out")
     page.shows("1 entries split off.")
     page.shot("split")
