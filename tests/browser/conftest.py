@@ -59,6 +59,24 @@ class Served:
         sdl = httpx.get(f"{self.url}/graphql/schema.graphql", timeout=30).text
         return f"\n  {name}(" in sdl or f"\n  {name}:" in sdl
 
+    def client_token(self, slug: str, scope: str = "library:read library:write") -> str:
+        """A token of a new API client of the library (to set up what a test needs)."""
+        client = self.cli("clients", "create", "--tenant", slug, "--name", "setup",
+                          "--scope", scope)
+        answer = httpx.post(f"{self.url}/oauth/token",
+                            data={"grant_type": "client_credentials"},
+                            auth=(client["client_id"], client["client_secret"]), timeout=30)
+        token: str = answer.json()["access_token"]
+        return token
+
+    def gql(self, token: str, query: str, **variables: Any) -> Any:
+        """A GraphQL operation's data (asserted to have no errors)."""
+        answer = httpx.post(f"{self.url}/graphql",
+                            json={"query": query, "variables": variables},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+        assert "errors" not in answer, answer
+        return answer["data"]
+
     def staff(self, tenant: str, username: str, password: str, *roles: str,
               display_name: str | None = None) -> None:
         """A staff user made with the CLI, as an operator makes the office's first one."""

@@ -13,7 +13,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 pytest.importorskip("selenium", reason="needs the selenium package (pip install -e '.[test]')")
@@ -237,32 +236,15 @@ def _union_catalog_shows_the_holding(page: Console) -> None:
     page.shot("union-catalog-holding")
 
 
-def _library_client(served: Served, slug: str) -> str:
-    """A token of an API client of the library, to shelve tagged copies for the scan."""
-    client = served.cli("clients", "create", "--tenant", slug, "--name", "shelver",
-                        "--scope", "library:read library:write")
-    answer = httpx.post(f"{served.url}/oauth/token", data={"grant_type": "client_credentials"},
-                        auth=(client["client_id"], client["client_secret"]), timeout=30)
-    token: str = answer.json()["access_token"]
-    return token
-
-
-def _gql(served: Served, token: str, query: str, **variables: Any) -> Any:
-    answer = httpx.post(f"{served.url}/graphql", json={"query": query, "variables": variables},
-                        headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
-    assert "errors" not in answer, answer
-    return answer["data"]
-
-
 def test_library_staff_upload_a_scan_and_open_the_shelf_map(
         browser: Any, served: Served, artifacts: Path, consortium: dict[str, Any],
         tmp_path: Path) -> None:
-    token = _library_client(served, consortium["a"])
-    record = _gql(served, token, "mutation($i: RecordInput!) { createRecord(input: $i) "
+    token = served.client_token(consortium["a"])
+    record = served.gql(token, "mutation($i: RecordInput!) { createRecord(input: $i) "
                   "{ record { id } } }", i={"title": "Shelf B-02"})["createRecord"]["record"]
     scan = simulate(Setup(books=BOOKS, spacing_m=0.03, seed=7))
     for n in range(1, BOOKS):
-        _gql(served, token, "mutation($i: AddItemInput!) { addItem(input: $i) { item { id } } }",
+        served.gql(token, "mutation($i: AddItemInput!) { addItem(input: $i) { item { id } } }",
              i={"recordId": record["id"], "barcode": f"B02-{n}", "epc": scan.epc[n],
                 "callNumber": "QA999" if n == 3 else f"QA{100 + n}",
                 "location": {"branch": "MAIN", "shelf": "B-02"}})
@@ -298,8 +280,28 @@ def test_library_orders_a_title_and_is_told_what_the_consortium_holds(
     page.press("Order copies")
     page.shows("Order placed for 2 copies.")
     page.shows("The consortium already holds")  # East's own copy, told before buying more
-    page.shows("OPEN")  # the order, in our orders
+    page.shows("Receive an order")  # the order is open: it may be received or cancelled
     page.shot("order-with-consortium-warning")
+    page.fill("Barcodes of the copies", "ACQ-0001-1 ACQ-0001-2")
+    page.press("Receive an order")
+    page.wait(lambda _: page.error_of("Branch"))  # the missing location, said beside it
+    page.shot("receive-needs-a-branch")
+    page.fill("Branch", "MAIN")
+    page.fill("Shelf (optional)", "New books")
+    page.press("Receive an order")
+    page.shows("Order received: 2 copies are on the catalogue.")
+    page.shot("order-received")
+    page.fill("Title wanted", "Tale of Genji", index=1)
+    page.fill("ISBN (optional)", "", index=1)
+    page.fill("Copies", "1")
+    page.press("Order copies")
+    page.shows("Order placed for 1 copies.")
+    Select(page.field("Order", index=1)).select_by_visible_text("Tale of Genji (1)")
+    page.fill("Reason (optional)", "ordered twice by mistake")
+    page.press("Cancel an order")
+    page.shows("Order cancelled.")
+    page.shows("cancelled")
+    page.shot("order-cancelled")
     page.go("Interlibrary loans")
     page.shows("No interlibrary request yet." if served.has_query("lendingRequests")
                else "Not available yet")

@@ -21,6 +21,10 @@ const ORDER = `mutation Order($input: PlaceOrderInput!) { placeOrder(input: $inp
     openOrders { member { name } copies } } } }`;
 const ORDERS = `query Orders($first: Int!) { purchaseOrders(first: $first) {
   id wanted { title isbn } copies status vendor placedAt } }`;
+const CANCEL_ORDER = `mutation CancelOrder($input: CancelOrderInput!) { cancelOrder(input: $input) {
+  order { id status } } }`;
+const RECEIVE_ORDER = `mutation ReceiveOrder($input: ReceiveOrderInput!) { receiveOrder(input: $input) {
+  order { id status copies } } }`;
 
 /** What a library does: suggest a title, order copies (told first what the consortium
  * already has and has on order), and its own orders. */
@@ -56,19 +60,55 @@ async function ordering() {
     return t("acq.ordered", { copies: number(placed.order.copies) });
   });
   let orders = await ourOrders();
-  refreshOrders = async () => { orders.replaceWith(orders = await ourOrders()); };
+  const ordersStatus = h("p", { role: "status", "aria-live": "polite" });
+  refreshOrders = async (message = "") => {
+    orders.replaceWith(orders = await ourOrders());
+    ordersStatus.textContent = message;
+  };
   return h("div", {}, h("div", { class: "desk" },
     h("section", { class: "card" }, h("h3", {}, t("acq.suggest")), suggest),
-    h("section", { class: "card" }, h("h3", {}, t("acq.order")), order, warning)), orders);
+    h("section", { class: "card" }, h("h3", {}, t("acq.order")), order, warning)), ordersStatus, orders);
 }
 
-let refreshOrders = async () => {};
+let refreshOrders = async (_message = "") => {};
 
 async function ourOrders() {
   const orders = (await gql(ORDERS, { first: 50 })).purchaseOrders;
-  return table(t("acq.ourOrders"), [t("col.title"), t("acq.copiesToOrder"), t("col.status"), t("acq.vendorCol"),
-    t("col.started")], orders.map((o) => [o.wanted.title || o.wanted.isbn || "", number(o.copies), o.status,
-    o.vendor || "", dateTime(o.placedAt)]));
+  const open = orders.filter((o) => o.status === "OPEN");
+  return h("div", {}, table(t("acq.ourOrders"), [t("col.title"), t("acq.copiesToOrder"), t("col.status"),
+    t("acq.vendorCol"), t("col.started")], orders.map((o) => [o.wanted.title || o.wanted.isbn || "",
+    number(o.copies), t(`acq.status.${o.status}`), o.vendor || "", dateTime(o.placedAt)])),
+    open.length ? openOrders(open) : null);
+}
+
+/** Receiving an open order (a barcode per copy, where they go) or cancelling it. */
+function openOrders(open) {
+  const choice = () => field(t("acq.whichOrder"), { tag: "select", options: open.map((o) =>
+    [o.id, `${o.wanted.title || o.wanted.isbn || o.id} (${number(o.copies)})`]) });
+  const receive = form(t("acq.receive"), {
+    order: choice(),
+    barcodes: field(t("acq.barcodes"), { required: true, autocomplete: "off" }, t("acq.barcodesHint")),
+    branch: field(t("acq.branch"), { required: true }),
+    collection: field(t("acq.collection"), {}),
+    shelf: field(t("acq.shelf"), {}),
+  }, t("acq.receive"), async (values) => {
+    const barcodes = values.barcodes.split(/[\s,]+/).filter(Boolean);
+    const location = { branch: values.branch, collection: values.collection || null, shelf: values.shelf || null };
+    await gql(RECEIVE_ORDER, { input: { orderId: values.order, barcodes, location, idempotencyKey: newKey() } })
+      .catch((e) => { e.field = /branch|location/i.test(e.serverMessage) ? "branch" : "barcodes"; throw e; });
+    await refreshOrders(t("acq.received", { copies: number(barcodes.length) }));
+    return "";
+  });
+  const cancel = form(t("acq.cancel"), { order: choice(), reason: field(t("acq.reason"), {}) },
+    t("acq.cancel"), async (values) => {
+      await gql(CANCEL_ORDER, { input: { orderId: values.order, reason: values.reason || null,
+        idempotencyKey: newKey() } }).catch((e) => { e.field = "order"; throw e; });
+      await refreshOrders(t("acq.cancelled"));
+      return "";
+    });
+  return h("div", { class: "desk" },
+    h("section", { class: "card" }, h("h3", {}, t("acq.receive")), receive),
+    h("section", { class: "card" }, h("h3", {}, t("acq.cancel")), cancel));
 }
 
 export async function page(main, title = t("nav.acquisition"), library = false) {

@@ -1,6 +1,6 @@
 // The console's shell: the session, the header with the tenant's name and the language
 // switch, the sections a library or the office has, and the hash router between pages.
-import { gql } from "./api.js";
+import { gql, hasQuery } from "./api.js";
 import { h, fill } from "./dom.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { restore, signIn, signOut } from "./session.js";
@@ -34,12 +34,13 @@ const LIBRARY = [
   ["desk", "nav.desk", desk.page],
   ["patrons", "nav.patrons", patrons.page],
   ["inventory", "nav.inventory", inventory.page],
-  ["union", "nav.union", union.page],
+  ["union", "nav.union", (main) => union.page(main, true)],
   ["ill", "nav.ill", ill.page],
   ["acquisitions", "nav.acquisitions", (main) => acquisition.page(main, t("nav.acquisitions"), true)],
   ["staff", "nav.staff", staff.page, "library:admin"],
 ];
-const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan, desk: desk.page };
+const DETAIL = { library: office.library, record: catalog.record, scan: inventory.scan, desk: desk.page,
+  entry: (main, id) => union.entry(main, id, Boolean(viewer.tenant)) };
 
 /** The sections of the signed-in side that the person's scopes open. */
 function sections() {
@@ -133,6 +134,14 @@ async function viewerFields() {
     ...["username", "displayName"].filter((name) => have.has(name))].join(" ");
 }
 
+const STAFF_USER = `query StaffUser { currentStaffUser { username displayName roles } }`;
+
+/** The signed-in staff member's name and roles (nothing for an API client's token). */
+async function staffUser() {
+  const user = (await gql(STAFF_USER)).currentStaffUser;
+  return user ? { username: user.username, displayName: user.displayName, roles: user.roles } : {};
+}
+
 async function start() {
   setLanguage(language());
   let token = null;
@@ -148,6 +157,7 @@ async function start() {
   }
   try {
     viewer = (await gql(`{ viewer { ${await viewerFields()} } }`)).viewer;
+    if (await hasQuery("currentStaffUser")) Object.assign(viewer, await staffUser());
   } catch (error) { // e.g. the library was suspended since the session began
     signedOut(t("signin.failed", { reason: error.message }));
     return;

@@ -99,3 +99,25 @@ def test_console_colours_meet_wcag_aa_contrast() -> None:
             assert ratio >= 4.5, f"{text} on {background}: {ratio:.2f}"
     for button in ("accent", "error"):  # white text on filled buttons
         assert _contrast("#ffffff", colours[button]) >= 4.5, button
+
+
+def _messages(language: str) -> set[str]:
+    text = (STATIC / "i18n.js").read_text(encoding="utf-8")
+    block = re.search(rf"^const {language} = \{{(.*?)^\}};", text, re.S | re.M)
+    assert block, language
+    return set(re.findall(r'"([\w.-]+)":', block[1]))
+
+
+def test_every_string_of_the_console_is_in_english_chinese_and_vietnamese() -> None:
+    english = _messages("en")
+    for language in ("zh", "vi"):
+        messages = _messages(language)
+        assert english - messages == set(), f"{language} lacks these"
+        assert messages - english == set(), f"{language} has these English lacks"
+
+
+def test_every_key_the_console_asks_for_has_an_english_string() -> None:
+    english = _messages("en")
+    for script in Path(str(STATIC)).glob("*.js"):
+        for key in re.findall(r'\bt\("([\w.-]+)"', script.read_text(encoding="utf-8")):
+            assert key in english, f"{script.name} asks for {key}"
