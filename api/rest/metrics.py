@@ -7,11 +7,13 @@ port of 127.0.0.1 (or `--metrics-host`), for a Prometheus beside it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, FastAPI, Header, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -20,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import ServicesDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 METRICS_SCOPE = "metrics"
 LAG_CACHE_S = 5.0  # a scrape reuses figures this young (they cost a query per log)
@@ -48,10 +51,15 @@ class PipelineCollector(Collector):
 
     def rows(self) -> list[dict[str, object]]:
         """The figures, read again only when older than `max_age_s` (one reader at a time;
-        scrapes that arrive meanwhile get the figures it reads)."""
+        scrapes that arrive meanwhile get the figures it reads). While PostgreSQL cannot be
+        read, the last figures stand: the process's other metrics are still served."""
         with self._lock:
             if time.monotonic() - self._read_at >= self.max_age_s:
-                self._rows = self.status()
+                try:
+                    self._rows = self.status()
+                except psycopg.Error as e:
+                    log.warning("projection figures not read (%s): /metrics keeps the last "
+                                "ones", type(e).__name__)
                 self._read_at = time.monotonic()
             return self._rows
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -96,6 +97,27 @@ def test_the_pipeline_collector_reads_again_only_when_its_figures_are_old() -> N
     samples = [s for _ in range(2) for family in always.collect() for s in family.samples
                if s.name == "commonshelf_projection_position"]
     assert [s.value for s in samples] == [2.0, 3.0]
+
+
+def test_figures_that_cannot_be_read_leave_the_last_ones_and_the_rest_served() -> None:
+    # A closed pool (PostgreSQL gone, or services shut down) made every scrape, and with it the
+    # process's request and operation counters, fail.
+    answers: list[list[dict[str, object]] | Exception] = [
+        [{"name": "activity", "tenant": "t", "position": 7, "lag": 1}],
+        psycopg.OperationalError("the connection pool is closed")]
+
+    def status() -> list[dict[str, object]]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    collector = PipelineCollector(status, max_age_s=0)
+    for _ in range(2):
+        positions = [s.value for family in collector.collect() for s in family.samples
+                     if s.name == "commonshelf_projection_position"]
+        assert positions == [7.0]
+    assert answers == []
 
 
 def test_a_metrics_port_serves_this_host_only_without_a_token(http: TestClient) -> None:
