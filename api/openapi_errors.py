@@ -67,6 +67,15 @@ EXTRA: list[tuple[str, str, tuple[int, ...]]] = [
 ]
 TOKEN_PATH = "/oauth/token"  # noqa: S105 (a path, not a secret)
 GRAPHQL_PATH = "/graphql"
+SIGN_IN_PATH = "/oauth/authorize"  # a page for people: every answer is HTML
+SIGN_IN_ANSWERS = {
+    "400": "The authorize request is malformed (client, redirect URI, PKCE); the page says "
+           "which parameter.",
+    "401": "Wrong library, username or password: the form again, saying so.",
+    "403": "The form's token expired or is missing, the account is disabled or the library "
+           "suspended: the form again, saying what to do.",
+    "429": "Too many failed sign-ins for this account or address; Retry-After says when to "
+           "try again."}
 LIBRARY_WRITES = ("/catalog/", "/robots/", GRAPHQL_PATH, "/iso18626")  # paused by a move
 PUBLIC = ("/.well-known/jwks.json", "/healthz", "/readyz")
 
@@ -96,10 +105,24 @@ def document_errors(document: dict[str, Any]) -> None:
     for refused in ("400", "415"):  # strawberry's own refusals of a body it cannot read
         if refused in graphql.get("post", {}).get("responses", {}):
             graphql["post"]["responses"][refused]["content"]["text/plain"] = TEXT
+    _document_sign_in(document.get("paths", {}).get(SIGN_IN_PATH, {}))
+
+
+def _document_sign_in(operations: dict[str, Any]) -> None:
+    html = {"text/html": TEXT}
+    for method, operation in operations.items():
+        responses = operation.setdefault("responses", {})
+        for status, why in SIGN_IN_ANSWERS.items():
+            responses[status] = {"description": why, "content": html}
+        responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                       "description": "seconds to wait"}}
+        if method == "post":
+            responses["302"] = {"description": "Signed in: back to the console with a "
+                                               "one-time code and the request's state."}
 
 
 def _failures(path: str, method: str, operation: dict[str, Any]) -> list[int]:
-    if path in PUBLIC:
+    if path in PUBLIC or path == SIGN_IN_PATH:
         return []
     if path == TOKEN_PATH:
         return [400, 401, 429]
