@@ -283,13 +283,18 @@ class ItemLending(Aggregate):
                  due_at: datetime) -> None:
         self.renewals, self.due_at = renewals, due_at
 
-    def check_in(self, at: datetime) -> tuple[UUID, UUID]:
-        """Closes the loan; the loan and its borrower."""
+    def _open_loan(self) -> tuple[UUID, UUID, datetime, datetime]:
+        """The copy's loan, its borrower, when it went out and when it is due."""
         self._check_on_loan()
         loan_id, borrower, out, due = (self.loan_id, self.borrower, self.checked_out_at,
                                        self.due_at)
         if loan_id is None or borrower is None or out is None or due is None:
             raise NotOnLoanError(f"item {self.item_barcode} has no complete loan")
+        return loan_id, borrower, out, due
+
+    def check_in(self, at: datetime) -> tuple[UUID, UUID]:
+        """Closes the loan; the loan and its borrower."""
+        loan_id, borrower, out, due = self._open_loan()
         self._checked_in(loan_id=loan_id, item_id=self.item_id, record_id=self.record_id,
                          checked_out_at=out, checked_in_at=at, was_overdue=at > due)
         return loan_id, borrower
@@ -303,11 +308,7 @@ class ItemLending(Aggregate):
 
     def declare_lost(self, at: datetime) -> tuple[UUID, UUID]:
         """Closes the loan without the copy, which is lost; the loan and its borrower."""
-        self._check_on_loan()
-        loan_id, borrower, out, due = (self.loan_id, self.borrower, self.checked_out_at,
-                                       self.due_at)
-        if loan_id is None or borrower is None or out is None or due is None:
-            raise NotOnLoanError(f"item {self.item_barcode} has no complete loan")
+        loan_id, borrower, out, due = self._open_loan()
         self._declared_lost(loan_id=loan_id, item_id=self.item_id, record_id=self.record_id,
                             checked_out_at=out, declared_at=at, was_overdue=at > due)
         return loan_id, borrower
