@@ -76,9 +76,8 @@ def run(args: argparse.Namespace, services: Services) -> tuple[Any, str]:
         lines += [f"  {table}: {rows:,} rows" for table, rows in gone.tables.items()]
         lines += [f"  read model {table}: {rows:,} rows"
                   for table, rows in gone.read_model_rows.items()]
-        lines.append("  the office keeps its register entry (archived); read-model rows shared "
-                     "with other libraries (the union catalog's clusters) drop it at the next "
-                     "`commonshelf projections rebuild union_catalog`")
+        lines.append("  the office keeps its register entry (archived); the union catalog's "
+                     "entries it shared with other libraries were computed again without it")
         return out, "\n".join(lines)
     if args.action == "export":
         written = 0

@@ -83,6 +83,17 @@ def create_generations(cur: Cursor[Any]) -> None:
         "(projection text PRIMARY KEY, generation int NOT NULL)")
 
 
+def tracked_generations(cur: Cursor[Any], projection: str) -> list[int]:
+    """The generations of a projection that applied anything (the serving one and any
+    being rebuilt)."""
+    if not (row := cur.execute("SELECT to_regclass('projections.tracking') IS NOT NULL"
+                               ).fetchone()) or not row[0]:
+        return []
+    return [int(r[0]) for r in cur.execute(
+        "SELECT DISTINCT generation FROM projections.tracking WHERE projection = %s "
+        "ORDER BY 1", (projection,)).fetchall()]
+
+
 def active_generation(cur: Cursor[Any], projection: str) -> int:
     """The generation that serves queries (1 until a rebuild switches it)."""
     row = cur.execute("SELECT generation FROM projections.generations WHERE projection = %s",

@@ -24,6 +24,7 @@ from infra import tenant_copy
 from infra.eventstore import EVENTS_TABLE, create_events_table
 from infra.servers import ServerNotFoundError
 from tenants.consortium import Consortium
+from tenants.directory.union_catalog import forget_member
 from tenants.errors import TenantMoveError, TenantServerUnknownError, TenantStatusError
 from tenants.placement import LOCATION_TTL_S
 from tenants.scope import tenant_schema
@@ -250,8 +251,12 @@ class TenantMoves:
                         result.tables[table] = result.tables.get(table, 0) + rows
                     tenant_copy.drop_schema(conn, schema)
         with self._connect("default") as (conn,):
+            with conn.transaction():  # before its rows go: its entries are recomputed
+                union = forget_member(conn.cursor(), slug)
             result.read_model_rows = tenant_copy.delete_tenant_rows(
                 conn, READ_MODEL_SCHEMAS, slug)
+            if union:
+                result.read_model_rows["projections.union_catalog"] = union
             result.relay_positions = tenant_copy.forget_relay_position(conn, schema)
             outbox = tenant_copy.forget_outbox(conn, slug)
             if outbox:

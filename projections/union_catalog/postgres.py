@@ -256,6 +256,33 @@ class UnionCatalogTables:
                 found.mates.add(b)
         return found
 
+    def exists(self, cur: Cursor[Any]) -> bool:
+        """Whether this generation's tables were made."""
+        row = cur.execute("SELECT to_regclass(%s) IS NOT NULL", [
+            f"{SCHEMA}.{self.table_names['records']}"]).fetchone()
+        return bool(row and row[0])
+
+    def records_of_tenant(self, cur: Cursor[Any], tenant: str) -> list[str]:
+        """The keys of a member's records."""
+        return [str(r[0]) for r in cur.execute(self._sql(
+            "SELECT key FROM {records} WHERE tenant = %s ORDER BY key"), [tenant]).fetchall()]
+
+    def forget_records(self, cur: Cursor[Any], tenant: str, keys: list[str],
+                       entries: Iterable[str]) -> int:
+        """A member's records, copies and loans gone with their keys, matches, the office's
+        decisions about them and these entries; how many rows went."""
+        gone = 0
+        for statement, args in (
+                ("DELETE FROM {filed} WHERE record = ANY(%s)", [keys]),
+                ("DELETE FROM {edges} WHERE a = ANY(%s) OR b = ANY(%s)", [keys, keys]),
+                ("DELETE FROM {links} WHERE a = ANY(%s) OR b = ANY(%s)", [keys, keys]),
+                ("DELETE FROM {entries} WHERE id = ANY(%s)", [sorted(set(entries))]),
+                ("DELETE FROM {records} WHERE tenant = %s", [tenant]),
+                ("DELETE FROM {items} WHERE tenant = %s", [tenant]),
+                ("DELETE FROM {lendings} WHERE tenant = %s", [tenant])):
+            gone += cur.execute(self._sql(statement), args).rowcount
+        return gone
+
     def decide(self, cur: Cursor[Any], pairs: Iterable[tuple[str, str, bool]]) -> None:
         """The office's decisions about pairs (a < b): each replaces the one before."""
         cur.executemany(self._sql(

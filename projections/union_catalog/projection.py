@@ -310,6 +310,22 @@ class UnionCatalog(Projection):
             for part in clusterer.components(present)
             for entry in clusterer.partition(part)])
 
+    def forget_tenant(self, cur: Cursor[Any], tenant: str) -> int:
+        """A deleted member gone from the union catalog: its records, copies and loans, its
+        records' matches, and the entries they were in, which are computed again from the
+        other members' records (a title only it held leaves the catalog); how many rows went.
+        Call it with the generation's positions locked (no batch applies meanwhile)."""
+        keys = self.store.records_of_tenant(cur, tenant)
+        around = self.store.neighbourhood(cur, keys)
+        others = ({b for _, b, _, _ in around.edges} | around.mates
+                  | {k for a, b, _ in around.links for k in (a, b)}) - set(keys)
+        gone = self.store.forget_records(cur, tenant, keys, around.entries)
+        for key in keys:
+            self._cache.pop(key, None)
+        if others:
+            self.recluster(cur, others)
+        return gone
+
     def _profile(self, key: str, stamp: str, text: str) -> Profile:
         """A record's profile: from the cache when the record was not written since."""
         cached = self._cache.get(key)

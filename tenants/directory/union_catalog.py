@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 from psycopg import Cursor
 
 from projections.framework import Delivery, DomainEvent
-from projections.union_catalog.postgres import StoredRecord
+from projections.postgres import lock_positions, positions, tracked_generations
+from projections.union_catalog.postgres import NAME, StoredRecord
 from projections.union_catalog.projection import OFFICE, Batch, UnionCatalog
 from tenants.tenant import ACTIVE, ARCHIVED, SUSPENDED, Tenant
 
@@ -41,3 +42,15 @@ class MembersUnionCatalog(UnionCatalog):
             self.store.save_member(cur, event.originator_id, status=ARCHIVED)
         elif isinstance(event, Tenant.DetailsChanged):
             self.store.save_member(cur, event.originator_id, name=event.name)
+
+
+def forget_member(cur: Cursor[Any], slug: str) -> int:
+    """A deleted member gone from every generation of the union catalog, each with its
+    positions locked so that no batch applies meanwhile; how many rows went."""
+    gone = 0
+    for generation in tracked_generations(cur, NAME):
+        catalog = MembersUnionCatalog(generation)
+        if catalog.store.exists(cur):
+            lock_positions(cur, NAME, generation, set(positions(cur, NAME, generation)))
+            gone += catalog.forget_tenant(cur, slug)
+    return gone

@@ -12,11 +12,14 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
 from api.dependencies import Services
 from projections.postgres import active_generation
 from projections.rebuild import rebuild
+from projections.union_catalog.postgres import UnionCatalogTables
 from tenants.consortium import log_name
+from tenants.moves import TenantMoves
 from tenants.read_models import READ_MODELS
 from tests.integration.api.test_catalog import ADD_ITEM, CREATE, code, data, gql
 from tests.integration.api.test_circulation import CHECK_IN, CHECK_OUT, REGISTER
@@ -152,6 +155,51 @@ def test_a_suspended_member_leaves_the_union_view_and_returns_when_reactivated(
     assert [h["tenant"]["slug"] for h in facets["holdingLibraries"]] == [members["slugs"]["b"]]
     http.post(f"{path}/reactivate", headers=admin_headers)
     _until(lambda: slugs() == sorted(members["slugs"].values()), "the reactivation")
+
+
+def test_a_deleted_member_leaves_the_union_catalog_at_once(
+        http: TestClient, members: dict[str, Any], admin_headers: dict[str, str],
+        services: Services, unique_slug: str) -> None:
+    a, b = members["a"], members["b"]
+    gone_slug = members["slugs"]["a"]
+    shared_title, own_title = f"Demian {unique_slug}", f"Unterm Rad {unique_slug}"
+    ours, theirs = _catalogue(http, a, shared_title), _catalogue(http, b, shared_title)
+    only_ours = _catalogue(http, a, own_title)
+    data(gql(http, a, ADD_ITEM, input={"recordId": ours, "barcode": "D-1",
+                                       "location": {"branch": "MAIN"}}))
+    _until(lambda: _entry_of(http, a, ours) == _entry_of(http, b, theirs)
+           and _entry_of(http, a, ours), "both records in one entry")
+    own_entry = _until(lambda: _entry_of(http, a, only_ours), "the title only A holds")
+    assert http.post(f"/admin/tenants/{gone_slug}/archive",
+                     headers=admin_headers).status_code == 200
+
+    removed = TenantMoves(services.consortium).delete(gone_slug)
+
+    assert removed.read_model_rows["projections.union_catalog"] >= 4  # records, copy, entries
+    with psycopg.connect(services.settings.database_url) as conn:
+        generation = active_generation(conn.cursor(), "union_catalog")
+        store = UnionCatalogTables(generation)
+        for base in ("records", "items", "lendings"):
+            left = conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE tenant = %s").format(
+                store.t[base]), [gone_slug]).fetchone()
+            assert left == (0,), f"{base} keeps rows of the deleted member"
+        mentioned = conn.execute(sql.SQL(
+            "SELECT (SELECT count(*) FROM {} WHERE EXISTS (SELECT 1 FROM unnest(members) m "
+            "WHERE m LIKE %s)), (SELECT count(*) FROM {} WHERE a LIKE %s OR b LIKE %s), "
+            "(SELECT count(*) FROM {} WHERE record LIKE %s)").format(
+                store.t["entries"], store.t["edges"], store.t["filed"]),
+            [f"{gone_slug}:%"] * 4).fetchone()
+        assert mentioned == (0, 0, 0)  # no entry, match or key names its records
+        [(members_left, title)] = conn.execute(sql.SQL(
+            "SELECT e.members, e.title FROM {} e JOIN {} r ON r.entry_id = e.id "
+            "WHERE r.tenant = %s AND r.record_id = %s").format(
+                store.t["entries"], store.t["records"]),
+            [members["slugs"]["b"], theirs]).fetchall()
+        assert (members_left, title) == ([f"{members['slugs']['b']}:{theirs}"], shared_title)
+        assert conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE id = %s").format(
+            store.t["entries"]), [own_entry]).fetchone() == (0,)  # only it held that title
+    entry = data(gql(http, b, ENTRY, id=_entry_of(http, b, theirs)))["unionCatalogEntry"]
+    assert [r["tenant"]["slug"] for r in entry["records"]] == [members["slugs"]["b"]]
 
 
 def test_the_office_splits_and_merges_entries_which_survive_a_rebuild(
