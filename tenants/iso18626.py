@@ -93,6 +93,7 @@ class Iso18626Exchange:
         """Our member (by ISIL; when the message names none, the one member the peer is
         registered with), its desk, and the registered peer on the other end."""
         their_type, their_value = message.agency(theirs)
+        named = "the member"  # what the answer calls ours: what the caller named, no slug
         if not message.get(f"header/{ours}/agencyIdValue"):
             tenant = self._only_member_of(theirs, their_type, their_value)
         else:
@@ -101,12 +102,12 @@ class Iso18626Exchange:
             if found is None:
                 raise MessageError(UNRECOGNISED_VALUE, f"{ours}: {our_type}:{our_value} is "
                                                        "no library of this consortium")
-            tenant = found
+            tenant, named = found, f"{our_type}:{our_value}"
         desk = self.desk_of(tenant)
         peer = desk.lending.peer(their_type, their_value)
         if peer is None:
             raise MessageError(UNRECOGNISED_VALUE, f"{theirs}: {their_type}:{their_value} "
-                                                   f"is not a registered peer of {tenant}")
+                                                   f"is not a registered peer of {named}")
         if peer.strict:
             check_strict(message)
         return tenant, desk, peer

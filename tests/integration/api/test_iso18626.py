@@ -132,6 +132,19 @@ def test_every_sample_from_an_unknown_library_is_answered_error(
     assert answer["value"]
 
 
+def test_an_unregistered_peer_naming_a_member_learns_nothing_of_its_slug(
+        http: TestClient, member: dict[str, str]) -> None:
+    sample = next(s for s in MESSAGES if s.rpartition("/")[2].lower().startswith("request"))
+    body = _ours(sample, member, f"R-{secrets.token_hex(3)}").decode()
+    stranger = f"STRANGER{secrets.token_hex(3).upper()}"
+    body = body.replace(f">{member['peer']}<", f">{stranger}<")
+    answer = _post(http, body.encode())
+    assert (answer["status"], answer["error"]) == ("ERROR", "UnrecognisedDataValue")
+    assert stranger in answer["value"]
+    assert member["isil"] in answer["value"]
+    assert member["slug"] not in answer["value"]  # an internal name, not the caller's business
+
+
 @pytest.mark.parametrize("sample", [s for s in MESSAGES if "request" in s.rpartition("/")[2]
                                     .lower() and "requestingAgencyMessage" not in s])
 def test_every_sample_request_from_a_registered_peer_lands_with_staff(
