@@ -394,17 +394,30 @@ class UnionCatalogTables:
             [status, lendable, tenant, lending_id])
 
     def save_member(self, cur: Cursor[Any], member_id: UUID, *, slug: str | None = None,
-                    name: str | None = None, status: str | None = None) -> None:
-        """A member's slug and name (when registered), name, status."""
+                    name: str | None = None, status: str | None = None) -> str | None:
+        """A member's slug and name (when registered), name, status; its slug (None for a
+        member not registered here)."""
         if slug is not None:
             cur.execute(self._sql(
                 "INSERT INTO {members} (id, slug, name, status) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, "
                 "status = EXCLUDED.status"), [member_id, slug, name or slug, status or ACTIVE])
-            return
-        cur.execute(self._sql(
+            return slug
+        row = cur.execute(self._sql(
             "UPDATE {members} SET name = coalesce(%s, name), status = coalesce(%s, status) "
-            "WHERE id = %s"), [name, status, member_id])
+            "WHERE id = %s RETURNING slug"), [name, status, member_id]).fetchone()
+        return str(row[0]) if row else None
+
+    def out_of_sight(self, cur: Cursor[Any], keys: Iterable[str]) -> set[str]:
+        """Those of these records whose member is suspended or archived."""
+        return {str(r[0]) for r in cur.execute(self._sql(
+            "SELECT r.key FROM {records} r JOIN {members} m ON m.slug = r.tenant "
+            "WHERE r.key = ANY(%s) AND m.status <> %s"), [sorted(set(keys)), ACTIVE]).fetchall()}
+
+    def leave_entries(self, cur: Cursor[Any], keys: Iterable[str]) -> None:
+        """These records in no entry (their member is out of sight)."""
+        cur.execute(self._sql("UPDATE {records} SET entry_id = NULL WHERE key = ANY(%s) "
+                              "AND entry_id IS NOT NULL"), [sorted(set(keys))])
 
     # Reads (the view's).
 

@@ -70,7 +70,7 @@ class _Folded:
 @dataclass
 class Batch:
     """What a batch of events changed: records folded, shared records touched, and the
-    records the office's decisions name."""
+    records the office's decisions name or whose member changed status."""
 
     records: dict[str, _Folded] = field(default_factory=dict)
     shared: set[UUID] = field(default_factory=set)
@@ -297,7 +297,12 @@ class UnionCatalog(Projection):
             todo = ({b for _, b, _, _ in around.edges} | around.mates | {
                 k for a, b, must in around.links if must for k in (a, b)}) - members
         texts = self.store.descriptions(cur, members)
-        present = {k: self._profile(k, *texts[k]) for k in sorted(texts)}
+        # a suspended or archived member's records join nothing (they could bridge two
+        # others' records): they wait, matches kept, until it is active again
+        hidden = self.store.out_of_sight(cur, texts)
+        if hidden:
+            self.store.leave_entries(cur, hidden)
+        present = {k: self._profile(k, *texts[k]) for k in sorted(texts) if k not in hidden}
         clusterer = Clusterer()
         clusterer.restore(present.values(), [
             (a, b, Match(accepted=True, score=score, reasons=tuple(reasons)))

@@ -1,7 +1,8 @@
 """The union catalog as the service runs it: the projection of `projections/union_catalog`,
 also told the office's Tenant events (they live in this layer), so a member's name shows
 beside its holdings and a suspended or archived member's records and holdings leave the
-view (its rows stay: reactivating it brings them back without a rebuild)."""
+view and stop taking part in matching (its rows stay: reactivating it brings them back
+without a rebuild)."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ class MembersUnionCatalog(UnionCatalog):
         elif isinstance(event, Tenant.Registered):
             self.store.save_member(cur, event.originator_id, slug=event.slug, name=event.name,
                                    status=ACTIVE)
-        elif isinstance(event, Tenant.Suspended):
-            self.store.save_member(cur, event.originator_id, status=SUSPENDED)
-        elif isinstance(event, Tenant.Reactivated):
-            self.store.save_member(cur, event.originator_id, status=ACTIVE)
-        elif isinstance(event, Tenant.Archived):
-            self.store.save_member(cur, event.originator_id, status=ARCHIVED)
+        elif isinstance(event, Tenant.Suspended | Tenant.Reactivated | Tenant.Archived):
+            status = (SUSPENDED if isinstance(event, Tenant.Suspended) else
+                      ACTIVE if isinstance(event, Tenant.Reactivated) else ARCHIVED)
+            slug = self.store.save_member(cur, event.originator_id, status=status)
+            if slug is not None:  # its records leave their entries, or come back to them
+                batch.decided.update(self.store.records_of_tenant(cur, slug))
         elif isinstance(event, Tenant.DetailsChanged):
             self.store.save_member(cur, event.originator_id, name=event.name)
 

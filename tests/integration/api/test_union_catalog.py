@@ -137,24 +137,39 @@ def test_members_records_are_one_entry_every_member_reads_with_holdings_followin
 
 def test_a_suspended_member_leaves_the_union_view_and_returns_when_reactivated(
         http: TestClient, members: dict[str, Any], admin_headers: dict[str, str],
-        unique_slug: str) -> None:
+        services: Services, unique_slug: str) -> None:
     a, b = members["a"], members["b"]
     title = f"Siddhartha {unique_slug}"
     ours, theirs = _catalogue(http, a, title), _catalogue(http, b, title)
-    entry_id = _until(lambda: _entry_of(http, a, ours) == _entry_of(http, b, theirs)
-                      and _entry_of(http, a, ours), "both records in one entry")
+    _until(lambda: _entry_of(http, a, ours) == _entry_of(http, b, theirs)
+           and _entry_of(http, a, ours), "both records in one entry")
     path = f"/admin/tenants/{members['slugs']['a']}"
 
-    def slugs() -> list[str]:
-        entry = data(gql(http, b, ENTRY, id=entry_id))["unionCatalogEntry"]
+    def slugs() -> list[str]:  # of the entry B's record is in (its id follows its members)
+        entry = data(gql(http, b, ENTRY, id=_entry_of(http, b, theirs)))["unionCatalogEntry"]
         return sorted(r["tenant"]["slug"] for r in entry["records"])
 
+    def clustered() -> list[str]:  # the members of B's record's entry, as stored
+        with psycopg.connect(services.settings.database_url) as conn:
+            store = UnionCatalogTables(active_generation(conn.cursor(), "union_catalog"))
+            found = conn.execute(sql.SQL(
+                "SELECT e.members FROM {} e JOIN {} r ON r.entry_id = e.id "
+                "WHERE r.tenant = %s AND r.record_id = %s").format(
+                    store.t["entries"], store.t["records"]),
+                [members["slugs"]["b"], theirs]).fetchone()
+        return sorted(found[0]) if found else []
+
+    both = sorted([f"{members['slugs']['a']}:{ours}", f"{members['slugs']['b']}:{theirs}"])
+    assert clustered() == both
     http.post(f"{path}/suspend", json={"reason": "fees"}, headers=admin_headers)
     _until(lambda: slugs() == [members["slugs"]["b"]], "the suspension")
     facets = _search(http, b, title)["facets"]
     assert [h["tenant"]["slug"] for h in facets["holdingLibraries"]] == [members["slugs"]["b"]]
+    # its records take no part in matching while it is suspended (they could join others')
+    assert clustered() == [f"{members['slugs']['b']}:{theirs}"]
     http.post(f"{path}/reactivate", headers=admin_headers)
     _until(lambda: slugs() == sorted(members["slugs"].values()), "the reactivation")
+    assert clustered() == both
 
 
 def test_a_deleted_member_leaves_the_union_catalog_at_once(

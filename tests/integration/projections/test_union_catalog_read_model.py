@@ -146,8 +146,8 @@ def test_holdings_follow_items_and_circulation_and_members_leave_and_return(
     try:
         member = Tenant(slug="alpha", name="Alpha Library", isil=None, registered_at=NOW)
         record, catalogued = log.catalogued("alpha", book("On tyranny", isbn="0804190119"))
-        _, other_catalogued = log.catalogued("beta", book("On tyranny",
-                                                              isbn="9780804190114"))
+        other, other_catalogued = log.catalogued("beta", book("On tyranny",
+                                                                  isbn="9780804190114"))
         items = [Item.add(ItemDetails(barcode=f"b{i}", record_id=record.id,
                                       location=Location("main")), NOW) for i in range(2)]
         deliveries = [log.delivery("office", e) for e in member.collect_events()]
@@ -182,10 +182,13 @@ def test_holdings_follow_items_and_circulation_and_members_leave_and_return(
         member.suspend("unpaid fees", NOW)
         projection.apply_batch(cur, [log.delivery("office", e) for e in member.collect_events()])
         assert view.entry_of_record("alpha", record.id) is None
-        assert [h["tenant"] for h in view.holdings(entry_id)] == ["beta"]
-        assert [r["tenant"] for r in view.records_of([entry_id])[entry_id]] == ["beta"]
+        alone = view.entry_of_record("beta", other.id)  # its own entry, alpha's record gone
+        assert alone is not None
+        assert [h["tenant"] for h in view.holdings(alone)] == ["beta"]
+        assert [r["tenant"] for r in view.records_of([alone])[alone]] == ["beta"]
         member.reactivate(NOW)
         projection.apply_batch(cur, [log.delivery("office", e) for e in member.collect_events()])
+        assert view.entry_of_record("beta", other.id) == entry_id  # together again
         assert [h["tenant"] for h in view.holdings(entry_id)] == ["alpha", "beta"]
     finally:
         drop(cur, projection)
