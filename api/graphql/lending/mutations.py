@@ -16,7 +16,13 @@ from strawberry.types import Info
 
 from api.graphql.commands import execute
 from api.graphql.context import Context
-from api.graphql.lending.types import LendingAnswer, LendingRequest, LendingSettingsType
+from api.graphql.lending.types import (
+    LendingAnswer,
+    LendingRequest,
+    LendingSettingsType,
+    staff_actor,
+    staff_names,
+)
 from domain.lending.message import check_note
 from domain.shared.application import Receipt
 from projections.lending.view import LendingView
@@ -149,7 +155,8 @@ async def _run(info: Info[Context, None], operation: str, given: object,
     services = info.context.services
     desk = services.lending_desk(tenant)
     answer = await execute(info, services.scope(tenant), operation, given,
-                           run=lambda receipt: command(desk, caller.client_id, receipt),
+                           run=lambda receipt: command(
+                               desk, staff_actor(caller.user_id, caller.client_id), receipt),
                            answer=lambda request: {"id": str(request.id)}, views=LENDING_VIEWS)
 
     def read() -> LendingRequest:
@@ -158,7 +165,8 @@ async def _run(info: Info[Context, None], operation: str, given: object,
         if row is None:  # the view waited for the command's own events
             raise GraphQLError(f"request {answer['id']} is not in the lending view yet",
                                extensions={"code": "NOT_FOUND"})
-        return LendingRequest.of(row)
+        return LendingRequest.of(row, staff_names(
+            [row], lambda: services.consortium.staff.list_users(tenant)))
 
     return LendingRequestPayload(request=await run_in_threadpool(read))
 

@@ -19,6 +19,7 @@ from api.graphql.lending.types import (
     LendingRequestEdge,
     LendingSettingsType,
     LendingSide,
+    staff_names,
 )
 from projections.lending.view import LendingView
 
@@ -62,7 +63,9 @@ class LendingQueries:
             with info.context.services.view(LendingView) as view:
                 rows = view.requests(tenant, side=side.value if side else None, state=state,
                                      after=before, limit=first + 1)
-            return [LendingRequestEdge(cursor=str(r["seq"]), node=LendingRequest.of(r))
+            staff = staff_names(rows, lambda: info.context.services.consortium.staff
+                                .list_users(tenant))
+            return [LendingRequestEdge(cursor=str(r["seq"]), node=LendingRequest.of(r, staff))
                     for r in rows]
 
         edges = await run_in_threadpool(read)
@@ -83,7 +86,10 @@ class LendingQueries:
         def read() -> LendingRequest | None:
             with info.context.services.view(LendingView) as view:
                 row = view.request(tenant, request_id)
-            return None if row is None else LendingRequest.of(row)
+            if row is None:
+                return None
+            return LendingRequest.of(row, staff_names([row], lambda: info.context.services
+                                                      .consortium.staff.list_users(tenant)))
 
         found = await run_in_threadpool(read)
         if found is None:

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from api.dependencies import Services
 from tests.integration.api.test_catalog import import_bytes
-from tests.integration.api.test_lending import _request_loan, consortium
+from tests.integration.api.test_lending import CANCEL, ONE, _request_loan, consortium
 from tests.integration.signin import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -338,3 +338,37 @@ def test_a_lending_requests_history_names_who_asked_and_nothing_of_the_patron(
     assert bystander["data"]["lendingRequestHistory"]["entries"] == []
     bad = gql(http, requester["token"], query, id="not-an-id")
     assert code(bad) == "INVALID_INPUT"
+
+
+def test_a_lending_step_by_a_staff_member_names_them_and_their_name_stays_out_of_the_log(
+        browser: TestClient, consortium: dict[str, Any], admin_headers: dict[str, str],
+        services: Services) -> None:
+    request = _request_loan(browser, consortium)
+    a = consortium["a"]
+    username = f"ill-{secrets.token_hex(3)}"
+    admin = library_admin(browser, admin_headers, a["slug"])
+    made = gql(browser, admin, CREATE, input={"username": username, "displayName": "Ina",
+                                              "roles": ["ill"], "password": PASSWORD})
+    assert "errors" not in made, made
+    token = signed_in(browser, {"library": a["slug"], "username": username,
+                                "password": PASSWORD})
+
+    answer = gql(browser, token, CANCEL, input={"id": request["id"]})
+    assert "errors" not in answer, answer
+    steps = answer["data"]["cancelLendingRequest"]["request"]["history"]
+    client = steps[0]["by"]
+    assert client.startswith(f"{a['slug']}.")  # requested by the desk's API client ...
+    assert steps[-1]["by"] == username  # ... cancelled by the staff member, by name
+    seen = gql(browser, a["token"], ONE, id=request["id"])["data"]["lendingRequest"]
+    assert [h["by"] for h in seen["history"]] == [h["by"] for h in steps]
+    with services.database.connection() as conn:
+        def stored(text: str) -> int:
+            found = conn.execute(sql.SQL(
+                "SELECT count(*) AS n FROM {} WHERE topic LIKE %s AND state::text LIKE %s"
+            ).format(sql.Identifier(f"t_{a['slug'].replace('-', '_')}", "events")),
+                ("%lending%", "%" + text.encode().hex() + "%")).fetchone()
+            assert found is not None
+            return int(found["n"])
+
+        assert stored(client) >= 1  # the client's id is there as it was given ...
+        assert stored(username) == 0  # ... the staff member only by user id
