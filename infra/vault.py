@@ -33,7 +33,7 @@ from psycopg import sql
 from infra.database import Database, TenantTable
 from infra.kek import KeyEncryptionKey, KeyEncryptionKeyError
 
-VAULT_MIGRATION_LOCK_KEY = 0x43530004  # one process at a time wraps old keys
+VAULT_MIGRATION_LOCK_KEY = 0x43530006  # one process at a time wraps old keys
 
 
 class BarcodeTakenError(ValueError):
