@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from api.dependencies import Services
+from infra.nats import purge_tenant_events
 from tenants.errors import TenantFieldInvalidError, TenantMoveError
 from tenants.moves import TenantMoves
 from tenants.transfer import export_tenant, import_tenant
@@ -69,13 +71,20 @@ def run(args: argparse.Namespace, services: Services) -> tuple[Any, str]:
         if not args.confirmed:
             raise TenantMoveError(f"deleting {args.slug} removes its data for good: "
                                   f"add {CONFIRM_FLAG} to confirm")
-        gone = TenantMoves(consortium, _say).delete(args.slug)
+        settings = services.settings
+        purge = (partial(purge_tenant_events, settings.nats_url, settings.events_stream,
+                         settings.nats_prefix) if settings.nats_url else None)
+        gone = TenantMoves(consortium, _say, purge).delete(args.slug)
         out = {"slug": gone.slug, "server": gone.server, "tables": gone.tables,
-               "read_model_rows": gone.read_model_rows, "relay_positions": gone.relay_positions}
+               "read_model_rows": gone.read_model_rows, "relay_positions": gone.relay_positions,
+               "events_purged": gone.events_purged}
         lines = [f"{gone.slug}: removed from {gone.server}"]
         lines += [f"  {table}: {rows:,} rows" for table, rows in gone.tables.items()]
         lines += [f"  read model {table}: {rows:,} rows"
                   for table, rows in gone.read_model_rows.items()]
+        lines.append("  its events purged from the events stream" if gone.events_purged else
+                     "  NOTE: no NATS here: its events stay in the events stream (a consumer "
+                     "made later would replay them); delete it where NATS_URL is set")
         lines.append("  the office keeps its register entry (archived); the union catalog's "
                      "entries it shared with other libraries were computed again without it")
         return out, "\n".join(lines)

@@ -124,3 +124,24 @@ class Nats:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.close()
+
+
+def tenant_subjects(prefix: str, tenant: str) -> str:
+    """The subjects of one tenant's events (`relay.subject_for`'s)."""
+    return f"{prefix}.{tenant}.>"
+
+
+def purge_tenant_events(url: str, stream: str, prefix: str, tenant: str) -> None:
+    """Removes a deleted tenant's events from the events stream, so that no consumer made
+    later (a rebuild's, a new worker's) replays them into the read models."""
+
+    async def purge() -> None:
+        client = await connect(url)
+        try:
+            with contextlib.suppress(NotFoundError):  # no stream: nothing was published
+                await client.jetstream().purge_stream(stream,
+                                                      subject=tenant_subjects(prefix, tenant))
+        finally:
+            await client.close()
+
+    asyncio.run(purge())

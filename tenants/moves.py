@@ -23,10 +23,12 @@ import psycopg
 from infra import tenant_copy
 from infra.eventstore import EVENTS_TABLE, create_events_table
 from infra.servers import ServerNotFoundError
+from projections.postgres import active_generation, positions
 from tenants.consortium import Consortium
 from tenants.directory.union_catalog import forget_member
 from tenants.errors import TenantMoveError, TenantServerUnknownError, TenantStatusError
 from tenants.placement import LOCATION_TTL_S
+from tenants.read_models import READ_MODELS
 from tenants.scope import tenant_schema
 from tenants.tenant import ARCHIVED
 
@@ -34,6 +36,8 @@ Report = Callable[[str], None]
 BATCH = 5000
 PAUSE_WHEN_LEFT = 2 * BATCH  # events still to copy when writes pause for the last of them
 READ_MODEL_SCHEMAS = ("projections", "processes")
+DRAIN_S = 60.0  # how long a delete waits for the read models to apply the tenant's last events
+DRAIN_POLL_S = 0.2
 MOVE_LOCK_BASE = 0x43540000  # advisory locks "CT" + a slug's hash: one move of a tenant
 
 
@@ -72,15 +76,20 @@ class DeleteResult:
     tables: dict[str, int] = field(default_factory=dict)
     read_model_rows: dict[str, int] = field(default_factory=dict)
     relay_positions: int = 0
+    events_purged: bool = False  # its events removed from the events stream
 
 
 class TenantMoves:
     """Moves and deletes tenants of a consortium."""
 
-    def __init__(self, consortium: Consortium, report: Report | None = None) -> None:
+    def __init__(self, consortium: Consortium, report: Report | None = None,
+                 purge_events: Callable[[str], None] | None = None) -> None:
         self.consortium = consortium
         self.placement = consortium.placement
         self.report = report or (lambda _: None)
+        # a deleted tenant's events removed from the events stream (infra.nats): without it
+        # a consumer made later replays them into the read models
+        self.purge_events = purge_events
 
     @contextmanager
     def _connect(self, *names: str) -> Iterator[list[psycopg.Connection[Any]]]:
@@ -235,6 +244,29 @@ class TenantMoves:
         with self._alone(slug):
             return self._delete(slug)
 
+    def _drained(self, slug: str, server: str, schema: str) -> None:
+        """Waits until every read model has applied the tenant's whole log (it is archived:
+        nothing new comes), so that no event still on its way brings back rows after they
+        are deleted; TenantMoveError after DRAIN_S."""
+        with self._connect(server) as (conn,):
+            if not tenant_copy.tables(conn, schema):
+                return
+            head = tenant_copy.last_position(conn, schema)
+        deadline = time.monotonic() + DRAIN_S
+        with self._connect("default") as (conn,), conn.cursor() as cur:
+            while True:
+                behind = sorted(name for name in READ_MODELS if positions(
+                    cur, name, active_generation(cur, name)).get(slug, 0) < head)
+                if not behind:
+                    return
+                if time.monotonic() > deadline:
+                    raise TenantMoveError(
+                        f"{slug}: the read models {', '.join(behind)} have not applied the "
+                        f"end of its log (position {head}) in {DRAIN_S:.0f} s; are the "
+                        "relay and the projection workers running? Run the delete again "
+                        "once they have caught up")
+                time.sleep(DRAIN_POLL_S)
+
     def _delete(self, slug: str) -> DeleteResult:
         tenant = self.consortium.office.get_tenant(slug)
         if tenant.status != ARCHIVED:
@@ -242,6 +274,7 @@ class TenantMoves:
                                     "deleted (archive it first)")
         placement = self.placement.placement(slug)
         schema = tenant_schema(slug)
+        self._drained(slug, placement.server, schema)
         result = DeleteResult(slug, placement.server)
         for name in self.consortium.servers.names:
             with self._connect(name) as (conn,):
@@ -261,6 +294,9 @@ class TenantMoves:
             outbox = tenant_copy.forget_outbox(conn, slug)
             if outbox:
                 result.tables["office.ill_outbox"] = outbox
+        if self.purge_events is not None:
+            self.purge_events(slug)
+            result.events_purged = True
         self.placement.table.forget(slug)
         self.placement.server_of(slug, fresh=True)
         return result

@@ -5,8 +5,10 @@ rebuild."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.dependencies import Services
+from infra.nats import connect, purge_tenant_events, tenant_subjects
 from projections.postgres import active_generation
 from projections.rebuild import rebuild
 from projections.union_catalog.postgres import UnionCatalogTables
@@ -172,6 +175,20 @@ def test_a_suspended_member_leaves_the_union_view_and_returns_when_reactivated(
     assert clustered() == both
 
 
+def _published(url: str, stream: str, subjects: str) -> int:
+    """How many messages of these subjects the stream holds."""
+
+    async def count() -> int:
+        client = await connect(url)
+        try:
+            info = await client.jetstream().stream_info(stream, subjects_filter=subjects)
+            return sum((info.state.subjects or {}).values())
+        finally:
+            await client.close()
+
+    return asyncio.run(count())
+
+
 def test_a_deleted_member_leaves_the_union_catalog_at_once(
         http: TestClient, members: dict[str, Any], admin_headers: dict[str, str],
         services: Services, unique_slug: str) -> None:
@@ -188,7 +205,17 @@ def test_a_deleted_member_leaves_the_union_catalog_at_once(
     assert http.post(f"/admin/tenants/{gone_slug}/archive",
                      headers=admin_headers).status_code == 200
 
-    removed = TenantMoves(services.consortium).delete(gone_slug)
+    settings = services.settings
+    assert settings.nats_url is not None
+    assert _published(settings.nats_url, settings.events_stream,
+                      tenant_subjects(settings.nats_prefix, gone_slug)) > 0
+    removed = TenantMoves(services.consortium, purge_events=partial(
+        purge_tenant_events, settings.nats_url, settings.events_stream,
+        settings.nats_prefix)).delete(gone_slug)
+    assert removed.events_purged
+    # no consumer made later (a rebuild's) can replay its events into the read models
+    assert _published(settings.nats_url, settings.events_stream,
+                      tenant_subjects(settings.nats_prefix, gone_slug)) == 0
 
     assert removed.read_model_rows["projections.union_catalog"] >= 4  # records, copy, entries
     with psycopg.connect(services.settings.database_url) as conn:
