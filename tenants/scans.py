@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from eventsourcing.persistence import IntegrityError
 from nats.aio.client import Client
 
-from domain.inventory.errors import ScanStateError
+from domain.inventory.errors import RobotProfileInvalidError, ScanStateError
+from domain.inventory.profile import GEOMETRY_FIELDS, RobotProfile
 from domain.inventory.report import shelf_report
 from domain.inventory.scan import ACCEPTED, LOCALIZING, InventoryScan
 from domain.shared.loading import load_many
@@ -46,8 +47,10 @@ from localization_ext import (
 from tenants.scope import TenantScope
 
 # the faces use these
-__all__ = ["ScanBatchError", "ScanEncodingError", "ScanTooLargeError", "ScanUpload",
-           "ScanWorker", "accept", "accept_file", "queue", "report", "statuses"]
+__all__ = ["RobotProfileInvalidError", "ScanBatchError", "ScanEncodingError",
+           "ScanTooLargeError", "ScanUpload", "ScanWorker", "accept", "accept_file",
+           "queue", "report", "robot_profile", "set_robot_geometry", "statuses"]
+MAX_ROBOT_NAME = 200  # as a batch header's `robot`
 
 
 class ShelfReads(Protocol):
@@ -68,6 +71,35 @@ def read_checked(path: Path) -> ScanBatch:
             return read_batch(stream)
         except UnicodeDecodeError as error:
             raise ScanBatchError(0, "body", f"not UTF-8 text ({error.reason})") from None
+
+
+def _profile_answer(robot: str, profile: RobotProfile | None) -> dict[str, Any]:
+    kept = profile.header_fields() if profile else {}
+    used = Geometry.from_header(kept)
+    return {"robot": robot, "depth_m": kept.get("depth_m"), "window_m": kept.get("window_m"),
+            "used": {"depth_m": list(used.depth_m), "window_m": used.window_m},
+            "set_at": profile.set_at.isoformat() if profile and profile.set_at else None}
+
+
+def check_robot(robot: str) -> str:
+    """A robot's name as a batch header gives it (RobotProfileInvalidError otherwise)."""
+    if not 0 < len(robot) <= MAX_ROBOT_NAME or not robot.isprintable():
+        raise RobotProfileInvalidError("robot", f"1-{MAX_ROBOT_NAME} printable characters, "
+                                                "as the batches' header names it")
+    return robot
+
+
+def robot_profile(scope: TenantScope, robot: str) -> dict[str, Any]:
+    """A robot's kept geometry (null fields: the defaults) and the geometry its batches are
+    searched with when their header says nothing."""
+    return _profile_answer(robot, scope.inventory.profile_of(check_robot(robot)))
+
+
+def set_robot_geometry(scope: TenantScope, robot: str, depth_m: Any,
+                       window_m: Any) -> dict[str, Any]:
+    """Keeps a robot's geometry (null: the default), checked before it is recorded."""
+    return _profile_answer(robot, scope.inventory.set_geometry(check_robot(robot), depth_m,
+                                                               window_m))
 
 
 def accept(scope: TenantScope, batch: CheckedBatch) -> tuple[InventoryScan, bool]:
@@ -167,12 +199,16 @@ class ScanWorker:
         order = c["t"].argsort(kind="stable")
         tag, t, phase, freq = batch.tag[order], c["t"][order], c["phase"][order], c["freq"][order]
         kept = inventory.calibration_of(scan.robot)
+        profile = inventory.profile_of(scan.robot)
+        geometry = Geometry.from_header({  # the batch's own geometry, else the robot's kept
+            **(profile.header_fields() if profile else {}),
+            **{k: batch.header[k] for k in GEOMETRY_FIELDS if batch.header.get(k) is not None}})
         own = scan_offsets(tag, t, phase, freq)
         found = localize_batch(tag, len(batch.epcs), t, phase, freq, c["ax"][order],
                                c["ay"][order], c["rssi"][order], engine=self.engine,
                                prior={float(f): o for f, o in kept.offsets.items()}
                                if kept else None, own=own,
-                               geometry=Geometry.from_header(batch.header))
+                               geometry=geometry)
         inventory.improve_calibration(
             scan.robot, {str(f): o for f, o in offsets_by_frequency(freq, *own).items()},
             len(batch.epcs), scan_id)

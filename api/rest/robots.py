@@ -1,6 +1,7 @@
 """Robots upload shelf scans: `POST /robots/scans` (NDJSON, optionally gzip) answers 202
 with the scan's id before any localization; `GET /robots/scans/{scan_id}` reports the
-status and, once done, the report."""
+status and, once done, the report. `/robots/profiles/{robot}` keeps where a robot's tags
+can be, for batches whose header does not say."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthError, Principal
@@ -22,6 +24,7 @@ from api.rest.uploads import spool_file
 from domain.inventory.scan import ACCEPTED, DONE, FAILED, LOCALIZING
 from projections.inventory.view import InventoryScansView, ScanRow
 from tenants.scans import (
+    RobotProfileInvalidError,
     ScanBatchError,
     ScanEncodingError,
     ScanTooLargeError,
@@ -29,6 +32,8 @@ from tenants.scans import (
     accept,
     queue,
     report,
+    robot_profile,
+    set_robot_geometry,
     statuses,
 )
 
@@ -162,3 +167,44 @@ async def scan_report(scan_id: str, fmt: str, svc: ServicesDep,
     if fmt == "json":
         return JSONResponse(report_)
     raise HTTPException(404, f"no report format {fmt!r}: json, csv or svg")
+
+
+class RobotGeometry(BaseModel):
+    """Where a robot's tags can be; a field left out or null: the service's default."""
+
+    model_config = ConfigDict(extra="forbid")
+    depth_m: list[float] | None = Field(
+        None, description="[nearest, farthest] a tag may stand behind the antenna's path, "
+                          "metres: 0 < nearest < farthest <= 5 (default [0.05, 0.80])")
+    window_m: float | None = Field(
+        None, description="how far along the shelf from the centre of a tag's strongest "
+                          "reads it may be, metres: 0.02-5 (default 0.20)")
+
+
+def _invalid_profile(error: RobotProfileInvalidError) -> JSONResponse:
+    return JSONResponse({"detail": str(error), "code": "INVALID_PROFILE",
+                         "field": error.field}, 422)
+
+
+@router.get("/profiles/{robot:path}")
+async def get_robot_profile(robot: str, svc: ServicesDep, caller: PrincipalDep) -> Any:
+    """A robot's kept geometry (null: the default) and the geometry its batches are searched
+    with when their header says nothing (scope inventory:upload or library:read)."""
+    tenant = _tenant(caller, "inventory:upload", "library:read")
+    try:
+        return await run_in_threadpool(robot_profile, svc.scope(tenant), robot)
+    except RobotProfileInvalidError as error:
+        return _invalid_profile(error)
+
+
+@router.put("/profiles/{robot:path}")
+async def put_robot_profile(robot: str, geometry: RobotGeometry, svc: ServicesDep,
+                            caller: PrincipalDep) -> Any:
+    """Keeps where a robot's tags can be (scope inventory:upload or library:write); a batch
+    header's own `depth_m` / `window_m` still win. Answers as GET does."""
+    tenant = _tenant(caller, "inventory:upload", "library:write")
+    try:
+        return await run_in_threadpool(set_robot_geometry, svc.scope(tenant), robot,
+                                       geometry.depth_m, geometry.window_m)
+    except RobotProfileInvalidError as error:
+        return _invalid_profile(error)

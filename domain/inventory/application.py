@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.inventory.calibration import ReaderCalibration
 from domain.inventory.errors import ScanNotFoundError
+from domain.inventory.profile import RobotProfile
 from domain.inventory.scan import InventoryScan
 from domain.shared.clock import Clock, utc_now
 
@@ -66,6 +67,22 @@ class Inventory(Application[UUID]):
         scan.localize(tags, engine, seconds, self.clock())
         self.save(scan)
         return scan
+
+    def profile_of(self, robot: str) -> RobotProfile | None:
+        """The robot's kept profile, if the library set one."""
+        try:
+            found: RobotProfile = self.repository.get(RobotProfile.create_id(robot))
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def set_geometry(self, robot: str, depth_m: Any, window_m: Any) -> RobotProfile:
+        """Keeps where the robot's tags can be (None: the default); checked before anything
+        is recorded."""
+        profile = self.profile_of(robot) or RobotProfile(robot=robot)
+        profile.set_geometry(depth_m, window_m, self.clock())
+        self.save(profile)
+        return profile
 
     def calibration_of(self, robot: str) -> ReaderCalibration | None:
         """The kept offsets of a robot's reader, if it scanned before."""

@@ -122,8 +122,8 @@ def shelf_report(scan_id: str, shelf: str, located: list[dict[str, Any]],
     return {
         "scan_id": scan_id, "shelf": shelf, "misplaced": misplaced, "uncertain": uncertain,
         "missing": sorted(missing, key=lambda m: call_number_key(m["call_number"])),
-        "unknown": [{"epc": t["epc"], "x": t["x"]} for t in found
-                    if t["epc"] not in items_by_epc],
+        "unknown": [{"epc": t["epc"], "x": t["x"], "x_interval": t.get("x_interval"),
+                     "y": t["y"]} for t in found if t["epc"] not in items_by_epc],
         "unlocalized": [{"epc": t["epc"], "reads": t.get("reads", 0),
                          "barcode": by_epc[t["epc"]]["barcode"] if t["epc"] in by_epc else None,
                          "call_number": by_epc[t["epc"]].get("call_number")

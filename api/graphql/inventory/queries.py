@@ -85,6 +85,9 @@ class UnknownTag:
 
     epc: str
     x: float
+    x_interval: list[float] | None = strawberry.field(
+        default=None, description="90% interval of x, [low, high] in metres")
+    y: float | None = None
 
 
 @strawberry.type

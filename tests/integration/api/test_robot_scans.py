@@ -226,3 +226,61 @@ def test_a_phase_rounded_at_2_pi_is_folded_not_refused(http: TestClient,
     accepted = _upload(http, robot["token"], "\n".join(lines).encode(), gzipped=False)
     assert accepted.status_code == 202, accepted.text
     assert _done(http, robot["token"], accepted.json()["scan_id"])["status"] == "done"
+
+
+def test_a_robots_kept_profile_sets_where_its_batches_are_searched(
+        http: TestClient, admin_headers: dict[str, str], unique_slug: str) -> None:
+    http.post("/admin/tenants", json={"slug": unique_slug, "name": "Deep Shelves"},
+              headers=admin_headers)
+    robot_client = http.post(f"/admin/tenants/{unique_slug}/clients", headers=admin_headers,
+                             json={"name": "robot", "scopes": ["inventory:upload"]}).json()
+    token = token_for(http, robot_client["client_id"], robot_client["client_secret"])
+    auth = {"Authorization": f"Bearer {token}"}
+    path = "/robots/profiles/r2-deep"
+    fresh = http.get(path, headers=auth)
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json() == {"robot": "r2-deep", "depth_m": None, "window_m": None,
+                            "used": {"depth_m": [0.05, 0.8], "window_m": 0.2}, "set_at": None}
+    for body, field in (({"depth_m": [0.9, 0.5]}, "depth_m"), ({"window_m": 9}, "window_m"),
+                        ({"depth_m": [0.5]}, "depth_m")):
+        refused = http.put(path, json=body, headers=auth)
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["code"], refused.json()["field"]) == ("INVALID_PROFILE", field)
+    misspelt = http.put(path, json={"depth": [0.6, 1.6]}, headers=auth)
+    assert misspelt.status_code == 422, misspelt.text
+    assert http.get(path, headers=auth).json()["set_at"] is None  # nothing was kept
+
+    # A shelf 1.2 m from the path, beyond the default depth: searched there only by profile.
+    scan = simulate(Setup(books=6, spacing_m=0.03, seed=5, distance_m=1.2))
+
+    def depths(batch_id: str) -> list[float]:
+        batch = io.StringIO()
+        write_batch(scan, batch, shelf="A-09", robot="r2-deep",
+                    batch_id=f"{unique_slug}-{batch_id}")
+        accepted = _upload(http, token, gzip.compress(batch.getvalue().encode()))
+        assert accepted.status_code == 202, accepted.text
+        answer = _done(http, token, accepted.json()["scan_id"])
+        assert answer["status"] == "done", answer
+        found = {t["epc"]: t["y"] for t in answer["report"]["unknown"]}
+        return [abs(found[epc] - true_y) for epc, true_y in zip(scan.epc, scan.true_y,
+                                                                 strict=True)]
+
+    assert min(depths("before")) > 0.3  # searched no deeper than the default 0.8 m
+    kept = http.put(path, json={"depth_m": [0.6, 1.6]}, headers=auth)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["used"] == {"depth_m": [0.6, 1.6], "window_m": 0.2}
+    assert kept.json()["set_at"] is not None
+    assert max(depths("after")) < 0.1
+    other = _other_library(http, admin_headers, unique_slug)
+    assert http.get(path, headers=other).json()["depth_m"] is None  # its own robots only
+
+
+def _other_library(http: TestClient, admin_headers: dict[str, str],
+                   slug: str) -> dict[str, str]:
+    """Another library's robot token headers."""
+    http.post("/admin/tenants", json={"slug": f"{slug}-x", "name": "Other"},
+              headers=admin_headers)
+    client = http.post(f"/admin/tenants/{slug}-x/clients", headers=admin_headers,
+                       json={"name": "robot", "scopes": ["inventory:upload"]}).json()
+    token = token_for(http, client["client_id"], client["client_secret"])
+    return {"Authorization": f"Bearer {token}"}

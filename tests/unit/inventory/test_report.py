@@ -36,7 +36,7 @@ def test_the_report_finds_misplaced_missing_and_unknown() -> None:
     assert report["uncertain"] == []
     assert report["missing"] == [{"barcode": "B6", "call_number": "QA6", "expected_x": 0.53,
                                   "belongs_after": "B4", "belongs_after_call_number": "QA4"}]
-    assert report["unknown"] == [{"epc": "FFFF", "x": 0.6}]
+    assert report["unknown"] == [{"epc": "FFFF", "x": 0.6, "x_interval": None, "y": 0.0}]
     assert [r["barcode"] for r in report["located"]] == ["B1", "B2", "B5", "B3", "B4"]
     assert [r["call_number"] for r in report["located"]] == ["QA1", "QA2", "QA5", "QA3", "QA4"]
 
