@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -35,7 +35,10 @@ class Console:
 
     def wait(self, condition: Any, timeout: float = WAIT_S) -> Any:
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(condition)
+            # a page the browser is replacing (a form posted) may drop an element between
+            # finding it and reading it: that is "not yet", not a failure
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.2, ignored_exceptions=(
+                StaleElementReferenceException,)).until(condition)
         except TimeoutException:
             self.shot("timeout")
             raise
