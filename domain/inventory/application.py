@@ -79,10 +79,15 @@ class Inventory(Application[UUID]):
     def set_geometry(self, robot: str, depth_m: Any, window_m: Any) -> RobotProfile:
         """Keeps where the robot's tags can be (None: the default); checked before anything
         is recorded."""
-        profile = self.profile_of(robot) or RobotProfile(robot=robot)
-        profile.set_geometry(depth_m, window_m, self.clock())
-        self.save(profile)
-        return profile
+        for _ in range(3):  # two set at once: the later one is kept, after the other
+            profile = self.profile_of(robot) or RobotProfile(robot=robot)
+            profile.set_geometry(depth_m, window_m, self.clock())
+            try:
+                self.save(profile)
+            except IntegrityError:
+                continue
+            return profile
+        raise IntegrityError(f"the profile of robot {robot!r} kept changing: set it again")
 
     def calibration_of(self, robot: str) -> ReaderCalibration | None:
         """The kept offsets of a robot's reader, if it scanned before."""

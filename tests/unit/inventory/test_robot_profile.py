@@ -48,3 +48,23 @@ def test_the_inventory_keeps_a_profile_per_robot_and_records_nothing_invalid() -
     assert kept is not None
     assert (kept.depth_m, kept.window_m, kept.set_at) == ([0.4, 1.4], 0.3, NOW)
     assert inventory.profile_of("r-2") is None
+
+
+def test_two_settings_at_once_keep_the_later_instead_of_failing() -> None:
+    inventory = Inventory(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: NOW)
+    inventory.set_geometry("r-1", [0.1, 0.5], None)
+    loaded = inventory.profile_of
+
+    def raced(robot: str) -> RobotProfile | None:
+        found = loaded(robot)
+        if found is not None and found.depth_m == [0.1, 0.5]:  # another request wins the race
+            inventory.profile_of = loaded  # type: ignore[method-assign]
+            inventory.set_geometry(robot, [0.2, 0.6], None)
+        return found
+
+    inventory.profile_of = raced  # type: ignore[method-assign]
+    kept = inventory.set_geometry("r-1", [0.3, 0.9], 0.4)
+    assert (kept.depth_m, kept.window_m) == ([0.3, 0.9], 0.4)
+    again = loaded("r-1")
+    assert again is not None
+    assert (again.depth_m, again.window_m, again.version) == ([0.3, 0.9], 0.4, 4)
