@@ -39,7 +39,6 @@ class ScanWorkerProcess:
         self._command, self._env = command, env
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self.restarts = 0
         self.process = self._start()
         self._watcher = threading.Thread(target=self._watch, name="scan-worker-watch",
                                          daemon=True)
@@ -66,7 +65,6 @@ class ScanWorkerProcess:
                 if self._stopping.is_set():
                     return
                 self.process = self._start()
-                self.restarts += 1
             wait = min(wait * 2, RESTART_AFTER_S[1])
 
     def stop(self) -> None:

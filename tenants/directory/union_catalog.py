@@ -16,6 +16,9 @@ from projections.union_catalog.postgres import NAME, StoredRecord
 from projections.union_catalog.projection import OFFICE, Batch, UnionCatalog
 from tenants.tenant import ACTIVE, ARCHIVED, SUSPENDED, Tenant
 
+_STATUS_OF: dict[type[Tenant.Event], str] = {
+    Tenant.Suspended: SUSPENDED, Tenant.Reactivated: ACTIVE, Tenant.Archived: ARCHIVED}
+
 
 class MembersUnionCatalog(UnionCatalog):
     """The union catalog, with its members' names and statuses."""
@@ -35,10 +38,9 @@ class MembersUnionCatalog(UnionCatalog):
         elif isinstance(event, Tenant.Registered):
             self.store.save_member(cur, event.originator_id, slug=event.slug, name=event.name,
                                    status=ACTIVE)
-        elif isinstance(event, Tenant.Suspended | Tenant.Reactivated | Tenant.Archived):
-            status = (SUSPENDED if isinstance(event, Tenant.Suspended) else
-                      ACTIVE if isinstance(event, Tenant.Reactivated) else ARCHIVED)
-            slug = self.store.save_member(cur, event.originator_id, status=status)
+        elif type(event) in _STATUS_OF:
+            slug = self.store.save_member(cur, event.originator_id,
+                                          status=_STATUS_OF[type(event)])
             if slug is not None:  # its records leave their entries, or come back to them
                 batch.decided.update(self.store.records_of_tenant(cur, slug))
         elif isinstance(event, Tenant.DetailsChanged):
